@@ -1,0 +1,37 @@
+// Package activities holds Onramp's Temporal activities: methods on *Activities, whose fields are
+// the injected dependencies. Every activity is idempotent (it may run more than once).
+package activities
+
+import (
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/onramp-dev/onramp"
+)
+
+// Activities carries the dependencies of every activity.
+type Activities struct {
+	Mailer onramp.Mailer
+}
+
+// New returns Activities; it fails on a missing dependency.
+func New(mailer onramp.Mailer) (*Activities, error) {
+	if mailer == nil {
+		return nil, errors.New("activities.New: nil mailer")
+	}
+	return &Activities{Mailer: mailer}, nil
+}
+
+// temporalError maps onramp error codes to Temporal: a caller's mistake will not fix itself on
+// retry, so EINVALID, ENOTFOUND, EFORBIDDEN and ECONFLICT are non-retryable.
+func temporalError(err error) error {
+	switch code := onramp.ErrorCode(err); code {
+	case "":
+		return nil
+	case onramp.EINVALID, onramp.ENOTFOUND, onramp.EFORBIDDEN, onramp.ECONFLICT:
+		return temporal.NewNonRetryableApplicationError(onramp.ErrorMessage(err), code, err)
+	default:
+		return err
+	}
+}

@@ -1,0 +1,140 @@
+package api
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/onramp-dev/onramp/internal/problem"
+)
+
+const requestIDKey = "request_id"
+
+// RequestIDHeader carries the request id in both directions.
+const RequestIDHeader = "X-Request-Id"
+
+var safeRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+// RequestID accepts a well-formed incoming X-Request-Id (so a load balancer's id carries through)
+// or makes one, and echoes it on the response.
+func RequestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader(RequestIDHeader)
+		if !safeRequestID.MatchString(id) {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		c.Set(requestIDKey, id)
+		c.Header(RequestIDHeader, id)
+		c.Next()
+	}
+}
+
+// AccessLog logs one line per request. It logs the path without the query string, so nothing a
+// client puts in a URL (which should never be a secret, but may be) reaches the logs.
+func AccessLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		level := slog.LevelInfo
+		if c.Writer.Status() >= 500 {
+			level = slog.LevelError
+		}
+		log.LogAttrs(c.Request.Context(), level, "http request",
+			slog.String("method", c.Request.Method),
+			slog.String("path", c.Request.URL.Path),
+			slog.Int("status", c.Writer.Status()),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("request_id", c.GetString(requestIDKey)))
+	}
+}
+
+// Recover turns a panic into a logged internal error and a problem+json 500.
+func Recover(log *slog.Logger) gin.HandlerFunc {
+	return gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, err any) {
+		log.Error("panic", "error", err, "path", c.Request.URL.Path, "request_id", c.GetString(requestIDKey))
+		writeProblem(c, problem.New(http.StatusInternalServerError, "internal", "Internal error",
+			"Something went wrong on our side. Retry in a moment; if it persists, contact the provider and quote the request id."))
+	})
+}
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer, server string) (*httpMetrics, error) {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "onramp_http_requests_total", Help: "HTTP requests served, by route and status.",
+			ConstLabels: prometheus.Labels{"server": server},
+		}, []string{"method", "route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "onramp_http_request_duration_seconds", Help: "HTTP request latency, by route.",
+			ConstLabels: prometheus.Labels{"server": server}, Buckets: prometheus.DefBuckets,
+		}, []string{"method", "route"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// middleware labels by route template (not raw path) so label cardinality stays bounded.
+func (m *httpMetrics) middleware() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		m.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Inc()
+		m.duration.WithLabelValues(c.Request.Method, route).Observe(time.Since(start).Seconds())
+	}
+}
+
+func promHandler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+}
+
+// requireAdmin accepts only the provider's admin token as a Bearer credential.
+func (s *Server) requireAdmin(c *gin.Context) {
+	token, ok := bearer(c.GetHeader("Authorization"))
+	if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AdminToken)) != 1 {
+		c.Header("WWW-Authenticate", `Bearer realm="onramp-admin"`)
+		detail := "Send the admin API token as `Authorization: Bearer <token>`."
+		if s.cfg.DevMode {
+			detail += " In development the token is in .onramp/admin-token."
+		}
+		s.problem(c, newProblem(http.StatusUnauthorized, "admin-token-required", "Admin token required", detail))
+		c.Abort()
+		return
+	}
+	c.Next()
+}
+
+func bearer(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+func wantsHTML(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html")
+}

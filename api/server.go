@@ -1,0 +1,195 @@
+// Package api is the portal's HTTP server (Gin): the partner JSON API under /api/v1, the provider's
+// admin API under /admin/api/v1, the server-rendered UI, health, readiness and metrics. Every
+// error is RFC 9457 problem+json (or an HTML page for a browser navigating the UI).
+package api
+
+import (
+	"context"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/onramp-dev/onramp"
+	"github.com/onramp-dev/onramp/web"
+)
+
+// Check is one dependency that /readyz reports on.
+type Check struct {
+	Name string
+	Fn   func(ctx context.Context) error
+}
+
+// Config holds the portal's dependencies. Mailbox and CourierToken are set only in dev mode.
+type Config struct {
+	Logger       *slog.Logger
+	Checks       []Check
+	AdminToken   string
+	DevMode      bool
+	Mailbox      onramp.Mailbox // dev mailbox shown at /dev/mail
+	CourierToken string         // Kratos's courier authenticates to /dev/mail/courier with it
+	Registry     *prometheus.Registry
+}
+
+// Server is the portal's http.Handler.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	pages   map[string]*template.Template
+	engine  *gin.Engine
+	metrics *httpMetrics
+}
+
+// New validates cfg and builds the routes; it fails on a missing dependency.
+func New(cfg Config) (*Server, error) {
+	if cfg.Logger == nil || cfg.Registry == nil {
+		return nil, errors.New("api.New: Logger and Registry are required")
+	}
+	if len(cfg.AdminToken) < 32 {
+		return nil, errors.New("api.New: AdminToken must be at least 32 characters")
+	}
+	if cfg.DevMode && (cfg.Mailbox == nil || len(cfg.CourierToken) < 32) {
+		return nil, errors.New("api.New: dev mode needs a Mailbox and a CourierToken of at least 32 characters")
+	}
+	pages, err := web.Templates()
+	if err != nil {
+		return nil, err
+	}
+	m, err := newHTTPMetrics(cfg.Registry, "portal")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, pages: pages, metrics: m}
+	s.engine = s.routes()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+func (s *Server) routes() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(RequestID(), s.metrics.middleware(), AccessLog(s.log), Recover(s.log))
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promHandler(s.cfg.Registry)))
+	r.StaticFS("/static", http.FS(web.Static()))
+	r.GET("/", s.home)
+
+	if s.cfg.DevMode {
+		r.GET("/dev/mail", s.devMailPage)
+		r.GET("/dev/mail.json", s.devMailJSON)
+		r.POST("/dev/mail/courier", s.devMailCourier)
+	}
+
+	admin := r.Group("/admin/api/v1", s.requireAdmin)
+	admin.GET("/system", s.adminSystem)
+
+	r.NoRoute(s.notFound)
+	r.NoMethod(func(c *gin.Context) {
+		s.problem(c, newProblem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
+			c.Request.Method+" is not supported on "+c.Request.URL.Path+"; see /api/openapi.yaml for the methods each path accepts."))
+	})
+	return r
+}
+
+func (s *Server) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// CheckResult is one dependency's state in /readyz.
+type CheckResult struct {
+	Status    string  `json:"status"`
+	LatencyMS float64 `json:"latency_ms"`
+	Error     string  `json:"error,omitempty"`
+}
+
+// Readiness is the /readyz body.
+type Readiness struct {
+	Status string                 `json:"status"`
+	Checks map[string]CheckResult `json:"checks"`
+}
+
+func (s *Server) readiness(ctx context.Context) Readiness {
+	type named struct {
+		name string
+		res  CheckResult
+	}
+	results := make(chan named, len(s.cfg.Checks))
+	for _, chk := range s.cfg.Checks {
+		go func() {
+			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			start := time.Now()
+			err := chk.Fn(ctx)
+			res := CheckResult{Status: "up", LatencyMS: float64(time.Since(start).Microseconds()) / 1000}
+			if err != nil {
+				// The check's error text names only the dependency's state, never a credential.
+				res.Status, res.Error = "down", err.Error()
+			}
+			results <- named{chk.Name, res}
+		}()
+	}
+	out := Readiness{Status: "ready", Checks: map[string]CheckResult{}}
+	for range s.cfg.Checks {
+		n := <-results
+		out.Checks[n.name] = n.res
+		if n.res.Status != "up" {
+			out.Status = "unavailable"
+		}
+	}
+	return out
+}
+
+func (s *Server) readyz(c *gin.Context) {
+	r := s.readiness(c.Request.Context())
+	status := http.StatusOK
+	if r.Status != "ready" {
+		status = http.StatusServiceUnavailable
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(status, r)
+}
+
+func (s *Server) adminSystem(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"readiness": s.readiness(c.Request.Context()), "dev_mode": s.cfg.DevMode})
+}
+
+// page is the data every template gets.
+type page struct {
+	Title   string
+	DevMode bool
+}
+
+func (s *Server) home(c *gin.Context) {
+	s.render(c, http.StatusOK, "home.html", page{Title: "Welcome"})
+}
+
+func (s *Server) render(c *gin.Context, status int, name string, data any) {
+	t, ok := s.pages[name]
+	if !ok {
+		s.fail(c, errors.New("unknown template "+name))
+		return
+	}
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Status(status)
+	if err := t.ExecuteTemplate(c.Writer, "layout", data); err != nil {
+		s.log.Error("render template", "template", name, "error", err, "request_id", c.GetString(requestIDKey))
+	}
+}
+
+func (s *Server) notFound(c *gin.Context) {
+	if wantsHTML(c.Request) {
+		s.render(c, http.StatusNotFound, "notfound.html", page{Title: "Not found", DevMode: s.cfg.DevMode})
+		return
+	}
+	s.problem(c, newProblem(http.StatusNotFound, "not-found", "Not found",
+		"There is no resource at "+c.Request.URL.Path+"; the API is described at /api/openapi.yaml."))
+}

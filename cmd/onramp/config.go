@@ -1,0 +1,156 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// setting is one configuration value: a flag, the environment variable it falls back to, and
+// the commands it applies to. Secrets are environment-only so they never show up in `ps`.
+type setting struct {
+	flag, env string
+	def       map[string]string // default per command; "*" for all
+	help      string
+	cmds      []string
+	secret    bool
+}
+
+var (
+	cmdDev     = "dev"
+	cmdPortal  = "portal"
+	cmdGateway = "gateway"
+	cmdWorker  = "worker"
+	allCmds    = []string{cmdDev, cmdPortal, cmdGateway, cmdWorker}
+	portalCmds = []string{cmdDev, cmdPortal}
+	gwCmds     = []string{cmdDev, cmdGateway}
+)
+
+var settings = []setting{
+	{flag: "data", env: "ONRAMP_DATA", def: all(".onramp"), cmds: []string{cmdDev}, help: "data directory: SQLite files, generated secrets, logs, admin-token"},
+	{flag: "bin", env: "ONRAMP_BIN", def: all("bin"), cmds: []string{cmdDev}, help: "directory holding the devstack and kratos binaries (built by `make build-deps`)"},
+	{flag: "fresh", env: "ONRAMP_FRESH", def: all("false"), cmds: []string{cmdDev}, help: "delete the data directory before starting (start from nothing)"},
+	{flag: "portal-addr", env: "PORTAL_ADDR", def: map[string]string{cmdDev: "127.0.0.1:4000", "*": ":4000"}, cmds: portalCmds, help: "portal listen address (UI, /api/v1, /admin/api/v1)"},
+	{flag: "portal-url", env: "PORTAL_URL", def: all(""), cmds: allCmds, help: "public URL of the portal, used in links and e-mails (default: from portal-addr)"},
+	{flag: "sandbox-addr", env: "GATEWAY_SANDBOX_ADDR", def: map[string]string{cmdDev: "127.0.0.1:4001", "*": ":4001"}, cmds: gwCmds, help: "sandbox gateway listen address"},
+	{flag: "production-addr", env: "GATEWAY_PRODUCTION_ADDR", def: map[string]string{cmdDev: "127.0.0.1:4002", "*": ":4002"}, cmds: gwCmds, help: "production gateway listen address"},
+	{flag: "mongodb-uri", env: "MONGODB_URI", def: all(""), cmds: allCmds, secret: true, help: "MongoDB connection string (dev: embedded FerretDB when empty)"},
+	{flag: "temporal-address", env: "TEMPORAL_ADDRESS", def: all(""), cmds: allCmds, help: "Temporal frontend host:port (dev: embedded server when empty)"},
+	{flag: "temporal-namespace", env: "TEMPORAL_NAMESPACE", def: all("default"), cmds: allCmds, help: "Temporal namespace"},
+	{flag: "kratos-public-url", env: "KRATOS_PUBLIC_URL", def: all(""), cmds: allCmds, help: "Kratos public API URL (dev: child process when empty)"},
+	{flag: "kratos-admin-url", env: "KRATOS_ADMIN_URL", def: all(""), cmds: allCmds, help: "Kratos admin API URL (dev: child process when empty)"},
+	{flag: "admin-token", env: "ADMIN_TOKEN", def: all(""), cmds: portalCmds, secret: true, help: "bearer token for /admin/api/v1, at least 32 random characters (dev: generated into <data>/admin-token)"},
+	{flag: "smtp-url", env: "SMTP_URL", def: all(""), cmds: []string{cmdWorker, cmdPortal}, secret: true, help: "smtp://user:password@host:587?from=no-reply@example.com (dev: the dev mailbox)"},
+	{flag: "temporal-port", env: "DEV_TEMPORAL_PORT", def: all("7233"), cmds: []string{cmdDev}, help: "embedded Temporal gRPC port"},
+	{flag: "temporal-ui-port", env: "DEV_TEMPORAL_UI_PORT", def: all("8233"), cmds: []string{cmdDev}, help: "embedded Temporal Web UI port (-1 disables the UI)"},
+	{flag: "mongo-port", env: "DEV_MONGO_PORT", def: all("27017"), cmds: []string{cmdDev}, help: "embedded MongoDB (FerretDB) port"},
+	{flag: "kratos-public-port", env: "DEV_KRATOS_PUBLIC_PORT", def: all("4433"), cmds: []string{cmdDev}, help: "Kratos public API port"},
+	{flag: "kratos-admin-port", env: "DEV_KRATOS_ADMIN_PORT", def: all("4434"), cmds: []string{cmdDev}, help: "Kratos admin API port"},
+	{flag: "log-level", env: "LOG_LEVEL", def: all("info"), cmds: allCmds, help: "debug, info, warn or error"},
+	{flag: "log-format", env: "LOG_FORMAT", def: map[string]string{cmdDev: "text", "*": "json"}, cmds: allCmds, help: "text or json"},
+}
+
+func all(v string) map[string]string { return map[string]string{"*": v} }
+
+func (s setting) defaultFor(cmd string) string {
+	if v, ok := s.def[cmd]; ok {
+		return v
+	}
+	return s.def["*"]
+}
+
+// values holds parsed settings by flag name.
+type values map[string]string
+
+func (v values) int(name string) (int, error) {
+	n, err := strconv.Atoi(v[name])
+	if err != nil {
+		return 0, fmt.Errorf("--%s: %q is not a number", name, v[name])
+	}
+	return n, nil
+}
+
+func (v values) bool(name string) bool {
+	b, _ := strconv.ParseBool(v[name])
+	return b
+}
+
+// parse reads flags for cmd; each flag defaults to its environment variable, then its default.
+// Secret settings are read from the environment only.
+func parse(cmd string, args []string, getenv func(string) string, stderr io.Writer) (values, error) {
+	fs := flag.NewFlagSet("onramp "+cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	out := values{}
+	ptrs := map[string]*string{}
+	for _, s := range settings {
+		if !slices.Contains(s.cmds, cmd) {
+			continue
+		}
+		def := s.defaultFor(cmd)
+		if e := getenv(s.env); e != "" {
+			def = e
+		}
+		if s.secret {
+			out[s.flag] = def
+			continue
+		}
+		ptrs[s.flag] = fs.String(s.flag, def, s.help)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, fmt.Errorf("%v (see `onramp help %s`)", err, cmd)
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (see `onramp help %s`)", fs.Arg(0), cmd)
+	}
+	for k, p := range ptrs {
+		out[k] = *p
+	}
+	return out, nil
+}
+
+var commandHelp = map[string]string{
+	cmdDev:     "run everything on this machine: portal, gateway and worker in one process, with the embedded Temporal server + Web UI, MongoDB (FerretDB) and Kratos as child processes",
+	cmdPortal:  "run the portal (UI, partner API, admin API) against external MongoDB, Temporal and Kratos",
+	cmdGateway: "run the sandbox and production gateway listeners against external MongoDB, Temporal and Kratos",
+	cmdWorker:  "run the Temporal worker (workflows and activities) against external MongoDB, Temporal and Kratos",
+}
+
+func usage(w io.Writer, only string) {
+	fmt.Fprintln(w, "Onramp — self-service developer portal and API gateway for partner onboarding.")
+	fmt.Fprintln(w, "\nUsage: onramp <command> [flags]\n\nCommands:")
+	for _, c := range allCmds {
+		if only == "" || only == c {
+			fmt.Fprintf(w, "  %-8s %s\n", c, commandHelp[c])
+		}
+	}
+	fmt.Fprintln(w, "  help     show this help; `onramp help <command>` for one command")
+	fmt.Fprintln(w, "\nSettings (flag, environment variable, default, commands). A flag overrides its variable;")
+	fmt.Fprintln(w, "settings marked (env only) are secrets and are read from the environment only.")
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, s := range settings {
+		if only != "" && !slices.Contains(s.cmds, only) {
+			continue
+		}
+		name := "--" + s.flag
+		if s.secret {
+			name = "(env only)"
+		}
+		defs := []string{}
+		for _, c := range s.cmds {
+			if d := s.defaultFor(c); d != "" && !slices.Contains(defs, d) {
+				defs = append(defs, d)
+			}
+		}
+		def := strings.Join(defs, " | ")
+		if def == "" {
+			def = "-"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", name, s.env, def, strings.Join(s.cmds, ","))
+		fmt.Fprintf(tw, "  \t  %s\t\t\n", s.help)
+	}
+	tw.Flush()
+}

@@ -1,0 +1,162 @@
+// Command onramp runs Onramp: `onramp dev` runs everything on one machine with embedded
+// defaults; `onramp portal|gateway|worker` run one role against external services.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/onramp-dev/onramp/stack"
+)
+
+func main() {
+	os.Exit(Main(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// Main runs one command and returns the process exit code.
+func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr, "")
+		return 2
+	}
+	cmd := args[0]
+	switch cmd {
+	case "help", "-h", "--help":
+		only := ""
+		if len(args) > 1 {
+			only = args[1]
+		}
+		usage(stdout, only)
+		return 0
+	case cmdDev, cmdPortal, cmdGateway, cmdWorker:
+	default:
+		fmt.Fprintf(stderr, "onramp: unknown command %q\n\n", cmd)
+		usage(stderr, "")
+		return 2
+	}
+	v, err := parse(cmd, args[1:], getenv, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "onramp:", err)
+		return 2
+	}
+	cfg, err := stackConfig(cmd, v, stdout, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "onramp:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cmd, cfg, stdout); err != nil {
+		fmt.Fprintln(stderr, "onramp:", err)
+		return 1
+	}
+	return 0
+}
+
+func stackConfig(cmd string, v values, stdout, stderr io.Writer) (stack.Config, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(v["log-level"])); err != nil {
+		return stack.Config{}, fmt.Errorf("--log-level: %v", err)
+	}
+	var handler slog.Handler
+	switch v["log-format"] {
+	case "json":
+		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+	case "text":
+		handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	default:
+		return stack.Config{}, fmt.Errorf("--log-format must be text or json, got %q", v["log-format"])
+	}
+	cfg := stack.Config{
+		Dev:               cmd == cmdDev,
+		Roles:             stack.Roles{Portal: cmd == cmdDev || cmd == cmdPortal, Gateway: cmd == cmdDev || cmd == cmdGateway, Worker: cmd == cmdDev || cmd == cmdWorker},
+		Data:              v["data"],
+		BinDir:            v["bin"],
+		PortalAddr:        v["portal-addr"],
+		PortalURL:         v["portal-url"],
+		SandboxAddr:       v["sandbox-addr"],
+		ProductionAddr:    v["production-addr"],
+		MongoURI:          v["mongodb-uri"],
+		TemporalAddress:   v["temporal-address"],
+		TemporalNamespace: v["temporal-namespace"],
+		KratosPublicURL:   v["kratos-public-url"],
+		KratosAdminURL:    v["kratos-admin-url"],
+		AdminToken:        v["admin-token"],
+		SMTPURL:           v["smtp-url"],
+		DevHost:           "127.0.0.1",
+		Logger:            slog.New(handler),
+		Progress:          stdout,
+	}
+	if cfg.Dev {
+		for name, dst := range map[string]*int{"temporal-port": &cfg.TemporalPort, "temporal-ui-port": &cfg.TemporalUIPort,
+			"mongo-port": &cfg.MongoPort, "kratos-public-port": &cfg.KratosPublicPort, "kratos-admin-port": &cfg.KratosAdminPort} {
+			n, err := v.int(name)
+			if err != nil {
+				return cfg, err
+			}
+			*dst = n
+		}
+		if v.bool("fresh") {
+			if err := os.RemoveAll(cfg.Data); err != nil {
+				return cfg, fmt.Errorf("--fresh: %v", err)
+			}
+			fmt.Fprintf(stdout, "Starting fresh: removed %s\n", cfg.Data)
+		}
+	}
+	return cfg, nil
+}
+
+func run(ctx context.Context, cmd string, cfg stack.Config, stdout io.Writer) error {
+	started := time.Now()
+	st, err := stack.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	printSummary(stdout, cmd, st, time.Since(started))
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(stdout, "\nStopping Onramp…")
+	case err = <-st.Err():
+		fmt.Fprintln(stdout, "\nOnramp is stopping because of an error:", err)
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if serr := st.Stop(stopCtx); serr != nil {
+		fmt.Fprintln(stdout, "while stopping:", serr)
+	}
+	fmt.Fprintln(stdout, "Stopped.")
+	return err
+}
+
+func printSummary(w io.Writer, cmd string, st *stack.Stack, took time.Duration) {
+	fmt.Fprintf(w, "\nOnramp %s is ready in %.1fs\n", cmd, took.Seconds())
+	tw := tabwriter.NewWriter(w, 2, 4, 1, ' ', 0)
+	row := func(name, value string) {
+		if value != "" {
+			fmt.Fprintf(tw, "  %s\t%s\n", name, value)
+		}
+	}
+	row("Portal", st.PortalURL)
+	row("Gateway (sandbox)", st.SandboxURL)
+	row("Gateway (production)", st.ProductionURL)
+	row("Temporal Web UI", st.TemporalUIURL)
+	if cmd == cmdDev && st.PortalURL != "" {
+		row("Dev mailbox", strings.TrimRight(st.PortalURL, "/")+"/dev/mail")
+		row("Temporal gRPC", st.TemporalAddress)
+		row("MongoDB", st.MongoURI)
+		row("Kratos public / admin", st.KratosPublicURL+" / "+st.KratosAdminURL)
+	}
+	if st.AdminTokenPath != "" {
+		row("Admin token", "written to "+st.AdminTokenPath)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
+}

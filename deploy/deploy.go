@@ -1,0 +1,10 @@
+// Package deploy embeds the deployment files that `onramp dev` renders at run time; the same
+// files serve docker-compose.yml.
+package deploy
+
+import "embed"
+
+// Kratos holds kratos/kratos.yml, the identity schema and the courier body.
+//
+//go:embed kratos/kratos.yml kratos/identity.schema.json kratos/courier-body.jsonnet
+var Kratos embed.FS

@@ -1,0 +1,146 @@
+// Package kratos is Onramp's identity adapter over Ory Kratos, called with ory/client-go: the
+// public API for sign-in flows, the admin API for identities. It translates Kratos answers into
+// onramp error codes and never reports whether an e-mail address is known (ory/kratos#4521).
+package kratos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	ory "github.com/ory/client-go"
+
+	"github.com/onramp-dev/onramp"
+)
+
+// SchemaID is the identity schema of partner developers (deploy/kratos/identity.schema.json).
+const SchemaID = "partner"
+
+// Client talks to one Kratos deployment.
+type Client struct {
+	public   *ory.APIClient
+	admin    *ory.APIClient
+	adminURL string
+	http     *http.Client
+}
+
+// New returns a Client for the given public and admin base URLs; hc may be nil.
+func New(publicURL, adminURL string, hc *http.Client) (*Client, error) {
+	for name, u := range map[string]string{"KRATOS_PUBLIC_URL": publicURL, "KRATOS_ADMIN_URL": adminURL} {
+		if p, err := url.Parse(u); err != nil || p.Scheme == "" || p.Host == "" {
+			return nil, fmt.Errorf("%s %q is not an absolute URL", name, u)
+		}
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	conf := func(base string) *ory.APIClient {
+		c := ory.NewConfiguration()
+		c.Servers = ory.ServerConfigurations{{URL: strings.TrimRight(base, "/")}}
+		c.HTTPClient = hc
+		c.UserAgent = "onramp"
+		return ory.NewAPIClient(c)
+	}
+	return &Client{public: conf(publicURL), admin: conf(adminURL), adminURL: strings.TrimRight(adminURL, "/"), http: hc}, nil
+}
+
+// Ready returns nil when Kratos reports itself ready (database reachable, migrations applied).
+func (c *Client) Ready(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.adminURL+"/admin/health/ready", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("kratos readiness answered %s", resp.Status)
+	}
+	return nil
+}
+
+// CreateIdentity creates a partner identity for email and returns its id; ECONFLICT when the
+// address already has one.
+func (c *Client) CreateIdentity(ctx context.Context, email string) (string, error) {
+	body := ory.NewCreateIdentityBody(SchemaID, map[string]any{"email": email})
+	id, resp, err := c.admin.IdentityAPI.CreateIdentity(ctx).CreateIdentityBody(*body).Execute()
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusConflict {
+			return "", onramp.Errorf(onramp.ECONFLICT, "an identity for %s already exists", email)
+		}
+		return "", fmt.Errorf("kratos create identity: %w", err)
+	}
+	return id.Id, nil
+}
+
+// StartCodeLogin starts an API (non-browser) login flow and asks Kratos to e-mail a one-time code.
+// It answers the same way whether or not the address is known, and returns the flow id.
+func (c *Client) StartCodeLogin(ctx context.Context, email string) (string, error) {
+	flow, _, err := c.public.FrontendAPI.CreateNativeLoginFlow(ctx).Execute()
+	if err != nil {
+		return "", fmt.Errorf("kratos create login flow: %w", err)
+	}
+	body := ory.NewUpdateLoginFlowWithCodeMethod("", "code")
+	body.SetIdentifier(email)
+	_, resp, err := c.public.FrontendAPI.UpdateLoginFlow(ctx).Flow(flow.Id).
+		UpdateLoginFlowBody(ory.UpdateLoginFlowWithCodeMethodAsUpdateLoginFlowBody(body)).Execute()
+	// Kratos answers 400 with state sent_email when the code went out (ory/kratos#4052), and 400
+	// "account does not exist" for an unknown address, which must look the same to the caller.
+	if err != nil && (resp == nil || resp.StatusCode != http.StatusBadRequest) {
+		return "", fmt.Errorf("kratos send login code: %w", err)
+	}
+	return flow.Id, nil
+}
+
+// CompleteCodeLogin submits the e-mailed code and returns a session token; EUNAUTHORIZED when the
+// code is wrong or expired.
+func (c *Client) CompleteCodeLogin(ctx context.Context, flowID, email, code string) (string, error) {
+	body := ory.NewUpdateLoginFlowWithCodeMethod("", "code")
+	body.SetIdentifier(email)
+	body.SetCode(code)
+	res, resp, err := c.public.FrontendAPI.UpdateLoginFlow(ctx).Flow(flowID).
+		UpdateLoginFlowBody(ory.UpdateLoginFlowWithCodeMethodAsUpdateLoginFlowBody(body)).Execute()
+	if err != nil {
+		if resp != nil && resp.StatusCode < 500 {
+			return "", onramp.Errorf(onramp.EUNAUTHORIZED, "the code is wrong or has expired; request a new one")
+		}
+		return "", fmt.Errorf("kratos submit login code: %w", err)
+	}
+	if res.SessionToken == nil || *res.SessionToken == "" {
+		return "", errors.New("kratos returned no session token")
+	}
+	return *res.SessionToken, nil
+}
+
+// Session is who a session token belongs to.
+type Session struct {
+	IdentityID string
+	Email      string
+}
+
+// Whoami resolves a session token; EUNAUTHORIZED when it is unknown, expired or revoked.
+func (c *Client) Whoami(ctx context.Context, token string) (Session, error) {
+	s, resp, err := c.public.FrontendAPI.ToSession(ctx).XSessionToken(token).Execute()
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
+			return Session{}, onramp.Errorf(onramp.EUNAUTHORIZED, "the session has ended; sign in again")
+		}
+		return Session{}, fmt.Errorf("kratos whoami: %w", err)
+	}
+	out := Session{}
+	if s.Identity != nil {
+		out.IdentityID = s.Identity.Id
+		if traits, ok := s.Identity.Traits.(map[string]any); ok {
+			out.Email, _ = traits["email"].(string)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,397 @@
+// Package stack composes Onramp's roles (portal, gateway, worker) from a Config. cmd/onramp turns
+// flags and environment into a Config; end-to-end tests start the same stack on :0 ports. In dev
+// mode it first starts the embedded infrastructure (devenv) unless external addresses are given.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/onramp-dev/onramp"
+	"github.com/onramp-dev/onramp/activities"
+	"github.com/onramp-dev/onramp/api"
+	"github.com/onramp-dev/onramp/devenv"
+	"github.com/onramp-dev/onramp/gateway"
+	"github.com/onramp-dev/onramp/kratos"
+	"github.com/onramp-dev/onramp/mail"
+	"github.com/onramp-dev/onramp/mongo"
+	"github.com/onramp-dev/onramp/worker"
+)
+
+// Roles says which parts run in this process.
+type Roles struct {
+	Portal, Gateway, Worker bool
+}
+
+// Config is everything a stack needs. Addresses are host:port ("127.0.0.1:0" picks a free port).
+type Config struct {
+	Roles  Roles
+	Dev    bool   // embedded defaults, dev mailbox, generated admin token
+	Data   string // data directory (dev: SQLite files, secrets, logs)
+	BinDir string // where devstack and kratos binaries are (dev only)
+
+	PortalAddr, SandboxAddr, ProductionAddr string
+	PortalURL                               string // public portal URL; derived from PortalAddr when empty
+
+	MongoURI          string
+	TemporalAddress   string
+	TemporalNamespace string
+	KratosPublicURL   string
+	KratosAdminURL    string
+	AdminToken        string
+	SMTPURL           string
+
+	// Dev-only ports of the embedded infrastructure (0 picks a free one; UI -1 disables it).
+	DevHost                           string
+	TemporalPort, TemporalUIPort      int
+	MongoPort                         int
+	KratosPublicPort, KratosAdminPort int
+
+	Logger   *slog.Logger
+	Progress io.Writer // human progress lines; may be nil
+}
+
+// Stack is a running Onramp.
+type Stack struct {
+	PortalURL, SandboxURL, ProductionURL string
+	TemporalUIURL                        string
+	MongoURI, TemporalAddress            string
+	KratosPublicURL, KratosAdminURL      string
+	AdminTokenPath                       string
+
+	Mongo    *mongo.DB
+	Temporal client.Client
+	Kratos   *kratos.Client
+
+	cfg      Config
+	servers  []*http.Server
+	worker   sdkworker.Worker
+	infra    *devenv.Infra
+	kratosP  *devenv.Kratos
+	errc     chan error
+	stopping atomic.Bool
+	stopped  chan struct{}
+}
+
+// Start brings the configured roles up and returns once every listener is serving and every
+// dependency answered. On failure it stops whatever it had started.
+func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Progress == nil {
+		cfg.Progress = io.Discard
+	}
+	if cfg.TemporalNamespace == "" {
+		cfg.TemporalNamespace = "default"
+	}
+	s := &Stack{cfg: cfg, errc: make(chan error, 8), stopped: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			_ = s.Stop(context.Background())
+		}
+	}()
+
+	// Bind listeners first: the portal URL must be known before Kratos is configured.
+	listen := func(addr string) (net.Listener, string, error) {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, "", fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		return l, "http://" + l.Addr().String(), nil
+	}
+	var portalL, sandboxL, prodL net.Listener
+	if cfg.Roles.Portal {
+		if portalL, s.PortalURL, err = listen(cfg.PortalAddr); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.PortalURL != "" {
+		s.PortalURL = cfg.PortalURL
+	}
+	if cfg.Roles.Gateway {
+		if sandboxL, s.SandboxURL, err = listen(cfg.SandboxAddr); err != nil {
+			return nil, err
+		}
+		if prodL, s.ProductionURL, err = listen(cfg.ProductionAddr); err != nil {
+			return nil, err
+		}
+	}
+	for _, l := range []net.Listener{portalL, sandboxL, prodL} {
+		if l != nil {
+			defer func() {
+				if err != nil {
+					l.Close()
+				}
+			}()
+		}
+	}
+
+	if err := s.startDependencies(ctx); err != nil {
+		return nil, err
+	}
+	cfg = s.cfg // startDependencies fills in addresses and the dev admin token
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	var devBox *mongo.Mailbox
+	var mailer onramp.Mailer
+	if cfg.Dev {
+		devBox = mongo.NewMailbox(s.Mongo)
+		mailer = devBox
+	} else if cfg.SMTPURL != "" {
+		if mailer, err = mail.NewSMTP(cfg.SMTPURL); err != nil {
+			return nil, err
+		}
+	}
+
+	if cfg.Roles.Worker {
+		if mailer == nil {
+			return nil, errors.New("the worker sends e-mail: set SMTP_URL")
+		}
+		acts, err := activities.New(mailer)
+		if err != nil {
+			return nil, err
+		}
+		if s.worker, err = worker.New(s.Temporal, acts); err != nil {
+			return nil, err
+		}
+		if err := s.worker.Start(); err != nil {
+			return nil, fmt.Errorf("start Temporal worker: %w", err)
+		}
+	}
+
+	if cfg.Roles.Portal {
+		apiCfg := api.Config{
+			Logger:     cfg.Logger.With("role", "portal"),
+			Checks:     s.checks(),
+			AdminToken: cfg.AdminToken,
+			DevMode:    cfg.Dev,
+			Registry:   reg,
+		}
+		if cfg.Dev {
+			apiCfg.Mailbox = devBox
+			secrets, err := devenv.LoadSecrets(cfg.Data)
+			if err != nil {
+				return nil, err
+			}
+			apiCfg.CourierToken = secrets.CourierToken
+		}
+		portal, err := api.New(apiCfg)
+		if err != nil {
+			return nil, err
+		}
+		s.serve(portalL, portal, "portal")
+	}
+	if cfg.Roles.Gateway {
+		for _, g := range []struct {
+			env string
+			l   net.Listener
+		}{{gateway.Sandbox, sandboxL}, {gateway.Production, prodL}} {
+			h, err := gateway.New(gateway.Config{Environment: g.env, PortalURL: s.portalURLOrDefault()})
+			if err != nil {
+				return nil, err
+			}
+			s.serve(g.l, h, "gateway-"+g.env)
+		}
+	}
+	return s, nil
+}
+
+// startDependencies starts the embedded infrastructure in dev mode (unless given addresses) and
+// connects to MongoDB, Temporal and Kratos.
+func (s *Stack) startDependencies(ctx context.Context) error {
+	cfg := &s.cfg
+	if cfg.Dev {
+		if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+			return fmt.Errorf("data directory: %w", err)
+		}
+		secrets, err := devenv.LoadSecrets(cfg.Data)
+		if err != nil {
+			return err
+		}
+		if cfg.AdminToken == "" {
+			cfg.AdminToken = secrets.AdminToken
+			s.AdminTokenPath = filepath.Join(cfg.Data, "admin-token")
+		}
+		if cfg.MongoURI == "" || cfg.TemporalAddress == "" {
+			bin, err := devenv.FindBinary(cfg.BinDir, "devstack")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cfg.Progress, "Starting Temporal server, Temporal Web UI and MongoDB (FerretDB)…")
+			s.infra, err = devenv.StartInfra(ctx, devenv.InfraOptions{
+				Binary: bin, DataDir: cfg.Data, Host: cfg.DevHost,
+				TemporalPort: cfg.TemporalPort, UIPort: cfg.TemporalUIPort, MongoPort: cfg.MongoPort,
+			})
+			if err != nil {
+				return err
+			}
+			if cfg.MongoURI == "" {
+				cfg.MongoURI = s.infra.MongoURI
+			}
+			if cfg.TemporalAddress == "" {
+				cfg.TemporalAddress = s.infra.TemporalAddress
+			}
+			s.TemporalUIURL = s.infra.TemporalUIURL
+			s.watch(s.infra.Done(), "the embedded Temporal/MongoDB process (devstack) exited; see "+filepath.Join(cfg.Data, "devstack.log"))
+		}
+		if cfg.KratosPublicURL == "" || cfg.KratosAdminURL == "" {
+			bin, err := devenv.FindBinary(cfg.BinDir, "kratos")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cfg.Progress, "Starting Kratos (identity)…")
+			s.kratosP, err = devenv.StartKratos(ctx, devenv.KratosOptions{
+				Binary: bin, DataDir: cfg.Data, Host: cfg.DevHost,
+				PublicPort: cfg.KratosPublicPort, AdminPort: cfg.KratosAdminPort,
+				PortalURL: s.portalURLOrDefault(), Secrets: secrets,
+			})
+			if err != nil {
+				return err
+			}
+			cfg.KratosPublicURL, cfg.KratosAdminURL = s.kratosP.PublicURL, s.kratosP.AdminURL
+			s.watch(s.kratosP.Done(), "Kratos exited; see "+filepath.Join(cfg.Data, "kratos", "kratos.log"))
+		}
+	}
+	missing := []string{}
+	for name, v := range map[string]string{"MONGODB_URI": cfg.MongoURI, "TEMPORAL_ADDRESS": cfg.TemporalAddress,
+		"KRATOS_PUBLIC_URL": cfg.KratosPublicURL, "KRATOS_ADMIN_URL": cfg.KratosAdminURL} {
+		if v == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing configuration: %v (see `onramp help`)", missing)
+	}
+	if cfg.Roles.Portal && len(cfg.AdminToken) < 32 {
+		return errors.New("ADMIN_TOKEN must be set to a random value of at least 32 characters for the portal")
+	}
+	s.MongoURI, s.TemporalAddress = cfg.MongoURI, cfg.TemporalAddress
+	s.KratosPublicURL, s.KratosAdminURL = cfg.KratosPublicURL, cfg.KratosAdminURL
+
+	var err error
+	if s.Mongo, err = mongo.Open(ctx, cfg.MongoURI); err != nil {
+		return err
+	}
+	// The SDK logs at warn and above only: its info lines are per-poll noise in development.
+	tlog := slog.New(levelFilter{cfg.Logger.Handler(), slog.LevelWarn}).With("component", "temporal-sdk")
+	if s.Temporal, err = client.DialContext(ctx, client.Options{
+		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: sdklog.NewStructuredLogger(tlog),
+	}); err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
+	}
+	if s.Kratos, err = kratos.New(cfg.KratosPublicURL, cfg.KratosAdminURL, nil); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (s *Stack) portalURLOrDefault() string {
+	if s.PortalURL != "" {
+		return s.PortalURL
+	}
+	return "http://localhost:4000"
+}
+
+func (s *Stack) checks() []api.Check {
+	return []api.Check{
+		{Name: "mongodb", Fn: s.Mongo.Ping},
+		{Name: "temporal", Fn: func(ctx context.Context) error {
+			_, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		}},
+		{Name: "kratos", Fn: s.Kratos.Ready},
+	}
+}
+
+func (s *Stack) serve(l net.Listener, h http.Handler, name string) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn)}
+	s.servers = append(s.servers, srv)
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.errc <- fmt.Errorf("%s: %w", name, err)
+		}
+	}()
+}
+
+// watch reports a child process that ends while the stack is running.
+func (s *Stack) watch(done <-chan struct{}, msg string) {
+	go func() {
+		select {
+		case <-done:
+			if !s.stopping.Load() {
+				s.errc <- errors.New(msg)
+			}
+		case <-s.stopped:
+		}
+	}()
+}
+
+// Err delivers the first fatal error of a running stack (a listener failing, a child exiting).
+func (s *Stack) Err() <-chan error { return s.errc }
+
+// Stop shuts down in reverse order of start: listeners drain, the worker finishes its tasks,
+// clients close, then Kratos and the embedded infrastructure stop and flush their files.
+func (s *Stack) Stop(ctx context.Context) error {
+	if !s.stopping.CompareAndSwap(false, true) {
+		return nil
+	}
+	defer close(s.stopped)
+	var errs []error
+	for _, srv := range s.servers {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		errs = append(errs, srv.Shutdown(sctx))
+		cancel()
+	}
+	if s.worker != nil {
+		s.worker.Stop()
+	}
+	if s.Temporal != nil {
+		s.Temporal.Close()
+	}
+	if s.Mongo != nil {
+		errs = append(errs, s.Mongo.Close(ctx))
+	}
+	if s.kratosP != nil {
+		errs = append(errs, s.kratosP.Stop())
+	}
+	if s.infra != nil {
+		errs = append(errs, s.infra.Stop())
+	}
+	return errors.Join(errs...)
+}
+
+// levelFilter drops records below min, whatever the wrapped handler would accept.
+type levelFilter struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= f.min && f.Handler.Enabled(ctx, l)
+}
+
+func (f levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
+	return levelFilter{f.Handler.WithAttrs(a), f.min}
+}
+
+func (f levelFilter) WithGroup(n string) slog.Handler {
+	return levelFilter{f.Handler.WithGroup(n), f.min}
+}

@@ -1,0 +1,32 @@
+// Package worker holds the single list of what the Onramp worker registers.
+package worker
+
+import (
+	"errors"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/onramp-dev/onramp/activities"
+	"github.com/onramp-dev/onramp/workflows"
+)
+
+// New returns a worker on workflows.TaskQueue with every workflow and activity registered; call
+// Start or Run on it.
+func New(c client.Client, acts *activities.Activities) (sdkworker.Worker, error) {
+	if c == nil || acts == nil {
+		return nil, errors.New("worker.New: nil client or activities")
+	}
+	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{})
+	Register(w, acts)
+	return w, nil
+}
+
+// Register adds every workflow (under its pinned name) and activity to r; tests use it with the
+// testsuite environment so they register exactly what production does.
+func Register(r sdkworker.Registry, acts *activities.Activities) {
+	r.RegisterWorkflowWithOptions(workflows.SmokeWorkflow, workflow.RegisterOptions{Name: workflows.SmokeWorkflowName})
+	r.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
+}
