@@ -24,7 +24,7 @@ func (s *Server) devMailPage(c *gin.Context) {
 		page
 		To       string
 		Messages []onramp.Message
-	}{page{Title: "Dev mailbox", DevMode: true}, to, msgs})
+	}{s.page("Dev mailbox"), to, msgs})
 }
 
 func (s *Server) devMailJSON(c *gin.Context) {

@@ -82,6 +82,7 @@ func (s *Server) routes() *gin.Engine {
 	r.GET("/metrics", gin.WrapH(promHandler(s.cfg.Registry)))
 	r.StaticFS("/static", http.FS(web.Static()))
 	r.GET("/", s.home)
+	r.GET("/api/openapi.yaml", s.openapi)
 
 	if s.cfg.DevMode {
 		r.GET("/dev/mail", s.devMailPage)
@@ -168,8 +169,13 @@ type page struct {
 	DevMode bool
 }
 
+// page returns the data common to every template.
+func (s *Server) page(title string) page {
+	return page{Title: title, DevMode: s.cfg.DevMode}
+}
+
 func (s *Server) home(c *gin.Context) {
-	s.render(c, http.StatusOK, "home.html", page{Title: "Welcome"})
+	s.render(c, http.StatusOK, "home.html", s.page("Welcome"))
 }
 
 func (s *Server) render(c *gin.Context, status int, name string, data any) {
@@ -187,7 +193,7 @@ func (s *Server) render(c *gin.Context, status int, name string, data any) {
 
 func (s *Server) notFound(c *gin.Context) {
 	if wantsHTML(c.Request) {
-		s.render(c, http.StatusNotFound, "notfound.html", page{Title: "Not found", DevMode: s.cfg.DevMode})
+		s.render(c, http.StatusNotFound, "notfound.html", s.page("Not found"))
 		return
 	}
 	s.problem(c, newProblem(http.StatusNotFound, "not-found", "Not found",

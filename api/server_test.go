@@ -1,0 +1,257 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/onramp-dev/onramp/api"
+	"github.com/onramp-dev/onramp/internal/problem"
+	"github.com/onramp-dev/onramp/mail"
+)
+
+const (
+	adminToken   = "admin-token-0123456789-0123456789-abcdef"
+	courierToken = "courier-token-0123456789-0123456789-abc"
+	base         = "http://localhost:4000"
+)
+
+type harness struct {
+	srv    *api.Server
+	box    *mail.Memory
+	router routers.Router
+	logs   *bytes.Buffer
+}
+
+// MustHarness builds a portal with an in-memory mailbox and the given readiness checks.
+func MustHarness(tb testing.TB, dev bool, checks ...api.Check) *harness {
+	tb.Helper()
+	h := &harness{box: mail.NewMemory(), logs: &bytes.Buffer{}}
+	cfg := api.Config{
+		Logger:     slog.New(slog.NewTextHandler(h.logs, nil)),
+		Checks:     checks,
+		AdminToken: adminToken,
+		DevMode:    dev,
+		Registry:   prometheus.NewRegistry(),
+	}
+	if dev {
+		cfg.Mailbox, cfg.CourierToken = h.box, courierToken
+	}
+	srv, err := api.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h.srv = srv
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI)
+	if err != nil {
+		tb.Fatalf("api/openapi.yaml: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		tb.Fatalf("api/openapi.yaml is invalid: %v", err)
+	}
+	if h.router, err = gorillamux.NewRouter(doc); err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
+// do serves one request and, when the route is in api/openapi.yaml, validates the response
+// against it, so the document and the server cannot drift apart.
+func (h *harness) do(tb testing.TB, method, path string, body io.Reader, header ...string) *httptest.ResponseRecorder {
+	tb.Helper()
+	var raw []byte
+	if body != nil {
+		raw, _ = io.ReadAll(body)
+	}
+	req := httptest.NewRequest(method, base+path, bytes.NewReader(raw))
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.srv.ServeHTTP(rec, req)
+
+	route, params, err := h.router.FindRoute(req)
+	if err != nil {
+		return rec // not a documented route (e.g. a 404 probe)
+	}
+	vreq := httptest.NewRequest(method, base+path, bytes.NewReader(raw))
+	vreq.Header = req.Header.Clone()
+	in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+	err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in, Status: rec.Code, Header: rec.Header(), Body: io.NopCloser(bytes.NewReader(rec.Body.Bytes())),
+	})
+	if err != nil {
+		tb.Errorf("%s %s → %d does not match api/openapi.yaml: %v\nbody: %s", method, path, rec.Code, err, rec.Body)
+	}
+	return rec
+}
+
+func mustProblem(tb testing.TB, rec *httptest.ResponseRecorder, status int, slug string) problem.Problem {
+	tb.Helper()
+	if rec.Code != status {
+		tb.Fatalf("status = %d, want %d; body %s", rec.Code, status, rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != problem.ContentType {
+		tb.Fatalf("Content-Type = %q, want %q", ct, problem.ContentType)
+	}
+	var p problem.Problem
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+		tb.Fatal(err)
+	}
+	if p.Type != problem.TypeBase+slug || p.Detail == "" || p.RequestID == "" {
+		tb.Errorf("problem = %+v, want type %s with detail and request id", p, slug)
+	}
+	return p
+}
+
+func upCheck(name string) api.Check {
+	return api.Check{Name: name, Fn: func(context.Context) error { return nil }}
+}
+
+func TestHealthz(t *testing.T) {
+	h := MustHarness(t, false)
+	if rec := h.do(t, "GET", "/healthz", nil); rec.Code != 200 {
+		t.Fatalf("status = %d", rec.Code)
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	t.Run("AllUp", func(t *testing.T) {
+		h := MustHarness(t, false, upCheck("mongodb"), upCheck("temporal"), upCheck("kratos"))
+		rec := h.do(t, "GET", "/readyz", nil)
+		var r api.Readiness
+		_ = json.Unmarshal(rec.Body.Bytes(), &r)
+		if rec.Code != 200 || r.Status != "ready" || len(r.Checks) != 3 {
+			t.Fatalf("got %d %+v, want 200 ready with three checks", rec.Code, r)
+		}
+	})
+	t.Run("OneDown", func(t *testing.T) {
+		down := api.Check{Name: "kratos", Fn: func(context.Context) error { return errors.New("connection refused") }}
+		h := MustHarness(t, false, upCheck("mongodb"), down)
+		rec := h.do(t, "GET", "/readyz", nil)
+		var r api.Readiness
+		_ = json.Unmarshal(rec.Body.Bytes(), &r)
+		if rec.Code != 503 || r.Status != "unavailable" || r.Checks["kratos"].Status != "down" || r.Checks["mongodb"].Status != "up" {
+			t.Fatalf("got %d %+v, want 503 with kratos down and mongodb up", rec.Code, r)
+		}
+		if !strings.Contains(r.Checks["kratos"].Error, "connection refused") {
+			t.Errorf("kratos error = %q, want the cause", r.Checks["kratos"].Error)
+		}
+	})
+}
+
+func TestAdminAPIRequiresToken(t *testing.T) {
+	h := MustHarness(t, true, upCheck("mongodb"))
+	for _, auth := range []string{"", "Bearer nope", "Basic " + adminToken, "Bearer " + adminToken + "x"} {
+		rec := h.do(t, "GET", "/admin/api/v1/system", nil, "Authorization", auth)
+		mustProblem(t, rec, 401, "admin-token-required")
+		if rec.Header().Get("WWW-Authenticate") == "" {
+			t.Errorf("auth %q: no WWW-Authenticate header", auth)
+		}
+	}
+	rec := h.do(t, "GET", "/admin/api/v1/system", nil, "Authorization", "Bearer "+adminToken)
+	if rec.Code != 200 {
+		t.Fatalf("with the token: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestNotFound(t *testing.T) {
+	h := MustHarness(t, false)
+	mustProblem(t, h.do(t, "GET", "/api/v1/nothing-here", nil, "Accept", "application/json"), 404, "not-found")
+	rec := h.do(t, "GET", "/nothing-here", nil, "Accept", "text/html,application/xhtml+xml")
+	if rec.Code != 404 || !strings.Contains(rec.Header().Get("Content-Type"), "text/html") || !strings.Contains(rec.Body.String(), "Page not found") {
+		t.Errorf("browser 404 = %d %s, want an HTML page", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	mustProblem(t, h.do(t, "DELETE", "/healthz", nil), 405, "method-not-allowed")
+}
+
+func TestDevMailbox(t *testing.T) {
+	h := MustHarness(t, true)
+	courier := `{"recipient":"dev@partner.example","template_type":"login_code_valid","subject":"Your code",
+		"body":"Use 123456","template_data":{"login_code":"123456","identity":{"id":"x"}}}`
+
+	mustProblem(t, h.do(t, "POST", "/dev/mail/courier", strings.NewReader(courier), "Content-Type", "application/json"), 401, "courier-token-required")
+	mustProblem(t, h.do(t, "POST", "/dev/mail/courier", strings.NewReader(`{"recipient":`), "Content-Type", "application/json",
+		"Authorization", "Bearer "+courierToken), 400, "invalid-request")
+	if rec := h.do(t, "POST", "/dev/mail/courier", strings.NewReader(courier), "Content-Type", "application/json",
+		"Authorization", "Bearer "+courierToken); rec.Code != 204 {
+		t.Fatalf("courier delivery = %d %s", rec.Code, rec.Body)
+	}
+
+	rec := h.do(t, "GET", "/dev/mail.json?to=dev@partner.example", nil)
+	var body struct {
+		Messages []struct {
+			TemplateData map[string]string `json:"template_data"`
+		} `json:"messages"`
+	}
+	_ = json.Unmarshal(rec.Body.Bytes(), &body)
+	if len(body.Messages) != 1 || body.Messages[0].TemplateData["login_code"] != "123456" {
+		t.Fatalf("mailbox = %s, want the code", rec.Body)
+	}
+	if _, leaked := body.Messages[0].TemplateData["identity"]; leaked {
+		t.Error("non-string template data was kept")
+	}
+	if rec := h.do(t, "GET", "/dev/mail?to=dev@partner.example", nil); rec.Code != 200 || !strings.Contains(rec.Body.String(), "123456") {
+		t.Errorf("HTML mailbox = %d, want the code shown", rec.Code)
+	}
+	mustProblem(t, h.do(t, "GET", "/dev/mail.json?limit=zero", nil), 400, "invalid-request")
+	if got := h.do(t, "GET", "/dev/mail.json?to=someone-else@x.example", nil).Body.String(); strings.Contains(got, "123456") {
+		t.Error("filter by recipient returned another recipient's mail")
+	}
+	if strings.Contains(h.logs.String(), "dev@partner.example") {
+		t.Error("the access log contains a query string value")
+	}
+}
+
+func TestDevRoutesAbsentInProduction(t *testing.T) {
+	h := MustHarness(t, false)
+	for _, p := range []string{"/dev/mail", "/dev/mail.json"} {
+		if rec := h.do(t, "GET", p, nil); rec.Code != 404 {
+			t.Errorf("%s = %d in production mode, want 404", p, rec.Code)
+		}
+	}
+	if rec := h.do(t, "GET", "/", nil); strings.Contains(rec.Body.String(), "/dev/mail") {
+		t.Error("the production home page links to the dev mailbox")
+	}
+}
+
+func TestRequestIDAndMetrics(t *testing.T) {
+	h := MustHarness(t, false)
+	if got := h.do(t, "GET", "/healthz", nil, "X-Request-Id", "lb-trace-12345678").Header().Get("X-Request-Id"); got != "lb-trace-12345678" {
+		t.Errorf("well-formed incoming id not kept: %q", got)
+	}
+	if got := h.do(t, "GET", "/healthz", nil, "X-Request-Id", "bad id\nwith newline").Header().Get("X-Request-Id"); got == "" || strings.Contains(got, " ") {
+		t.Errorf("malformed incoming id not replaced: %q", got)
+	}
+	rec := h.do(t, "GET", "/metrics", nil)
+	if !strings.Contains(rec.Body.String(), `onramp_http_requests_total{code="200",method="GET",route="/healthz",server="portal"} 2`) {
+		t.Errorf("metrics lack the healthz counter:\n%s", rec.Body)
+	}
+}
+
+func TestNewRefusesWeakConfig(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	log := slog.New(slog.DiscardHandler)
+	for name, cfg := range map[string]api.Config{
+		"short admin token": {Logger: log, Registry: reg, AdminToken: "short"},
+		"dev without box":   {Logger: log, Registry: reg, AdminToken: adminToken, DevMode: true, CourierToken: courierToken},
+		"no logger":         {Registry: reg, AdminToken: adminToken},
+	} {
+		if _, err := api.New(cfg); err == nil {
+			t.Errorf("%s: New succeeded, want an error", name)
+		}
+	}
+}
