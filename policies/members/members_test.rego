@@ -1,0 +1,39 @@
+package members_test
+
+import rego.v1
+
+import data.members
+
+test_owner_change_role_allowed if members.decision.allow with input as {"role": "owner", "action": "member.role.change"}
+
+test_admin_change_role_denied if not members.decision.allow with input as {"role": "admin", "action": "member.role.change"}
+
+test_admin_invite_allowed if members.decision.allow with input as {"role": "admin", "action": "member.invite"}
+
+test_developer_invite_denied if {
+	d := members.decision with input as {"role": "developer", "action": "member.invite"}
+	not d.allow
+	d.reasons == {"a developer may not member.invite; ask an owner or admin of your organisation"}
+}
+
+test_developer_sandbox_create_allowed if members.decision.allow with input as {"role": "developer", "action": "credential.create", "environment": "sandbox"}
+
+test_developer_production_reveal_denied if {
+	d := members.decision with input as {"role": "developer", "action": "credential.reveal", "environment": "production"}
+	not d.allow
+	d.reasons == {"a developer may not reveal production credentials; ask an owner or admin of your organisation"}
+}
+
+test_admin_production_rotate_allowed if members.decision.allow with input as {"role": "admin", "action": "credential.rotate", "environment": "production"}
+
+test_viewer_sandbox_use_denied if not members.decision.allow with input as {"role": "viewer", "action": "credential.use", "environment": "sandbox"}
+
+test_viewer_usage_view_allowed if members.decision.allow with input as {"role": "viewer", "action": "usage.view"}
+
+test_stranger_view_denied if {
+	d := members.decision with input as {"role": "stranger", "action": "catalog.view"}
+	not d.allow
+	count(d.reasons) == 1
+}
+
+test_owner_missing_environment_denied if not members.decision.allow with input as {"role": "owner", "action": "credential.create"}
