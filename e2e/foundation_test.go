@@ -84,6 +84,7 @@ func TestE2EFoundationWorkflowRunsOnTemporal(t *testing.T) {
 	if err := run.Get(ctx, &res); err != nil {
 		t.Fatalf("workflow failed: %v", err)
 	}
+	MustReplayLiveHistory(t, st.Temporal, run.GetID(), "smoke.json")
 	// The activity wrote the message through MongoDB; the portal's mailbox reads it back.
 	m := MustWaitForMail(t, st.PortalURL, to, func(m mailMessage) bool { return m.ID == res.MessageID }, 5*time.Second)
 	if m.Subject != "Onramp smoke test" {

@@ -24,9 +24,14 @@ func New(c client.Client, acts *activities.Activities) (sdkworker.Worker, error)
 	return w, nil
 }
 
-// Register adds every workflow (under its pinned name) and activity to r; tests use it with the
-// testsuite environment so they register exactly what production does.
+// Register adds every workflow and activity to r; tests use it with the testsuite environment so
+// they register exactly what production does.
 func Register(r sdkworker.Registry, acts *activities.Activities) {
-	r.RegisterWorkflowWithOptions(workflows.SmokeWorkflow, workflow.RegisterOptions{Name: workflows.SmokeWorkflowName})
+	RegisterWorkflows(r)
 	r.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
+}
+
+// RegisterWorkflows adds every workflow under its pinned name; replay tests use it alone.
+func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(workflows.SmokeWorkflow, workflow.RegisterOptions{Name: workflows.SmokeWorkflowName})
 }
