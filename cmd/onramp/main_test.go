@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestHelpDocumentsEverySetting(t *testing.T) {
+	var out bytes.Buffer
+	if code := Main([]string{"help"}, env(nil), &out, &out); code != 0 {
+		t.Fatalf("help exit = %d", code)
+	}
+	for _, s := range settings {
+		if !strings.Contains(out.String(), s.env) {
+			t.Errorf("help lacks %s", s.env)
+		}
+		if !s.secret && !strings.Contains(out.String(), "--"+s.flag) {
+			t.Errorf("help lacks --%s", s.flag)
+		}
+	}
+	for _, c := range allCmds {
+		if !strings.Contains(out.String(), "  "+c+" ") {
+			t.Errorf("help lacks command %s", c)
+		}
+	}
+}
+
+func TestParsePrecedence(t *testing.T) {
+	v, err := parse(cmdGateway, []string{"--sandbox-addr", ":9001"}, env(map[string]string{
+		"GATEWAY_SANDBOX_ADDR": ":8001", "GATEWAY_PRODUCTION_ADDR": ":8002", "MONGODB_URI": "mongodb://db/x",
+	}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := v["sandbox-addr"], ":9001"; got != want {
+		t.Errorf("flag over env: got %q, want %q", got, want)
+	}
+	if got, want := v["production-addr"], ":8002"; got != want {
+		t.Errorf("env over default: got %q, want %q", got, want)
+	}
+	if got, want := v["temporal-namespace"], "default"; got != want {
+		t.Errorf("default: got %q, want %q", got, want)
+	}
+	if got, want := v["mongodb-uri"], "mongodb://db/x"; got != want {
+		t.Errorf("secret from env: got %q, want %q", got, want)
+	}
+}
+
+func TestParseRefusesSecretsAsFlagsAndUnknownFlags(t *testing.T) {
+	for _, args := range [][]string{{"--admin-token", "x"}, {"--mongodb-uri", "mongodb://u:p@h"}, {"--no-such-flag"}, {"stray"}} {
+		if _, err := parse(cmdPortal, args, env(nil), &bytes.Buffer{}); err == nil {
+			t.Errorf("parse(%v) succeeded, want an error", args)
+		}
+	}
+	if _, err := parse(cmdWorker, []string{"--portal-addr", ":1"}, env(nil), &bytes.Buffer{}); err == nil {
+		t.Error("the worker accepted a portal-only flag")
+	}
+}
+
+func TestMainExitCodes(t *testing.T) {
+	var out bytes.Buffer
+	if code := Main(nil, env(nil), &out, &out); code != 2 {
+		t.Errorf("no command: exit %d, want 2", code)
+	}
+	if code := Main([]string{"frobnicate"}, env(nil), &out, &out); code != 2 || !strings.Contains(out.String(), "unknown command") {
+		t.Errorf("unknown command: exit %d, output %q", code, out.String())
+	}
+	out.Reset()
+	if code := Main([]string{"dev", "--temporal-port", "seven"}, env(nil), &out, &out); code != 2 || !strings.Contains(out.String(), "not a number") {
+		t.Errorf("bad port: exit %d, output %q", code, out.String())
+	}
+	out.Reset()
+	// A production role without its dependencies says what is missing instead of starting.
+	if code := Main([]string{"worker"}, env(nil), &out, &out); code != 1 || !strings.Contains(out.String(), "MONGODB_URI") {
+		t.Errorf("worker without config: exit %d, output %q", code, out.String())
+	}
+}
