@@ -21,18 +21,19 @@ type setting struct {
 }
 
 var (
-	cmdDev     = "dev"
-	cmdPortal  = "portal"
-	cmdGateway = "gateway"
-	cmdWorker  = "worker"
-	allCmds    = []string{cmdDev, cmdPortal, cmdGateway, cmdWorker}
-	portalCmds = []string{cmdDev, cmdPortal}
-	gwCmds     = []string{cmdDev, cmdGateway}
+	cmdDev       = "dev"
+	cmdPortal    = "portal"
+	cmdGateway   = "gateway"
+	cmdWorker    = "worker"
+	cmdBuildDeps = "build-deps"
+	allCmds      = []string{cmdDev, cmdPortal, cmdGateway, cmdWorker}
+	portalCmds   = []string{cmdDev, cmdPortal}
+	gwCmds       = []string{cmdDev, cmdGateway}
 )
 
 var settings = []setting{
 	{flag: "data", env: "ONRAMP_DATA", def: all(".onramp"), cmds: []string{cmdDev}, help: "data directory: SQLite files, generated secrets, logs, admin-token"},
-	{flag: "bin", env: "ONRAMP_BIN", def: all("bin"), cmds: []string{cmdDev}, help: "directory holding the devstack and kratos binaries (built by `make build-deps`)"},
+	{flag: "bin", env: "ONRAMP_BIN", def: all("bin"), cmds: []string{cmdDev, cmdBuildDeps}, help: "directory for the devstack and kratos binaries (built there when missing or outdated)"},
 	{flag: "fresh", env: "ONRAMP_FRESH", def: all("false"), cmds: []string{cmdDev}, help: "delete the data directory before starting (start from nothing)"},
 	{flag: "portal-addr", env: "PORTAL_ADDR", def: map[string]string{cmdDev: "127.0.0.1:4000", "*": ":4000"}, cmds: portalCmds, help: "portal listen address (UI, /api/v1, /admin/api/v1)"},
 	{flag: "portal-url", env: "PORTAL_URL", def: all(""), cmds: allCmds, help: "public URL of the portal, used in links and e-mails (default: from portal-addr)"},
@@ -113,16 +114,17 @@ func parse(cmd string, args []string, getenv func(string) string, stderr io.Writ
 }
 
 var commandHelp = map[string]string{
-	cmdDev:     "run everything on this machine: portal, gateway and worker in one process, with the embedded Temporal server + Web UI, MongoDB (FerretDB) and Kratos as child processes",
-	cmdPortal:  "run the portal (UI, partner API, admin API) against external MongoDB, Temporal and Kratos",
-	cmdGateway: "run the sandbox and production gateway listeners against external MongoDB, Temporal and Kratos",
-	cmdWorker:  "run the Temporal worker (workflows and activities) against external MongoDB, Temporal and Kratos",
+	cmdDev:       "run everything on this machine: portal, gateway and worker in one process, with the embedded Temporal server + Web UI, MongoDB (FerretDB) and Kratos as child processes",
+	cmdPortal:    "run the portal (UI, partner API, admin API) against external MongoDB, Temporal and Kratos",
+	cmdGateway:   "run the sandbox and production gateway listeners against external MongoDB, Temporal and Kratos",
+	cmdWorker:    "run the Temporal worker (workflows and activities) against external MongoDB, Temporal and Kratos",
+	cmdBuildDeps: "build bin/devstack and bin/kratos when missing or outdated (`dev` does this first)",
 }
 
 func usage(w io.Writer, only string) {
 	fmt.Fprintln(w, "Onramp — self-service developer portal and API gateway for partner onboarding.")
 	fmt.Fprintln(w, "\nUsage: onramp <command> [flags]\n\nCommands:")
-	for _, c := range allCmds {
+	for _, c := range append(allCmds, cmdBuildDeps) {
 		if only == "" || only == c {
 			fmt.Fprintf(w, "  %-8s %s\n", c, commandHelp[c])
 		}

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/onramp-dev/onramp/devenv"
 	"github.com/onramp-dev/onramp/stack"
 )
 
@@ -36,7 +37,7 @@ func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) i
 		}
 		usage(stdout, only)
 		return 0
-	case cmdDev, cmdPortal, cmdGateway, cmdWorker:
+	case cmdDev, cmdPortal, cmdGateway, cmdWorker, cmdBuildDeps:
 	default:
 		fmt.Fprintf(stderr, "onramp: unknown command %q\n\n", cmd)
 		usage(stderr, "")
@@ -47,14 +48,32 @@ func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "onramp:", err)
 		return 2
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if cmd == cmdBuildDeps {
+		return exitCode(stderr, devenv.EnsureBinaries(ctx, ".", v["bin"], stdout))
+	}
 	cfg, err := stackConfig(cmd, v, stdout, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "onramp:", err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cmd, cfg, stdout); err != nil {
+	if cmd == cmdDev {
+		if err := devenv.EnsureBinaries(ctx, ".", cfg.BinDir, stdout); err != nil {
+			return exitCode(stderr, err)
+		}
+		if v.bool("fresh") {
+			if err := os.RemoveAll(cfg.Data); err != nil {
+				return exitCode(stderr, fmt.Errorf("--fresh: %v", err))
+			}
+			fmt.Fprintf(stdout, "Starting fresh: removed %s\n", cfg.Data)
+		}
+	}
+	return exitCode(stderr, run(ctx, cmd, cfg, stdout))
+}
+
+func exitCode(stderr io.Writer, err error) int {
+	if err != nil {
 		fmt.Fprintln(stderr, "onramp:", err)
 		return 1
 	}
@@ -103,12 +122,6 @@ func stackConfig(cmd string, v values, stdout, stderr io.Writer) (stack.Config, 
 				return cfg, err
 			}
 			*dst = n
-		}
-		if v.bool("fresh") {
-			if err := os.RemoveAll(cfg.Data); err != nil {
-				return cfg, fmt.Errorf("--fresh: %v", err)
-			}
-			fmt.Fprintf(stdout, "Starting fresh: removed %s\n", cfg.Data)
 		}
 	}
 	return cfg, nil
