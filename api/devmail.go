@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/onramp-dev/onramp"
+	"github.com/onramp-dev/onramp/internal/problem"
 )
 
 const devMailLimit = 100
@@ -59,7 +60,7 @@ type courierMessage struct {
 func (s *Server) devMailCourier(c *gin.Context) {
 	token, ok := bearer(c.GetHeader("Authorization"))
 	if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.CourierToken)) != 1 {
-		s.problem(c, newProblem(http.StatusUnauthorized, "courier-token-required", "Courier token required",
+		writeProblem(c, problem.New(http.StatusUnauthorized, "courier-token-required", "Courier token required",
 			"Only Kratos's courier posts here; it sends the token rendered into its configuration by `onramp dev`."))
 		return
 	}

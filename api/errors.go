@@ -7,15 +7,7 @@ import (
 	"github.com/onramp-dev/onramp/internal/problem"
 )
 
-func newProblem(status int, slug, title, detail string) problem.Problem {
-	return problem.New(status, slug, title, detail)
-}
-
-// problem writes p with the request's id and path filled in.
-func (s *Server) problem(c *gin.Context, p problem.Problem) {
-	writeProblem(c, p)
-}
-
+// writeProblem writes p with the request's path and id filled in, and stops the handler chain.
 func writeProblem(c *gin.Context, p problem.Problem) {
 	p.Instance = c.Request.URL.Path
 	p.RequestID = c.GetString(requestIDKey)
@@ -29,5 +21,5 @@ func (s *Server) fail(c *gin.Context, err error) {
 	if onramp.ErrorCode(err) == onramp.EINTERNAL {
 		s.log.Error("internal error", "error", err, "path", c.Request.URL.Path, "request_id", c.GetString(requestIDKey))
 	}
-	s.problem(c, problem.FromError(err))
+	writeProblem(c, problem.FromError(err))
 }

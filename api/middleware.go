@@ -1,12 +1,10 @@
 package api
 
 import (
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -16,27 +14,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/onramp-dev/onramp/internal/problem"
+	"github.com/onramp-dev/onramp/internal/requestid"
 )
 
 const requestIDKey = "request_id"
 
-// RequestIDHeader carries the request id in both directions.
-const RequestIDHeader = "X-Request-Id"
-
-var safeRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
-
-// RequestID accepts a well-formed incoming X-Request-Id (so a load balancer's id carries through)
+// RequestID keeps a well-formed incoming X-Request-Id (so a load balancer's id carries through)
 // or makes one, and echoes it on the response.
 func RequestID() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id := c.GetHeader(RequestIDHeader)
-		if !safeRequestID.MatchString(id) {
-			var b [12]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
+		id := requestid.From(c.GetHeader(requestid.Header))
 		c.Set(requestIDKey, id)
-		c.Header(RequestIDHeader, id)
+		c.Header(requestid.Header, id)
 		c.Next()
 	}
 }
@@ -64,8 +53,7 @@ func AccessLog(log *slog.Logger) gin.HandlerFunc {
 func Recover(log *slog.Logger) gin.HandlerFunc {
 	return gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, err any) {
 		log.Error("panic", "error", err, "path", c.Request.URL.Path, "request_id", c.GetString(requestIDKey))
-		writeProblem(c, problem.New(http.StatusInternalServerError, "internal", "Internal error",
-			"Something went wrong on our side. Retry in a moment; if it persists, contact the provider and quote the request id."))
+		writeProblem(c, problem.FromError(fmt.Errorf("panic: %v", err)))
 	})
 }
 
@@ -120,8 +108,7 @@ func (s *Server) requireAdmin(c *gin.Context) {
 		if s.cfg.DevMode {
 			detail += " In development the token is in .onramp/admin-token."
 		}
-		s.problem(c, newProblem(http.StatusUnauthorized, "admin-token-required", "Admin token required", detail))
-		c.Abort()
+		writeProblem(c, problem.New(http.StatusUnauthorized, "admin-token-required", "Admin token required", detail))
 		return
 	}
 	c.Next()

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/onramp-dev/onramp"
+	"github.com/onramp-dev/onramp/internal/problem"
 	"github.com/onramp-dev/onramp/web"
 )
 
@@ -95,7 +96,7 @@ func (s *Server) routes() *gin.Engine {
 
 	r.NoRoute(s.notFound)
 	r.NoMethod(func(c *gin.Context) {
-		s.problem(c, newProblem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
+		writeProblem(c, problem.New(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
 			c.Request.Method+" is not supported on "+c.Request.URL.Path+"; see /api/openapi.yaml for the methods each path accepts."))
 	})
 	return r
@@ -196,6 +197,6 @@ func (s *Server) notFound(c *gin.Context) {
 		s.render(c, http.StatusNotFound, "notfound.html", s.page("Not found"))
 		return
 	}
-	s.problem(c, newProblem(http.StatusNotFound, "not-found", "Not found",
+	writeProblem(c, problem.New(http.StatusNotFound, "not-found", "Not found",
 		"There is no resource at "+c.Request.URL.Path+"; the API is described at /api/openapi.yaml."))
 }

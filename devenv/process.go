@@ -4,7 +4,6 @@
 package devenv
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -106,11 +105,7 @@ func tail(path string, lines int) string {
 	if err != nil {
 		return "(no log)"
 	}
-	parts := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
-	if len(parts) > lines {
-		parts = parts[len(parts)-lines:]
-	}
-	return string(bytes.Join(parts, []byte("\n")))
+	return lastLines(string(b), lines)
 }
 
 // FindBinary returns the absolute path of name in dir, with a message that says how to build it

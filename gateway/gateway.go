@@ -5,14 +5,12 @@
 package gateway
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/onramp-dev/onramp/internal/problem"
+	"github.com/onramp-dev/onramp/internal/requestid"
 )
 
 // Environments a listener serves; a credential is valid only on its own environment's listener.
@@ -44,17 +42,10 @@ func New(cfg Config) (*Gateway, error) {
 	return &Gateway{cfg: cfg}, nil
 }
 
-var safeRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
-
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := r.Header.Get("X-Request-Id")
-	if !safeRequestID.MatchString(id) {
-		var b [12]byte
-		_, _ = rand.Read(b[:])
-		id = hex.EncodeToString(b[:])
-	}
-	w.Header().Set("X-Request-Id", id)
+	id := requestid.From(r.Header.Get(requestid.Header))
+	w.Header().Set(requestid.Header, id)
 	w.Header().Set("X-Onramp-Environment", g.cfg.Environment)
 
 	if r.URL.Path == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {

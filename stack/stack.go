@@ -83,6 +83,7 @@ type Stack struct {
 	worker   sdkworker.Worker
 	infra    *devenv.Infra
 	kratosP  *devenv.Kratos
+	secrets  devenv.Secrets // dev mode only
 	errc     chan error
 	stopping atomic.Bool
 	stopped  chan struct{}
@@ -186,12 +187,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			Registry:   reg,
 		}
 		if cfg.Dev {
-			apiCfg.Mailbox = devBox
-			secrets, err := devenv.LoadSecrets(cfg.Data)
-			if err != nil {
-				return nil, err
-			}
-			apiCfg.CourierToken = secrets.CourierToken
+			apiCfg.Mailbox, apiCfg.CourierToken = devBox, s.secrets.CourierToken
 		}
 		portal, err := api.New(apiCfg)
 		if err != nil {
@@ -226,6 +222,7 @@ func (s *Stack) startDependencies(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		s.secrets = secrets
 		if cfg.AdminToken == "" {
 			cfg.AdminToken = secrets.AdminToken
 			s.AdminTokenPath = filepath.Join(cfg.Data, "admin-token")

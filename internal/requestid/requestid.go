@@ -1,0 +1,25 @@
+// Package requestid gives every request an id, shared by the portal and the gateway: a
+// well-formed incoming X-Request-Id (from a load balancer or the partner) is kept, anything else
+// is replaced, so ids are safe to log and echo.
+package requestid
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"regexp"
+)
+
+// Header carries the request id in both directions.
+const Header = "X-Request-Id"
+
+var wellFormed = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+// From returns incoming when it is well-formed, otherwise a new random id.
+func From(incoming string) string {
+	if wellFormed.MatchString(incoming) {
+		return incoming
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
