@@ -2,7 +2,6 @@ package onramp
 
 import (
 	"context"
-	"net/mail"
 	"strings"
 	"time"
 )
@@ -20,7 +19,7 @@ type Message struct {
 
 // Validate returns EINVALID when the message has no valid recipient or no subject.
 func (m *Message) Validate() error {
-	if _, err := mail.ParseAddress(m.To); err != nil || strings.ContainsAny(m.To, "<>") {
+	if !PlainEmail(m.To) {
 		return Errorf(EINVALID, "recipient %q is not a plain e-mail address", m.To)
 	}
 	if strings.TrimSpace(m.Subject) == "" {

@@ -12,15 +12,18 @@ import (
 
 // Activities carries the dependencies of every activity.
 type Activities struct {
-	Mailer onramp.Mailer
+	Mailer        onramp.Mailer
+	Organizations onramp.OrganizationStore
+	Members       onramp.MemberStore
+	Identities    onramp.Identities
 }
 
-// New returns Activities; it fails on a missing dependency.
-func New(mailer onramp.Mailer) (*Activities, error) {
-	if mailer == nil {
-		return nil, errors.New("activities.New: nil mailer")
+// New returns a copy of deps ready to register; it fails on a missing dependency.
+func New(deps Activities) (*Activities, error) {
+	if deps.Mailer == nil || deps.Organizations == nil || deps.Members == nil || deps.Identities == nil {
+		return nil, errors.New("activities.New: Mailer, Organizations, Members and Identities are required")
 	}
-	return &Activities{Mailer: mailer}, nil
+	return &deps, nil
 }
 
 // temporalError maps onramp error codes to Temporal: a caller's mistake will not fix itself on

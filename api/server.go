@@ -9,6 +9,8 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/internal/problem"
+	"github.com/onramp-dev/onramp/kratos"
 	"github.com/onramp-dev/onramp/web"
 )
 
@@ -25,15 +28,33 @@ type Check struct {
 	Fn   func(ctx context.Context) error
 }
 
+// Identity is what the portal needs from the identity provider (kratos.Client).
+type Identity interface {
+	SessionFromCookie(ctx context.Context, cookie string) (onramp.Session, error)
+	Whoami(ctx context.Context, token string) (onramp.Session, error)
+	GetLoginFlow(ctx context.Context, id, cookie string) (kratos.LoginFlow, error)
+	LogoutURL(ctx context.Context, cookie string) (string, error)
+	StartCodeLogin(ctx context.Context, email string) (string, error)
+	CompleteCodeLogin(ctx context.Context, flowID, email, code string) (string, error)
+	RevokeSession(ctx context.Context, token string) error
+}
+
 // Config holds the portal's dependencies. Mailbox and CourierToken are set only in dev mode.
 type Config struct {
-	Logger       *slog.Logger
-	Checks       []Check
-	AdminToken   string
-	DevMode      bool
-	Mailbox      onramp.Mailbox // dev mailbox shown at /dev/mail
-	CourierToken string         // Kratos's courier authenticates to /dev/mail/courier with it
-	Registry     *prometheus.Registry
+	Logger          *slog.Logger
+	Checks          []Check
+	AdminToken      string
+	DevMode         bool
+	Mailbox         onramp.Mailbox // dev mailbox shown at /dev/mail
+	CourierToken    string         // Kratos's courier authenticates to /dev/mail/courier with it
+	Registry        *prometheus.Registry
+	PortalURL       string // public URL of the portal
+	KratosPublicURL string // Kratos's public API, served to browsers under /.ory
+	Identity        Identity
+	Organizations   onramp.OrganizationStore
+	Members         onramp.MemberStore
+	Invitations     onramp.Invitations
+	Now             func() time.Time
 }
 
 // Server is the portal's http.Handler.
@@ -43,13 +64,19 @@ type Server struct {
 	pages   map[string]*template.Template
 	engine  *gin.Engine
 	metrics *httpMetrics
+	signIn  *signInLimits
 }
 
 // New validates cfg and builds the routes; it fails on a missing dependency.
 func New(cfg Config) (*Server, error) {
-	if cfg.Logger == nil || cfg.Registry == nil {
-		return nil, errors.New("api.New: Logger and Registry are required")
+	if cfg.Logger == nil || cfg.Registry == nil || cfg.Identity == nil || cfg.Organizations == nil ||
+		cfg.Members == nil || cfg.Invitations == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
+		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, PortalURL and KratosPublicURL are required")
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.PortalURL = strings.TrimRight(cfg.PortalURL, "/")
 	if len(cfg.AdminToken) < 32 {
 		return nil, errors.New("api.New: AdminToken must be at least 32 characters")
 	}
@@ -64,7 +91,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, pages: pages, metrics: m}
+	s := &Server{cfg: cfg, log: cfg.Logger, pages: pages, metrics: m, signIn: newSignInLimits()}
 	s.engine = s.routes()
 	return s, nil
 }
@@ -91,8 +118,34 @@ func (s *Server) routes() *gin.Engine {
 		r.POST("/dev/mail/courier", s.devMailCourier)
 	}
 
+	// Sign-in: Kratos's browser flows through the same origin, rendered by the portal.
+	r.Any(KratosPathPrefix+"/*path", s.kratosProxy())
+	r.GET("/login", s.loginPage)
+	r.POST("/logout", s.logout)
+	r.GET("/dashboard", s.requireBrowserSession, s.dashboard)
+
+	v1 := r.Group("/api/v1")
+	v1.POST("/auth/login", s.apiStartLogin)
+	v1.POST("/auth/login/:flow", s.apiCompleteLogin)
+	member := v1.Group("", s.requireAPISession)
+	member.GET("/me", s.apiMe)
+	member.POST("/auth/logout", s.apiLogout)
+
 	admin := r.Group("/admin/api/v1", s.requireAdmin)
 	admin.GET("/system", s.adminSystem)
+	admin.POST("/partners", s.apiInvitePartner)
+	admin.GET("/partners", s.apiListPartners)
+	admin.GET("/partners/:id", s.apiGetPartner)
+	admin.POST("/partners/:id/resend", s.apiResendInvitation)
+
+	r.GET("/admin", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/admin/partners") })
+	r.GET("/admin/login", s.adminLoginPage)
+	r.POST("/admin/login", s.adminLogin)
+	r.POST("/admin/logout", s.adminLogout)
+	adminUI := r.Group("/admin", s.requireAdminCookie)
+	adminUI.GET("/partners", s.adminPartners)
+	adminUI.POST("/partners", s.adminInvitePartner)
+	adminUI.POST("/partners/:id/resend", s.adminResend)
 
 	r.NoRoute(s.notFound)
 	r.NoMethod(func(c *gin.Context) {
@@ -166,8 +219,10 @@ func (s *Server) adminSystem(c *gin.Context) {
 
 // page is the data every template gets.
 type page struct {
-	Title   string
-	DevMode bool
+	Title    string
+	DevMode  bool
+	SignedIn bool
+	Admin    bool
 }
 
 // page returns the data common to every template.
@@ -200,3 +255,5 @@ func (s *Server) notFound(c *gin.Context) {
 	writeProblem(c, problem.New(http.StatusNotFound, "not-found", "Not found",
 		"There is no resource at "+c.Request.URL.Path+"; the API is described at /api/openapi.yaml."))
 }
+
+func urlQuery(s string) string { return url.QueryEscape(s) }

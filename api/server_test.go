@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -17,8 +18,10 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/api"
 	"github.com/onramp-dev/onramp/internal/problem"
+	"github.com/onramp-dev/onramp/kratos"
 	"github.com/onramp-dev/onramp/mail"
 )
 
@@ -40,11 +43,17 @@ func MustHarness(tb testing.TB, dev bool, checks ...api.Check) *harness {
 	tb.Helper()
 	h := &harness{box: mail.NewMemory(), logs: &bytes.Buffer{}}
 	cfg := api.Config{
-		Logger:     slog.New(slog.NewTextHandler(h.logs, nil)),
-		Checks:     checks,
-		AdminToken: adminToken,
-		DevMode:    dev,
-		Registry:   prometheus.NewRegistry(),
+		Logger:          slog.New(slog.NewTextHandler(h.logs, nil)),
+		Checks:          checks,
+		AdminToken:      adminToken,
+		DevMode:         dev,
+		Registry:        prometheus.NewRegistry(),
+		PortalURL:       base,
+		KratosPublicURL: "http://127.0.0.1:1",
+		Identity:        signedOut{},
+		Organizations:   noOrgs{},
+		Members:         noOrgs{},
+		Invitations:     noOrgs{},
 	}
 	if dev {
 		cfg.Mailbox, cfg.CourierToken = h.box, courierToken
@@ -255,3 +264,49 @@ func TestNewRefusesWeakConfig(t *testing.T) {
 		}
 	}
 }
+
+// signedOut is an identity provider with nobody signed in: these tests cover operations endpoints;
+// sign-in runs against real Kratos in e2e.
+type signedOut struct{}
+
+var errSignedOut = onramp.Errorf(onramp.EUNAUTHORIZED, "sign in first")
+
+func (signedOut) SessionFromCookie(context.Context, string) (onramp.Session, error) {
+	return onramp.Session{}, errSignedOut
+}
+func (signedOut) Whoami(context.Context, string) (onramp.Session, error) {
+	return onramp.Session{}, errSignedOut
+}
+func (signedOut) GetLoginFlow(context.Context, string, string) (kratos.LoginFlow, error) {
+	return kratos.LoginFlow{}, onramp.Errorf(onramp.ENOTFOUND, "no flow")
+}
+func (signedOut) LogoutURL(context.Context, string) (string, error) { return "", errSignedOut }
+func (signedOut) StartCodeLogin(context.Context, string) (string, error) {
+	return "flow-1", nil
+}
+func (signedOut) CompleteCodeLogin(context.Context, string, string, string) (string, error) {
+	return "", errSignedOut
+}
+func (signedOut) RevokeSession(context.Context, string) error { return nil }
+
+// noOrgs has no organisations and refuses to store any.
+type noOrgs struct{}
+
+var errNoStore = errors.New("no store in this test")
+
+func (noOrgs) SaveOrganization(context.Context, onramp.Organization) error { return errNoStore }
+func (noOrgs) FindOrganization(context.Context, string) (onramp.Organization, error) {
+	return onramp.Organization{}, onramp.Errorf(onramp.ENOTFOUND, "no organisation")
+}
+func (noOrgs) ListOrganizations(context.Context) ([]onramp.Organization, error) { return nil, nil }
+func (noOrgs) SetOrganizationStatus(context.Context, string, string, *time.Time) error {
+	return errNoStore
+}
+func (noOrgs) SaveMember(context.Context, onramp.Member) error                { return errNoStore }
+func (noOrgs) MembershipsOf(context.Context, string) ([]onramp.Member, error) { return nil, nil }
+func (noOrgs) MarkFirstSignIn(context.Context, string, time.Time) (bool, error) {
+	return false, errNoStore
+}
+func (noOrgs) InvitePartner(context.Context, onramp.Organization) error    { return errNoStore }
+func (noOrgs) ResendInvitation(context.Context, onramp.Organization) error { return errNoStore }
+func (noOrgs) ContactSignedIn(context.Context, string, time.Time) error    { return errNoStore }

@@ -113,11 +113,10 @@ func renderKratosConfig(dir string, o KratosOptions) (string, error) {
 		return "", err
 	}
 	portal := strings.TrimRight(o.PortalURL, "/")
-	public := "http://" + net.JoinHostPort(o.Host, strconv.Itoa(o.PublicPort)) + "/"
 	admin := "http://" + net.JoinHostPort(o.Host, strconv.Itoa(o.AdminPort)) + "/"
 	set := map[string]any{
 		"dsn":                                    "sqlite://" + filepath.Join(abs, "kratos.sqlite") + "?_fk=true&mode=rwc",
-		"serve.public.base_url":                  public,
+		"serve.public.base_url":                  portal + "/.ory/", // browsers use the portal's same-origin proxy
 		"serve.public.host":                      o.Host,
 		"serve.public.port":                      o.PublicPort,
 		"serve.admin.base_url":                   admin,

@@ -5,6 +5,7 @@ package kratos
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -120,27 +121,137 @@ func (c *Client) CompleteCodeLogin(ctx context.Context, flowID, email, code stri
 	return *res.SessionToken, nil
 }
 
-// Session is who a session token belongs to.
-type Session struct {
-	IdentityID string
-	Email      string
+// Whoami resolves a session token (API clients); EUNAUTHORIZED when it is unknown, expired or
+// revoked.
+func (c *Client) Whoami(ctx context.Context, token string) (onramp.Session, error) {
+	return c.session(c.public.FrontendAPI.ToSession(ctx).XSessionToken(token).Execute())
 }
 
-// Whoami resolves a session token; EUNAUTHORIZED when it is unknown, expired or revoked.
-func (c *Client) Whoami(ctx context.Context, token string) (Session, error) {
-	s, resp, err := c.public.FrontendAPI.ToSession(ctx).XSessionToken(token).Execute()
-	if err != nil {
-		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
-			return Session{}, onramp.Errorf(onramp.EUNAUTHORIZED, "the session has ended; sign in again")
-		}
-		return Session{}, fmt.Errorf("kratos whoami: %w", err)
+// SessionFromCookie resolves the browser's Kratos session cookie header; EUNAUTHORIZED when there
+// is no valid session.
+func (c *Client) SessionFromCookie(ctx context.Context, cookie string) (onramp.Session, error) {
+	if cookie == "" {
+		return onramp.Session{}, onramp.Errorf(onramp.EUNAUTHORIZED, "sign in first")
 	}
-	out := Session{}
+	return c.session(c.public.FrontendAPI.ToSession(ctx).Cookie(cookie).Execute())
+}
+
+func (c *Client) session(s *ory.Session, resp *http.Response, err error) (onramp.Session, error) {
+	if err != nil {
+		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
+			return onramp.Session{}, onramp.Errorf(onramp.EUNAUTHORIZED, "the session has ended; sign in again")
+		}
+		return onramp.Session{}, fmt.Errorf("kratos whoami: %w", err)
+	}
+	out := onramp.Session{}
+	if s.ExpiresAt != nil {
+		out.ExpiresAt = *s.ExpiresAt
+	}
 	if s.Identity != nil {
 		out.IdentityID = s.Identity.Id
 		if traits, ok := s.Identity.Traits.(map[string]any); ok {
 			out.Email, _ = traits["email"].(string)
 		}
+	}
+	return out, nil
+}
+
+// EnsureIdentity returns the identity for email, creating it when missing.
+func (c *Client) EnsureIdentity(ctx context.Context, email string) (string, error) {
+	id, err := c.CreateIdentity(ctx, email)
+	if onramp.ErrorCode(err) != onramp.ECONFLICT {
+		return id, err
+	}
+	found, _, err := c.admin.IdentityAPI.ListIdentities(ctx).CredentialsIdentifier(email).Execute()
+	if err != nil {
+		return "", fmt.Errorf("kratos find identity: %w", err)
+	}
+	if len(found) == 0 {
+		return "", fmt.Errorf("kratos reported %s as taken but lists no identity for it", email)
+	}
+	return found[0].Id, nil
+}
+
+// RevokeSession ends an API session (sign-out of an API client).
+func (c *Client) RevokeSession(ctx context.Context, token string) error {
+	resp, err := c.public.FrontendAPI.PerformNativeLogout(ctx).PerformNativeLogoutBody(*ory.NewPerformNativeLogoutBody(token)).Execute()
+	if err != nil && (resp == nil || resp.StatusCode >= 500) {
+		return fmt.Errorf("kratos logout: %w", err)
+	}
+	return nil
+}
+
+// LogoutURL returns the URL that ends the browser's session (through the portal's Kratos proxy).
+func (c *Client) LogoutURL(ctx context.Context, cookie string) (string, error) {
+	flow, resp, err := c.public.FrontendAPI.CreateBrowserLogoutFlow(ctx).Cookie(cookie).Execute()
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
+			return "", onramp.Errorf(onramp.EUNAUTHORIZED, "not signed in")
+		}
+		return "", fmt.Errorf("kratos logout flow: %w", err)
+	}
+	return flow.LogoutUrl, nil
+}
+
+// LoginFlow is what the portal needs to render a Kratos browser login flow itself.
+type LoginFlow struct {
+	ID    string `json:"id"`
+	State string `json:"state"`
+	UI    UI     `json:"ui"`
+}
+
+// UI is a Kratos form: its action, method, messages and input nodes.
+type UI struct {
+	Action   string    `json:"action"`
+	Method   string    `json:"method"`
+	Messages []Message `json:"messages"`
+	Nodes    []Node    `json:"nodes"`
+}
+
+// Message is a Kratos UI text; ID identifies it (e.g. 4000035 "account does not exist").
+type Message struct {
+	ID   int64  `json:"id"`
+	Text string `json:"text"`
+	Type string `json:"type"`
+}
+
+// Node is one form element.
+type Node struct {
+	Group      string    `json:"group"`
+	Messages   []Message `json:"messages"`
+	Attributes struct {
+		Name     string   `json:"name"`
+		Type     string   `json:"type"`
+		Value    any      `json:"value"`
+		Required bool     `json:"required"`
+		Disabled bool     `json:"disabled"`
+		Auto     string   `json:"autocomplete"`
+		NodeType string   `json:"node_type"`
+		Label    *Message `json:"label"`
+	} `json:"attributes"`
+	Meta struct {
+		Label *Message `json:"label"`
+	} `json:"meta"`
+}
+
+// GetLoginFlow reads a browser login flow with the browser's cookies (Kratos checks its CSRF
+// cookie); ENOTFOUND when the flow is unknown or expired, so the portal starts a new one.
+func (c *Client) GetLoginFlow(ctx context.Context, id, cookie string) (LoginFlow, error) {
+	flow, resp, err := c.public.FrontendAPI.GetLoginFlow(ctx).Id(id).Cookie(cookie).Execute()
+	if err != nil {
+		if resp != nil && resp.StatusCode < 500 {
+			return LoginFlow{}, onramp.Errorf(onramp.ENOTFOUND, "the sign-in form expired; start again")
+		}
+		return LoginFlow{}, fmt.Errorf("kratos get login flow: %w", err)
+	}
+	// Convert through JSON: client-go models node attributes as a oneOf union.
+	b, err := json.Marshal(flow)
+	if err != nil {
+		return LoginFlow{}, err
+	}
+	var out LoginFlow
+	if err := json.Unmarshal(b, &out); err != nil {
+		return LoginFlow{}, fmt.Errorf("kratos login flow: %w", err)
 	}
 	return out, nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/onramp-dev/onramp/devenv"
 	"github.com/onramp-dev/onramp/gateway"
 	"github.com/onramp-dev/onramp/kratos"
+	"github.com/onramp-dev/onramp/lifecycles"
 	"github.com/onramp-dev/onramp/mail"
 	"github.com/onramp-dev/onramp/mongo"
 	"github.com/onramp-dev/onramp/worker"
@@ -55,6 +56,9 @@ type Config struct {
 	KratosAdminURL    string
 	AdminToken        string
 	SMTPURL           string
+
+	// Partner invitation timings; zero takes the defaults (reminder after 3 days, expiry after 14).
+	InvitationReminder, InvitationExpiry time.Duration
 
 	// Dev-only ports of the embedded infrastructure (0 picks a free one; UI -1 disables it).
 	DevHost                           string
@@ -162,11 +166,12 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		}
 	}
 
+	orgs := mongo.NewOrganizations(s.Mongo)
 	if cfg.Roles.Worker {
 		if mailer == nil {
 			return nil, errors.New("the worker sends e-mail: set SMTP_URL")
 		}
-		acts, err := activities.New(mailer)
+		acts, err := activities.New(activities.Activities{Mailer: mailer, Organizations: orgs, Members: orgs, Identities: s.Kratos})
 		if err != nil {
 			return nil, err
 		}
@@ -179,12 +184,23 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	}
 
 	if cfg.Roles.Portal {
+		invitations, err := lifecycles.New(s.Temporal, lifecycles.Config{PortalURL: s.portalURLOrDefault(),
+			ReminderAfter: cfg.InvitationReminder, ExpireAfter: cfg.InvitationExpiry})
+		if err != nil {
+			return nil, err
+		}
 		apiCfg := api.Config{
-			Logger:     cfg.Logger.With("role", "portal"),
-			Checks:     s.checks(),
-			AdminToken: cfg.AdminToken,
-			DevMode:    cfg.Dev,
-			Registry:   reg,
+			Logger:          cfg.Logger.With("role", "portal"),
+			Checks:          s.checks(),
+			AdminToken:      cfg.AdminToken,
+			DevMode:         cfg.Dev,
+			Registry:        reg,
+			PortalURL:       s.portalURLOrDefault(),
+			KratosPublicURL: cfg.KratosPublicURL,
+			Identity:        s.Kratos,
+			Organizations:   orgs,
+			Members:         orgs,
+			Invitations:     invitations,
 		}
 		if cfg.Dev {
 			apiCfg.Mailbox, apiCfg.CourierToken = devBox, s.secrets.CourierToken

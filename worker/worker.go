@@ -34,4 +34,5 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 // RegisterWorkflows adds every workflow under its pinned name; replay tests use it alone.
 func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.SmokeWorkflow, workflow.RegisterOptions{Name: workflows.SmokeWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.PartnerInvitationWorkflow, workflow.RegisterOptions{Name: workflows.PartnerInvitationWorkflowName})
 }

@@ -3,6 +3,12 @@
 // queue, and the payloads of signals, updates and queries.
 package workflows
 
+import (
+	"time"
+
+	"github.com/onramp-dev/onramp"
+)
+
 // TaskQueue is the task queue every Onramp workflow and activity runs on.
 const TaskQueue = "onramp"
 
@@ -19,4 +25,40 @@ type SmokeInput struct {
 // SmokeResult names the message the smoke workflow delivered.
 type SmokeResult struct {
 	MessageID string `json:"message_id"`
+}
+
+// Partner invitation: workflow id "partner-invitation-<organisation id>".
+const (
+	PartnerInvitationWorkflowName = "onramp.PartnerInvitation"
+	// SignalContactSignedIn carries ContactSignedIn: the contact's first sign-in completes the invitation.
+	SignalContactSignedIn = "contact-signed-in"
+	// SignalResendInvitation (no payload) sends the invitation again and restarts its expiry.
+	SignalResendInvitation = "resend-invitation"
+	// QueryInvitationState answers InvitationState.
+	QueryInvitationState = "state"
+)
+
+// PartnerInvitationID is the workflow id of an organisation's invitation.
+func PartnerInvitationID(orgID string) string { return "partner-invitation-" + orgID }
+
+// PartnerInvitationInput starts an invitation. Zero durations take the defaults (3 and 14 days).
+type PartnerInvitationInput struct {
+	Organization  onramp.Organization `json:"organization"`
+	PortalURL     string              `json:"portal_url"`
+	ReminderAfter time.Duration       `json:"reminder_after"`
+	ExpireAfter   time.Duration       `json:"expire_after"`
+}
+
+// ContactSignedIn is the payload of SignalContactSignedIn.
+type ContactSignedIn struct {
+	At time.Time `json:"at"`
+}
+
+// InvitationState is the invitation as the query and the result report it.
+type InvitationState struct {
+	Status          string     `json:"status"` // invited, active or expired
+	InvitationsSent int        `json:"invitations_sent"`
+	RemindersSent   int        `json:"reminders_sent"`
+	ExpiresAt       time.Time  `json:"expires_at"`
+	SignedInAt      *time.Time `json:"signed_in_at,omitempty"`
 }

@@ -18,11 +18,7 @@ func TestSmokeWorkflowSendsMail(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	box := mail.NewMemory()
-	acts, err := activities.New(box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	worker.Register(env, acts)
+	worker.Register(env, &activities.Activities{Mailer: box})
 
 	env.ExecuteWorkflow(workflows.SmokeWorkflowName, workflows.SmokeInput{To: "ops@example.com"})
 	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
@@ -42,8 +38,7 @@ func TestSmokeWorkflowInvalidRecipientFailsWithoutRetry(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	box := mail.NewMemory()
-	acts, _ := activities.New(box)
-	worker.Register(env, acts)
+	worker.Register(env, &activities.Activities{Mailer: box})
 	attempts := 0
 	env.SetOnActivityStartedListener(func(*activity.Info, context.Context, converter.EncodedValues) { attempts++ })
 

@@ -1,0 +1,73 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/onramp-dev/onramp"
+)
+
+// SavePartner stores the invited organisation (status invited); re-running it re-invites.
+func (a *Activities) SavePartner(ctx context.Context, o onramp.Organization) error {
+	if err := o.Validate(); err != nil {
+		return temporalError(err)
+	}
+	o.Status = onramp.OrgInvited
+	return temporalError(a.Organizations.SaveOrganization(ctx, o))
+}
+
+// AddContactInput names the organisation and its primary contact.
+type AddContactInput struct {
+	OrgID    string    `json:"org_id"`
+	Email    string    `json:"email"`
+	JoinedAt time.Time `json:"joined_at"`
+}
+
+// AddContact creates or reuses the contact's identity and makes it the organisation's owner.
+func (a *Activities) AddContact(ctx context.Context, in AddContactInput) (string, error) {
+	id, err := a.Identities.EnsureIdentity(ctx, in.Email)
+	if err != nil {
+		return "", temporalError(err)
+	}
+	m := onramp.Member{OrgID: in.OrgID, IdentityID: id, Email: in.Email, Role: onramp.RoleOwner, JoinedAt: in.JoinedAt}
+	return id, temporalError(a.Members.SaveMember(ctx, m))
+}
+
+// InvitationMailInput is one invitation or reminder e-mail.
+type InvitationMailInput struct {
+	MessageID string    `json:"message_id"`
+	OrgName   string    `json:"org_name"`
+	Email     string    `json:"email"`
+	PortalURL string    `json:"portal_url"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Reminder  bool      `json:"reminder"`
+}
+
+// SendInvitation e-mails the contact a link to the portal's sign-in with the address filled in.
+func (a *Activities) SendInvitation(ctx context.Context, in InvitationMailInput) error {
+	link := in.PortalURL + "/login?email=" + url.QueryEscape(in.Email)
+	subject := fmt.Sprintf("You are invited to the %s developer portal", in.OrgName)
+	lead := "Your organisation " + in.OrgName + " has been invited to integrate with our APIs."
+	if in.Reminder {
+		subject = "Reminder: " + subject
+		lead = "A reminder: your invitation for " + in.OrgName + " is still waiting."
+	}
+	text := lead + "\n\nSign in with a one-time code sent to this address — no password needed:\n" + link +
+		"\n\nYour sandbox credentials are ready the moment you first sign in.\nThis invitation expires on " +
+		in.ExpiresAt.UTC().Format("Monday 2 January 2006, 15:04 MST") + ".\n"
+	return temporalError(a.Mailer.Send(ctx, onramp.Message{ID: in.MessageID, To: in.Email, Subject: subject, Text: text}))
+}
+
+// SetPartnerStatusInput moves an organisation to a new status.
+type SetPartnerStatusInput struct {
+	OrgID       string     `json:"org_id"`
+	Status      string     `json:"status"`
+	FirstSignIn *time.Time `json:"first_sign_in,omitempty"`
+}
+
+// SetPartnerStatus records the organisation's new status (and first sign-in time, once).
+func (a *Activities) SetPartnerStatus(ctx context.Context, in SetPartnerStatusInput) error {
+	return temporalError(a.Organizations.SetOrganizationStatus(ctx, in.OrgID, in.Status, in.FirstSignIn))
+}

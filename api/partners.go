@@ -1,0 +1,179 @@
+package api
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/onramp-dev/onramp"
+)
+
+const adminCookie = "onramp_admin"
+
+type invitePartnerRequest struct {
+	Name         string `json:"name" form:"name"`
+	ContactEmail string `json:"contact_email" form:"contact_email"`
+	Tier         string `json:"tier" form:"tier"`
+}
+
+// invitePartner stores the organisation (status invited) and starts its invitation workflow.
+func (s *Server) invitePartner(c *gin.Context, in invitePartnerRequest) (onramp.Organization, error) {
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	o := onramp.Organization{ID: "org_" + hex.EncodeToString(id[:]), Name: in.Name, Tier: in.Tier,
+		ContactEmail: in.ContactEmail, Status: onramp.OrgInvited, InvitedAt: s.cfg.Now()}
+	if err := o.Validate(); err != nil {
+		return o, err
+	}
+	ctx := c.Request.Context()
+	// Saved before the workflow starts so the admin sees it at once; the workflow's save is idempotent.
+	if err := s.cfg.Organizations.SaveOrganization(ctx, o); err != nil {
+		return o, err
+	}
+	return o, s.cfg.Invitations.InvitePartner(ctx, o)
+}
+
+func (s *Server) apiInvitePartner(c *gin.Context) {
+	var in invitePartnerRequest
+	if err := c.ShouldBindJSON(&in); err != nil {
+		s.fail(c, onramp.Errorf(onramp.EINVALID, `send {"name": "…", "contact_email": "…", "tier": "standard"}: %v`, err))
+		return
+	}
+	o, err := s.invitePartner(c, in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Location", "/admin/api/v1/partners/"+o.ID)
+	c.JSON(http.StatusCreated, o)
+}
+
+func (s *Server) apiListPartners(c *gin.Context) {
+	orgs, err := s.cfg.Organizations.ListOrganizations(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"partners": orgs})
+}
+
+func (s *Server) apiGetPartner(c *gin.Context) {
+	o, err := s.cfg.Organizations.FindOrganization(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, o)
+}
+
+func (s *Server) resendInvitation(c *gin.Context) (onramp.Organization, error) {
+	o, err := s.cfg.Organizations.FindOrganization(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		return o, err
+	}
+	return o, s.cfg.Invitations.ResendInvitation(c.Request.Context(), o)
+}
+
+func (s *Server) apiResendInvitation(c *gin.Context) {
+	o, err := s.resendInvitation(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, o)
+}
+
+// Admin UI: the browser holds the admin token in an HttpOnly, SameSite=Strict cookie, which also
+// keeps other sites from posting the admin forms.
+
+func (s *Server) adminToken(c *gin.Context) bool {
+	t, err := c.Cookie(adminCookie)
+	return err == nil && subtle.ConstantTimeCompare([]byte(t), []byte(s.cfg.AdminToken)) == 1
+}
+
+func (s *Server) requireAdminCookie(c *gin.Context) {
+	if !s.adminToken(c) {
+		c.Redirect(http.StatusSeeOther, "/admin/login")
+		c.Abort()
+		return
+	}
+	c.Next()
+}
+
+type adminLoginView struct {
+	page
+	Error string
+}
+
+func (s *Server) adminLoginPage(c *gin.Context) {
+	s.render(c, http.StatusOK, "admin_login.html", adminLoginView{page: s.page("Admin sign-in")})
+}
+
+func (s *Server) adminLogin(c *gin.Context) {
+	token := strings.TrimSpace(c.PostForm("token"))
+	if subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.AdminToken)) != 1 {
+		v := adminLoginView{page: s.page("Admin sign-in"), Error: "That token is not the admin token."}
+		if s.cfg.DevMode {
+			v.Error += " In development it is in .onramp/admin-token."
+		}
+		s.render(c, http.StatusUnauthorized, "admin_login.html", v)
+		return
+	}
+	c.SetSameSite(http.SameSiteStrictMode)
+	c.SetCookie(adminCookie, token, 8*3600, "/admin", "", strings.HasPrefix(s.cfg.PortalURL, "https://"), true)
+	c.Redirect(http.StatusSeeOther, "/admin/partners")
+}
+
+func (s *Server) adminLogout(c *gin.Context) {
+	c.SetCookie(adminCookie, "", -1, "/admin", "", false, true)
+	c.Redirect(http.StatusSeeOther, "/admin/login")
+}
+
+type partnersView struct {
+	page
+	Partners []onramp.Organization
+	Tiers    []string
+	Form     invitePartnerRequest
+	Error    string
+	Notice   string
+}
+
+func (s *Server) partnersPage(c *gin.Context, status int, v partnersView) {
+	orgs, err := s.cfg.Organizations.ListOrganizations(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	v.page, v.Partners, v.Tiers = s.page("Partners"), orgs, onramp.Tiers
+	v.page.Admin = true
+	if v.Notice == "" {
+		v.Notice = c.Query("notice")
+	}
+	s.render(c, status, "admin_partners.html", v)
+}
+
+func (s *Server) adminPartners(c *gin.Context) { s.partnersPage(c, http.StatusOK, partnersView{}) }
+
+func (s *Server) adminInvitePartner(c *gin.Context) {
+	var in invitePartnerRequest
+	_ = c.ShouldBind(&in)
+	o, err := s.invitePartner(c, in)
+	if err != nil {
+		s.partnersPage(c, http.StatusBadRequest, partnersView{Form: in, Error: onramp.ErrorMessage(err)})
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/admin/partners?notice="+urlQuery("Invitation sent to "+o.ContactEmail+" for "+o.Name+"."))
+}
+
+func (s *Server) adminResend(c *gin.Context) {
+	o, err := s.resendInvitation(c)
+	if err != nil {
+		s.partnersPage(c, http.StatusConflict, partnersView{Error: onramp.ErrorMessage(err)})
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/admin/partners?notice="+urlQuery("Invitation re-sent to "+o.ContactEmail+"."))
+}

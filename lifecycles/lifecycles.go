@@ -1,0 +1,89 @@
+// Package lifecycles starts and signals Onramp's Temporal workflows on behalf of the portal. It
+// implements the onramp interfaces for long-running lifecycles, so the api package never speaks
+// Temporal itself.
+package lifecycles
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/onramp-dev/onramp"
+	"github.com/onramp-dev/onramp/workflows"
+)
+
+// Config sets the invitation timings (zero: the workflow's defaults) and the portal URL that
+// e-mails link to.
+type Config struct {
+	PortalURL     string
+	ReminderAfter time.Duration
+	ExpireAfter   time.Duration
+}
+
+// Temporal drives lifecycles through a Temporal client.
+type Temporal struct {
+	c   client.Client
+	cfg Config
+}
+
+var _ onramp.Invitations = (*Temporal)(nil)
+
+// New returns the adapter; it fails on a nil client or a missing portal URL.
+func New(c client.Client, cfg Config) (*Temporal, error) {
+	if c == nil || cfg.PortalURL == "" {
+		return nil, errors.New("lifecycles.New: client and PortalURL are required")
+	}
+	return &Temporal{c: c, cfg: cfg}, nil
+}
+
+// InvitePartner starts the organisation's invitation; ECONFLICT when one is already running.
+func (t *Temporal) InvitePartner(ctx context.Context, o onramp.Organization) error {
+	_, err := t.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.PartnerInvitationID(o.ID),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+	}, workflows.PartnerInvitationWorkflowName, workflows.PartnerInvitationInput{
+		Organization: o, PortalURL: t.cfg.PortalURL, ReminderAfter: t.cfg.ReminderAfter, ExpireAfter: t.cfg.ExpireAfter,
+	})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return onramp.Errorf(onramp.ECONFLICT, "an invitation for %s is already running", o.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("start invitation: %w", err)
+	}
+	return nil
+}
+
+// ResendInvitation signals a running invitation, or starts a new one when it has ended
+// (expired). ECONFLICT when the organisation is already active.
+func (t *Temporal) ResendInvitation(ctx context.Context, o onramp.Organization) error {
+	if o.Status == onramp.OrgActive {
+		return onramp.Errorf(onramp.ECONFLICT, "%s has already signed in; invite more people from the team page", o.Name)
+	}
+	err := t.c.SignalWorkflow(ctx, workflows.PartnerInvitationID(o.ID), "", workflows.SignalResendInvitation, nil)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return t.InvitePartner(ctx, o)
+	}
+	if err != nil {
+		return fmt.Errorf("resend invitation: %w", err)
+	}
+	return nil
+}
+
+// ContactSignedIn completes the organisation's invitation; a finished one ignores it.
+func (t *Temporal) ContactSignedIn(ctx context.Context, orgID string, at time.Time) error {
+	err := t.c.SignalWorkflow(ctx, workflows.PartnerInvitationID(orgID), "", workflows.SignalContactSignedIn, workflows.ContactSignedIn{At: at})
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,103 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/onramp-dev/onramp"
+)
+
+// Organizations is the organisation and membership store (collections organizations, members).
+type Organizations struct{ db *DB }
+
+var (
+	_ onramp.OrganizationStore = (*Organizations)(nil)
+	_ onramp.MemberStore       = (*Organizations)(nil)
+)
+
+// NewOrganizations returns the store on db; it panics on a nil db.
+func NewOrganizations(db *DB) *Organizations {
+	if db == nil {
+		panic("mongo.NewOrganizations: nil db")
+	}
+	return &Organizations{db: db}
+}
+
+// SaveOrganization upserts o by ID.
+func (s *Organizations) SaveOrganization(ctx context.Context, o onramp.Organization) error {
+	o.InvitedAt = o.InvitedAt.UTC().Truncate(time.Millisecond)
+	_, err := s.db.Collection("organizations").ReplaceOne(ctx, bson.M{"_id": o.ID}, o, options.Replace().SetUpsert(true))
+	return err
+}
+
+// FindOrganization returns ENOTFOUND when there is no organisation with id.
+func (s *Organizations) FindOrganization(ctx context.Context, id string) (onramp.Organization, error) {
+	var o onramp.Organization
+	err := s.db.Collection("organizations").FindOne(ctx, bson.M{"_id": id}).Decode(&o)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return o, onramp.Errorf(onramp.ENOTFOUND, "no organisation %q", id)
+	}
+	return o, err
+}
+
+// ListOrganizations returns every organisation, newest invitation first.
+func (s *Organizations) ListOrganizations(ctx context.Context) ([]onramp.Organization, error) {
+	cur, err := s.db.Collection("organizations").Find(ctx, bson.M{}, options.Find().SetSort(bson.D{{Key: "invited_at", Value: -1}, {Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, err
+	}
+	out := []onramp.Organization{}
+	return out, cur.All(ctx, &out)
+}
+
+// SetOrganizationStatus sets the status, and the first sign-in time only if none is recorded.
+func (s *Organizations) SetOrganizationStatus(ctx context.Context, id, status string, firstSignIn *time.Time) error {
+	coll := s.db.Collection("organizations")
+	res, err := coll.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"status": status}})
+	if err != nil {
+		return err
+	}
+	if res.MatchedCount == 0 {
+		return onramp.Errorf(onramp.ENOTFOUND, "no organisation %q", id)
+	}
+	if firstSignIn != nil {
+		// Only the first sign-in counts for the onboarding funnel.
+		_, err = coll.UpdateOne(ctx, bson.M{"_id": id, "first_sign_in_at": bson.M{"$exists": false}},
+			bson.M{"$set": bson.M{"first_sign_in_at": firstSignIn.UTC().Truncate(time.Millisecond)}})
+	}
+	return err
+}
+
+// SaveMember upserts m by ID.
+func (s *Organizations) SaveMember(ctx context.Context, m onramp.Member) error {
+	m.ID = onramp.MemberID(m.OrgID, m.IdentityID)
+	m.JoinedAt = m.JoinedAt.UTC().Truncate(time.Millisecond)
+	_, err := s.db.Collection("members").ReplaceOne(ctx, bson.M{"_id": m.ID}, m, options.Replace().SetUpsert(true))
+	return err
+}
+
+// MembershipsOf lists identityID's memberships.
+func (s *Organizations) MembershipsOf(ctx context.Context, identityID string) ([]onramp.Member, error) {
+	cur, err := s.db.Collection("members").Find(ctx, bson.M{"identity_id": identityID}, options.Find().SetSort(bson.D{{Key: "joined_at", Value: 1}}))
+	if err != nil {
+		return nil, err
+	}
+	out := []onramp.Member{}
+	return out, cur.All(ctx, &out)
+}
+
+// MarkFirstSignIn records at as the member's first sign-in unless one is recorded.
+func (s *Organizations) MarkFirstSignIn(ctx context.Context, memberID string, at time.Time) (bool, error) {
+	res, err := s.db.Collection("members").UpdateOne(ctx,
+		bson.M{"_id": memberID, "first_sign_in_at": bson.M{"$exists": false}},
+		bson.M{"$set": bson.M{"first_sign_in_at": at.UTC().Truncate(time.Millisecond)}})
+	if err != nil {
+		return false, err
+	}
+	return res.ModifiedCount == 1, nil
+}
