@@ -298,7 +298,9 @@ func (noOrgs) SaveOrganization(context.Context, onramp.Organization) error { ret
 func (noOrgs) FindOrganization(context.Context, string) (onramp.Organization, error) {
 	return onramp.Organization{}, onramp.Errorf(onramp.ENOTFOUND, "no organisation")
 }
-func (noOrgs) ListOrganizations(context.Context) ([]onramp.Organization, error) { return nil, nil }
+func (noOrgs) ListOrganizations(context.Context) ([]onramp.Organization, error) {
+	return []onramp.Organization{}, nil
+}
 func (noOrgs) SetOrganizationStatus(context.Context, string, string, *time.Time) error {
 	return errNoStore
 }
@@ -310,3 +312,37 @@ func (noOrgs) MarkFirstSignIn(context.Context, string, time.Time) (bool, error) 
 func (noOrgs) InvitePartner(context.Context, onramp.Organization) error    { return errNoStore }
 func (noOrgs) ResendInvitation(context.Context, onramp.Organization) error { return errNoStore }
 func (noOrgs) ContactSignedIn(context.Context, string, time.Time) error    { return errNoStore }
+
+func TestPartnerAPIShapes(t *testing.T) {
+	h := MustHarness(t, false)
+	if rec := h.do(t, "POST", "/api/v1/auth/login", strings.NewReader(`{"email":"dev@partner.example"}`), "Content-Type", "application/json"); rec.Code != 202 {
+		t.Errorf("start login = %d %s", rec.Code, rec.Body)
+	}
+	mustProblem(t, h.do(t, "POST", "/api/v1/auth/login", strings.NewReader(`{"email":"Dev <dev@partner.example>"}`), "Content-Type", "application/json"), 400, "invalid-request")
+	mustProblem(t, h.do(t, "POST", "/api/v1/auth/login/flow-1", strings.NewReader(`{"email":"dev@partner.example","code":"1"}`), "Content-Type", "application/json"), 401, "unauthorized")
+	mustProblem(t, h.do(t, "GET", "/api/v1/me", nil), 401, "sign-in-required")
+	mustProblem(t, h.do(t, "GET", "/api/v1/me", nil, "X-Session-Token", "ory_st_x"), 401, "unauthorized")
+	if rec := h.do(t, "GET", "/admin/api/v1/partners", nil, "Authorization", "Bearer "+adminToken); rec.Code != 200 {
+		t.Errorf("list partners = %d %s", rec.Code, rec.Body)
+	}
+	mustProblem(t, h.do(t, "GET", "/admin/api/v1/partners/org_x", nil, "Authorization", "Bearer "+adminToken), 404, "not-found")
+	mustProblem(t, h.do(t, "POST", "/admin/api/v1/partners", strings.NewReader(`{"name":"A","contact_email":"x@y.example","tier":"standard"}`),
+		"Content-Type", "application/json", "Authorization", "Bearer "+adminToken), 400, "invalid-request")
+}
+
+func TestSignInPagesRedirect(t *testing.T) {
+	h := MustHarness(t, false)
+	rec := h.do(t, "GET", "/login?email=dev@partner.example", nil, "Accept", "text/html")
+	if rec.Code != 303 || !strings.HasPrefix(rec.Header().Get("Location"), "/.ory/self-service/login/browser?return_to=") {
+		t.Errorf("/login = %d → %q, want a redirect that starts a Kratos browser flow", rec.Code, rec.Header().Get("Location"))
+	}
+	if !strings.Contains(rec.Header().Get("Set-Cookie"), "onramp_login_hint=") {
+		t.Error("the invited address is not remembered across the redirect")
+	}
+	if rec := h.do(t, "GET", "/dashboard", nil, "Accept", "text/html"); rec.Code != 303 || rec.Header().Get("Location") != "/login" {
+		t.Errorf("/dashboard signed out = %d → %q, want /login", rec.Code, rec.Header().Get("Location"))
+	}
+	if rec := h.do(t, "GET", "/admin/partners", nil, "Accept", "text/html"); rec.Code != 303 || rec.Header().Get("Location") != "/admin/login" {
+		t.Errorf("/admin/partners without the admin cookie = %d → %q", rec.Code, rec.Header().Get("Location"))
+	}
+}

@@ -202,8 +202,9 @@ func (s *Server) memberships(ctx context.Context, sess onramp.Session) ([]Member
 	}
 	out := make([]Membership, 0, len(ms))
 	for _, m := range ms {
+		activated := false
+		now := s.cfg.Now()
 		if m.FirstSignInAt == nil {
-			now := s.cfg.Now()
 			first, err := s.cfg.Members.MarkFirstSignIn(ctx, m.ID, now)
 			if err != nil {
 				return nil, err
@@ -211,12 +212,18 @@ func (s *Server) memberships(ctx context.Context, sess onramp.Session) ([]Member
 			if first && m.Role == onramp.RoleOwner {
 				if err := s.cfg.Invitations.ContactSignedIn(ctx, m.OrgID, now); err != nil {
 					s.log.Error("signal first sign-in", "organization", m.OrgID, "error", err)
+				} else {
+					activated = true
 				}
 			}
 		}
 		org, err := s.cfg.Organizations.FindOrganization(ctx, m.OrgID)
 		if err != nil {
 			return nil, err
+		}
+		if activated && org.Status == onramp.OrgInvited {
+			// The workflow stores this in a moment; answer with what is already true.
+			org.Status, org.FirstSignInAt = onramp.OrgActive, &now
 		}
 		out = append(out, Membership{Organization: org, Role: m.Role})
 	}

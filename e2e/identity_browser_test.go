@@ -1,0 +1,147 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// A partner contact follows the invitation link, asks for a code, types it and lands on the
+// dashboard of their organisation — all through Kratos's browser flow behind the portal.
+func TestE2EIdentityBrowserSignInWithEmailCode(t *testing.T) {
+	st := MustSharedStack(t)
+	org := MustInvitePartner(t, st, "Browser Bank")
+	ctx := MustBrowser(t)
+
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(st.PortalURL+"/login?email="+strings.ReplaceAll(org.ContactEmail, "+", "%2B")),
+		chromedp.WaitVisible(chromedp.CSS("#email-form")),
+	)
+	if err != nil {
+		t.Fatalf("opening the invitation link: %v", err)
+	}
+	maybeScreenshot(t, ctx, "signin-email")
+	prefilled := MustRun(t, ctx, chromedp.Evaluate[string](`document.querySelector("#identifier").value`))
+	if prefilled != org.ContactEmail {
+		t.Errorf("e-mail field = %q, want the invited address %q filled in", prefilled, org.ContactEmail)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#email-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#code-form")),
+	); err != nil {
+		t.Fatalf("requesting a code: %v", err)
+	}
+	maybeScreenshot(t, ctx, "signin-code")
+	code := MustWaitForMail(t, st.PortalURL, org.ContactEmail, func(m mailMessage) bool { return m.TemplateData["login_code"] != "" }, 15*time.Second).TemplateData["login_code"]
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#code"), code),
+		chromedp.Click(chromedp.CSS(`#code-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#whoami")),
+	); err != nil {
+		t.Fatalf("submitting the code: %v", err)
+	}
+	maybeScreenshot(t, ctx, "dashboard")
+	url := MustRun(t, ctx, chromedp.Evaluate[string](`location.pathname`))
+	who := MustRun(t, ctx, chromedp.Text(chromedp.CSS("#whoami")))
+	orgCard := MustRun(t, ctx, chromedp.Text(chromedp.CSS(".org h2")))
+	if url != "/dashboard" || who != org.ContactEmail || orgCard != org.Name {
+		t.Errorf("landed on %s as %q seeing %q; want /dashboard as %s seeing %s", url, who, orgCard, org.ContactEmail, org.Name)
+	}
+
+	// Signing out ends the Kratos session: the dashboard sends the browser back to sign in.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("#email-form")),
+		chromedp.Navigate(st.PortalURL+"/dashboard"),
+		chromedp.WaitVisible(chromedp.CSS("#email-form")),
+	); err != nil {
+		t.Fatalf("signing out: %v", err)
+	}
+}
+
+// In the browser too, an address nobody invited gets exactly the page an invited one gets.
+func TestE2EIdentityBrowserUnknownEmailLooksTheSame(t *testing.T) {
+	st := MustSharedStack(t)
+	org := MustInvitePartner(t, st, "Known Browser Co")
+	page := func(email string) string {
+		ctx := MustBrowser(t)
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(st.PortalURL+"/login"),
+			chromedp.WaitVisible(chromedp.CSS("#email-form")),
+			chromedp.SendKeys(chromedp.CSS("#identifier"), email),
+			chromedp.Click(chromedp.CSS(`#email-form button[type="submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS("#code-form")),
+		)
+		if err != nil {
+			t.Fatalf("requesting a code for %s: %v", email, err)
+		}
+		text := MustRun(t, ctx, chromedp.Text(chromedp.CSS("main")))
+		return strings.ReplaceAll(text, email, "EMAIL")
+	}
+	known := page(org.ContactEmail)
+	unknown := page(fmt.Sprintf("stranger+%d@nowhere.example", time.Now().UnixNano()))
+	if known != unknown {
+		t.Errorf("pages differ:\nknown:   %q\nunknown: %q", known, unknown)
+	}
+}
+
+// The provider's admin signs in with the admin token, invites a partner from the form, sees it
+// listed as invited, and gets a clear error (and nothing stored) for bad input.
+func TestE2EIdentityBrowserAdminInvitesPartner(t *testing.T) {
+	st := MustSharedStack(t)
+	ctx := MustBrowser(t)
+	email := fmt.Sprintf("cto+%d@formco.example", time.Now().UnixNano())
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(st.PortalURL+"/admin"),
+		chromedp.WaitVisible(chromedp.CSS("#token")),
+		chromedp.SendKeys(chromedp.CSS("#token"), "not-the-token"),
+		chromedp.Submit(chromedp.CSS("#token")),
+		chromedp.WaitVisible(chromedp.CSS(".error")),
+		chromedp.SendKeys(chromedp.CSS("#token"), MustAdminToken(t, st)),
+		chromedp.Submit(chromedp.CSS("#token")),
+		chromedp.WaitVisible(chromedp.CSS("#invite-form")),
+		// Too short a name: refused, with the reason, and the form keeps what was typed.
+		chromedp.SendKeys(chromedp.CSS(`#invite-form input[name="name"]`), "F"),
+		chromedp.SendKeys(chromedp.CSS(`#invite-form input[name="contact_email"]`), email),
+	)
+	if err != nil {
+		t.Fatalf("admin sign-in: %v", err)
+	}
+	// Skip the browser's own check so the server's validation answers.
+	MustRun(t, ctx, chromedp.Evaluate[bool](`document.querySelector('#invite-form input[name="name"]').removeAttribute("minlength"), true`))
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#invite-form button`)), chromedp.WaitVisible(chromedp.CSS(".error"))); err != nil {
+		t.Fatalf("a refused invitation: %v", err)
+	}
+	if msg := MustRun(t, ctx, chromedp.Text(chromedp.CSS(".error"))); !strings.Contains(msg, "name") {
+		t.Errorf("error = %q, want it to name the field", msg)
+	}
+	if kept := MustRun(t, ctx, chromedp.Evaluate[string](`document.querySelector('#invite-form input[name="contact_email"]').value`)); kept != email {
+		t.Errorf("the form lost the e-mail typed: %q", kept)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`#invite-form input[name="name"]`), "Form Co"),
+		chromedp.Click(chromedp.CSS(`#invite-form button`)),
+		chromedp.WaitVisible(chromedp.CSS(".notice")),
+	)
+	if err != nil {
+		t.Fatalf("inviting: %v", err)
+	}
+	maybeScreenshot(t, ctx, "admin-partners")
+	row := MustRun(t, ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("tbody tr")].map(r => r.innerText).find(t => t.includes("`+email+`")) || ""`))
+	if !strings.Contains(row, "Form Co") || !strings.Contains(row, "invited") {
+		t.Fatalf("partner row = %q, want Form Co listed as invited", row)
+	}
+	MustWaitForMail(t, st.PortalURL, email, func(m mailMessage) bool { return strings.Contains(m.Subject, "Form Co") }, 10*time.Second)
+
+	// Re-send from the list: a second invitation e-mail arrives.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`tr[data-org] button`)),
+		chromedp.WaitVisible(chromedp.CSS(".notice")),
+	)
+	if err != nil {
+		t.Fatalf("re-sending: %v", err)
+	}
+}
