@@ -80,6 +80,8 @@ type OrganizationStore interface {
 	ListOrganizations(ctx context.Context) ([]Organization, error)
 	// SetOrganizationStatus changes the status; a first sign-in time, once set, is kept.
 	SetOrganizationStatus(ctx context.Context, id, status string, firstSignIn *time.Time) error
+	// DeleteOrganization removes an organisation whose invitation could not start.
+	DeleteOrganization(ctx context.Context, id string) error
 }
 
 // MemberStore keeps memberships. Save upserts by ID.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
@@ -30,11 +31,18 @@ func (s *Server) invitePartner(c *gin.Context, in invitePartnerRequest) (onramp.
 		return o, err
 	}
 	ctx := c.Request.Context()
-	// Saved before the workflow starts so the admin sees it at once; the workflow's save is idempotent.
+	// Saved before the workflow starts so the admin sees it at once (the workflow's save is
+	// idempotent), and removed again if the workflow cannot start: nothing is left half-invited.
 	if err := s.cfg.Organizations.SaveOrganization(ctx, o); err != nil {
 		return o, err
 	}
-	return o, s.cfg.Invitations.InvitePartner(ctx, o)
+	if err := s.cfg.Invitations.InvitePartner(ctx, o); err != nil {
+		if derr := s.cfg.Organizations.DeleteOrganization(context.WithoutCancel(ctx), o.ID); derr != nil {
+			s.log.Error("remove organisation after failed invitation", "organization", o.ID, "error", derr)
+		}
+		return o, err
+	}
+	return o, nil
 }
 
 func (s *Server) apiInvitePartner(c *gin.Context) {

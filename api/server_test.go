@@ -304,6 +304,7 @@ func (noOrgs) ListOrganizations(context.Context) ([]onramp.Organization, error) 
 func (noOrgs) SetOrganizationStatus(context.Context, string, string, *time.Time) error {
 	return errNoStore
 }
+func (noOrgs) DeleteOrganization(context.Context, string) error               { return errNoStore }
 func (noOrgs) SaveMember(context.Context, onramp.Member) error                { return errNoStore }
 func (noOrgs) MembershipsOf(context.Context, string) ([]onramp.Member, error) { return nil, nil }
 func (noOrgs) MarkFirstSignIn(context.Context, string, time.Time) (bool, error) {
@@ -344,5 +345,43 @@ func TestSignInPagesRedirect(t *testing.T) {
 	}
 	if rec := h.do(t, "GET", "/admin/partners", nil, "Accept", "text/html"); rec.Code != 303 || rec.Header().Get("Location") != "/admin/login" {
 		t.Errorf("/admin/partners without the admin cookie = %d → %q", rec.Code, rec.Header().Get("Location"))
+	}
+}
+
+// spyOrgs records saves and deletes; its invitations always fail to start.
+type spyOrgs struct {
+	noOrgs
+	saved, deleted []string
+}
+
+func (s *spyOrgs) SaveOrganization(_ context.Context, o onramp.Organization) error {
+	s.saved = append(s.saved, o.ID)
+	return nil
+}
+func (s *spyOrgs) DeleteOrganization(_ context.Context, id string) error {
+	s.deleted = append(s.deleted, id)
+	return nil
+}
+
+func TestInvitationThatCannotStartLeavesNothingBehind(t *testing.T) {
+	spy := &spyOrgs{}
+	srv, err := api.New(api.Config{
+		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
+		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{},
+		Organizations: spy, Members: noOrgs{}, Invitations: noOrgs{}, // InvitePartner fails
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", base+"/admin/api/v1/partners", strings.NewReader(`{"name":"Acme","contact_email":"a@acme.example","tier":"standard"}`))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if rec.Code != 500 {
+		t.Fatalf("status = %d, want 500 when the invitation cannot start", rec.Code)
+	}
+	if len(spy.saved) != 1 || len(spy.deleted) != 1 || spy.saved[0] != spy.deleted[0] {
+		t.Fatalf("saved %v, deleted %v: want the saved organisation removed again", spy.saved, spy.deleted)
 	}
 }

@@ -73,6 +73,12 @@ func (s *Organizations) SetOrganizationStatus(ctx context.Context, id, status st
 	return err
 }
 
+// DeleteOrganization removes the organisation with id; a missing one is not an error.
+func (s *Organizations) DeleteOrganization(ctx context.Context, id string) error {
+	_, err := s.db.Collection("organizations").DeleteOne(ctx, bson.M{"_id": id})
+	return err
+}
+
 // SaveMember upserts m by ID.
 func (s *Organizations) SaveMember(ctx context.Context, m onramp.Member) error {
 	m.ID = onramp.MemberID(m.OrgID, m.IdentityID)

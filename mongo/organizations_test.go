@@ -41,6 +41,12 @@ func TestOrganizations(t *testing.T) {
 	if err != nil || got.Status != onramp.OrgActive || got.FirstSignInAt == nil || !got.FirstSignInAt.Equal(first) {
 		t.Fatalf("org_a = %+v, %v; want active with the first sign-in time kept", got, err)
 	}
+	if err := s.DeleteOrganization(ctx, "org_b"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.FindOrganization(ctx, "org_b"); onramp.ErrorCode(err) != onramp.ENOTFOUND {
+		t.Errorf("after delete: %v, want ENOTFOUND", err)
+	}
 }
 
 func TestMembers(t *testing.T) {
