@@ -54,7 +54,10 @@ func StartInfra(ctx context.Context, o InfraOptions) (*Infra, error) {
 	}
 	in := &Infra{proc: p}
 	values := make(chan map[string]string, 1)
+	var other strings.Builder // anything else devstack printed, for the error message
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		vals := map[string]string{}
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
@@ -63,8 +66,10 @@ func StartInfra(ctx context.Context, o InfraOptions) (*Infra, error) {
 				values <- vals
 				break
 			}
-			if k, v, ok := strings.Cut(line, "="); ok {
+			if k, v, ok := strings.Cut(line, "="); ok && !strings.Contains(k, " ") {
 				vals[k] = v
+			} else {
+				other.WriteString(line + "\n")
 			}
 		}
 		// Keep draining so the child never blocks on a full pipe.
@@ -77,7 +82,13 @@ func StartInfra(ctx context.Context, o InfraOptions) (*Infra, error) {
 		return in, nil
 	case <-p.done:
 		_, err := p.exited()
-		return nil, p.failure(err)
+		printed := ""
+		select {
+		case <-scanned: // only then is other safe to read
+			printed = other.String()
+		case <-time.After(time.Second):
+		}
+		return nil, fmt.Errorf("%w\n%s", p.failure(err), printed)
 	case <-time.After(2 * time.Minute):
 		_ = p.stop(5 * time.Second)
 		return nil, fmt.Errorf("devstack did not become ready within 2 minutes; see %s", logPath)

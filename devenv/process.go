@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -49,11 +50,17 @@ func startProcess(name string, cmd *exec.Cmd, logFile *os.File, logPath string) 
 		}
 		p.stdin = w
 	}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
+	// Pdeathsig fires when the forking *thread* exits (golang/go#27505), so fork from a goroutine
+	// that keeps its thread until the child is gone.
+	started := make(chan error, 1)
 	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		err := cmd.Wait()
 		logFile.Close()
 		p.mu.Lock()
@@ -61,6 +68,10 @@ func startProcess(name string, cmd *exec.Cmd, logFile *os.File, logPath string) 
 		p.mu.Unlock()
 		close(p.done)
 	}()
+	if err := <-started; err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
 	return p, nil
 }
 

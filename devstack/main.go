@@ -55,6 +55,7 @@ func main() {
 	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "devstack:", err)
+		fmt.Println("ERROR", err) // the parent reads stdout; the log may be elsewhere
 		os.Exit(1)
 	}
 }
