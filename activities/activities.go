@@ -16,12 +16,14 @@ type Activities struct {
 	Organizations onramp.OrganizationStore
 	Members       onramp.MemberStore
 	Identities    onramp.Identities
+	Team          onramp.TeamStore
+	Sessions      onramp.Sessions
 }
 
 // New returns a copy of deps ready to register; it fails on a missing dependency.
 func New(deps Activities) (*Activities, error) {
-	if deps.Mailer == nil || deps.Organizations == nil || deps.Members == nil || deps.Identities == nil {
-		return nil, errors.New("activities.New: Mailer, Organizations, Members and Identities are required")
+	if deps.Mailer == nil || deps.Organizations == nil || deps.Members == nil || deps.Identities == nil || deps.Team == nil || deps.Sessions == nil {
+		return nil, errors.New("activities.New: Mailer, Organizations, Members, Identities, Team and Sessions are required")
 	}
 	return &deps, nil
 }

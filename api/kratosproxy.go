@@ -22,11 +22,12 @@ import (
 // <portal URL>/.ory/.
 const KratosPathPrefix = "/.ory"
 
-// Sign-in attempt limits: code e-mails per address and sign-in posts per client address.
+// Sign-in attempt limits: code e-mails per address and sign-in posts per client address (a
+// partner's office often shares one address, so that limit is looser).
 const (
-	codesPerEmail   = 5
-	postsPerAddress = 30
-	limitWindow     = 15 * time.Minute
+	codesPerEmail          = 5
+	DefaultPostsPerAddress = 100
+	limitWindow            = 15 * time.Minute
 )
 
 // signInLimits guards code e-mails: per address (protects the person's inbox) and per client
@@ -35,8 +36,11 @@ type signInLimits struct {
 	email, client *limiter
 }
 
-func newSignInLimits() *signInLimits {
-	return &signInLimits{email: newLimiter(codesPerEmail, limitWindow), client: newLimiter(postsPerAddress, limitWindow)}
+func newSignInLimits(perClient int) *signInLimits {
+	if perClient <= 0 {
+		perClient = DefaultPostsPerAddress
+	}
+	return &signInLimits{email: newLimiter(codesPerEmail, limitWindow), client: newLimiter(perClient, limitWindow)}
 }
 
 // check counts one attempt; it returns ERATELIMITED with the wait when either limit is reached.

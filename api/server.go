@@ -41,20 +41,25 @@ type Identity interface {
 
 // Config holds the portal's dependencies. Mailbox and CourierToken are set only in dev mode.
 type Config struct {
-	Logger          *slog.Logger
-	Checks          []Check
-	AdminToken      string
-	DevMode         bool
-	Mailbox         onramp.Mailbox // dev mailbox shown at /dev/mail
-	CourierToken    string         // Kratos's courier authenticates to /dev/mail/courier with it
-	Registry        *prometheus.Registry
-	PortalURL       string // public URL of the portal
-	KratosPublicURL string // Kratos's public API, served to browsers under /.ory
-	Identity        Identity
-	Organizations   onramp.OrganizationStore
-	Members         onramp.MemberStore
-	Invitations     onramp.Invitations
-	Now             func() time.Time
+	Logger            *slog.Logger
+	Checks            []Check
+	AdminToken        string
+	DevMode           bool
+	Mailbox           onramp.Mailbox // dev mailbox shown at /dev/mail
+	CourierToken      string         // Kratos's courier authenticates to /dev/mail/courier with it
+	Registry          *prometheus.Registry
+	PortalURL         string // public URL of the portal
+	KratosPublicURL   string // Kratos's public API, served to browsers under /.ory
+	Identity          Identity
+	Organizations     onramp.OrganizationStore
+	Members           onramp.MemberStore
+	Invitations       onramp.Invitations
+	Team              onramp.TeamStore
+	Sessions          onramp.Sessions
+	MemberInvitations onramp.MemberInvitations
+	Policy            onramp.Policy
+	SignInPerClient   int // sign-in attempts per client address per 15 minutes; 0: DefaultPostsPerAddress
+	Now               func() time.Time
 }
 
 // Server is the portal's http.Handler.
@@ -70,8 +75,9 @@ type Server struct {
 // New validates cfg and builds the routes; it fails on a missing dependency.
 func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil || cfg.Registry == nil || cfg.Identity == nil || cfg.Organizations == nil ||
-		cfg.Members == nil || cfg.Invitations == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
-		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, PortalURL and KratosPublicURL are required")
+		cfg.Members == nil || cfg.Invitations == nil || cfg.Team == nil || cfg.Sessions == nil ||
+		cfg.MemberInvitations == nil || cfg.Policy == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
+		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, Team, Sessions, MemberInvitations, Policy, PortalURL and KratosPublicURL are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -91,7 +97,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, pages: pages, metrics: m, signIn: newSignInLimits()}
+	s := &Server{cfg: cfg, log: cfg.Logger, pages: pages, metrics: m, signIn: newSignInLimits(cfg.SignInPerClient)}
 	s.engine = s.routes()
 	return s, nil
 }
@@ -130,6 +136,23 @@ func (s *Server) routes() *gin.Engine {
 	member := v1.Group("", s.requireAPISession)
 	member.GET("/me", s.apiMe)
 	member.POST("/auth/logout", s.apiLogout)
+	org := member.Group("/orgs/:org")
+	org.GET("/members", s.apiMembers)
+	org.PATCH("/members/:identity", s.apiChangeRole)
+	org.DELETE("/members/:identity", s.apiRemoveMember)
+	org.POST("/transfer-ownership", s.apiTransferOwnership)
+	org.GET("/invitations", s.apiInvitations)
+	org.POST("/invitations", s.apiInviteMember)
+	org.DELETE("/invitations/:id", s.apiCancelInvitation)
+	org.POST("/invitations/:id/resend", s.apiResendMemberInvitation)
+	org.GET("/audit", s.apiAudit)
+
+	team := r.Group("/team", s.requireBrowserSession)
+	team.GET("", s.teamPage)
+	team.POST("/invite", s.sameOrigin, s.teamInvite)
+	team.POST("/invitations/:id/:op", s.sameOrigin, s.teamInvitationAction)
+	team.POST("/members/:identity/:op", s.sameOrigin, s.teamMemberAction)
+	team.POST("/transfer", s.sameOrigin, s.teamTransfer)
 
 	admin := r.Group("/admin/api/v1", s.requireAdmin)
 	admin.GET("/system", s.adminSystem)

@@ -23,6 +23,7 @@ import (
 	"github.com/onramp-dev/onramp/internal/problem"
 	"github.com/onramp-dev/onramp/kratos"
 	"github.com/onramp-dev/onramp/mail"
+	"github.com/onramp-dev/onramp/policies"
 )
 
 const (
@@ -40,20 +41,25 @@ type harness struct {
 
 // MustHarness builds a portal with an in-memory mailbox and the given readiness checks.
 func MustHarness(tb testing.TB, dev bool, checks ...api.Check) *harness {
+	t := tb
 	tb.Helper()
 	h := &harness{box: mail.NewMemory(), logs: &bytes.Buffer{}}
 	cfg := api.Config{
-		Logger:          slog.New(slog.NewTextHandler(h.logs, nil)),
-		Checks:          checks,
-		AdminToken:      adminToken,
-		DevMode:         dev,
-		Registry:        prometheus.NewRegistry(),
-		PortalURL:       base,
-		KratosPublicURL: "http://127.0.0.1:1",
-		Identity:        signedOut{},
-		Organizations:   noOrgs{},
-		Members:         noOrgs{},
-		Invitations:     noOrgs{},
+		Logger:            slog.New(slog.NewTextHandler(h.logs, nil)),
+		Checks:            checks,
+		AdminToken:        adminToken,
+		DevMode:           dev,
+		Registry:          prometheus.NewRegistry(),
+		PortalURL:         base,
+		KratosPublicURL:   "http://127.0.0.1:1",
+		Identity:          signedOut{},
+		Organizations:     noOrgs{},
+		Members:           noOrgs{},
+		Invitations:       noOrgs{},
+		Team:              noTeam{},
+		Sessions:          noTeam{},
+		MemberInvitations: noTeam{},
+		Policy:            MustPolicy(t),
 	}
 	if dev {
 		cfg.Mailbox, cfg.CourierToken = h.box, courierToken
@@ -369,6 +375,7 @@ func TestInvitationThatCannotStartLeavesNothingBehind(t *testing.T) {
 		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
 		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{},
 		Organizations: spy, Members: noOrgs{}, Invitations: noOrgs{}, // InvitePartner fails
+		Team: noTeam{}, Sessions: noTeam{}, MemberInvitations: noTeam{}, Policy: MustPolicy(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -385,3 +392,49 @@ func TestInvitationThatCannotStartLeavesNothingBehind(t *testing.T) {
 		t.Fatalf("saved %v, deleted %v: want the saved organisation removed again", spy.saved, spy.deleted)
 	}
 }
+
+// MustPolicy is the real embedded policy bundle.
+func MustPolicy(tb testing.TB) *policies.Engine {
+	tb.Helper()
+	e, err := policies.New(context.Background(), policies.Embedded())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e
+}
+
+// noTeam has no team data; team behaviour runs against the real stack in e2e.
+type noTeam struct{}
+
+func (noTeam) SaveInvitation(context.Context, onramp.MemberInvitation) error { return errNoStore }
+func (noTeam) FindInvitation(context.Context, string) (onramp.MemberInvitation, error) {
+	return onramp.MemberInvitation{}, onramp.Errorf(onramp.ENOTFOUND, "no invitation")
+}
+func (noTeam) SetInvitationStatus(context.Context, string, string) error { return errNoStore }
+func (noTeam) Invitations(context.Context, string) ([]onramp.MemberInvitation, error) {
+	return []onramp.MemberInvitation{}, nil
+}
+func (noTeam) PendingInvitationsFor(context.Context, string) ([]onramp.MemberInvitation, error) {
+	return nil, nil
+}
+func (noTeam) MembersOf(context.Context, string) ([]onramp.Member, error) {
+	return []onramp.Member{}, nil
+}
+func (noTeam) DeleteMember(context.Context, string) error           { return errNoStore }
+func (noTeam) SetMemberRole(context.Context, string, string) error  { return errNoStore }
+func (noTeam) AppendAudit(context.Context, onramp.AuditEvent) error { return errNoStore }
+func (noTeam) Audit(context.Context, string, int) ([]onramp.AuditEvent, error) {
+	return []onramp.AuditEvent{}, nil
+}
+func (noTeam) RevokeSessions(context.Context, string) error          { return errNoStore }
+func (noTeam) SetIdentityActive(context.Context, string, bool) error { return errNoStore }
+func (noTeam) InviteMember(context.Context, onramp.MemberInvitation, string) error {
+	return errNoStore
+}
+func (noTeam) ResendMemberInvitation(context.Context, onramp.MemberInvitation) error {
+	return errNoStore
+}
+func (noTeam) CancelMemberInvitation(context.Context, onramp.MemberInvitation) error {
+	return errNoStore
+}
+func (noTeam) MemberAccepted(context.Context, string) error { return errNoStore }

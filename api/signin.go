@@ -196,6 +196,9 @@ func principal(c *gin.Context) Principal {
 // memberships loads the person's organisations and records a first sign-in: the owner's first
 // one completes the organisation's invitation.
 func (s *Server) memberships(ctx context.Context, sess onramp.Session) ([]Membership, error) {
+	if err := s.acceptInvitations(ctx, sess); err != nil {
+		return nil, err
+	}
 	ms, err := s.cfg.Members.MembershipsOf(ctx, sess.IdentityID)
 	if err != nil {
 		return nil, err

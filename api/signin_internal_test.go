@@ -1,8 +1,12 @@
 package api
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/onramp-dev/onramp"
 
 	"github.com/onramp-dev/onramp/kratos"
 )
@@ -48,6 +52,26 @@ func TestLoginViewNeverTellsUnknownFromKnown(t *testing.T) {
 	other := kratos.Message{ID: 4010001, Type: "error", Text: "The login flow expired"}
 	if v := loginViewOf(flowWith("", false, other), false); v.Error != other.Text {
 		t.Errorf("other Kratos errors must show: %+v", v)
+	}
+}
+
+func TestSignInLimits(t *testing.T) {
+	l := newSignInLimits(3)
+	for i := 0; i < 3; i++ {
+		if err := l.check("", "10.0.0.1"); err != nil {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+	}
+	if err := l.check("", "10.0.0.1"); onramp.ErrorCode(err) != onramp.ERATELIMITED || !strings.Contains(err.Error(), "your network") {
+		t.Errorf("4th attempt from one address: %v, want ERATELIMITED naming the network", err)
+	}
+	for i := 0; i < codesPerEmail; i++ {
+		if err := l.check("Dev@X.example", fmt.Sprint("10.0.1.", i)); err != nil {
+			t.Fatalf("code %d: %v", i+1, err)
+		}
+	}
+	if err := l.check("dev@x.example", "10.0.2.1"); onramp.ErrorCode(err) != onramp.ERATELIMITED || !strings.Contains(err.Error(), "this address") {
+		t.Errorf("code %d for one address (any case, any network): %v, want ERATELIMITED", codesPerEmail+1, err)
 	}
 }
 

@@ -70,17 +70,20 @@ func MustInvitePartner(tb testing.TB, st *stack.Stack, name string) onramp.Organ
 	if org.ID == "" || org.Status != onramp.OrgInvited || org.ContactEmail != email {
 		tb.Fatalf("invited organisation = %+v", org)
 	}
+	// Like the person, wait for the invitation: the workflow has created the identity by then.
+	MustWaitForMail(tb, st.PortalURL, email, func(m mailMessage) bool { return strings.Contains(m.Subject, "invited") }, 10*time.Second)
 	return org
 }
 
 // MustAPISignIn signs email in through /api/v1 with the code from the dev mailbox.
 func MustAPISignIn(tb testing.TB, st *stack.Stack, email string) string {
 	tb.Helper()
+	seen := mailIDs(tb, st.PortalURL, email)
 	var started struct {
 		FlowID string `json:"flow_id"`
 	}
 	MustDo(tb, "POST", st.PortalURL+"/api/v1/auth/login", map[string]string{"email": email}, http.StatusAccepted, &started)
-	code := MustWaitForMail(tb, st.PortalURL, email, func(m mailMessage) bool { return m.TemplateData["login_code"] != "" }, 15*time.Second).TemplateData["login_code"]
+	code := MustWaitForMail(tb, st.PortalURL, email, func(m mailMessage) bool { return m.TemplateData["login_code"] != "" && !seen[m.ID] }, 15*time.Second).TemplateData["login_code"]
 	var sess struct {
 		SessionToken string `json:"session_token"`
 		ExpiresAt    string `json:"expires_at"`
@@ -207,4 +210,18 @@ func TestE2EIdentityAdminPartnerAPIValidates(t *testing.T) {
 		Partners []onramp.Organization `json:"partners"`
 	}
 	MustDo(t, "GET", st.PortalURL+"/admin/api/v1/partners", nil, http.StatusOK, &list, "Authorization", admin)
+}
+
+// mailIDs is the set of messages already in email's mailbox, so a test waits for a new one.
+func mailIDs(tb testing.TB, portalURL, email string) map[string]bool {
+	tb.Helper()
+	var body struct {
+		Messages []mailMessage `json:"messages"`
+	}
+	MustGetJSON(tb, portalURL+"/dev/mail.json?to="+strings.ReplaceAll(email, "+", "%2B"), http.StatusOK, &body)
+	ids := map[string]bool{}
+	for _, m := range body.Messages {
+		ids[m.ID] = true
+	}
+	return ids
 }

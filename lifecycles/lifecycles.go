@@ -87,3 +87,52 @@ func (t *Temporal) ContactSignedIn(ctx context.Context, orgID string, at time.Ti
 	}
 	return err
 }
+
+var _ onramp.MemberInvitations = (*Temporal)(nil)
+
+// InviteMember starts a member invitation.
+func (t *Temporal) InviteMember(ctx context.Context, inv onramp.MemberInvitation, orgName string) error {
+	_, err := t.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.MemberInvitationID(inv.ID),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+	}, workflows.MemberInvitationWorkflowName, workflows.MemberInvitationInput{
+		Invitation: inv, OrgName: orgName, PortalURL: t.cfg.PortalURL, ReminderAfter: t.cfg.ReminderAfter, ExpireAfter: t.cfg.ExpireAfter,
+	})
+	if err != nil {
+		return fmt.Errorf("start member invitation: %w", err)
+	}
+	return nil
+}
+
+// ResendMemberInvitation e-mails a pending invitation again; ECONFLICT when it has ended.
+func (t *Temporal) ResendMemberInvitation(ctx context.Context, inv onramp.MemberInvitation) error {
+	return t.signalPending(ctx, inv, workflows.SignalResendInvitation, nil)
+}
+
+// CancelMemberInvitation withdraws a pending invitation; ECONFLICT when it has ended.
+func (t *Temporal) CancelMemberInvitation(ctx context.Context, inv onramp.MemberInvitation) error {
+	return t.signalPending(ctx, inv, workflows.SignalCancelInvitation, nil)
+}
+
+// MemberAccepted tells the invitation that its invitee joined; a finished one ignores it.
+func (t *Temporal) MemberAccepted(ctx context.Context, invitationID string) error {
+	err := t.c.SignalWorkflow(ctx, workflows.MemberInvitationID(invitationID), "", workflows.SignalMemberAccepted, workflows.ContactSignedIn{})
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return nil
+	}
+	return err
+}
+
+func (t *Temporal) signalPending(ctx context.Context, inv onramp.MemberInvitation, signal string, arg any) error {
+	if inv.Status != onramp.InvitationPending {
+		return onramp.Errorf(onramp.ECONFLICT, "the invitation to %s is already %s", inv.Email, inv.Status)
+	}
+	err := t.c.SignalWorkflow(ctx, workflows.MemberInvitationID(inv.ID), "", signal, arg)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return onramp.Errorf(onramp.ECONFLICT, "the invitation to %s has ended; invite them again", inv.Email)
+	}
+	return err
+}

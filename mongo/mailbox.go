@@ -51,19 +51,7 @@ func (b *Mailbox) List(ctx context.Context, to string, limit int) ([]onramp.Mess
 	if to != "" {
 		filter["to"] = to
 	}
-	opts := options.Find().SetSort(bson.D{{Key: "sent_at", Value: -1}, {Key: "_id", Value: -1}})
-	if limit > 0 {
-		opts.SetLimit(int64(limit))
-	}
-	cur, err := b.db.Collection("dev_mail").Find(ctx, filter, opts)
-	if err != nil {
-		return nil, err
-	}
-	msgs := []onramp.Message{}
-	if err := cur.All(ctx, &msgs); err != nil {
-		return nil, err
-	}
-	return msgs, nil
+	return findAll[onramp.Message](ctx, b.db.Collection("dev_mail"), filter, bson.D{{Key: "sent_at", Value: -1}, {Key: "_id", Value: -1}}, limit)
 }
 
 func newID() string {

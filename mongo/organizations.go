@@ -47,17 +47,20 @@ func (s *Organizations) FindOrganization(ctx context.Context, id string) (onramp
 
 // ListOrganizations returns every organisation, newest invitation first.
 func (s *Organizations) ListOrganizations(ctx context.Context) ([]onramp.Organization, error) {
-	cur, err := s.db.Collection("organizations").Find(ctx, bson.M{}, options.Find().SetSort(bson.D{{Key: "invited_at", Value: -1}, {Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, err
-	}
-	out := []onramp.Organization{}
-	return out, cur.All(ctx, &out)
+	return findAll[onramp.Organization](ctx, s.db.Collection("organizations"), bson.M{}, bson.D{{Key: "invited_at", Value: -1}, {Key: "_id", Value: 1}}, 0)
 }
 
 // SetOrganizationStatus sets the status, and the first sign-in time only if none is recorded.
+// The time is written first, so a reader never sees "active" without it.
 func (s *Organizations) SetOrganizationStatus(ctx context.Context, id, status string, firstSignIn *time.Time) error {
 	coll := s.db.Collection("organizations")
+	if firstSignIn != nil {
+		// Only the first sign-in counts for the onboarding funnel.
+		if _, err := coll.UpdateOne(ctx, bson.M{"_id": id, "first_sign_in_at": bson.M{"$exists": false}},
+			bson.M{"$set": bson.M{"first_sign_in_at": firstSignIn.UTC().Truncate(time.Millisecond)}}); err != nil {
+			return err
+		}
+	}
 	res, err := coll.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"status": status}})
 	if err != nil {
 		return err
@@ -65,12 +68,7 @@ func (s *Organizations) SetOrganizationStatus(ctx context.Context, id, status st
 	if res.MatchedCount == 0 {
 		return onramp.Errorf(onramp.ENOTFOUND, "no organisation %q", id)
 	}
-	if firstSignIn != nil {
-		// Only the first sign-in counts for the onboarding funnel.
-		_, err = coll.UpdateOne(ctx, bson.M{"_id": id, "first_sign_in_at": bson.M{"$exists": false}},
-			bson.M{"$set": bson.M{"first_sign_in_at": firstSignIn.UTC().Truncate(time.Millisecond)}})
-	}
-	return err
+	return nil
 }
 
 // DeleteOrganization removes the organisation with id; a missing one is not an error.
@@ -89,12 +87,7 @@ func (s *Organizations) SaveMember(ctx context.Context, m onramp.Member) error {
 
 // MembershipsOf lists identityID's memberships.
 func (s *Organizations) MembershipsOf(ctx context.Context, identityID string) ([]onramp.Member, error) {
-	cur, err := s.db.Collection("members").Find(ctx, bson.M{"identity_id": identityID}, options.Find().SetSort(bson.D{{Key: "joined_at", Value: 1}}))
-	if err != nil {
-		return nil, err
-	}
-	out := []onramp.Member{}
-	return out, cur.All(ctx, &out)
+	return findAll[onramp.Member](ctx, s.db.Collection("members"), bson.M{"identity_id": identityID}, bson.D{{Key: "joined_at", Value: 1}}, 0)
 }
 
 // MarkFirstSignIn records at as the member's first sign-in unless one is recorded.

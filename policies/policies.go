@@ -34,10 +34,9 @@ var embedded embed.FS
 func Embedded() fs.FS { return embedded }
 
 // Decision is a policy's answer.
-type Decision struct {
-	Allow   bool     `json:"allow"`
-	Reasons []string `json:"reasons"`
-}
+type Decision = onramp.Decision
+
+var _ onramp.Policy = (*Engine)(nil)
 
 // Engine evaluates prepared queries; Load swaps in a new bundle only when all of it compiles.
 type Engine struct {

@@ -31,6 +31,7 @@ import (
 	"github.com/onramp-dev/onramp/lifecycles"
 	"github.com/onramp-dev/onramp/mail"
 	"github.com/onramp-dev/onramp/mongo"
+	"github.com/onramp-dev/onramp/policies"
 	"github.com/onramp-dev/onramp/worker"
 )
 
@@ -59,6 +60,8 @@ type Config struct {
 
 	// Partner invitation timings; zero takes the defaults (reminder after 3 days, expiry after 14).
 	InvitationReminder, InvitationExpiry time.Duration
+	// SignInPerClient limits sign-in attempts per client address per 15 minutes (0: the default).
+	SignInPerClient int
 
 	// Dev-only ports of the embedded infrastructure (0 picks a free one; UI -1 disables it).
 	DevHost                           string
@@ -171,7 +174,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		if mailer == nil {
 			return nil, errors.New("the worker sends e-mail: set SMTP_URL")
 		}
-		acts, err := activities.New(activities.Activities{Mailer: mailer, Organizations: orgs, Members: orgs, Identities: s.Kratos})
+		acts, err := activities.New(activities.Activities{Mailer: mailer, Organizations: orgs, Members: orgs, Identities: s.Kratos, Team: orgs, Sessions: s.Kratos})
 		if err != nil {
 			return nil, err
 		}
@@ -184,23 +187,32 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	}
 
 	if cfg.Roles.Portal {
+		policy, err := policies.New(ctx, policies.Embedded())
+		if err != nil {
+			return nil, err
+		}
 		invitations, err := lifecycles.New(s.Temporal, lifecycles.Config{PortalURL: s.portalURLOrDefault(),
 			ReminderAfter: cfg.InvitationReminder, ExpireAfter: cfg.InvitationExpiry})
 		if err != nil {
 			return nil, err
 		}
 		apiCfg := api.Config{
-			Logger:          cfg.Logger.With("role", "portal"),
-			Checks:          s.checks(),
-			AdminToken:      cfg.AdminToken,
-			DevMode:         cfg.Dev,
-			Registry:        reg,
-			PortalURL:       s.portalURLOrDefault(),
-			KratosPublicURL: cfg.KratosPublicURL,
-			Identity:        s.Kratos,
-			Organizations:   orgs,
-			Members:         orgs,
-			Invitations:     invitations,
+			Logger:            cfg.Logger.With("role", "portal"),
+			Checks:            s.checks(),
+			AdminToken:        cfg.AdminToken,
+			DevMode:           cfg.Dev,
+			Registry:          reg,
+			PortalURL:         s.portalURLOrDefault(),
+			KratosPublicURL:   cfg.KratosPublicURL,
+			Identity:          s.Kratos,
+			Organizations:     orgs,
+			Members:           orgs,
+			Invitations:       invitations,
+			Team:              orgs,
+			Sessions:          s.Kratos,
+			MemberInvitations: invitations,
+			Policy:            policy,
+			SignInPerClient:   cfg.SignInPerClient,
 		}
 		if cfg.Dev {
 			apiCfg.Mailbox, apiCfg.CourierToken = devBox, s.secrets.CourierToken

@@ -35,4 +35,5 @@ func Register(r sdkworker.Registry, acts *activities.Activities) {
 func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.SmokeWorkflow, workflow.RegisterOptions{Name: workflows.SmokeWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.PartnerInvitationWorkflow, workflow.RegisterOptions{Name: workflows.PartnerInvitationWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.MemberInvitationWorkflow, workflow.RegisterOptions{Name: workflows.MemberInvitationWorkflowName})
 }

@@ -62,3 +62,24 @@ type InvitationState struct {
 	ExpiresAt       time.Time  `json:"expires_at"`
 	SignedInAt      *time.Time `json:"signed_in_at,omitempty"`
 }
+
+// Member invitation: workflow id "member-invitation-<invitation id>".
+const (
+	MemberInvitationWorkflowName = "onramp.MemberInvitation"
+	// SignalMemberAccepted carries ContactSignedIn: the invitee signed in and joined.
+	SignalMemberAccepted = "member-accepted"
+	// SignalCancelInvitation (no payload) withdraws a member invitation.
+	SignalCancelInvitation = "cancel-invitation"
+)
+
+// MemberInvitationID is the workflow id of a member invitation.
+func MemberInvitationID(invitationID string) string { return "member-invitation-" + invitationID }
+
+// MemberInvitationInput starts a member invitation. Zero durations take the defaults.
+type MemberInvitationInput struct {
+	Invitation    onramp.MemberInvitation `json:"invitation"`
+	OrgName       string                  `json:"org_name"`
+	PortalURL     string                  `json:"portal_url"`
+	ReminderAfter time.Duration           `json:"reminder_after"`
+	ExpireAfter   time.Duration           `json:"expire_after"`
+}

@@ -6,7 +6,7 @@ import data.members
 
 test_owner_change_role_allowed if members.decision.allow with input as {"role": "owner", "action": "member.role.change"}
 
-test_admin_change_role_denied if not members.decision.allow with input as {"role": "admin", "action": "member.role.change"}
+test_admin_change_owner_role_denied if not members.decision.allow with input as {"role": "admin", "action": "member.role.change", "target_role": "owner", "new_role": "admin"}
 
 test_admin_invite_allowed if members.decision.allow with input as {"role": "admin", "action": "member.invite"}
 
@@ -37,3 +37,31 @@ test_stranger_view_denied if {
 }
 
 test_owner_missing_environment_denied if not members.decision.allow with input as {"role": "owner", "action": "credential.create"}
+
+test_admin_remove_developer_allowed if members.decision.allow with input as {"role": "admin", "action": "member.remove", "target_role": "developer"}
+
+test_admin_remove_owner_denied if {
+	d := members.decision with input as {"role": "admin", "action": "member.remove", "target_role": "owner"}
+	not d.allow
+	d.reasons == {"only an owner may remove or change an owner"}
+}
+
+test_owner_remove_owner_allowed if members.decision.allow with input as {"role": "owner", "action": "member.remove", "target_role": "owner"}
+
+test_admin_role_change_developer_allowed if members.decision.allow with input as {"role": "admin", "action": "member.role.change", "target_role": "developer", "new_role": "viewer"}
+
+test_owner_role_change_to_owner_denied if {
+	d := members.decision with input as {"role": "owner", "action": "member.role.change", "target_role": "admin", "new_role": "owner"}
+	not d.allow
+	d.reasons == {"make someone owner by transferring ownership"}
+}
+
+test_admin_transfer_denied if not members.decision.allow with input as {"role": "admin", "action": "ownership.transfer"}
+
+test_owner_transfer_allowed if members.decision.allow with input as {"role": "owner", "action": "ownership.transfer"}
+
+test_viewer_team_view_allowed if members.decision.allow with input as {"role": "viewer", "action": "team.view"}
+
+test_developer_audit_view_denied if not members.decision.allow with input as {"role": "developer", "action": "audit.view"}
+
+test_viewer_invite_denied if not members.decision.allow with input as {"role": "viewer", "action": "member.invite"}

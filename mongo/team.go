@@ -1,0 +1,112 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/onramp-dev/onramp"
+)
+
+var _ onramp.TeamStore = (*Organizations)(nil)
+
+// SaveInvitation upserts a member invitation by ID.
+func (s *Organizations) SaveInvitation(ctx context.Context, inv onramp.MemberInvitation) error {
+	inv.CreatedAt = inv.CreatedAt.UTC().Truncate(time.Millisecond)
+	inv.ExpiresAt = inv.ExpiresAt.UTC().Truncate(time.Millisecond)
+	_, err := s.db.Collection("member_invitations").ReplaceOne(ctx, bson.M{"_id": inv.ID}, inv, options.Replace().SetUpsert(true))
+	return err
+}
+
+// FindInvitation returns ENOTFOUND for an unknown id.
+func (s *Organizations) FindInvitation(ctx context.Context, id string) (onramp.MemberInvitation, error) {
+	var inv onramp.MemberInvitation
+	err := s.db.Collection("member_invitations").FindOne(ctx, bson.M{"_id": id}).Decode(&inv)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return inv, onramp.Errorf(onramp.ENOTFOUND, "no invitation %q", id)
+	}
+	return inv, err
+}
+
+// SetInvitationStatus changes a pending invitation; ECONFLICT when it is no longer pending.
+func (s *Organizations) SetInvitationStatus(ctx context.Context, id, status string) error {
+	res, err := s.db.Collection("member_invitations").UpdateOne(ctx,
+		bson.M{"_id": id, "status": onramp.InvitationPending}, bson.M{"$set": bson.M{"status": status}})
+	if err != nil {
+		return err
+	}
+	if res.MatchedCount == 0 {
+		inv, err := s.FindInvitation(ctx, id)
+		if err != nil {
+			return err
+		}
+		if inv.Status == status {
+			return nil // repeated by a retried activity
+		}
+		return onramp.Errorf(onramp.ECONFLICT, "the invitation is already %s", inv.Status)
+	}
+	return nil
+}
+
+// Invitations lists an organisation's invitations, newest first.
+func (s *Organizations) Invitations(ctx context.Context, orgID string) ([]onramp.MemberInvitation, error) {
+	return findAll[onramp.MemberInvitation](ctx, s.db.Collection("member_invitations"), bson.M{"org_id": orgID}, bson.D{{Key: "created_at", Value: -1}}, 0)
+}
+
+// PendingInvitationsFor lists the pending invitations addressed to email.
+func (s *Organizations) PendingInvitationsFor(ctx context.Context, email string) ([]onramp.MemberInvitation, error) {
+	return findAll[onramp.MemberInvitation](ctx, s.db.Collection("member_invitations"),
+		bson.M{"email": email, "status": onramp.InvitationPending}, bson.D{{Key: "created_at", Value: 1}}, 0)
+}
+
+// MembersOf lists an organisation's members, longest-standing first.
+func (s *Organizations) MembersOf(ctx context.Context, orgID string) ([]onramp.Member, error) {
+	return findAll[onramp.Member](ctx, s.db.Collection("members"), bson.M{"org_id": orgID}, bson.D{{Key: "joined_at", Value: 1}}, 0)
+}
+
+// DeleteMember ends a membership; a missing one is not an error.
+func (s *Organizations) DeleteMember(ctx context.Context, memberID string) error {
+	_, err := s.db.Collection("members").DeleteOne(ctx, bson.M{"_id": memberID})
+	return err
+}
+
+// SetMemberRole changes a member's role; ENOTFOUND for an unknown member.
+func (s *Organizations) SetMemberRole(ctx context.Context, memberID, role string) error {
+	res, err := s.db.Collection("members").UpdateOne(ctx, bson.M{"_id": memberID}, bson.M{"$set": bson.M{"role": role}})
+	if err == nil && res.MatchedCount == 0 {
+		return onramp.Errorf(onramp.ENOTFOUND, "no such member")
+	}
+	return err
+}
+
+// AppendAudit writes one audit event (its ID makes a retried write harmless).
+func (s *Organizations) AppendAudit(ctx context.Context, e onramp.AuditEvent) error {
+	if e.ID == "" {
+		e.ID = newID()
+	}
+	e.At = e.At.UTC().Truncate(time.Millisecond)
+	_, err := s.db.Collection("audit_events").ReplaceOne(ctx, bson.M{"_id": e.ID}, e, options.Replace().SetUpsert(true))
+	return err
+}
+
+// Audit lists an organisation's audit events, newest first.
+func (s *Organizations) Audit(ctx context.Context, orgID string, limit int) ([]onramp.AuditEvent, error) {
+	return findAll[onramp.AuditEvent](ctx, s.db.Collection("audit_events"), bson.M{"org_id": orgID}, bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: -1}}, limit)
+}
+
+func findAll[T any](ctx context.Context, coll *mongo.Collection, filter bson.M, sort bson.D, limit int) ([]T, error) {
+	opts := options.Find().SetSort(sort)
+	if limit > 0 {
+		opts.SetLimit(int64(limit))
+	}
+	cur, err := coll.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, err
+	}
+	out := []T{}
+	return out, cur.All(ctx, &out)
+}

@@ -1,0 +1,96 @@
+package onramp
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Roles lists the member roles, most privileged first.
+var Roles = []string{RoleOwner, RoleAdmin, RoleDeveloper, RoleViewer}
+
+// Member invitation states.
+const (
+	InvitationPending   = "pending"
+	InvitationAccepted  = "accepted"
+	InvitationCancelled = "cancelled"
+	InvitationExpired   = "expired"
+)
+
+// MemberInvitation invites a person to join an organisation with a role.
+type MemberInvitation struct {
+	ID        string    `json:"id" bson:"_id"`
+	OrgID     string    `json:"organization_id" bson:"org_id"`
+	Email     string    `json:"email" bson:"email"`
+	Role      string    `json:"role" bson:"role"`
+	InvitedBy string    `json:"invited_by" bson:"invited_by"` // e-mail of the member who invited
+	Status    string    `json:"status" bson:"status"`
+	CreatedAt time.Time `json:"created_at" bson:"created_at"`
+	ExpiresAt time.Time `json:"expires_at" bson:"expires_at"`
+}
+
+// Validate returns EINVALID naming the field to fix. Ownership is transferred, never invited.
+func (i *MemberInvitation) Validate() error {
+	i.Email = strings.ToLower(strings.TrimSpace(i.Email))
+	switch {
+	case !PlainEmail(i.Email):
+		return Errorf(EINVALID, "email %q is not a plain e-mail address such as dev@partner.example", i.Email)
+	case i.Role == RoleOwner:
+		return Errorf(EINVALID, "invite as admin, developer or viewer; make someone owner by transferring ownership")
+	case !slices.Contains(Roles, i.Role):
+		return Errorf(EINVALID, "role %q is unknown; use admin, developer or viewer", i.Role)
+	}
+	return nil
+}
+
+// AuditEvent records who changed what in an organisation.
+type AuditEvent struct {
+	ID     string    `json:"id" bson:"_id"`
+	OrgID  string    `json:"organization_id" bson:"org_id"`
+	Actor  string    `json:"actor" bson:"actor"`
+	Action string    `json:"action" bson:"action"`
+	Target string    `json:"target" bson:"target"`
+	Detail string    `json:"detail,omitempty" bson:"detail,omitempty"`
+	At     time.Time `json:"at" bson:"at"`
+}
+
+// TeamStore keeps member invitations, the organisation's members and its audit log.
+type TeamStore interface {
+	SaveInvitation(ctx context.Context, inv MemberInvitation) error
+	FindInvitation(ctx context.Context, id string) (MemberInvitation, error) // ENOTFOUND
+	// SetInvitationStatus moves a pending invitation on; ECONFLICT when it is no longer pending.
+	SetInvitationStatus(ctx context.Context, id, status string) error
+	Invitations(ctx context.Context, orgID string) ([]MemberInvitation, error)
+	PendingInvitationsFor(ctx context.Context, email string) ([]MemberInvitation, error)
+	MembersOf(ctx context.Context, orgID string) ([]Member, error)
+	DeleteMember(ctx context.Context, memberID string) error
+	SetMemberRole(ctx context.Context, memberID, role string) error
+	AppendAudit(ctx context.Context, e AuditEvent) error
+	Audit(ctx context.Context, orgID string, limit int) ([]AuditEvent, error)
+}
+
+// Sessions ends people's access.
+type Sessions interface {
+	RevokeSessions(ctx context.Context, identityID string) error
+	SetIdentityActive(ctx context.Context, identityID string, active bool) error
+}
+
+// MemberInvitations drives member invitation lifecycles (Temporal workflows).
+type MemberInvitations interface {
+	InviteMember(ctx context.Context, inv MemberInvitation, orgName string) error
+	ResendMemberInvitation(ctx context.Context, inv MemberInvitation) error
+	CancelMemberInvitation(ctx context.Context, inv MemberInvitation) error
+	MemberAccepted(ctx context.Context, invitationID string) error
+}
+
+// Decision is a policy's answer: allowed or not, and why not in words a partner can act on.
+type Decision struct {
+	Allow   bool     `json:"allow"`
+	Reasons []string `json:"reasons"`
+}
+
+// Policy evaluates a named decision (policies/<name>) for an input.
+type Policy interface {
+	Decide(ctx context.Context, decision string, input any) (Decision, error)
+}
