@@ -438,3 +438,10 @@ func (noTeam) CancelMemberInvitation(context.Context, onramp.MemberInvitation) e
 	return errNoStore
 }
 func (noTeam) MemberAccepted(context.Context, string) error { return errNoStore }
+
+func TestTeamAPINeedsSession(t *testing.T) {
+	h := MustHarness(t, false)
+	for _, path := range []string{"/api/v1/orgs/org_x/members", "/api/v1/orgs/org_x/invitations", "/api/v1/orgs/org_x/audit"} {
+		mustProblem(t, h.do(t, "GET", path, nil), 401, "sign-in-required")
+	}
+}

@@ -1,12 +1,15 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/onramp-dev/onramp/stack"
 )
 
 // A partner contact follows the invitation link, asks for a code, types it and lands on the
@@ -143,5 +146,95 @@ func TestE2EIdentityBrowserAdminInvitesPartner(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatalf("re-sending: %v", err)
+	}
+}
+
+// MustBrowserSignIn signs email in through the browser flow and waits for the dashboard.
+func MustBrowserSignIn(tb testing.TB, st *stack.Stack, ctx context.Context, email string) {
+	tb.Helper()
+	seen := mailIDs(tb, st.PortalURL, email)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(st.PortalURL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS("#email-form")),
+		chromedp.SendKeys(chromedp.CSS("#identifier"), email),
+		chromedp.Click(chromedp.CSS(`#email-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#code-form")),
+	)
+	if err != nil {
+		tb.Fatalf("requesting a code: %v", err)
+	}
+	code := MustWaitForMail(tb, st.PortalURL, email, func(m mailMessage) bool { return m.TemplateData["login_code"] != "" && !seen[m.ID] }, 15*time.Second).TemplateData["login_code"]
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#code"), code),
+		chromedp.Click(chromedp.CSS(`#code-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#whoami")),
+	); err != nil {
+		tb.Fatalf("submitting the code: %v", err)
+	}
+}
+
+// The owner invites a colleague from the team page, then switches organisation (a consultant
+// belongs to two) and sees the other team.
+func TestE2EIdentityBrowserTeamPage(t *testing.T) {
+	st := MustSharedStack(t)
+	org := MustInvitePartner(t, st, "Page Co")
+	other := MustInvitePartner(t, st, "Second Co")
+	otherToken := MustAPISignIn(t, st, other.ContactEmail)
+	MustInviteMember(t, st, other.ID, otherToken, org.ContactEmail, "developer") // the Page Co owner consults for Second Co
+
+	ctx := MustBrowser(t)
+	MustBrowserSignIn(t, st, ctx, org.ContactEmail)
+	colleague := fmt.Sprintf("colleague+%d@pageco.example", time.Now().UnixNano())
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(st.PortalURL+"/team?org="+org.ID),
+		chromedp.WaitVisible(chromedp.CSS("#member-invite-form")),
+		chromedp.SendKeys(chromedp.CSS(`#member-invite-form input[name="email"]`), colleague),
+		chromedp.Click(chromedp.CSS(`#member-invite-form button`)),
+		chromedp.WaitVisible(chromedp.CSS(".notice")),
+	)
+	if err != nil {
+		t.Fatalf("inviting from the team page: %v", err)
+	}
+	maybeScreenshot(t, ctx, "team")
+	pending := MustRun(t, ctx, chromedp.Text(chromedp.CSS(`li[data-invitation]`)))
+	if !strings.Contains(pending, colleague) || !strings.Contains(pending, "developer") {
+		t.Errorf("pending invitations = %q, want %s as developer", pending, colleague)
+	}
+	if audit := MustRun(t, ctx, chromedp.Text(chromedp.CSS(`table[aria-label="Audit log"]`))); !strings.Contains(audit, "member.invited") {
+		t.Errorf("audit log on the page = %q", audit)
+	}
+
+	// The organisation switcher lists both; switching shows the other team, where this person is
+	// a developer and has no invite form.
+	err = chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS("#org"), other.ID),
+		chromedp.Click(chromedp.CSS(`.switcher button`)),
+	)
+	if err == nil {
+		err = waitForPage(ctx, func(search string) bool { return strings.Contains(search, other.ID) })
+	}
+	if err != nil {
+		t.Fatalf("switching organisation: %v", err)
+	}
+	title := MustRun(t, ctx, chromedp.Text(chromedp.CSS("h1")))
+	forms := MustRun(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#member-invite-form").length`))
+	if !strings.Contains(title, "Second Co") || forms != 0 {
+		t.Errorf("after switching: title %q, invite forms %d; want Second Co without an invite form", title, forms)
+	}
+}
+
+// waitForPage waits until the current page's query string satisfies ok and the page has loaded;
+// evaluation errors while the browser navigates are expected and retried.
+func waitForPage(ctx context.Context, ok func(search string) bool) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		search, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState === "complete" ? location.search : ""`))
+		if err == nil && ok(search) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("page did not arrive (last query %q, error %v)", search, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
