@@ -185,3 +185,52 @@ func (s *Server) adminResend(c *gin.Context) {
 	}
 	c.Redirect(http.StatusSeeOther, "/admin/partners?notice="+urlQuery("Invitation re-sent to "+o.ContactEmail+"."))
 }
+
+type partnerDetailView struct {
+	page
+	Org         onramp.Organization
+	Members     []onramp.Member
+	Invitations []onramp.MemberInvitation
+	Audit       []onramp.AuditEvent
+}
+
+// adminPartner shows one partner: its onboarding timeline, members, open invitations, audit log.
+func (s *Server) adminPartner(c *gin.Context) {
+	ctx := c.Request.Context()
+	o, err := s.cfg.Organizations.FindOrganization(ctx, c.Param("id"))
+	if err != nil {
+		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
+			s.notFound(c)
+			return
+		}
+		s.fail(c, err)
+		return
+	}
+	v := partnerDetailView{page: s.page(o.Name), Org: o}
+	v.page.Admin = true
+	if v.Members, err = s.cfg.Team.MembersOf(ctx, o.ID); err == nil {
+		v.Invitations, err = s.cfg.Team.Invitations(ctx, o.ID)
+	}
+	if err == nil {
+		v.Audit, err = s.cfg.Team.Audit(ctx, o.ID, 50)
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "admin_partner.html", v)
+}
+
+func (s *Server) apiPartnerMembers(c *gin.Context) {
+	ctx := c.Request.Context()
+	if _, err := s.cfg.Organizations.FindOrganization(ctx, c.Param("id")); err != nil {
+		s.fail(c, err)
+		return
+	}
+	ms, err := s.cfg.Team.MembersOf(ctx, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"members": ms})
+}

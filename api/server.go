@@ -160,6 +160,7 @@ func (s *Server) routes() *gin.Engine {
 	admin.GET("/partners", s.apiListPartners)
 	admin.GET("/partners/:id", s.apiGetPartner)
 	admin.POST("/partners/:id/resend", s.apiResendInvitation)
+	admin.GET("/partners/:id/members", s.apiPartnerMembers)
 
 	r.GET("/admin", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/admin/partners") })
 	r.GET("/admin/login", s.adminLoginPage)
@@ -168,6 +169,7 @@ func (s *Server) routes() *gin.Engine {
 	adminUI := r.Group("/admin", s.requireAdminCookie)
 	adminUI.GET("/partners", s.adminPartners)
 	adminUI.POST("/partners", s.adminInvitePartner)
+	adminUI.GET("/partners/:id", s.adminPartner)
 	adminUI.POST("/partners/:id/resend", s.adminResend)
 
 	r.NoRoute(s.notFound)

@@ -139,14 +139,33 @@ func TestE2EIdentityBrowserAdminInvitesPartner(t *testing.T) {
 	}
 	MustWaitForMail(t, st.PortalURL, email, func(m mailMessage) bool { return strings.Contains(m.Subject, "Form Co") }, 10*time.Second)
 
-	// Re-send from the list: a second invitation e-mail arrives.
+	// The partner's page shows where its onboarding stands.
+	orgID := MustRun(t, ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("tbody tr")].find(r => r.innerText.includes("`+email+`")).dataset.org`))
 	err = chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`tr[data-org] button`)),
+		chromedp.Click(chromedp.CSS(`tr[data-org="`+orgID+`"] a`)),
+		chromedp.WaitVisible(chromedp.CSS(`section[aria-label="Onboarding"]`)),
+	)
+	if err != nil {
+		t.Fatalf("opening the partner page: %v", err)
+	}
+	maybeScreenshot(t, ctx, "admin-partner")
+	if got := MustRun(t, ctx, chromedp.Text(chromedp.CSS(".timeline"))); !strings.Contains(got, "Waiting for the first sign-in") {
+		t.Errorf("timeline = %q", got)
+	}
+	if got := MustRun(t, ctx, chromedp.Text(chromedp.CSS(`table[aria-label="Members"]`))); !strings.Contains(got, email) || !strings.Contains(got, "owner") {
+		t.Errorf("members = %q, want the contact as owner", got)
+	}
+
+	// Re-send from the partner page: a second invitation e-mail arrives.
+	seen := mailIDs(t, st.PortalURL, email)
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`form[action$="/resend"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(".notice")),
 	)
 	if err != nil {
 		t.Fatalf("re-sending: %v", err)
 	}
+	MustWaitForMail(t, st.PortalURL, email, func(m mailMessage) bool { return !seen[m.ID] && strings.Contains(m.Subject, "Form Co") }, 10*time.Second)
 }
 
 // MustBrowserSignIn signs email in through the browser flow and waits for the dashboard.

@@ -206,6 +206,15 @@ func TestE2EIdentityAdminPartnerAPIValidates(t *testing.T) {
 		t.Errorf("detail = %q, want it to list the tiers", p.Detail)
 	}
 	MustDo(t, "GET", st.PortalURL+"/admin/api/v1/partners/org_nope", nil, http.StatusNotFound, &p, "Authorization", admin)
+	org := MustInvitePartner(t, st, "Members Co")
+	var members struct {
+		Members []onramp.Member `json:"members"`
+	}
+	MustDo(t, "GET", st.PortalURL+"/admin/api/v1/partners/"+org.ID+"/members", nil, http.StatusOK, &members, "Authorization", admin)
+	if len(members.Members) != 1 || members.Members[0].Role != onramp.RoleOwner || members.Members[0].Email != org.ContactEmail {
+		t.Errorf("members = %+v, want the contact as owner", members.Members)
+	}
+	MustDo(t, "GET", st.PortalURL+"/admin/api/v1/partners/org_nope/members", nil, http.StatusNotFound, &p, "Authorization", admin)
 	var list struct {
 		Partners []onramp.Organization `json:"partners"`
 	}

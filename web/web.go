@@ -37,10 +37,10 @@ func Templates() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
 	for _, p := range pages {
 		name := p[len("templates/"):]
-		if name == "layout.html" {
+		if name == "layout.html" || name == "partials.html" {
 			continue
 		}
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", p)
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", p)
 		if err != nil {
 			return nil, err
 		}
