@@ -36,6 +36,7 @@ type Organization struct {
 	InvitedAt     time.Time  `json:"invited_at" bson:"invited_at"`
 	FirstSignInAt *time.Time `json:"first_sign_in_at,omitempty" bson:"first_sign_in_at,omitempty"`
 	ExpiresAt     *time.Time `json:"invitation_expires_at,omitempty" bson:"expires_at,omitempty"`
+	SSO           *SSOConfig `json:"sso,omitempty" bson:"sso,omitempty"`
 }
 
 // Validate returns EINVALID naming the first field to fix.
@@ -49,6 +50,9 @@ func (o *Organization) Validate() error {
 		return Errorf(EINVALID, "contact_email %q is not a plain e-mail address such as dev@partner.example", o.ContactEmail)
 	case !slices.Contains(Tiers, o.Tier):
 		return Errorf(EINVALID, "tier %q is unknown; use one of %s", o.Tier, strings.Join(Tiers, ", "))
+	}
+	if o.SSO != nil {
+		return o.SSO.Validate()
 	}
 	return nil
 }

@@ -25,8 +25,23 @@ type AddContactInput struct {
 	JoinedAt time.Time `json:"joined_at"`
 }
 
-// AddContact creates or reuses the contact's identity and makes it the organisation's owner.
+// AddContact creates or reuses the contact's identity and makes it the organisation's owner. A
+// contact who signs in through the partner's SSO gets no identity yet: their first SSO sign-in
+// creates it (through the portal's registration gate), and a pending owner invitation makes them
+// owner then.
 func (a *Activities) AddContact(ctx context.Context, in AddContactInput) (string, error) {
+	org, err := a.Organizations.FindOrganization(ctx, in.OrgID)
+	if err != nil {
+		return "", temporalError(err)
+	}
+	if org.UsesSSO(in.Email) {
+		inv := onramp.MemberInvitation{ID: "contact-" + in.OrgID, OrgID: in.OrgID, Email: in.Email, Role: onramp.RoleOwner,
+			InvitedBy: "provider", Status: onramp.InvitationPending, CreatedAt: in.JoinedAt}
+		if org.ExpiresAt != nil {
+			inv.ExpiresAt = *org.ExpiresAt
+		}
+		return "", temporalError(a.Team.SaveInvitation(ctx, inv))
+	}
 	id, err := a.Identities.EnsureIdentity(ctx, in.Email)
 	if err != nil {
 		return "", temporalError(err)

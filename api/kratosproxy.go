@@ -119,6 +119,15 @@ func (s *Server) kratosProxy() gin.HandlerFunc {
 				s.signInPage(c, http.StatusTooManyRequests, loginView{Error: onramp.ErrorMessage(err), Email: form.Get("identifier")}, err)
 				return
 			}
+			// An address of a partner with SSO goes to that partner's identity provider instead.
+			if org, ok, err := s.ssoOrgFor(r.Context(), email); err != nil {
+				s.fail(c, err)
+				return
+			} else if ok {
+				body = []byte(ssoForm(form, org.ID, strings.ToLower(strings.TrimSpace(email))).Encode())
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				r.ContentLength = int64(len(body))
+			}
 		} else {
 			r.Header.Del("X-Onramp-Code-Submitted")
 		}

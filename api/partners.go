@@ -16,9 +16,28 @@ import (
 const adminCookie = "onramp_admin"
 
 type invitePartnerRequest struct {
-	Name         string `json:"name" form:"name"`
-	ContactEmail string `json:"contact_email" form:"contact_email"`
-	Tier         string `json:"tier" form:"tier"`
+	Name         string            `json:"name" form:"name"`
+	ContactEmail string            `json:"contact_email" form:"contact_email"`
+	Tier         string            `json:"tier" form:"tier"`
+	SSO          *onramp.SSOConfig `json:"sso"`
+	// The admin form's SSO fields (the API takes the sso object).
+	SSOIssuer, SSOClientID, SSOClientSecret, SSODomains string
+	SSOAllowSignup                                      bool
+}
+
+// ssoFromForm reads the admin form's optional SSO fields.
+func ssoFromForm(c *gin.Context) *onramp.SSOConfig {
+	if strings.TrimSpace(c.PostForm("sso_issuer")) == "" {
+		return nil
+	}
+	var domains []string
+	for _, d := range strings.Split(c.PostForm("sso_domains"), ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			domains = append(domains, d)
+		}
+	}
+	return &onramp.SSOConfig{Issuer: strings.TrimSpace(c.PostForm("sso_issuer")), ClientID: strings.TrimSpace(c.PostForm("sso_client_id")),
+		ClientSecret: c.PostForm("sso_client_secret"), Domains: domains, AllowDomainSignup: c.PostForm("sso_allow_signup") != ""}
 }
 
 // invitePartner stores the organisation (status invited) and starts its invitation workflow.
@@ -26,7 +45,7 @@ func (s *Server) invitePartner(c *gin.Context, in invitePartnerRequest) (onramp.
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	o := onramp.Organization{ID: "org_" + hex.EncodeToString(id[:]), Name: in.Name, Tier: in.Tier,
-		ContactEmail: in.ContactEmail, Status: onramp.OrgInvited, InvitedAt: s.cfg.Now()}
+		ContactEmail: in.ContactEmail, Status: onramp.OrgInvited, InvitedAt: s.cfg.Now(), SSO: in.SSO}
 	if err := o.Validate(); err != nil {
 		return o, err
 	}
@@ -36,13 +55,24 @@ func (s *Server) invitePartner(c *gin.Context, in invitePartnerRequest) (onramp.
 	if err := s.cfg.Organizations.SaveOrganization(ctx, o); err != nil {
 		return o, err
 	}
-	if err := s.cfg.Invitations.InvitePartner(ctx, o); err != nil {
-		if derr := s.cfg.Organizations.DeleteOrganization(context.WithoutCancel(ctx), o.ID); derr != nil {
-			s.log.Error("remove organisation after failed invitation", "organization", o.ID, "error", derr)
+	// The identity provider is installed before the invitation goes out, so its link works at once.
+	if o.SSO != nil {
+		if err := s.syncSSO(ctx); err != nil {
+			s.undoInvite(ctx, o.ID)
+			return o, err
 		}
+	}
+	if err := s.cfg.Invitations.InvitePartner(ctx, o); err != nil {
+		s.undoInvite(ctx, o.ID)
 		return o, err
 	}
 	return o, nil
+}
+
+func (s *Server) undoInvite(ctx context.Context, orgID string) {
+	if err := s.cfg.Organizations.DeleteOrganization(context.WithoutCancel(ctx), orgID); err != nil {
+		s.log.Error("remove organisation after failed invitation", "organization", orgID, "error", err)
+	}
 }
 
 func (s *Server) apiInvitePartner(c *gin.Context) {
@@ -57,7 +87,7 @@ func (s *Server) apiInvitePartner(c *gin.Context) {
 		return
 	}
 	c.Header("Location", "/admin/api/v1/partners/"+o.ID)
-	c.JSON(http.StatusCreated, o)
+	c.JSON(http.StatusCreated, o.Public())
 }
 
 func (s *Server) apiListPartners(c *gin.Context) {
@@ -65,6 +95,9 @@ func (s *Server) apiListPartners(c *gin.Context) {
 	if err != nil {
 		s.fail(c, err)
 		return
+	}
+	for i := range orgs {
+		orgs[i] = orgs[i].Public()
 	}
 	c.JSON(http.StatusOK, gin.H{"partners": orgs})
 }
@@ -75,7 +108,7 @@ func (s *Server) apiGetPartner(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, o)
+	c.JSON(http.StatusOK, o.Public())
 }
 
 func (s *Server) resendInvitation(c *gin.Context) (onramp.Organization, error) {
@@ -92,7 +125,7 @@ func (s *Server) apiResendInvitation(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, o)
+	c.JSON(http.StatusAccepted, o.Public())
 }
 
 // Admin UI: the browser holds the admin token in an HttpOnly, SameSite=Strict cookie, which also
@@ -143,11 +176,12 @@ func (s *Server) adminLogout(c *gin.Context) {
 
 type partnersView struct {
 	page
-	Partners []onramp.Organization
-	Tiers    []string
-	Form     invitePartnerRequest
-	Error    string
-	Notice   string
+	PortalURL string
+	Partners  []onramp.Organization
+	Tiers     []string
+	Form      invitePartnerRequest
+	Error     string
+	Notice    string
 }
 
 func (s *Server) partnersPage(c *gin.Context, status int, v partnersView) {
@@ -156,7 +190,7 @@ func (s *Server) partnersPage(c *gin.Context, status int, v partnersView) {
 		s.fail(c, err)
 		return
 	}
-	v.page, v.Partners, v.Tiers = s.page("Partners"), orgs, onramp.Tiers
+	v.page, v.Partners, v.Tiers, v.PortalURL = s.page("Partners"), orgs, onramp.Tiers, s.cfg.PortalURL
 	v.page.Admin = true
 	if v.Notice == "" {
 		v.Notice = c.Query("notice")
@@ -167,8 +201,10 @@ func (s *Server) partnersPage(c *gin.Context, status int, v partnersView) {
 func (s *Server) adminPartners(c *gin.Context) { s.partnersPage(c, http.StatusOK, partnersView{}) }
 
 func (s *Server) adminInvitePartner(c *gin.Context) {
-	var in invitePartnerRequest
-	_ = c.ShouldBind(&in)
+	in := invitePartnerRequest{Name: c.PostForm("name"), ContactEmail: c.PostForm("contact_email"), Tier: c.PostForm("tier"), SSO: ssoFromForm(c)}
+	if in.SSO != nil {
+		in.SSOIssuer, in.SSOClientID, in.SSODomains, in.SSOAllowSignup = in.SSO.Issuer, in.SSO.ClientID, c.PostForm("sso_domains"), in.SSO.AllowDomainSignup
+	}
 	o, err := s.invitePartner(c, in)
 	if err != nil {
 		s.partnersPage(c, http.StatusBadRequest, partnersView{Form: in, Error: onramp.ErrorMessage(err)})

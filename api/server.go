@@ -33,6 +33,7 @@ type Identity interface {
 	SessionFromCookie(ctx context.Context, cookie string) (onramp.Session, error)
 	Whoami(ctx context.Context, token string) (onramp.Session, error)
 	GetLoginFlow(ctx context.Context, id, cookie string) (kratos.LoginFlow, error)
+	GetRegistrationFlow(ctx context.Context, id, cookie string) (kratos.LoginFlow, error)
 	LogoutURL(ctx context.Context, cookie string) (string, error)
 	StartCodeLogin(ctx context.Context, email string) (string, error)
 	CompleteCodeLogin(ctx context.Context, flowID, email, code string) (string, error)
@@ -59,6 +60,8 @@ type Config struct {
 	MemberInvitations onramp.MemberInvitations
 	Policy            onramp.Policy
 	SignInPerClient   int // sign-in attempts per client address per 15 minutes; 0: DefaultPostsPerAddress
+	SSOProviders      onramp.SSOProviders
+	HookToken         string // Kratos's registration gate authenticates with it
 	Now               func() time.Time
 }
 
@@ -76,7 +79,7 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil || cfg.Registry == nil || cfg.Identity == nil || cfg.Organizations == nil ||
 		cfg.Members == nil || cfg.Invitations == nil || cfg.Team == nil || cfg.Sessions == nil ||
-		cfg.MemberInvitations == nil || cfg.Policy == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
+		cfg.MemberInvitations == nil || cfg.Policy == nil || cfg.SSOProviders == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
 		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, Team, Sessions, MemberInvitations, Policy, PortalURL and KratosPublicURL are required")
 	}
 	if cfg.Now == nil {
@@ -127,6 +130,8 @@ func (s *Server) routes() *gin.Engine {
 	// Sign-in: Kratos's browser flows through the same origin, rendered by the portal.
 	r.Any(KratosPathPrefix+"/*path", s.kratosProxy())
 	r.GET("/login", s.loginPage)
+	r.GET("/login/refused", s.refusedPage)
+	r.POST("/hooks/kratos/registration", s.registrationGate)
 	r.POST("/logout", s.logout)
 	r.GET("/dashboard", s.requireBrowserSession, s.dashboard)
 

@@ -60,6 +60,7 @@ func MustHarness(tb testing.TB, dev bool, checks ...api.Check) *harness {
 		Sessions:          noTeam{},
 		MemberInvitations: noTeam{},
 		Policy:            MustPolicy(t),
+		SSOProviders:      noProviders{},
 	}
 	if dev {
 		cfg.Mailbox, cfg.CourierToken = h.box, courierToken
@@ -287,6 +288,14 @@ func (signedOut) GetLoginFlow(context.Context, string, string) (kratos.LoginFlow
 	return kratos.LoginFlow{}, onramp.Errorf(onramp.ENOTFOUND, "no flow")
 }
 func (signedOut) LogoutURL(context.Context, string) (string, error) { return "", errSignedOut }
+func (signedOut) GetRegistrationFlow(context.Context, string, string) (kratos.LoginFlow, error) {
+	return kratos.LoginFlow{}, onramp.Errorf(onramp.ENOTFOUND, "no flow")
+}
+
+// noProviders installs nothing.
+type noProviders struct{}
+
+func (noProviders) SyncProviders(context.Context, []onramp.Organization) error { return nil }
 func (signedOut) StartCodeLogin(context.Context, string) (string, error) {
 	return "flow-1", nil
 }
@@ -375,7 +384,7 @@ func TestInvitationThatCannotStartLeavesNothingBehind(t *testing.T) {
 		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
 		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{},
 		Organizations: spy, Members: noOrgs{}, Invitations: noOrgs{}, // InvitePartner fails
-		Team: noTeam{}, Sessions: noTeam{}, MemberInvitations: noTeam{}, Policy: MustPolicy(t),
+		Team: noTeam{}, Sessions: noTeam{}, MemberInvitations: noTeam{}, Policy: MustPolicy(t), SSOProviders: noProviders{},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -443,5 +452,42 @@ func TestTeamAPINeedsSession(t *testing.T) {
 	h := MustHarness(t, false)
 	for _, path := range []string{"/api/v1/orgs/org_x/members", "/api/v1/orgs/org_x/invitations", "/api/v1/orgs/org_x/audit"} {
 		mustProblem(t, h.do(t, "GET", path, nil), 401, "sign-in-required")
+	}
+}
+
+func TestRegistrationGate(t *testing.T) {
+	spy := &spyOrgs{}
+	srv, err := api.New(api.Config{
+		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
+		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{}, Organizations: spy, Members: noOrgs{},
+		Invitations: noOrgs{}, Team: noTeam{}, Sessions: noTeam{}, MemberInvitations: noTeam{}, Policy: MustPolicy(t),
+		SSOProviders: noProviders{}, HookToken: "hook-token-0123456789-0123456789-x",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(auth string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", base+"/hooks/kratos/registration", strings.NewReader(`{"method":"code","traits":{"email":"who@nowhere.example"}}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", auth)
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := post("Bearer wrong"); rec.Code != 401 {
+		t.Errorf("wrong hook token: %d, want 401", rec.Code)
+	}
+	rec := post("Bearer hook-token-0123456789-0123456789-x")
+	var body struct {
+		Messages []struct {
+			InstancePtr string `json:"instance_ptr"`
+			Messages    []struct {
+				Text string `json:"text"`
+			} `json:"messages"`
+		} `json:"messages"`
+	}
+	_ = json.Unmarshal(rec.Body.Bytes(), &body)
+	if rec.Code != 403 || len(body.Messages) != 1 || body.Messages[0].InstancePtr != "#/traits/email" || !strings.Contains(body.Messages[0].Messages[0].Text, "not invited") {
+		t.Errorf("uninvited registration = %d %s, want 403 in Kratos's web hook message format", rec.Code, rec.Body)
 	}
 }

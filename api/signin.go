@@ -127,8 +127,7 @@ func (s *Server) signInPage(c *gin.Context, status int, v loginView, err error) 
 		s.fail(c, err)
 		return
 	}
-	v.page, v.Step = s.page("Sign in"), "email"
-	v.Action = KratosPathPrefix + "/self-service/login/browser"
+	v.page, v.Step = s.page("Sign in"), "restart"
 	s.render(c, status, "login.html", v)
 	c.Abort()
 }
@@ -199,6 +198,9 @@ func (s *Server) memberships(ctx context.Context, sess onramp.Session) ([]Member
 	if err := s.acceptInvitations(ctx, sess); err != nil {
 		return nil, err
 	}
+	if err := s.joinByDomain(ctx, sess); err != nil {
+		return nil, err
+	}
 	ms, err := s.cfg.Members.MembershipsOf(ctx, sess.IdentityID)
 	if err != nil {
 		return nil, err
@@ -258,6 +260,13 @@ func (s *Server) apiStartLogin(c *gin.Context) {
 	email := strings.ToLower(strings.TrimSpace(in.Email))
 	if err := s.signIn.check(email, c.ClientIP()); err != nil {
 		s.fail(c, err)
+		return
+	}
+	if _, sso, err := s.ssoOrgFor(c.Request.Context(), email); err != nil {
+		s.fail(c, err)
+		return
+	} else if sso {
+		s.fail(c, onramp.Errorf(onramp.ECONFLICT, "%s signs in through your company's single sign-on, which needs a browser: open %s/login", email, s.cfg.PortalURL))
 		return
 	}
 	flow, err := s.cfg.Identity.StartCodeLogin(c.Request.Context(), email)

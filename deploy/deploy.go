@@ -6,5 +6,5 @@ import "embed"
 
 // Kratos holds kratos/kratos.yml, the identity schema and the courier body.
 //
-//go:embed kratos/kratos.yml kratos/identity.schema.json kratos/courier-body.jsonnet
+//go:embed kratos/kratos.yml kratos/identity.schema.json kratos/courier-body.jsonnet kratos/gate-body.jsonnet kratos/oidc-mapper.jsonnet
 var Kratos embed.FS

@@ -43,7 +43,7 @@ func TestRenderKratosConfig(t *testing.T) {
 	dir := t.TempDir()
 	secrets, _ := LoadSecrets(dir)
 	path, err := renderKratosConfig(dir, KratosOptions{Host: "127.0.0.1", PublicPort: 14433, AdminPort: 14434,
-		PortalURL: "http://127.0.0.1:14000/", Secrets: secrets})
+		PortalURL: "http://127.0.0.1:14000/", Secrets: secrets}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +84,9 @@ func TestRenderKratosConfig(t *testing.T) {
 		cfg.Courier.HTTP.RequestConfig.URL != "http://127.0.0.1:14000/dev/mail/courier" ||
 		len(cfg.Secrets.Cipher) != 1 || cfg.Secrets.Cipher[0] != secrets.KratosCipher {
 		t.Errorf("rendered config = %+v", cfg)
+	}
+	if !strings.Contains(string(raw), "http://127.0.0.1:14000/hooks/kratos/registration") || !strings.Contains(string(raw), "Bearer "+secrets.HookToken) {
+		t.Errorf("rendered config lacks the registration gate with its token")
 	}
 	if info, _ := os.Stat(path); info.Mode().Perm() != 0o600 {
 		t.Errorf("rendered config mode %v holds secrets; want 0600", info.Mode().Perm())

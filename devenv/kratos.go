@@ -11,11 +11,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/deploy"
+	"github.com/onramp-dev/onramp/kratos"
 )
 
 // KratosOptions configures the Kratos child process.
@@ -34,6 +37,9 @@ type Kratos struct {
 	PublicURL string
 	AdminURL  string
 	proc      *process
+	dir       string
+	opts      KratosOptions
+	mu        sync.Mutex
 }
 
 // StartKratos renders deploy/kratos into DataDir/kratos with this run's ports, secrets and paths,
@@ -51,7 +57,7 @@ func StartKratos(ctx context.Context, o KratosOptions) (*Kratos, error) {
 			}
 		}
 	}
-	cfgPath, err := renderKratosConfig(dir, o)
+	cfgPath, err := renderKratosConfig(dir, o, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +82,8 @@ func StartKratos(ctx context.Context, o KratosOptions) (*Kratos, error) {
 		PublicURL: "http://" + net.JoinHostPort(o.Host, strconv.Itoa(o.PublicPort)),
 		AdminURL:  "http://" + net.JoinHostPort(o.Host, strconv.Itoa(o.AdminPort)),
 		proc:      p,
+		dir:       dir,
+		opts:      o,
 	}
 	if err := waitHTTP(ctx, p, k.AdminURL+"/admin/health/ready", time.Minute); err != nil {
 		_ = p.stop(5 * time.Second)
@@ -90,8 +98,25 @@ func (k *Kratos) Stop() error { return k.proc.stop(15 * time.Second) }
 // Done is closed when the Kratos process has ended.
 func (k *Kratos) Done() <-chan struct{} { return k.proc.done }
 
-func renderKratosConfig(dir string, o KratosOptions) (string, error) {
-	for _, name := range []string{"identity.schema.json", "courier-body.jsonnet"} {
+// SyncProviders installs one generic OIDC provider per organisation with SSO, and waits until
+// Kratos has hot-reloaded its configuration and offers them.
+func (k *Kratos) SyncProviders(ctx context.Context, orgs []onramp.Organization) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	providers, ids := kratos.ProviderEntries(orgs, "file://"+filepath.Join(k.abs(), "oidc-mapper.jsonnet"))
+	if _, err := renderKratosConfig(k.dir, k.opts, providers); err != nil {
+		return err
+	}
+	return kratos.WaitForProviders(ctx, k.PublicURL, ids)
+}
+
+func (k *Kratos) abs() string {
+	a, _ := filepath.Abs(k.dir)
+	return a
+}
+
+func renderKratosConfig(dir string, o KratosOptions, providers []map[string]any) (string, error) {
+	for _, name := range []string{"identity.schema.json", "courier-body.jsonnet", "gate-body.jsonnet", "oidc-mapper.jsonnet"} {
 		b, err := fs.ReadFile(deploy.Kratos, "kratos/"+name)
 		if err != nil {
 			return "", err
@@ -128,13 +153,15 @@ func renderKratosConfig(dir string, o KratosOptions) (string, error) {
 		"selfservice.flows.settings.ui_url":      portal + "/account",
 		"selfservice.flows.logout.after.default_browser_return_url": portal + "/login",
 		"selfservice.flows.login.ui_url":                            portal + "/login",
-		"selfservice.flows.registration.ui_url":                     portal + "/login",
+		"selfservice.flows.registration.ui_url":                     portal + "/login/refused",
 		"secrets.cookie":                                            []string{o.Secrets.KratosCookie},
 		"secrets.cipher":                                            []string{o.Secrets.KratosCipher},
 		"identity.schemas":                                          []map[string]string{{"id": "partner", "url": "file://" + filepath.Join(abs, "identity.schema.json")}},
 		"courier.http.request_config.url":                           portal + "/dev/mail/courier",
 		"courier.http.request_config.body":                          "file://" + filepath.Join(abs, "courier-body.jsonnet"),
 		"courier.http.request_config.auth.config.value":             "Bearer " + o.Secrets.CourierToken,
+		"selfservice.flows.registration.after":                      registrationGate(portal, "file://"+filepath.Join(abs, "gate-body.jsonnet"), o.Secrets.HookToken),
+		"selfservice.methods.oidc.config.providers":                 orEmpty(providers),
 	}
 	for path, v := range set {
 		if err := setPath(cfg, path, v); err != nil {
@@ -147,7 +174,32 @@ func renderKratosConfig(dir string, o KratosOptions) (string, error) {
 	}
 	cfgPath := filepath.Join(dir, "kratos.yml")
 	header := "# Rendered by `onramp dev` from deploy/kratos/kratos.yml at every start; edit that file instead.\n"
-	return cfgPath, os.WriteFile(cfgPath, append([]byte(header), out...), 0o600)
+	// Written whole and renamed into place, so Kratos's file watcher never reads half a file.
+	tmp := cfgPath + ".tmp"
+	if err := os.WriteFile(tmp, append([]byte(header), out...), 0o600); err != nil {
+		return "", err
+	}
+	return cfgPath, os.Rename(tmp, cfgPath)
+}
+
+// registrationGate is the registration "after" hooks: the portal's gate, then a session.
+func registrationGate(portal, body, token string) map[string]any {
+	hooks := map[string]any{"hooks": []any{
+		map[string]any{"hook": "web_hook", "config": map[string]any{
+			"url": portal + "/hooks/kratos/registration", "method": "POST", "body": body,
+			"response": map[string]any{"parse": true},
+			"auth":     map[string]any{"type": "api_key", "config": map[string]any{"name": "Authorization", "value": "Bearer " + token, "in": "header"}},
+		}},
+		map[string]any{"hook": "session"},
+	}}
+	return map[string]any{"code": hooks, "oidc": hooks}
+}
+
+func orEmpty(p []map[string]any) []map[string]any {
+	if p == nil {
+		return []map[string]any{}
+	}
+	return p
 }
 
 // setPath sets a dotted key in a YAML map, refusing to invent structure the template lacks so a

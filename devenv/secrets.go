@@ -17,6 +17,7 @@ type Secrets struct {
 	KratosCookie string `json:"kratos_cookie"`
 	KratosCipher string `json:"kratos_cipher"` // exactly 32 characters, as Kratos requires
 	CourierToken string `json:"courier_token"` // Kratos's courier authenticates to the dev mailbox with it
+	HookToken    string `json:"hook_token"`    // Kratos's registration gate web hook authenticates with it
 	AdminToken   string `json:"-"`             // kept in admin-token, where the README says it is
 }
 
@@ -37,7 +38,7 @@ func LoadSecrets(dir string) (Secrets, error) {
 	for _, f := range []struct {
 		v *string
 		n int
-	}{{&s.KratosCookie, 32}, {&s.CourierToken, 32}} {
+	}{{&s.KratosCookie, 32}, {&s.CourierToken, 32}, {&s.HookToken, 32}} {
 		if *f.v == "" {
 			*f.v = randomString(f.n)
 			changed = true

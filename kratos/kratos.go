@@ -280,3 +280,21 @@ func (c *Client) SetIdentityActive(ctx context.Context, identityID string, activ
 	}
 	return nil
 }
+
+// GetRegistrationFlow reads a browser registration flow (the portal only shows its messages:
+// why a first SSO sign-in was refused); ENOTFOUND when it is unknown or expired.
+func (c *Client) GetRegistrationFlow(ctx context.Context, id, cookie string) (LoginFlow, error) {
+	flow, resp, err := c.public.FrontendAPI.GetRegistrationFlow(ctx).Id(id).Cookie(cookie).Execute()
+	if err != nil {
+		if resp != nil && resp.StatusCode < 500 {
+			return LoginFlow{}, onramp.Errorf(onramp.ENOTFOUND, "the sign-in form expired; start again")
+		}
+		return LoginFlow{}, fmt.Errorf("kratos get registration flow: %w", err)
+	}
+	b, err := json.Marshal(flow)
+	if err != nil {
+		return LoginFlow{}, err
+	}
+	var out LoginFlow
+	return out, json.Unmarshal(b, &out)
+}

@@ -62,6 +62,9 @@ type Config struct {
 	InvitationReminder, InvitationExpiry time.Duration
 	// SignInPerClient limits sign-in attempts per client address per 15 minutes (0: the default).
 	SignInPerClient int
+	// Partner SSO outside dev: the Kratos config file the portal writes providers to (a second
+	// `kratos -c`), the claims mapper's URL as Kratos sees it, and the registration gate's token.
+	KratosProvidersFile, KratosMapperURL, KratosHookToken string
 
 	// Dev-only ports of the embedded infrastructure (0 picks a free one; UI -1 disables it).
 	DevHost                           string
@@ -213,6 +216,17 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			MemberInvitations: invitations,
 			Policy:            policy,
 			SignInPerClient:   cfg.SignInPerClient,
+			SSOProviders:      s.ssoProviders(),
+			HookToken:         cfg.KratosHookToken,
+		}
+		if cfg.Dev {
+			apiCfg.HookToken = s.secrets.HookToken
+		}
+		// Kratos forgets providers it was not started with: install every partner's again.
+		if all, err := orgs.ListOrganizations(ctx); err != nil {
+			return nil, err
+		} else if err := apiCfg.SSOProviders.SyncProviders(ctx, all); err != nil {
+			return nil, err
 		}
 		if cfg.Dev {
 			apiCfg.Mailbox, apiCfg.CourierToken = devBox, s.secrets.CourierToken
@@ -333,6 +347,34 @@ func (s *Stack) portalURLOrDefault() string {
 		return s.PortalURL
 	}
 	return "http://localhost:4000"
+}
+
+// ssoProviders is where partner identity providers are installed: the dev Kratos's own config,
+// or the providers file shared with a production Kratos.
+func (s *Stack) ssoProviders() onramp.SSOProviders {
+	switch {
+	case s.kratosP != nil:
+		return s.kratosP
+	case s.cfg.KratosProvidersFile != "":
+		mapper := s.cfg.KratosMapperURL
+		if mapper == "" {
+			mapper = "file:///etc/config/kratos/oidc-mapper.jsonnet"
+		}
+		return kratos.ProvidersFile{Path: s.cfg.KratosProvidersFile, MapperURL: mapper, PublicURL: s.cfg.KratosPublicURL}
+	}
+	return noSSO{}
+}
+
+// noSSO refuses partner SSO when no providers file is configured.
+type noSSO struct{}
+
+func (noSSO) SyncProviders(_ context.Context, orgs []onramp.Organization) error {
+	for _, o := range orgs {
+		if o.SSO != nil {
+			return onramp.Errorf(onramp.EINVALID, "partner SSO is not set up on this portal: set KRATOS_PROVIDERS_FILE (see README)")
+		}
+	}
+	return nil
 }
 
 func (s *Stack) checks() []api.Check {

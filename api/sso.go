@@ -1,0 +1,145 @@
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/onramp-dev/onramp"
+)
+
+// ssoOrgFor returns the organisation whose identity provider signs email in, if any.
+func (s *Server) ssoOrgFor(ctx context.Context, email string) (onramp.Organization, bool, error) {
+	if onramp.EmailDomain(email) == "" {
+		return onramp.Organization{}, false, nil
+	}
+	orgs, err := s.cfg.Organizations.ListOrganizations(ctx)
+	if err != nil {
+		return onramp.Organization{}, false, err
+	}
+	for _, o := range orgs {
+		if o.UsesSSO(email) {
+			return o, true, nil
+		}
+	}
+	return onramp.Organization{}, false, nil
+}
+
+// ssoForm turns a code request for an SSO address into Kratos's OIDC method for that partner's
+// provider, keeping the CSRF token.
+func ssoForm(form url.Values, orgID, email string) url.Values {
+	return url.Values{
+		"csrf_token":                     {form.Get("csrf_token")},
+		"method":                         {"oidc"},
+		"provider":                       {orgID},
+		"upstream_parameters.login_hint": {email},
+	}
+}
+
+// gateRequest is what deploy/kratos/gate-body.jsonnet sends.
+type gateRequest struct {
+	Method string `json:"method"`
+	Traits struct {
+		Email string `json:"email"`
+	} `json:"traits"`
+}
+
+// registrationGate is Kratos's registration web hook: it admits only invited addresses, or
+// addresses of a verified SSO domain whose organisation allows sign-up. Kratos shows the refusal.
+func (s *Server) registrationGate(c *gin.Context) {
+	token, ok := bearer(c.GetHeader("Authorization"))
+	if !ok || s.cfg.HookToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.HookToken)) != 1 {
+		c.AbortWithStatus(http.StatusUnauthorized)
+		return
+	}
+	var in gateRequest
+	if err := c.ShouldBindJSON(&in); err != nil {
+		c.AbortWithStatus(http.StatusBadRequest)
+		return
+	}
+	ctx := c.Request.Context()
+	email := strings.ToLower(strings.TrimSpace(in.Traits.Email))
+	pending, err := s.cfg.Team.PendingInvitationsFor(ctx, email)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	admit := len(pending) > 0
+	if !admit && in.Method == "oidc" {
+		org, found, err := s.ssoOrgFor(ctx, email)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		admit = found && org.SSO.AllowDomainSignup
+	}
+	if admit {
+		c.Status(http.StatusNoContent)
+		return
+	}
+	c.JSON(http.StatusForbidden, gin.H{"messages": []gin.H{{
+		"instance_ptr": "#/traits/email",
+		"messages": []gin.H{{"id": 4000001, "type": "error",
+			"text": email + " is not invited to this portal. Ask your organisation's owner, or your contact at the provider, to invite you."}},
+	}}})
+}
+
+// refusedPage shows why Kratos refused to create an account (the gate's message).
+func (s *Server) refusedPage(c *gin.Context) {
+	v := loginView{page: s.page("Sign in"), Step: "restart",
+		Error: "This address is not invited to this portal. Ask your organisation's owner, or your contact at the provider, to invite you."}
+	if id := c.Query("flow"); id != "" {
+		if f, err := s.cfg.Identity.GetRegistrationFlow(c.Request.Context(), id, c.GetHeader("Cookie")); err == nil {
+			for _, m := range f.UI.Messages {
+				if m.Type == "error" {
+					v.Error = m.Text
+				}
+			}
+			for _, n := range f.UI.Nodes {
+				for _, m := range n.Messages {
+					if m.Type == "error" {
+						v.Error = m.Text
+					}
+				}
+			}
+		}
+	}
+	s.render(c, http.StatusForbidden, "login.html", v)
+}
+
+// syncSSO installs every organisation's identity provider in Kratos.
+func (s *Server) syncSSO(ctx context.Context) error {
+	orgs, err := s.cfg.Organizations.ListOrganizations(ctx)
+	if err != nil {
+		return err
+	}
+	return s.cfg.SSOProviders.SyncProviders(ctx, orgs)
+}
+
+// joinByDomain makes a person from a verified SSO domain a developer of that organisation when it
+// allows sign-up from its domains (the registration gate admitted them on that basis).
+func (s *Server) joinByDomain(ctx context.Context, sess onramp.Session) error {
+	org, found, err := s.ssoOrgFor(ctx, sess.Email)
+	if err != nil || !found || !org.SSO.AllowDomainSignup {
+		return err
+	}
+	ms, err := s.cfg.Members.MembershipsOf(ctx, sess.IdentityID)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.OrgID == org.ID {
+			return nil
+		}
+	}
+	m := onramp.Member{OrgID: org.ID, IdentityID: sess.IdentityID, Email: strings.ToLower(sess.Email), Role: onramp.RoleDeveloper, JoinedAt: s.cfg.Now()}
+	if err := s.cfg.Members.SaveMember(ctx, m); err != nil {
+		return err
+	}
+	s.audit(ctx, org.ID, m.Email, "member.joined", m.Email, "as developer, through the organisation's SSO domain")
+	return nil
+}
