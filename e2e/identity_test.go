@@ -49,6 +49,7 @@ func MustDo(tb testing.TB, method, url string, body any, wantStatus int, out any
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	CheckAgainstSpec(tb, req, resp.StatusCode, resp.Header, raw)
 	if resp.StatusCode != wantStatus {
 		tb.Fatalf("%s %s = %d, want %d; body %s", method, url, resp.StatusCode, wantStatus, raw)
 	}

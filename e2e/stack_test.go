@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -115,11 +116,13 @@ func MustGetJSON(tb testing.TB, url string, wantStatus int, out any, header ...s
 		tb.Fatalf("GET %s: %v", url, err)
 	}
 	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	CheckAgainstSpec(tb, req, resp.StatusCode, resp.Header, raw)
 	if resp.StatusCode != wantStatus {
 		tb.Fatalf("GET %s = %d, want %d", url, resp.StatusCode, wantStatus)
 	}
 	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
 			tb.Fatalf("GET %s: decoding body: %v", url, err)
 		}
 	}

@@ -45,6 +45,8 @@ var settings = []setting{
 	{flag: "kratos-public-url", env: "KRATOS_PUBLIC_URL", def: all(""), cmds: allCmds, help: "Kratos public API URL (dev: child process when empty)"},
 	{flag: "kratos-admin-url", env: "KRATOS_ADMIN_URL", def: all(""), cmds: allCmds, help: "Kratos admin API URL (dev: child process when empty)"},
 	{flag: "admin-token", env: "ADMIN_TOKEN", def: all(""), cmds: portalCmds, secret: true, help: "bearer token for /admin/api/v1, at least 32 random characters (dev: generated into <data>/admin-token)"},
+	{flag: "invitation-reminder", env: "INVITATION_REMINDER_AFTER", def: all("72h"), cmds: portalCmds, help: "when an unanswered invitation is reminded (Go duration)"},
+	{flag: "invitation-expiry", env: "INVITATION_EXPIRE_AFTER", def: all("336h"), cmds: portalCmds, help: "when an unanswered invitation expires (Go duration; 336h = 14 days)"},
 	{flag: "kratos-providers-file", env: "KRATOS_PROVIDERS_FILE", def: all(""), cmds: []string{cmdPortal}, help: "Kratos config file the portal writes partner SSO providers to (given to Kratos as a second -c)"},
 	{flag: "kratos-mapper-url", env: "KRATOS_OIDC_MAPPER_URL", def: all(""), cmds: []string{cmdPortal}, help: "the OIDC claims mapper as Kratos sees it (default file:///etc/config/kratos/oidc-mapper.jsonnet)"},
 	{flag: "kratos-hook-token", env: "KRATOS_HOOK_TOKEN", def: all(""), cmds: []string{cmdPortal}, secret: true, help: "token Kratos's registration gate web hook sends (dev: generated)"},

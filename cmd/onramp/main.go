@@ -117,6 +117,15 @@ func stackConfig(cmd string, v values, stdout, stderr io.Writer) (stack.Config, 
 		Logger:              slog.New(handler),
 		Progress:            stdout,
 	}
+	if cfg.Roles.Portal {
+		var err error
+		if cfg.InvitationReminder, err = time.ParseDuration(v["invitation-reminder"]); err != nil || cfg.InvitationReminder <= 0 {
+			return cfg, fmt.Errorf("--invitation-reminder %q must be a positive duration such as 72h", v["invitation-reminder"])
+		}
+		if cfg.InvitationExpiry, err = time.ParseDuration(v["invitation-expiry"]); err != nil || cfg.InvitationExpiry <= cfg.InvitationReminder {
+			return cfg, fmt.Errorf("--invitation-expiry %q must be a duration longer than the reminder delay", v["invitation-expiry"])
+		}
+	}
 	if cfg.Dev {
 		for name, dst := range map[string]*int{"temporal-port": &cfg.TemporalPort, "temporal-ui-port": &cfg.TemporalUIPort,
 			"mongo-port": &cfg.MongoPort, "kratos-public-port": &cfg.KratosPublicPort, "kratos-admin-port": &cfg.KratosAdminPort} {

@@ -73,6 +73,10 @@ func TestMainExitCodes(t *testing.T) {
 		t.Errorf("bad port: exit %d, output %q", code, out.String())
 	}
 	out.Reset()
+	if code := Main([]string{"dev", "--invitation-expiry", "1h", "--invitation-reminder", "2h"}, env(nil), &out, &out); code != 2 || !strings.Contains(out.String(), "longer than the reminder") {
+		t.Errorf("expiry before reminder: exit %d, output %q", code, out.String())
+	}
+	out.Reset()
 	// A production role without its dependencies says what is missing instead of starting.
 	if code := Main([]string{"worker"}, env(nil), &out, &out); code != 1 || !strings.Contains(out.String(), "MONGODB_URI") {
 		t.Errorf("worker without config: exit %d, output %q", code, out.String())
