@@ -71,16 +71,7 @@ func TestE2EIdentityBrowserUnknownEmailLooksTheSame(t *testing.T) {
 	org := MustInvitePartner(t, st, "Known Browser Co")
 	page := func(email string) string {
 		ctx := MustBrowser(t)
-		err := chromedp.Do(ctx,
-			chromedp.Navigate(st.PortalURL+"/login"),
-			chromedp.WaitVisible(chromedp.CSS("#email-form")),
-			chromedp.SendKeys(chromedp.CSS("#identifier"), email),
-			chromedp.Click(chromedp.CSS(`#email-form button[type="submit"]`)),
-			chromedp.WaitVisible(chromedp.CSS("#code-form")),
-		)
-		if err != nil {
-			t.Fatalf("requesting a code for %s: %v", email, err)
-		}
+		MustEnterEmail(t, ctx, st.PortalURL, email, "#code-form")
 		text := MustRun(t, ctx, chromedp.Text(chromedp.CSS("main")))
 		return strings.ReplaceAll(text, email, "EMAIL")
 	}
@@ -168,20 +159,28 @@ func TestE2EIdentityBrowserAdminInvitesPartner(t *testing.T) {
 	MustWaitForMail(t, st.PortalURL, email, func(m mailMessage) bool { return !seen[m.ID] && strings.Contains(m.Subject, "Form Co") }, 10*time.Second)
 }
 
+// MustEnterEmail opens the sign-in page, submits email and waits until waitFor is visible (the
+// code form, the dashboard after SSO, or an error).
+func MustEnterEmail(tb testing.TB, ctx context.Context, portalURL, email, waitFor string) {
+	tb.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(portalURL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS("#email-form")),
+		chromedp.SendKeys(chromedp.CSS("#identifier"), email),
+		chromedp.Click(chromedp.CSS(`#email-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(waitFor)),
+	)
+	if err != nil {
+		page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + " " + document.body.innerText.slice(0, 300)`))
+		tb.Fatalf("signing in as %s (waiting for %s): %v; page: %s", email, waitFor, err, page)
+	}
+}
+
 // MustBrowserSignIn signs email in through the browser flow and waits for the dashboard.
 func MustBrowserSignIn(tb testing.TB, st *stack.Stack, ctx context.Context, email string) {
 	tb.Helper()
 	seen := mailIDs(tb, st.PortalURL, email)
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(st.PortalURL+"/login"),
-		chromedp.WaitVisible(chromedp.CSS("#email-form")),
-		chromedp.SendKeys(chromedp.CSS("#identifier"), email),
-		chromedp.Click(chromedp.CSS(`#email-form button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS("#code-form")),
-	)
-	if err != nil {
-		tb.Fatalf("requesting a code: %v", err)
-	}
+	MustEnterEmail(tb, ctx, st.PortalURL, email, "#code-form")
 	code := MustWaitForMail(tb, st.PortalURL, email, func(m mailMessage) bool { return m.TemplateData["login_code"] != "" && !seen[m.ID] }, 15*time.Second).TemplateData["login_code"]
 	if err := chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS("#code"), code),

@@ -47,17 +47,7 @@ func TestE2EIdentitySSOSignIn(t *testing.T) {
 	// first SSO sign-in creates their account and lands them on the dashboard as owner.
 	idp.QueueUser(&mockoidc.MockUser{Subject: "sub-cto", Email: contact, EmailVerified: true})
 	ctx := MustBrowser(t)
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(st.PortalURL+"/login"),
-		chromedp.WaitVisible(chromedp.CSS("#email-form")),
-		chromedp.SendKeys(chromedp.CSS("#identifier"), contact),
-		chromedp.Click(chromedp.CSS(`#email-form button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS("#whoami")),
-	)
-	if err != nil {
-		url, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + " " + document.body.innerText.slice(0, 400)`))
-		t.Fatalf("SSO sign-in: %v (page: %s)", err, url)
-	}
+	MustEnterEmail(t, ctx, st.PortalURL, contact, "#whoami")
 	maybeScreenshot(t, ctx, "sso-dashboard")
 	if who := MustRun(t, ctx, chromedp.Text(chromedp.CSS("#whoami"))); who != contact {
 		t.Errorf("signed in as %q, want %q", who, contact)
@@ -78,16 +68,7 @@ func TestE2EIdentitySSOSignIn(t *testing.T) {
 	// Someone from the same domain who was not invited is refused, with a clear message.
 	idp.QueueUser(&mockoidc.MockUser{Subject: "sub-stranger", Email: "stranger@" + domain, EmailVerified: true})
 	ctx2 := MustBrowser(t)
-	err = chromedp.Do(ctx2,
-		chromedp.Navigate(st.PortalURL+"/login"),
-		chromedp.WaitVisible(chromedp.CSS("#email-form")),
-		chromedp.SendKeys(chromedp.CSS("#identifier"), "stranger@"+domain),
-		chromedp.Click(chromedp.CSS(`#email-form button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(".error")),
-	)
-	if err != nil {
-		t.Fatalf("uninvited SSO sign-in: %v", err)
-	}
+	MustEnterEmail(t, ctx2, st.PortalURL, "stranger@"+domain, ".error")
 	maybeScreenshot(t, ctx2, "sso-refused")
 	if msg := MustRun(t, ctx2, chromedp.Text(chromedp.CSS(".error"))); !strings.Contains(msg, "not invited") {
 		t.Errorf("refusal = %q, want it to say the address is not invited", msg)
@@ -115,16 +96,7 @@ func TestE2EIdentitySSODomainSignupWhenAllowed(t *testing.T) {
 	colleague := "engineer@" + domain
 	idp.QueueUser(&mockoidc.MockUser{Subject: "sub-eng", Email: colleague, EmailVerified: true})
 	ctx := MustBrowser(t)
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(st.PortalURL+"/login"),
-		chromedp.WaitVisible(chromedp.CSS("#email-form")),
-		chromedp.SendKeys(chromedp.CSS("#identifier"), colleague),
-		chromedp.Click(chromedp.CSS(`#email-form button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS("#whoami")),
-	)
-	if err != nil {
-		t.Fatalf("domain sign-up: %v", err)
-	}
+	MustEnterEmail(t, ctx, st.PortalURL, colleague, "#whoami")
 	if card := MustRun(t, ctx, chromedp.Text(chromedp.CSS(".org"))); !strings.Contains(card, "Open Co") || !strings.Contains(card, "developer") {
 		t.Errorf("dashboard card = %q, want Open Co as developer", card)
 	}

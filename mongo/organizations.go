@@ -2,11 +2,9 @@ package mongo
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/onramp-dev/onramp"
@@ -37,12 +35,7 @@ func (s *Organizations) SaveOrganization(ctx context.Context, o onramp.Organizat
 
 // FindOrganization returns ENOTFOUND when there is no organisation with id.
 func (s *Organizations) FindOrganization(ctx context.Context, id string) (onramp.Organization, error) {
-	var o onramp.Organization
-	err := s.db.Collection("organizations").FindOne(ctx, bson.M{"_id": id}).Decode(&o)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return o, onramp.Errorf(onramp.ENOTFOUND, "no organisation %q", id)
-	}
-	return o, err
+	return findByID[onramp.Organization](ctx, s.db.Collection("organizations"), id, "organisation")
 }
 
 // ListOrganizations returns every organisation, newest invitation first.

@@ -24,12 +24,7 @@ func (s *Organizations) SaveInvitation(ctx context.Context, inv onramp.MemberInv
 
 // FindInvitation returns ENOTFOUND for an unknown id.
 func (s *Organizations) FindInvitation(ctx context.Context, id string) (onramp.MemberInvitation, error) {
-	var inv onramp.MemberInvitation
-	err := s.db.Collection("member_invitations").FindOne(ctx, bson.M{"_id": id}).Decode(&inv)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return inv, onramp.Errorf(onramp.ENOTFOUND, "no invitation %q", id)
-	}
-	return inv, err
+	return findByID[onramp.MemberInvitation](ctx, s.db.Collection("member_invitations"), id, "invitation")
 }
 
 // SetInvitationStatus changes a pending invitation; ECONFLICT when it is no longer pending.
@@ -96,6 +91,16 @@ func (s *Organizations) AppendAudit(ctx context.Context, e onramp.AuditEvent) er
 // Audit lists an organisation's audit events, newest first.
 func (s *Organizations) Audit(ctx context.Context, orgID string, limit int) ([]onramp.AuditEvent, error) {
 	return findAll[onramp.AuditEvent](ctx, s.db.Collection("audit_events"), bson.M{"org_id": orgID}, bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: -1}}, limit)
+}
+
+// findByID decodes the document with _id id; ENOTFOUND naming what is missing otherwise.
+func findByID[T any](ctx context.Context, coll *mongo.Collection, id, what string) (T, error) {
+	var v T
+	err := coll.FindOne(ctx, bson.M{"_id": id}).Decode(&v)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return v, onramp.Errorf(onramp.ENOTFOUND, "no %s %q", what, id)
+	}
+	return v, err
 }
 
 func findAll[T any](ctx context.Context, coll *mongo.Collection, filter bson.M, sort bson.D, limit int) ([]T, error) {

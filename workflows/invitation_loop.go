@@ -3,8 +3,24 @@ package workflows
 import (
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
+
+// invitationContext applies the invitation defaults (zero durations) and the activity options
+// both invitation workflows use.
+func invitationContext(ctx workflow.Context, reminderAfter, expireAfter *time.Duration) workflow.Context {
+	if *reminderAfter <= 0 {
+		*reminderAfter = DefaultReminderAfter
+	}
+	if *expireAfter <= 0 {
+		*expireAfter = DefaultExpireAfter
+	}
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
+	})
+}
 
 // invitationOutcome is how an invitation ended.
 type invitationOutcome struct {

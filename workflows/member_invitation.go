@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/onramp-dev/onramp"
@@ -16,16 +15,7 @@ import (
 // when they join (the portal adds the membership at their sign-in), when it is cancelled, or when
 // it expires. Resend restarts the expiry.
 func MemberInvitationWorkflow(ctx workflow.Context, in MemberInvitationInput) (InvitationState, error) {
-	if in.ReminderAfter <= 0 {
-		in.ReminderAfter = DefaultReminderAfter
-	}
-	if in.ExpireAfter <= 0 {
-		in.ExpireAfter = DefaultExpireAfter
-	}
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
-	})
+	ctx = invitationContext(ctx, &in.ReminderAfter, &in.ExpireAfter)
 	var a *activities.Activities
 	inv := in.Invitation
 	state := InvitationState{Status: onramp.InvitationPending}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/onramp-dev/onramp"
@@ -22,16 +21,7 @@ const (
 // contact first signs in (active) or when the invitation expires. A resend signal e-mails the
 // invitation again and restarts the expiry.
 func PartnerInvitationWorkflow(ctx workflow.Context, in PartnerInvitationInput) (InvitationState, error) {
-	if in.ReminderAfter <= 0 {
-		in.ReminderAfter = DefaultReminderAfter
-	}
-	if in.ExpireAfter <= 0 {
-		in.ExpireAfter = DefaultExpireAfter
-	}
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
-	})
+	ctx = invitationContext(ctx, &in.ReminderAfter, &in.ExpireAfter)
 	var a *activities.Activities
 	org := in.Organization
 	state := InvitationState{Status: onramp.OrgInvited}
