@@ -87,6 +87,15 @@ func TestE2EIdentityTeamLifecycle(t *testing.T) {
 	if _, still := mustMembers(t, st, org.ID, owner)[devEmail]; still {
 		t.Error("the removed developer is still listed")
 	}
+	// The organisation and everyone else are unaffected.
+	var stored onramp.Organization
+	MustDo(t, "GET", st.PortalURL+"/admin/api/v1/partners/"+org.ID, nil, http.StatusOK, &stored, "Authorization", "Bearer "+MustAdminToken(t, st))
+	if stored.Status != onramp.OrgActive || stored.FirstSignInAt == nil {
+		t.Errorf("organisation after a removal = %+v, want still active", stored)
+	}
+	if got := mustMembers(t, st, org.ID, viewer)[viewerEmail]; got.Role != onramp.RoleViewer {
+		t.Errorf("the viewer's access after the removal = %+v", got)
+	}
 
 	// The last owner can neither leave nor be demoted; ownership moves by transfer.
 	ownerID := members[org.ContactEmail].IdentityID
