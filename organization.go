@@ -86,6 +86,8 @@ type OrganizationStore interface {
 	SetOrganizationStatus(ctx context.Context, id, status string, firstSignIn *time.Time) error
 	// DeleteOrganization removes an organisation whose invitation could not start.
 	DeleteOrganization(ctx context.Context, id string) error
+	// SSOOrganization returns the organisation whose identity provider serves an e-mail domain.
+	SSOOrganization(ctx context.Context, domain string) (Organization, bool, error)
 }
 
 // MemberStore keeps memberships. Save upserts by ID.

@@ -20,14 +20,8 @@ func (a *Activities) SaveMemberInvitation(ctx context.Context, inv onramp.Member
 // person removed from every organisation was disabled, and may be invited again).
 // An address of a partner's SSO domain needs no identity yet: its first SSO sign-in creates one.
 func (a *Activities) PrepareInvitee(ctx context.Context, email string) error {
-	orgs, err := a.Organizations.ListOrganizations(ctx)
-	if err != nil {
+	if _, sso, err := a.Organizations.SSOOrganization(ctx, onramp.EmailDomain(email)); err != nil || sso {
 		return temporalError(err)
-	}
-	for _, o := range orgs {
-		if o.UsesSSO(email) {
-			return nil
-		}
 	}
 	id, err := a.Identities.EnsureIdentity(ctx, email)
 	if err != nil {

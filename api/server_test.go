@@ -319,6 +319,9 @@ func (noOrgs) ListOrganizations(context.Context) ([]onramp.Organization, error) 
 func (noOrgs) SetOrganizationStatus(context.Context, string, string, *time.Time) error {
 	return errNoStore
 }
+func (noOrgs) SSOOrganization(context.Context, string) (onramp.Organization, bool, error) {
+	return onramp.Organization{}, false, nil
+}
 func (noOrgs) DeleteOrganization(context.Context, string) error               { return errNoStore }
 func (noOrgs) SaveMember(context.Context, onramp.Member) error                { return errNoStore }
 func (noOrgs) MembershipsOf(context.Context, string) ([]onramp.Member, error) { return nil, nil }

@@ -14,19 +14,11 @@ import (
 
 // ssoOrgFor returns the organisation whose identity provider signs email in, if any.
 func (s *Server) ssoOrgFor(ctx context.Context, email string) (onramp.Organization, bool, error) {
-	if onramp.EmailDomain(email) == "" {
+	domain := onramp.EmailDomain(email)
+	if domain == "" {
 		return onramp.Organization{}, false, nil
 	}
-	orgs, err := s.cfg.Organizations.ListOrganizations(ctx)
-	if err != nil {
-		return onramp.Organization{}, false, err
-	}
-	for _, o := range orgs {
-		if o.UsesSSO(email) {
-			return o, true, nil
-		}
-	}
-	return onramp.Organization{}, false, nil
+	return s.cfg.Organizations.SSOOrganization(ctx, domain)
 }
 
 // ssoForm turns a code request for an SSO address into Kratos's OIDC method for that partner's

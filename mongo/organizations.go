@@ -64,6 +64,15 @@ func (s *Organizations) SetOrganizationStatus(ctx context.Context, id, status st
 	return nil
 }
 
+// SSOOrganization returns the organisation whose SSO domains include domain (an indexed lookup).
+func (s *Organizations) SSOOrganization(ctx context.Context, domain string) (onramp.Organization, bool, error) {
+	found, err := findAll[onramp.Organization](ctx, s.db.Collection("organizations"), bson.M{"sso.domains": domain}, bson.D{{Key: "invited_at", Value: 1}}, 1)
+	if err != nil || len(found) == 0 {
+		return onramp.Organization{}, false, err
+	}
+	return found[0], true, nil
+}
+
 // DeleteOrganization removes the organisation with id; a missing one is not an error.
 func (s *Organizations) DeleteOrganization(ctx context.Context, id string) error {
 	_, err := s.db.Collection("organizations").DeleteOne(ctx, bson.M{"_id": id})

@@ -49,6 +49,27 @@ func TestOrganizations(t *testing.T) {
 	}
 }
 
+func TestSSOOrganizationByDomain(t *testing.T) {
+	db := MustOpen(t)
+	for i := 0; i < 2; i++ { // the second call finds them all present
+		if err := db.EnsureIndexes(t.Context()); err != nil {
+			t.Fatalf("EnsureIndexes #%d: %v", i+1, err)
+		}
+	}
+	s := mongo.NewOrganizations(db)
+	o := onramp.Organization{ID: "org_sso", Name: "SSO", Tier: "standard", ContactEmail: "a@one.example", InvitedAt: time.Now(),
+		SSO: &onramp.SSOConfig{Issuer: "https://idp.example", ClientID: "c", ClientSecret: "s", Domains: []string{"one.example", "two.example"}}}
+	if err := s.SaveOrganization(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+	for domain, want := range map[string]bool{"two.example": true, "one.example": true, "three.example": false} {
+		got, found, err := s.SSOOrganization(t.Context(), domain)
+		if err != nil || found != want || (want && (got.ID != "org_sso" || got.SSO.ClientSecret != "s")) {
+			t.Errorf("SSOOrganization(%s) = %+v, %v, %v; want found=%v", domain, got.ID, found, err, want)
+		}
+	}
+}
+
 func TestMembers(t *testing.T) {
 	s := mongo.NewOrganizations(MustOpen(t))
 	ctx := t.Context()

@@ -329,6 +329,9 @@ func (s *Stack) startDependencies(ctx context.Context) error {
 	if s.Mongo, err = mongo.Open(ctx, cfg.MongoURI); err != nil {
 		return err
 	}
+	if err := s.Mongo.EnsureIndexes(ctx); err != nil {
+		return err
+	}
 	// The SDK logs at warn and above only: its info lines are per-poll noise in development.
 	tlog := slog.New(levelFilter{cfg.Logger.Handler(), slog.LevelWarn}).With("component", "temporal-sdk")
 	if s.Temporal, err = client.DialContext(ctx, client.Options{
