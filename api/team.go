@@ -199,17 +199,15 @@ func (s *Server) removeMember(ctx context.Context, p Principal, orgID, identityI
 	if target.Role == onramp.RoleOwner && owners(all) == 1 {
 		return onramp.Errorf(onramp.ECONFLICT, "%s is the only owner; transfer ownership before removing them", target.Email)
 	}
-	if err := s.cfg.Team.DeleteMember(ctx, target.ID); err != nil {
+	// Every effect comes before the delete, so a removal that fails half-way can simply be retried.
+	rest, err := s.cfg.Members.MembershipsOf(ctx, target.IdentityID)
+	if err != nil {
 		return err
 	}
 	if err := s.cfg.Sessions.RevokeSessions(ctx, target.IdentityID); err != nil {
 		return err
 	}
-	rest, err := s.cfg.Members.MembershipsOf(ctx, target.IdentityID)
-	if err != nil {
-		return err
-	}
-	if len(rest) == 0 {
+	if len(rest) <= 1 { // this organisation is their only one
 		if err := s.cfg.Sessions.SetIdentityActive(ctx, target.IdentityID, false); err != nil {
 			return err
 		}
@@ -223,8 +221,13 @@ func (s *Server) removeMember(ctx context.Context, p Principal, orgID, identityI
 			if err := s.cfg.MemberInvitations.CancelMemberInvitation(ctx, inv); err != nil && onramp.ErrorCode(err) != onramp.ECONFLICT {
 				return err
 			}
-			_ = s.cfg.Team.SetInvitationStatus(ctx, inv.ID, onramp.InvitationCancelled)
+			if err := s.cfg.Team.SetInvitationStatus(ctx, inv.ID, onramp.InvitationCancelled); err != nil && onramp.ErrorCode(err) != onramp.ECONFLICT {
+				return err
+			}
 		}
+	}
+	if err := s.cfg.Team.DeleteMember(ctx, target.ID); err != nil {
+		return err
 	}
 	s.audit(ctx, orgID, p.Session.Email, "member.removed", target.Email, "was "+target.Role)
 	return nil

@@ -87,6 +87,23 @@ func TestE2EIdentityTeamLifecycle(t *testing.T) {
 	if _, still := mustMembers(t, st, org.ID, owner)[devEmail]; still {
 		t.Error("the removed developer is still listed")
 	}
+	// Their sign-in is disabled too (they belong nowhere else): a fresh code does not let them in.
+	codesBefore := mailIDs(t, st.PortalURL, devEmail)
+	var started map[string]string
+	MustDo(t, "POST", st.PortalURL+"/api/v1/auth/login", map[string]string{"email": devEmail}, http.StatusAccepted, &started)
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		var box struct {
+			Messages []mailMessage `json:"messages"`
+		}
+		MustGetJSON(t, st.PortalURL+"/dev/mail.json?to="+strings.ReplaceAll(devEmail, "+", "%2B"), http.StatusOK, &box)
+		if len(box.Messages) > 0 && !codesBefore[box.Messages[0].ID] && box.Messages[0].TemplateData["login_code"] != "" {
+			MustDo(t, "POST", st.PortalURL+"/api/v1/auth/login/"+started["flow_id"], map[string]string{"email": devEmail, "code": box.Messages[0].TemplateData["login_code"]},
+				http.StatusUnauthorized, &p)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	// The organisation and everyone else are unaffected.
 	var stored onramp.Organization
 	MustDo(t, "GET", st.PortalURL+"/admin/api/v1/partners/"+org.ID, nil, http.StatusOK, &stored, "Authorization", "Bearer "+MustAdminToken(t, st))
