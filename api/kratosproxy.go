@@ -99,6 +99,7 @@ func (s *Server) kratosProxy() gin.HandlerFunc {
 	}
 	return func(c *gin.Context) {
 		r := c.Request
+		r.Header.Del("X-Onramp-Code-Submitted") // only the portal sets it, below
 		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, KratosPathPrefix+"/self-service/login") {
 			body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 			if err != nil {
@@ -128,8 +129,6 @@ func (s *Server) kratosProxy() gin.HandlerFunc {
 				r.Body = io.NopCloser(bytes.NewReader(body))
 				r.ContentLength = int64(len(body))
 			}
-		} else {
-			r.Header.Del("X-Onramp-Code-Submitted")
 		}
 		proxy.ServeHTTP(c.Writer, r)
 	}
