@@ -12,6 +12,7 @@ import (
 
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/internal/problem"
+	"github.com/onramp-dev/onramp/stack"
 )
 
 // MustOpenIDProvider runs a real OpenID Provider on loopback for the test (mockoidc: discovery,
@@ -26,6 +27,18 @@ func MustOpenIDProvider(tb testing.TB) *mockoidc.MockOIDC {
 	return m
 }
 
+// MustInviteSSOPartner invites an organisation whose addresses in domain sign in through idp.
+func MustInviteSSOPartner(tb testing.TB, st *stack.Stack, idp *mockoidc.MockOIDC, name, contact, domain string, allowSignup bool) onramp.Organization {
+	tb.Helper()
+	var org onramp.Organization
+	MustDo(tb, "POST", st.PortalURL+"/admin/api/v1/partners", map[string]any{
+		"name": name, "contact_email": contact, "tier": "premium",
+		"sso": map[string]any{"issuer": idp.Issuer(), "client_id": idp.ClientID, "client_secret": idp.ClientSecret,
+			"domains": []string{domain}, "allow_domain_signup": allowSignup},
+	}, http.StatusCreated, &org, "Authorization", "Bearer "+MustAdminToken(tb, st))
+	return org
+}
+
 func TestE2EIdentitySSOSignIn(t *testing.T) {
 	st := MustSharedStack(t)
 	idp := MustOpenIDProvider(t)
@@ -33,11 +46,7 @@ func TestE2EIdentitySSOSignIn(t *testing.T) {
 	domain := fmt.Sprintf("ssocorp%d.example", n)
 	contact := "cto@" + domain
 
-	var org onramp.Organization
-	MustDo(t, "POST", st.PortalURL+"/admin/api/v1/partners", map[string]any{
-		"name": "SSO Corp", "contact_email": contact, "tier": "premium",
-		"sso": map[string]any{"issuer": idp.Issuer(), "client_id": idp.ClientID, "client_secret": idp.ClientSecret, "domains": []string{domain}},
-	}, http.StatusCreated, &org, "Authorization", "Bearer "+MustAdminToken(t, st))
+	org := MustInviteSSOPartner(t, st, idp, "SSO Corp", contact, domain, false)
 	if org.SSO == nil || org.SSO.ClientSecret != "" || org.SSO.ClientID != idp.ClientID {
 		t.Fatalf("created organisation SSO = %+v: want it shown without the client secret", org.SSO)
 	}
@@ -86,12 +95,7 @@ func TestE2EIdentitySSODomainSignupWhenAllowed(t *testing.T) {
 	st := MustSharedStack(t)
 	idp := MustOpenIDProvider(t)
 	domain := fmt.Sprintf("openco%d.example", time.Now().UnixNano())
-	var org onramp.Organization
-	MustDo(t, "POST", st.PortalURL+"/admin/api/v1/partners", map[string]any{
-		"name": "Open Co", "contact_email": "lead@" + domain, "tier": "standard",
-		"sso": map[string]any{"issuer": idp.Issuer(), "client_id": idp.ClientID, "client_secret": idp.ClientSecret,
-			"domains": []string{domain}, "allow_domain_signup": true},
-	}, http.StatusCreated, &org, "Authorization", "Bearer "+MustAdminToken(t, st))
+	MustInviteSSOPartner(t, st, idp, "Open Co", "lead@"+domain, domain, true)
 
 	colleague := "engineer@" + domain
 	idp.QueueUser(&mockoidc.MockUser{Subject: "sub-eng", Email: colleague, EmailVerified: true})

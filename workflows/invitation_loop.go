@@ -7,19 +7,22 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// invitationContext applies the invitation defaults (zero durations) and the activity options
-// both invitation workflows use.
-func invitationContext(ctx workflow.Context, reminderAfter, expireAfter *time.Duration) workflow.Context {
+// startInvitation is what both invitation workflows begin with: the default timings (for zero
+// durations), their activity options, and the state that the query answers.
+func startInvitation(ctx workflow.Context, reminderAfter, expireAfter *time.Duration, status string) (workflow.Context, *InvitationState, error) {
 	if *reminderAfter <= 0 {
 		*reminderAfter = DefaultReminderAfter
 	}
 	if *expireAfter <= 0 {
 		*expireAfter = DefaultExpireAfter
 	}
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
 	})
+	state := &InvitationState{Status: status}
+	err := workflow.SetQueryHandler(ctx, QueryInvitationState, func() (InvitationState, error) { return *state, nil })
+	return ctx, state, err
 }
 
 // invitationOutcome is how an invitation ended.

@@ -15,33 +15,32 @@ import (
 // when they join (the portal adds the membership at their sign-in), when it is cancelled, or when
 // it expires. Resend restarts the expiry.
 func MemberInvitationWorkflow(ctx workflow.Context, in MemberInvitationInput) (InvitationState, error) {
-	ctx = invitationContext(ctx, &in.ReminderAfter, &in.ExpireAfter)
+	ctx, state, err := startInvitation(ctx, &in.ReminderAfter, &in.ExpireAfter, onramp.InvitationPending)
+	if err != nil {
+		return *state, err
+	}
 	var a *activities.Activities
 	inv := in.Invitation
-	state := InvitationState{Status: onramp.InvitationPending}
-	if err := workflow.SetQueryHandler(ctx, QueryInvitationState, func() (InvitationState, error) { return state, nil }); err != nil {
-		return state, err
-	}
 	start := workflow.Now(ctx)
 	inv.Status, inv.CreatedAt, inv.ExpiresAt = onramp.InvitationPending, start, start.Add(in.ExpireAfter)
 	state.ExpiresAt = inv.ExpiresAt
 	if err := workflow.ExecuteActivity(ctx, a.SaveMemberInvitation, inv).Get(ctx, nil); err != nil {
-		return state, err
+		return *state, err
 	}
 	if err := workflow.ExecuteActivity(ctx, a.PrepareInvitee, inv.Email).Get(ctx, nil); err != nil {
-		return state, err
+		return *state, err
 	}
-	send := sender(&state, func(reminder bool, n int) error {
+	send := sender(state, func(reminder bool, n int) error {
 		return workflow.ExecuteActivity(ctx, a.SendMemberInvitation, activities.MemberInvitationMail{
 			MessageID:  fmt.Sprintf("%s-%d", workflow.GetInfo(ctx).WorkflowExecution.RunID, n),
 			Invitation: inv, OrgName: in.OrgName, PortalURL: in.PortalURL, Reminder: reminder,
 		}).Get(ctx, nil)
 	})
 	if err := send(false); err != nil {
-		return state, err
+		return *state, err
 	}
 	out, err := invitationLoop{
-		reminderAfter: in.ReminderAfter, expireAfter: in.ExpireAfter, state: &state, send: send,
+		reminderAfter: in.ReminderAfter, expireAfter: in.ExpireAfter, state: state, send: send,
 		extended: func(expiresAt time.Time) error {
 			inv.ExpiresAt = expiresAt
 			return workflow.ExecuteActivity(ctx, a.SaveMemberInvitation, inv).Get(ctx, nil)
@@ -50,7 +49,7 @@ func MemberInvitationWorkflow(ctx workflow.Context, in MemberInvitationInput) (I
 		cancel: SignalCancelInvitation,
 	}.run(ctx, start)
 	if err != nil {
-		return state, err
+		return *state, err
 	}
 	switch {
 	case out.accepted:
@@ -60,5 +59,5 @@ func MemberInvitationWorkflow(ctx workflow.Context, in MemberInvitationInput) (I
 	default:
 		state.Status = onramp.InvitationExpired
 	}
-	return state, workflow.ExecuteActivity(ctx, a.SetMemberInvitationStatus, activities.InvitationStatusInput{ID: inv.ID, Status: state.Status}).Get(ctx, nil)
+	return *state, workflow.ExecuteActivity(ctx, a.SetMemberInvitationStatus, activities.InvitationStatusInput{ID: inv.ID, Status: state.Status}).Get(ctx, nil)
 }

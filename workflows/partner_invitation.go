@@ -21,13 +21,12 @@ const (
 // contact first signs in (active) or when the invitation expires. A resend signal e-mails the
 // invitation again and restarts the expiry.
 func PartnerInvitationWorkflow(ctx workflow.Context, in PartnerInvitationInput) (InvitationState, error) {
-	ctx = invitationContext(ctx, &in.ReminderAfter, &in.ExpireAfter)
+	ctx, state, err := startInvitation(ctx, &in.ReminderAfter, &in.ExpireAfter, onramp.OrgInvited)
+	if err != nil {
+		return *state, err
+	}
 	var a *activities.Activities
 	org := in.Organization
-	state := InvitationState{Status: onramp.OrgInvited}
-	if err := workflow.SetQueryHandler(ctx, QueryInvitationState, func() (InvitationState, error) { return state, nil }); err != nil {
-		return state, err
-	}
 
 	start := workflow.Now(ctx)
 	org.InvitedAt = start
@@ -35,22 +34,22 @@ func PartnerInvitationWorkflow(ctx workflow.Context, in PartnerInvitationInput) 
 	org.ExpiresAt = &expiresAt
 	state.ExpiresAt = expiresAt
 	if err := workflow.ExecuteActivity(ctx, a.SavePartner, org).Get(ctx, nil); err != nil {
-		return state, err
+		return *state, err
 	}
 	if err := workflow.ExecuteActivity(ctx, a.AddContact, activities.AddContactInput{OrgID: org.ID, Email: org.ContactEmail, JoinedAt: start}).Get(ctx, nil); err != nil {
-		return state, err
+		return *state, err
 	}
-	send := sender(&state, func(reminder bool, n int) error {
+	send := sender(state, func(reminder bool, n int) error {
 		return workflow.ExecuteActivity(ctx, a.SendInvitation, activities.InvitationMailInput{
 			MessageID: fmt.Sprintf("%s-%d", workflow.GetInfo(ctx).WorkflowExecution.RunID, n),
 			OrgName:   org.Name, Email: org.ContactEmail, PortalURL: in.PortalURL, ExpiresAt: state.ExpiresAt, Reminder: reminder,
 		}).Get(ctx, nil)
 	})
 	if err := send(false); err != nil {
-		return state, err
+		return *state, err
 	}
 	out, err := invitationLoop{
-		reminderAfter: in.ReminderAfter, expireAfter: in.ExpireAfter, state: &state, send: send,
+		reminderAfter: in.ReminderAfter, expireAfter: in.ExpireAfter, state: state, send: send,
 		extended: func(expiresAt time.Time) error {
 			org.ExpiresAt = &expiresAt
 			return workflow.ExecuteActivity(ctx, a.SavePartner, org).Get(ctx, nil)
@@ -58,7 +57,7 @@ func PartnerInvitationWorkflow(ctx workflow.Context, in PartnerInvitationInput) 
 		accept: SignalContactSignedIn,
 	}.run(ctx, start)
 	if err != nil {
-		return state, err
+		return *state, err
 	}
 	update := activities.SetPartnerStatusInput{OrgID: org.ID, Status: onramp.OrgExpired}
 	if out.accepted {
@@ -66,5 +65,5 @@ func PartnerInvitationWorkflow(ctx workflow.Context, in PartnerInvitationInput) 
 		update = activities.SetPartnerStatusInput{OrgID: org.ID, Status: onramp.OrgActive, FirstSignIn: &out.acceptedAt}
 	}
 	state.Status = update.Status
-	return state, workflow.ExecuteActivity(ctx, a.SetPartnerStatus, update).Get(ctx, nil)
+	return *state, workflow.ExecuteActivity(ctx, a.SetPartnerStatus, update).Get(ctx, nil)
 }
