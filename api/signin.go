@@ -198,11 +198,11 @@ func (s *Server) memberships(ctx context.Context, sess onramp.Session) ([]Member
 	if err := s.acceptInvitations(ctx, sess); err != nil {
 		return nil, err
 	}
-	if err := s.joinByDomain(ctx, sess); err != nil {
-		return nil, err
-	}
 	ms, err := s.cfg.Members.MembershipsOf(ctx, sess.IdentityID)
 	if err != nil {
+		return nil, err
+	}
+	if ms, err = s.joinByDomain(ctx, sess, ms); err != nil {
 		return nil, err
 	}
 	out := make([]Membership, 0, len(ms))

@@ -113,25 +113,23 @@ func (s *Server) syncSSO(ctx context.Context) error {
 }
 
 // joinByDomain makes a person from a verified SSO domain a developer of that organisation when it
-// allows sign-up from its domains (the registration gate admitted them on that basis).
-func (s *Server) joinByDomain(ctx context.Context, sess onramp.Session) error {
+// allows sign-up from its domains (the registration gate admitted them on that basis). It returns
+// ms with the new membership added, so the caller needs no second lookup.
+func (s *Server) joinByDomain(ctx context.Context, sess onramp.Session, ms []onramp.Member) ([]onramp.Member, error) {
 	org, found, err := s.ssoOrgFor(ctx, sess.Email)
 	if err != nil || !found || !org.SSO.AllowDomainSignup {
-		return err
-	}
-	ms, err := s.cfg.Members.MembershipsOf(ctx, sess.IdentityID)
-	if err != nil {
-		return err
+		return ms, err
 	}
 	for _, m := range ms {
 		if m.OrgID == org.ID {
-			return nil
+			return ms, nil
 		}
 	}
 	m := onramp.Member{OrgID: org.ID, IdentityID: sess.IdentityID, Email: strings.ToLower(sess.Email), Role: onramp.RoleDeveloper, JoinedAt: s.cfg.Now()}
+	m.ID = onramp.MemberID(m.OrgID, m.IdentityID)
 	if err := s.cfg.Members.SaveMember(ctx, m); err != nil {
-		return err
+		return ms, err
 	}
 	s.audit(ctx, org.ID, m.Email, "member.joined", m.Email, "as developer, through the organisation's SSO domain")
-	return nil
+	return append(ms, m), nil
 }
