@@ -24,6 +24,13 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	Details []ErrorDetail // every problem found, each with where it is (e.g. an invalid spec's)
+}
+
+// ErrorDetail is one located problem, safe to show to the caller.
+type ErrorDetail struct {
+	Location string `json:"location"` // e.g. paths./payments.post.requestBody
+	Message  string `json:"message"`
 }
 
 func (e *Error) Error() string {
@@ -59,4 +66,13 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Internal error."
+}
+
+// ErrorDetails returns the located problems of the first *Error in err's chain.
+func ErrorDetails(err error) []ErrorDetail {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Details
+	}
+	return nil
 }

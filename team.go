@@ -88,6 +88,9 @@ type MemberInvitations interface {
 type Decision struct {
 	Allow   bool     `json:"allow"`
 	Reasons []string `json:"reasons"`
+	// Operations holds per-operation decisions when the policy gives them (catalog, gateway),
+	// keyed by operation id.
+	Operations map[string]Decision `json:"operations,omitempty"`
 }
 
 // Policy evaluates a named decision (policies/<name>) for an input.

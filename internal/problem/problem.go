@@ -23,6 +23,8 @@ type Problem struct {
 	Detail    string `json:"detail,omitempty"`
 	Instance  string `json:"instance,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// Errors lists every located problem when there is more than one thing to fix.
+	Errors []onramp.ErrorDetail `json:"errors,omitempty"`
 }
 
 // New returns a problem of the given type slug (e.g. "missing-credential").
@@ -56,7 +58,11 @@ func FromError(err error) Problem {
 	if m.status == http.StatusInternalServerError {
 		detail = "Something went wrong on our side. Retry in a moment; if it persists, contact the provider and quote the request id."
 	}
-	return New(m.status, m.slug, m.title, detail)
+	p := New(m.status, m.slug, m.title, detail)
+	if m.status < http.StatusInternalServerError {
+		p.Errors = onramp.ErrorDetails(err)
+	}
+	return p
 }
 
 // Write sends p with its status and content type.

@@ -1,0 +1,213 @@
+package onramp
+
+import (
+	"context"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Environments a credential, an assignment and a gateway listener belong to.
+const (
+	Sandbox    = "sandbox"
+	Production = "production"
+)
+
+// Environments lists both, sandbox first.
+var Environments = []string{Sandbox, Production}
+
+// Version statuses. Several versions are live side by side; a deprecated one has a sunset date.
+const (
+	VersionBeta       = "beta"
+	VersionCurrent    = "current"
+	VersionDeprecated = "deprecated"
+)
+
+// LatestVersion is the alias for a product's newest non-beta version (or its newest, if all are beta).
+const LatestVersion = "latest"
+
+var (
+	slugPattern    = regexp.MustCompile(`^[a-z][a-z0-9-]{1,39}$`)
+	versionPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.\-]{0,31}$`)
+)
+
+// Product is an API product in the catalog.
+type Product struct {
+	Slug        string            `json:"slug" bson:"_id" yaml:"slug"`
+	Name        string            `json:"name" bson:"name" yaml:"name"`
+	Summary     string            `json:"summary" bson:"summary" yaml:"summary"`
+	Description string            `json:"description" bson:"description" yaml:"description"` // Markdown
+	Tags        []string          `json:"tags" bson:"tags" yaml:"tags"`
+	Upstreams   map[string]string `json:"upstreams,omitempty" bson:"upstreams" yaml:"upstreams"` // environment → base URL (production's is where the gateway proxies)
+	UpdatedAt   time.Time         `json:"updated_at" bson:"updated_at" yaml:"-"`
+}
+
+// Validate returns EINVALID naming the first field to fix.
+func (p Product) Validate() error {
+	switch {
+	case !slugPattern.MatchString(p.Slug):
+		return Errorf(EINVALID, "slug %q must be 2–40 lowercase letters, digits or dashes, starting with a letter", p.Slug)
+	case strings.TrimSpace(p.Name) == "":
+		return Errorf(EINVALID, "product %s needs a name", p.Slug)
+	}
+	for env, u := range p.Upstreams {
+		if !slices.Contains(Environments, env) {
+			return Errorf(EINVALID, "upstream environment %q is unknown; use sandbox or production", env)
+		}
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return Errorf(EINVALID, "upstream %s URL %q must start with http:// or https://", env, u)
+		}
+	}
+	return nil
+}
+
+// Operation is one callable operation of a published version, with the scope that calling it needs.
+type Operation struct {
+	ID      string   `json:"id" bson:"id"` // operationId, or "METHOD /path" when the spec has none
+	Method  string   `json:"method" bson:"method"`
+	Path    string   `json:"path" bson:"path"`
+	Summary string   `json:"summary,omitempty" bson:"summary"`
+	Tags    []string `json:"tags,omitempty" bson:"tags"`
+	Scope   string   `json:"scope" bson:"scope"`
+}
+
+// ProductVersion is a published OpenAPI document of a product. Its spec never changes once
+// published; status, sunset and release notes may.
+type ProductVersion struct {
+	ID           string      `json:"-" bson:"_id"` // "<product>/<version>"
+	Product      string      `json:"product" bson:"product"`
+	Version      string      `json:"version" bson:"version"`
+	Status       string      `json:"status" bson:"status"`
+	Sunset       *time.Time  `json:"sunset,omitempty" bson:"sunset,omitempty"`
+	ReleaseNotes string      `json:"release_notes" bson:"release_notes"` // Markdown
+	Spec         string      `json:"-" bson:"spec"`                      // the OpenAPI 3 document as JSON
+	SpecSHA256   string      `json:"spec_sha256" bson:"spec_sha256"`
+	Operations   []Operation `json:"operations" bson:"operations"`
+	PublishedAt  time.Time   `json:"published_at" bson:"published_at"`
+}
+
+// VersionID is the stored id of a product's version.
+func VersionID(product, version string) string { return product + "/" + version }
+
+// Validate returns EINVALID naming the first field to fix.
+func (v ProductVersion) Validate() error {
+	switch {
+	case !versionPattern.MatchString(v.Version) || v.Version == LatestVersion:
+		return Errorf(EINVALID, "version %q must be 1–32 letters, digits, dots or dashes (e.g. v2 or 2.1.0), and not %q", v.Version, LatestVersion)
+	case !slices.Contains([]string{VersionBeta, VersionCurrent, VersionDeprecated}, v.Status):
+		return Errorf(EINVALID, "status %q is unknown; use beta, current or deprecated", v.Status)
+	case v.Status == VersionDeprecated && v.Sunset == nil:
+		return Errorf(EINVALID, "a deprecated version needs a sunset date (sunset: 2027-06-30)")
+	}
+	return nil
+}
+
+// Latest picks the version the "latest" alias names from versions in publication order: the newest
+// that is not beta, or the newest of all when every one is beta. ENOTFOUND when there is none.
+func Latest(versions []ProductVersion) (ProductVersion, error) {
+	for i := len(versions) - 1; i >= 0; i-- {
+		if versions[i].Status != VersionBeta {
+			return versions[i], nil
+		}
+	}
+	if len(versions) > 0 {
+		return versions[len(versions)-1], nil
+	}
+	return ProductVersion{}, Errorf(ENOTFOUND, "no version is published yet")
+}
+
+// Quota is a number of requests per period.
+type Quota struct {
+	Limit  int64  `json:"limit" bson:"limit" yaml:"limit"`
+	Period string `json:"period" bson:"period" yaml:"period"` // "day" or "month"
+}
+
+// Validate returns EINVALID when the limit is not positive or the period unknown.
+func (q Quota) Validate() error {
+	if q.Limit <= 0 || (q.Period != "day" && q.Period != "month") {
+		return Errorf(EINVALID, "quota needs a positive limit and a period of day or month (got %d per %q)", q.Limit, q.Period)
+	}
+	return nil
+}
+
+// Grant is what a plan, or an assignment, gives an organisation on one product.
+type Grant struct {
+	Scopes       []string `json:"scopes" bson:"scopes" yaml:"scopes"`
+	Environments []string `json:"environments" bson:"environments" yaml:"environments"`
+	Quota        Quota    `json:"quota" bson:"quota" yaml:"quota"`
+}
+
+// Validate returns EINVALID naming what to fix.
+func (g Grant) Validate() error {
+	if len(g.Scopes) == 0 {
+		return Errorf(EINVALID, "grant at least one scope (e.g. payments:read)")
+	}
+	for _, s := range g.Scopes {
+		if !strings.Contains(s, ":") || strings.ContainsAny(s, " \t") {
+			return Errorf(EINVALID, "scope %q must look like <product>:<access>, e.g. payments:read", s)
+		}
+	}
+	if len(g.Environments) == 0 {
+		return Errorf(EINVALID, "grant at least one environment: sandbox, production")
+	}
+	for _, e := range g.Environments {
+		if !slices.Contains(Environments, e) {
+			return Errorf(EINVALID, "environment %q is unknown; use sandbox or production", e)
+		}
+	}
+	return g.Quota.Validate()
+}
+
+// Plan is a named package of products (e.g. standard, premium) with the default grant for each.
+type Plan struct {
+	Name        string           `json:"name" bson:"_id" yaml:"name"`
+	Title       string           `json:"title" bson:"title" yaml:"title"`
+	Description string           `json:"description" bson:"description" yaml:"description"`
+	Products    map[string]Grant `json:"products" bson:"products" yaml:"products"` // product slug → default grant
+}
+
+// Assignment gives an organisation a product under a plan: scopes, environments and quota. A
+// product without an assignment does not exist for the organisation.
+type Assignment struct {
+	ID        string    `json:"-" bson:"_id"` // "<org>/<product>"
+	OrgID     string    `json:"org_id" bson:"org_id"`
+	Product   string    `json:"product" bson:"product"`
+	Plan      string    `json:"plan" bson:"plan"`
+	Grant     `bson:",inline"`
+	UpdatedAt time.Time `json:"updated_at" bson:"updated_at"`
+}
+
+// AssignmentID is the stored id of an organisation's assignment of a product.
+func AssignmentID(orgID, product string) string { return orgID + "/" + product }
+
+// CatalogStore keeps products, their published versions and the plans.
+type CatalogStore interface {
+	// SaveProduct upserts p by slug.
+	SaveProduct(ctx context.Context, p Product) error
+	// FindProduct returns ENOTFOUND when no product has the slug.
+	FindProduct(ctx context.Context, slug string) (Product, error)
+	ListProducts(ctx context.Context) ([]Product, error)
+	// PublishVersion stores a new version in one write; ECONFLICT when the version exists.
+	PublishVersion(ctx context.Context, v ProductVersion) error
+	// UpdateVersion changes status, sunset and release notes; ENOTFOUND when absent.
+	UpdateVersion(ctx context.Context, v ProductVersion) error
+	// FindVersion returns ENOTFOUND when the product has no such version.
+	FindVersion(ctx context.Context, product, version string) (ProductVersion, error)
+	// ListVersions returns the product's versions in publication order.
+	ListVersions(ctx context.Context, product string) ([]ProductVersion, error)
+	SavePlan(ctx context.Context, p Plan) error
+	ListPlans(ctx context.Context) ([]Plan, error)
+}
+
+// AssignmentStore keeps which organisation may use which product.
+type AssignmentStore interface {
+	// SaveAssignment upserts a by organisation and product.
+	SaveAssignment(ctx context.Context, a Assignment) error
+	// DeleteAssignment returns ENOTFOUND when there is nothing to delete.
+	DeleteAssignment(ctx context.Context, orgID, product string) error
+	// DeleteAssignments removes every assignment of the organisation.
+	DeleteAssignments(ctx context.Context, orgID string) error
+	// AssignmentsOf returns the organisation's assignments ordered by product.
+	AssignmentsOf(ctx context.Context, orgID string) ([]Assignment, error)
+}
