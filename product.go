@@ -170,10 +170,10 @@ type Plan struct {
 // Assignment gives an organisation a product under a plan: scopes, environments and quota. A
 // product without an assignment does not exist for the organisation.
 type Assignment struct {
-	ID        string    `json:"-" bson:"_id"` // "<org>/<product>"
-	OrgID     string    `json:"org_id" bson:"org_id"`
-	Product   string    `json:"product" bson:"product"`
-	Plan      string    `json:"plan" bson:"plan"`
+	ID        string `json:"-" bson:"_id"` // "<org>/<product>"
+	OrgID     string `json:"org_id" bson:"org_id"`
+	Product   string `json:"product" bson:"product"`
+	Plan      string `json:"plan" bson:"plan"`
 	Grant     `bson:",inline"`
 	UpdatedAt time.Time `json:"updated_at" bson:"updated_at"`
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/specs"
 )
@@ -236,4 +235,3 @@ func TestChangelogBetweenPublicPetstores(t *testing.T) {
 		}
 	}
 }
-
