@@ -6,16 +6,25 @@ package policies
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/tester"
 
 	"github.com/onramp-dev/onramp"
 )
@@ -23,9 +32,10 @@ import (
 // Decisions the bundle must define.
 const (
 	Members = "members"
+	Catalog = "catalog"
 )
 
-var required = []string{Members}
+var required = []string{Members, Catalog}
 
 //go:embed */*.rego
 var embedded embed.FS
@@ -38,16 +48,38 @@ type Decision = onramp.Decision
 
 var _ onramp.Policy = (*Engine)(nil)
 
-// Engine evaluates prepared queries; Load swaps in a new bundle only when all of it compiles.
+// Engine evaluates prepared queries; Load swaps in a new bundle only when all of it compiles and
+// every Rego test beside it passes.
 type Engine struct {
 	mu      sync.RWMutex
 	queries map[string]rego.PreparedEvalQuery
+	status  Status
+	log     *slog.Logger
+	sample  float64 // fraction of decisions logged
 }
 
-// New compiles the policies in fsys (e.g. Embedded()); it fails when a policy does not compile
-// or a required decision is missing.
+// Status is what the admin "Policies" page shows.
+type Status struct {
+	Source      string     `json:"source"`  // "embedded" or the watched directory
+	Version     string     `json:"version"` // SHA-256 over the running files' names and contents
+	LoadedAt    time.Time  `json:"loaded_at"`
+	Decisions   []string   `json:"decisions"`
+	Tests       int        `json:"tests"` // Rego tests that passed at the last install
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+	// LastErrorVersion is the version of the files that were refused.
+	LastErrorVersion string `json:"last_error_version,omitempty"`
+}
+
+// New compiles the policies in fsys (e.g. Embedded()); it fails when a policy does not compile,
+// a Rego test fails or a required decision is missing.
 func New(ctx context.Context, fsys fs.FS) (*Engine, error) {
-	e := &Engine{}
+	return NewFrom(ctx, fsys, "embedded")
+}
+
+// NewFrom is New naming where fsys comes from (shown in Status).
+func NewFrom(ctx context.Context, fsys fs.FS, source string) (*Engine, error) {
+	e := &Engine{status: Status{Source: source}}
 	if err := e.Load(ctx, fsys); err != nil {
 		return nil, err
 	}
@@ -57,6 +89,21 @@ func New(ctx context.Context, fsys fs.FS) (*Engine, error) {
 // Load compiles every non-test .rego file of fsys and, only if all compile and every required
 // decision is defined, replaces the running policies. On error the running policies stay.
 func (e *Engine) Load(ctx context.Context, fsys fs.FS) error {
+	version, err := Version(fsys)
+	if err != nil {
+		return err
+	}
+	if err := e.install(ctx, fsys, version); err != nil {
+		now := time.Now().UTC()
+		e.mu.Lock()
+		e.status.LastError, e.status.LastErrorAt, e.status.LastErrorVersion = err.Error(), &now, version
+		e.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+func (e *Engine) install(ctx context.Context, fsys fs.FS, version string) error {
 	modules, err := ReadModules(fsys, false)
 	if err != nil {
 		return err
@@ -76,10 +123,109 @@ func (e *Engine) Load(ctx context.Context, fsys fs.FS) error {
 		}
 		queries[name] = q
 	}
+	passed, err := RunTests(ctx, fsys)
+	if err != nil {
+		return err
+	}
 	e.mu.Lock()
 	e.queries = queries
+	e.status = Status{Source: e.status.Source, Version: version, LoadedAt: time.Now().UTC(), Decisions: slices.Clone(required), Tests: passed}
 	e.mu.Unlock()
 	return nil
+}
+
+// RunTests runs every *_test.rego of fsys against its policies and returns how many passed; it
+// fails when any fails or errs, naming each.
+func RunTests(ctx context.Context, fsys fs.FS) (int, error) {
+	modules, err := ReadModules(fsys, true)
+	if err != nil {
+		return 0, err
+	}
+	ch, err := tester.NewRunner().SetModules(modules).RunTests(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("run policy tests: %w", err)
+	}
+	passed := 0
+	var failed []string
+	for r := range ch {
+		switch {
+		case r.Error != nil:
+			failed = append(failed, fmt.Sprintf("%s.%s: %v", r.Package, r.Name, r.Error))
+		case r.Fail:
+			failed = append(failed, r.Package+"."+r.Name+" failed")
+		case !r.Skip:
+			passed++
+		}
+	}
+	if len(failed) > 0 {
+		sort.Strings(failed)
+		return passed, fmt.Errorf("policy tests fail: %s", strings.Join(failed, "; "))
+	}
+	return passed, nil
+}
+
+// Version is the SHA-256 over the names and contents of fsys's .rego files.
+func Version(fsys fs.FS) (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path.Ext(p) != ".rego" {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("read policies: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Status returns the running policies' version and the last refused load.
+func (e *Engine) Status() Status {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	st := e.status
+	st.Decisions = slices.Clone(st.Decisions)
+	return st
+}
+
+// LogDecisions logs the given fraction (0–1) of decisions to log, for audit. Inputs carry
+// organisations, roles and scopes, never a secret.
+func (e *Engine) LogDecisions(log *slog.Logger, fraction float64) {
+	e.mu.Lock()
+	e.log, e.sample = log, fraction
+	e.mu.Unlock()
+}
+
+// Watch reloads the policies from dir whenever its .rego files change, polling every interval,
+// until ctx ends. A refused load is logged and kept in Status; the running policies stay.
+func (e *Engine) Watch(ctx context.Context, dir string, interval time.Duration, log *slog.Logger) {
+	fsys := os.DirFS(dir)
+	last := e.Status().Version
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		v, err := Version(fsys)
+		if err != nil || v == last {
+			continue
+		}
+		last = v
+		if err := e.Load(ctx, fsys); err != nil {
+			log.Error("policy change refused; the running policies stay", "dir", dir, "version", v, "error", err)
+			continue
+		}
+		log.Info("policies reloaded", "dir", dir, "version", v)
+	}
 }
 
 // Decide evaluates one decision for input. It returns EINTERNAL when the decision is unknown or
@@ -102,9 +248,32 @@ func (e *Engine) Decide(ctx context.Context, decision string, input any) (Decisi
 	if !ok {
 		return Decision{}, fmt.Errorf("policy %s: result is %T, want an object", decision, rs[0].Expressions[0].Value)
 	}
+	d, err := decisionOf(obj)
+	if err != nil {
+		return Decision{}, fmt.Errorf("policy %s: %w", decision, err)
+	}
+	if ops, ok := obj["operations"].(map[string]any); ok {
+		d.Operations = make(map[string]Decision, len(ops))
+		for id, v := range ops {
+			o, _ := v.(map[string]any)
+			if d.Operations[id], err = decisionOf(o); err != nil {
+				return Decision{}, fmt.Errorf("policy %s, operation %s: %w", decision, id, err)
+			}
+		}
+	}
+	e.mu.RLock()
+	log, sample := e.log, e.sample
+	e.mu.RUnlock()
+	if log != nil && sample > 0 && rand.Float64() < sample {
+		log.Info("policy decision", "decision", decision, "allow", d.Allow, "reasons", d.Reasons, "input", input)
+	}
+	return d, nil
+}
+
+func decisionOf(obj map[string]any) (Decision, error) {
 	allow, ok := obj["allow"].(bool)
 	if !ok {
-		return Decision{}, fmt.Errorf("policy %s: result has no boolean allow", decision)
+		return Decision{}, errors.New("result has no boolean allow")
 	}
 	d := Decision{Allow: allow, Reasons: []string{}}
 	if rs, ok := obj["reasons"].([]any); ok {

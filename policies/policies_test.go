@@ -2,33 +2,26 @@ package policies_test
 
 import (
 	"context"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
-
-	"github.com/open-policy-agent/opa/v1/tester"
+	"time"
 
 	"github.com/onramp-dev/onramp/policies"
 )
 
 // TestRego runs every Rego test beside the policies, so a broken policy fails `go test ./...`.
 func TestRego(t *testing.T) {
-	modules, err := policies.ReadModules(policies.Embedded(), true)
+	n, err := policies.RunTests(context.Background(), policies.Embedded())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch, err := tester.NewRunner().SetModules(modules).RunTests(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for r := range ch {
-		n++
-		if r.Fail || r.Error != nil || r.Skip {
-			t.Errorf("%s.%s: fail=%v skip=%v error=%v", r.Package, r.Name, r.Fail, r.Skip, r.Error)
-		}
-	}
-	if n == 0 {
-		t.Fatal("no Rego tests ran")
+	if n < 30 {
+		t.Fatalf("%d Rego tests passed; want every one of them (30+)", n)
 	}
 	t.Logf("%d Rego tests", n)
 }
@@ -68,16 +61,52 @@ func TestDecideMembers(t *testing.T) {
 	}
 }
 
+// MustEmbeddedWith copies the embedded policies into a MapFS with files replaced ("" deletes).
+func MustEmbeddedWith(tb testing.TB, files map[string]string) fstest.MapFS {
+	tb.Helper()
+	out := fstest.MapFS{}
+	err := fs.WalkDir(policies.Embedded(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(policies.Embedded(), p)
+		out[p] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for p, src := range files {
+		if src == "" {
+			delete(out, p)
+			continue
+		}
+		out[p] = &fstest.MapFile{Data: []byte(src)}
+	}
+	return out
+}
+
 func TestLoadKeepsRunningPoliciesOnError(t *testing.T) {
 	e := MustEngine(t)
-	for name, fsys := range map[string]fstest.MapFS{
-		"syntax error":     {"members/members.rego": {Data: []byte("package members\n\ndecision := {")}},
-		"missing decision": {"members/members.rego": {Data: []byte("package members\n\nallow := true\n")}},
-		"unsafe rule":      {"members/members.rego": {Data: []byte("package members\n\ndecision := {\"allow\": x}\n")}},
+	before := e.Status()
+	for name, files := range map[string]map[string]string{
+		"syntax error":     {"members/members.rego": "package members\n\ndecision := {"},
+		"missing decision": {"catalog/catalog.rego": "package catalog\n\nallow := true\n", "catalog/catalog_test.rego": ""},
+		"unsafe rule":      {"members/members.rego": "package members\n\ndecision := {\"allow\": x}\n"},
+		"failing test":     {"catalog/extra_test.rego": "package catalog_test\n\nimport rego.v1\n\ntest_always_denied if false\n"},
 	} {
-		if err := e.Load(t.Context(), fsys); err == nil {
+		err := e.Load(t.Context(), MustEmbeddedWith(t, files))
+		if err == nil {
 			t.Errorf("%s: Load succeeded, want an error", name)
+			continue
 		}
+		st := e.Status()
+		if st.Version != before.Version || st.LastError != err.Error() || st.LastErrorAt == nil || st.LastErrorVersion == before.Version {
+			t.Errorf("%s: status = %+v, want the old version running and the refusal recorded", name, st)
+		}
+	}
+	if st := e.Status(); !strings.Contains(st.LastError, "catalog_test.test_always_denied") {
+		t.Errorf("a failing Rego test is not named in %q", st.LastError)
 	}
 	d, err := e.Decide(t.Context(), policies.Members, map[string]any{"role": "owner", "action": "member.invite"})
 	if err != nil || !d.Allow {
@@ -88,7 +117,8 @@ func TestLoadKeepsRunningPoliciesOnError(t *testing.T) {
 func TestUndefinedDecisionIsAnError(t *testing.T) {
 	e := MustEngine(t)
 	// A policy whose decision is undefined for some input must fail, never allow.
-	undefined := fstest.MapFS{"members/members.rego": {Data: []byte("package members\n\ndecision := {\"allow\": true} if input.role == \"owner\"\n")}}
+	undefined := MustEmbeddedWith(t, map[string]string{"members/members.rego": "package members\n\ndecision := {\"allow\": true} if input.role == \"owner\"\n",
+		"members/members_test.rego": "", "members/matrix_test.rego": ""})
 	if err := e.Load(t.Context(), undefined); err != nil {
 		t.Fatal(err)
 	}
@@ -97,5 +127,69 @@ func TestUndefinedDecisionIsAnError(t *testing.T) {
 	}
 	if _, err := e.Decide(t.Context(), "nonexistent", nil); err == nil {
 		t.Fatal("unknown decision returned no error")
+	}
+}
+
+func TestDecideCatalogOperations(t *testing.T) {
+	e := MustEngine(t)
+	d, err := e.Decide(t.Context(), policies.Catalog, map[string]any{
+		"organization": map[string]any{"id": "org_1", "tier": "standard", "status": "active"},
+		"assignments":  map[string]any{"payments": map[string]any{"plan": "standard", "scopes": []string{"payments:read"}, "environments": []string{"sandbox"}}},
+		"product": map[string]any{"slug": "payments", "operations": map[string]any{
+			"list":   map[string]any{"method": "GET", "path": "/payments", "scope": "payments:read"},
+			"create": map[string]any{"method": "POST", "path": "/payments", "scope": "payments:write"},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Allow || !d.Operations["list"].Allow || d.Operations["create"].Allow || len(d.Operations["create"].Reasons) != 1 {
+		t.Fatalf("decision = %+v, want payments visible, list allowed, create denied with a reason", d)
+	}
+}
+
+func TestWatchReloadsChangedFiles(t *testing.T) {
+	dir := t.TempDir()
+	for p, f := range MustEmbeddedWith(t, nil) {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p), f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := policies.NewFrom(t.Context(), os.DirFS(dir), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.Watch(t.Context(), dir, 20*time.Millisecond, slog.New(slog.DiscardHandler))
+	input := map[string]any{"organization": map[string]any{"id": "org_w"}, "assignments": map[string]any{"payments": map[string]any{"plan": "standard", "scopes": []string{"payments:read"}}},
+		"product": map[string]any{"slug": "payments", "operations": map[string]any{}}}
+	wait := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s; status %+v", what, e.Status())
+			}
+		}
+	}
+	v0 := e.Status().Version
+	withhold := "package catalog\n\nimport rego.v1\n\nwithheld contains \"payments\" if input.organization.id == \"org_w\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "catalog", "withhold.rego"), []byte(withhold), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wait("the new rule to take effect", func() bool {
+		d, err := e.Decide(t.Context(), policies.Catalog, input)
+		return err == nil && !d.Allow
+	})
+	if e.Status().Version == v0 {
+		t.Error("version did not change")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "catalog", "withhold.rego"), []byte("package catalog\n\nwithheld contains"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wait("the broken file to be refused", func() bool { return e.Status().LastError != "" })
+	if d, err := e.Decide(t.Context(), policies.Catalog, input); err != nil || d.Allow {
+		t.Fatalf("after a refused change: %+v %v; want the previous policy still withholding", d, err)
 	}
 }
