@@ -78,6 +78,7 @@ type ProductVersion struct {
 	ID           string      `json:"-" bson:"_id"` // "<product>/<version>"
 	Product      string      `json:"product" bson:"product"`
 	Version      string      `json:"version" bson:"version"`
+	Number       int         `json:"number" bson:"number"` // 1 for the first published, and so on
 	Status       string      `json:"status" bson:"status"`
 	Sunset       *time.Time  `json:"sunset,omitempty" bson:"sunset,omitempty"`
 	ReleaseNotes string      `json:"release_notes" bson:"release_notes"` // Markdown
@@ -194,7 +195,7 @@ type CatalogStore interface {
 	UpdateVersion(ctx context.Context, v ProductVersion) error
 	// FindVersion returns ENOTFOUND when the product has no such version.
 	FindVersion(ctx context.Context, product, version string) (ProductVersion, error)
-	// ListVersions returns the product's versions in publication order.
+	// ListVersions returns the product's versions in publication order (by Number).
 	ListVersions(ctx context.Context, product string) ([]ProductVersion, error)
 	SavePlan(ctx context.Context, p Plan) error
 	ListPlans(ctx context.Context) ([]Plan, error)

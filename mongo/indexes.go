@@ -19,6 +19,8 @@ var indexes = map[string][]bson.D{
 	"organizations":      {{{Key: "sso.domains", Value: 1}}, {{Key: "invited_at", Value: -1}}},
 	"audit_events":       {{{Key: "org_id", Value: 1}, {Key: "at", Value: -1}}},
 	"dev_mail":           {{{Key: "to", Value: 1}, {Key: "sent_at", Value: -1}}},
+	"product_versions":   {{{Key: "product", Value: 1}, {Key: "number", Value: 1}}},
+	"assignments":        {{{Key: "org_id", Value: 1}, {Key: "product", Value: 1}}},
 }
 
 // EnsureIndexes creates the indexes Onramp queries by that are missing. (Only missing ones:
