@@ -8,3 +8,9 @@ import "embed"
 //
 //go:embed kratos/kratos.yml kratos/identity.schema.json kratos/courier-body.jsonnet kratos/gate-body.jsonnet kratos/oidc-mapper.jsonnet
 var Kratos embed.FS
+
+// Catalog is the demo catalog `onramp dev` loads: plans.yaml and products/<slug>/product.yaml
+// with each version's OpenAPI document beside it.
+//
+//go:embed catalog
+var Catalog embed.FS

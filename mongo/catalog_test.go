@@ -2,95 +2,11 @@ package mongo_test
 
 import (
 	"testing"
-	"time"
 
-	"github.com/onramp-dev/onramp"
+	"github.com/onramp-dev/onramp/catalog/catalogtest"
 	"github.com/onramp-dev/onramp/mongo"
 )
 
-func TestCatalogProductsAndVersions(t *testing.T) {
-	s := mongo.NewCatalog(MustOpen(t))
-	ctx := t.Context()
-	p := onramp.Product{Slug: "payments", Name: "Payments", Tags: []string{"money"}, Upstreams: map[string]string{"production": "https://up.example"}}
-	if err := s.SaveProduct(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := s.FindProduct(ctx, "payments"); err != nil || got.Name != "Payments" || got.Upstreams["production"] != "https://up.example" {
-		t.Fatalf("FindProduct = %+v, %v", got, err)
-	}
-	if _, err := s.FindProduct(ctx, "nope"); onramp.ErrorCode(err) != onramp.ENOTFOUND {
-		t.Errorf("FindProduct(missing) = %v, want ENOTFOUND", err)
-	}
-	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-	for i, v := range []string{"v1", "v2"} {
-		pv := onramp.ProductVersion{Product: "payments", Version: v, Number: i + 1, Status: onramp.VersionCurrent, Spec: `{"openapi":"3.0.3"}`, PublishedAt: t0,
-			Operations: []onramp.Operation{{ID: "list", Method: "GET", Path: "/payments", Scope: "payments:read"}}}
-		if err := s.PublishVersion(ctx, pv); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dup := onramp.ProductVersion{Product: "payments", Version: "v1", Number: 3, Status: onramp.VersionBeta, Spec: "{}"}
-	if err := s.PublishVersion(ctx, dup); onramp.ErrorCode(err) != onramp.ECONFLICT {
-		t.Fatalf("publishing v1 again = %v, want ECONFLICT", err)
-	}
-	list, err := s.ListVersions(ctx, "payments")
-	if err != nil || len(list) != 2 || list[0].Version != "v1" || list[1].Version != "v2" || list[0].Status != onramp.VersionCurrent {
-		t.Fatalf("ListVersions = %+v, %v; want v1 (unchanged) then v2", list, err)
-	}
-	sunset := t0.AddDate(0, 6, 0)
-	if err := s.UpdateVersion(ctx, onramp.ProductVersion{Product: "payments", Version: "v1", Status: onramp.VersionDeprecated, Sunset: &sunset, ReleaseNotes: "use v2"}); err != nil {
-		t.Fatal(err)
-	}
-	v1, err := s.FindVersion(ctx, "payments", "v1")
-	if err != nil || v1.Status != onramp.VersionDeprecated || v1.Sunset == nil || !v1.Sunset.Equal(sunset) || v1.Spec != `{"openapi":"3.0.3"}` || len(v1.Operations) != 1 {
-		t.Fatalf("v1 after update = %+v, %v", v1, err)
-	}
-	if err := s.UpdateVersion(ctx, onramp.ProductVersion{Product: "payments", Version: "v9", Status: onramp.VersionBeta}); onramp.ErrorCode(err) != onramp.ENOTFOUND {
-		t.Errorf("UpdateVersion(missing) = %v, want ENOTFOUND", err)
-	}
-}
-
-func TestCatalogPlansAndAssignments(t *testing.T) {
-	s := mongo.NewCatalog(MustOpen(t))
-	ctx := t.Context()
-	grant := onramp.Grant{Scopes: []string{"payments:read"}, Environments: []string{"sandbox"}, Quota: onramp.Quota{Limit: 1000, Period: "day"}}
-	if err := s.SavePlan(ctx, onramp.Plan{Name: "standard", Title: "Standard", Products: map[string]onramp.Grant{"payments": grant}}); err != nil {
-		t.Fatal(err)
-	}
-	plans, err := s.ListPlans(ctx)
-	if err != nil || len(plans) != 1 || plans[0].Products["payments"].Quota.Limit != 1000 {
-		t.Fatalf("ListPlans = %+v, %v", plans, err)
-	}
-	for _, a := range []onramp.Assignment{
-		{OrgID: "org_a", Product: "payments", Plan: "standard", Grant: grant},
-		{OrgID: "org_a", Product: "accounts", Plan: "standard", Grant: grant},
-		{OrgID: "org_b", Product: "payments", Plan: "premium", Grant: grant},
-	} {
-		if err := s.SaveAssignment(ctx, a); err != nil {
-			t.Fatal(err)
-		}
-	}
-	grant.Scopes = []string{"payments:read", "payments:write"}
-	if err := s.SaveAssignment(ctx, onramp.Assignment{OrgID: "org_a", Product: "payments", Plan: "premium", Grant: grant}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.AssignmentsOf(ctx, "org_a")
-	if err != nil || len(got) != 2 || got[0].Product != "accounts" || got[1].Plan != "premium" || len(got[1].Scopes) != 2 {
-		t.Fatalf("AssignmentsOf(org_a) = %+v, %v; want accounts, then payments updated to premium", got, err)
-	}
-	if err := s.DeleteAssignment(ctx, "org_a", "accounts"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.DeleteAssignment(ctx, "org_a", "accounts"); onramp.ErrorCode(err) != onramp.ENOTFOUND {
-		t.Errorf("second delete = %v, want ENOTFOUND", err)
-	}
-	if err := s.DeleteAssignments(ctx, "org_a"); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := s.AssignmentsOf(ctx, "org_a"); len(got) != 0 {
-		t.Errorf("after DeleteAssignments: %+v", got)
-	}
-	if got, _ := s.AssignmentsOf(ctx, "org_b"); len(got) != 1 {
-		t.Errorf("org_b lost its assignment: %+v", got)
-	}
+func TestCatalogContract(t *testing.T) {
+	catalogtest.RunStoreContract(t, func(t *testing.T) catalogtest.Store { return mongo.NewCatalog(MustOpen(t)) })
 }

@@ -1,0 +1,301 @@
+// Package catalog is the scoped API catalog: publishing validated versions with their computed
+// changelog, plans and assignments, and what an organisation may see and download — decided by
+// policies/catalog from the same assignments and scopes the gateway enforces.
+package catalog
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/onramp-dev/onramp"
+	"github.com/onramp-dev/onramp/specs"
+)
+
+// PolicyName is the policies/ decision the catalog asks.
+const PolicyName = "catalog"
+
+// Config holds the catalog's dependencies.
+type Config struct {
+	Store       onramp.CatalogStore
+	Assignments onramp.AssignmentStore
+	Policy      onramp.Policy
+	// Gateway base URLs that downloaded documents point at.
+	SandboxURL, ProductionURL string
+	Now                       func() time.Time
+}
+
+// Catalog answers the portal's catalog questions.
+type Catalog struct {
+	cfg   Config
+	docs  sync.Map   // version id → *openapi3.T (published specs never change)
+	locks sync.Mutex // serialises publications, so version numbers follow publication order
+}
+
+// New fails fast on a missing dependency.
+func New(cfg Config) (*Catalog, error) {
+	if cfg.Store == nil || cfg.Assignments == nil || cfg.Policy == nil || cfg.SandboxURL == "" || cfg.ProductionURL == "" {
+		return nil, errors.New("catalog.New: Store, Assignments, Policy, SandboxURL and ProductionURL are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.SandboxURL, cfg.ProductionURL = strings.TrimRight(cfg.SandboxURL, "/"), strings.TrimRight(cfg.ProductionURL, "/")
+	return &Catalog{cfg: cfg}, nil
+}
+
+// Store returns the underlying store (for listings the admin pages show as they are).
+func (c *Catalog) Store() onramp.CatalogStore { return c.cfg.Store }
+
+// doc returns the parsed document of a published version, cached.
+func (c *Catalog) doc(v onramp.ProductVersion) (*openapi3.T, error) {
+	if d, ok := c.docs.Load(v.ID); ok {
+		return d.(*openapi3.T), nil
+	}
+	d, err := specs.Load([]byte(v.Spec))
+	if err != nil {
+		return nil, err
+	}
+	c.docs.Store(v.ID, d)
+	return d, nil
+}
+
+// Publish is a version to publish.
+type Publish struct {
+	Product      string     `json:"product"`
+	Version      string     `json:"version"`
+	Status       string     `json:"status"`
+	Sunset       *time.Time `json:"sunset,omitempty"`
+	ReleaseNotes string     `json:"release_notes"`
+	Spec         []byte     `json:"-"`
+	DryRun       bool       `json:"dry_run"`
+}
+
+// Published is the outcome of a publication, or of its dry run.
+type Published struct {
+	Version   onramp.ProductVersion `json:"version"`
+	Previous  string                `json:"previous,omitempty"` // the version the changelog compares with
+	Changes   []specs.Change        `json:"changes"`
+	Breaking  bool                  `json:"breaking"`
+	Converted bool                  `json:"converted_from_swagger2"`
+	DryRun    bool                  `json:"dry_run"`
+}
+
+// Publish validates p's document and, unless it is a dry run, stores the version in one write.
+// EINVALID lists every problem with its location; ECONFLICT when the version exists; ENOTFOUND
+// for an unknown product. The changelog compares with the newest version published before it.
+func (c *Catalog) Publish(ctx context.Context, p Publish) (Published, error) {
+	if p.Status == "" {
+		p.Status = onramp.VersionCurrent
+	}
+	v := onramp.ProductVersion{Product: p.Product, Version: strings.TrimSpace(p.Version), Status: p.Status, Sunset: p.Sunset,
+		ReleaseNotes: strings.TrimSpace(p.ReleaseNotes), PublishedAt: c.cfg.Now()}
+	if err := v.Validate(); err != nil {
+		return Published{}, err
+	}
+	if _, err := c.cfg.Store.FindProduct(ctx, p.Product); err != nil {
+		return Published{}, err
+	}
+	spec, err := specs.Parse(ctx, p.Spec)
+	if err != nil {
+		return Published{}, err
+	}
+	c.locks.Lock()
+	defer c.locks.Unlock()
+	existing, err := c.cfg.Store.ListVersions(ctx, p.Product)
+	if err != nil {
+		return Published{}, err
+	}
+	if slices.ContainsFunc(existing, func(e onramp.ProductVersion) bool { return e.Version == v.Version }) {
+		return Published{}, onramp.Errorf(onramp.ECONFLICT, "%s %s is already published; publish a new version instead (published specs never change)", p.Product, v.Version)
+	}
+	v.ID = onramp.VersionID(v.Product, v.Version)
+	v.Number = len(existing) + 1
+	if n := len(existing); n > 0 {
+		v.Number = existing[n-1].Number + 1
+	}
+	v.Spec, v.SpecSHA256 = string(spec.JSON), spec.SHA256()
+	v.Operations = specs.Operations(spec.Doc, p.Product)
+	out := Published{Version: v, Changes: []specs.Change{}, Converted: spec.Converted, DryRun: p.DryRun}
+	if n := len(existing); n > 0 {
+		prev := existing[n-1]
+		prevDoc, err := c.doc(prev)
+		if err != nil {
+			return Published{}, err
+		}
+		if out.Changes, err = specs.Changelog(prevDoc, spec.Doc); err != nil {
+			return Published{}, err
+		}
+		out.Previous, out.Breaking = prev.Version, specs.HasBreaking(out.Changes)
+	}
+	if p.DryRun {
+		return out, nil
+	}
+	if err := c.cfg.Store.PublishVersion(ctx, v); err != nil {
+		return Published{}, err
+	}
+	return out, nil
+}
+
+// UpdateVersion changes a version's status, sunset and release notes (its document never changes).
+func (c *Catalog) UpdateVersion(ctx context.Context, product, version, status string, sunset *time.Time, notes string) (onramp.ProductVersion, error) {
+	v, err := c.cfg.Store.FindVersion(ctx, product, version)
+	if err != nil {
+		return v, err
+	}
+	v.Status, v.Sunset, v.ReleaseNotes = status, sunset, strings.TrimSpace(notes)
+	if err := v.Validate(); err != nil {
+		return v, err
+	}
+	return v, c.cfg.Store.UpdateVersion(ctx, v)
+}
+
+// SaveProduct validates and stores p.
+func (c *Catalog) SaveProduct(ctx context.Context, p onramp.Product) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	p.UpdatedAt = c.cfg.Now()
+	return c.cfg.Store.SaveProduct(ctx, p)
+}
+
+// Changelog compares version with the version published before it; previous is "" for the first.
+func (c *Catalog) Changelog(ctx context.Context, versions []onramp.ProductVersion, version string) (changes []specs.Change, previous string, err error) {
+	i := slices.IndexFunc(versions, func(v onramp.ProductVersion) bool { return v.Version == version })
+	if i < 0 {
+		return nil, "", onramp.Errorf(onramp.ENOTFOUND, "no version %q", version)
+	}
+	if i == 0 {
+		return []specs.Change{}, "", nil
+	}
+	base, err := c.doc(versions[i-1])
+	if err != nil {
+		return nil, "", err
+	}
+	rev, err := c.doc(versions[i])
+	if err != nil {
+		return nil, "", err
+	}
+	changes, err = specs.Changelog(base, rev)
+	return changes, versions[i-1].Version, err
+}
+
+// Plans lists the plans by name.
+func (c *Catalog) Plans(ctx context.Context) ([]onramp.Plan, error) {
+	return c.cfg.Store.ListPlans(ctx)
+}
+
+// plan returns the named plan; EINVALID naming the known ones otherwise.
+func (c *Catalog) plan(ctx context.Context, name string) (onramp.Plan, error) {
+	plans, err := c.cfg.Store.ListPlans(ctx)
+	if err != nil {
+		return onramp.Plan{}, err
+	}
+	var names []string
+	for _, p := range plans {
+		if p.Name == name {
+			return p, nil
+		}
+		names = append(names, p.Name)
+	}
+	return onramp.Plan{}, onramp.Errorf(onramp.EINVALID, "plan %q is unknown; plans are %s", name, strings.Join(names, ", "))
+}
+
+// CheckPlan returns EINVALID when no plan has the name (when plans are loaded at all).
+func (c *Catalog) CheckPlan(ctx context.Context, name string) error {
+	plans, err := c.cfg.Store.ListPlans(ctx)
+	if err != nil || len(plans) == 0 {
+		return err
+	}
+	_, err = c.plan(ctx, name)
+	return err
+}
+
+// ApplyPlan assigns the organisation every product of the plan with the plan's default grant.
+// Existing assignments of other products stay.
+func (c *Catalog) ApplyPlan(ctx context.Context, orgID, planName string) error {
+	p, err := c.plan(ctx, planName)
+	if err != nil {
+		return err
+	}
+	slugs := make([]string, 0, len(p.Products))
+	for s := range p.Products {
+		slugs = append(slugs, s)
+	}
+	sort.Strings(slugs)
+	for _, s := range slugs {
+		a := onramp.Assignment{OrgID: orgID, Product: s, Plan: p.Name, Grant: p.Products[s], UpdatedAt: c.cfg.Now()}
+		if err := c.cfg.Assignments.SaveAssignment(ctx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Assign validates and stores a: the product exists, the plan exists, and every scope is one
+// the product's versions use.
+func (c *Catalog) Assign(ctx context.Context, a onramp.Assignment) (onramp.Assignment, error) {
+	if err := a.Grant.Validate(); err != nil {
+		return a, err
+	}
+	if _, err := c.cfg.Store.FindProduct(ctx, a.Product); err != nil {
+		return a, onramp.Errorf(onramp.EINVALID, "product %q does not exist; create it first", a.Product)
+	}
+	if _, err := c.plan(ctx, a.Plan); err != nil {
+		return a, err
+	}
+	known, err := c.Scopes(ctx, a.Product)
+	if err != nil {
+		return a, err
+	}
+	for _, s := range a.Scopes {
+		if !slices.Contains(known, s) {
+			return a, onramp.Errorf(onramp.EINVALID, "scope %q is not used by any version of %s; its scopes are %s", s, a.Product, strings.Join(known, ", "))
+		}
+	}
+	a.Scopes, a.Environments = sortedUnique(a.Scopes), sortedUnique(a.Environments)
+	a.UpdatedAt = c.cfg.Now()
+	return a, c.cfg.Assignments.SaveAssignment(ctx, a)
+}
+
+// Scopes lists every scope the product's published versions use, sorted.
+func (c *Catalog) Scopes(ctx context.Context, product string) ([]string, error) {
+	versions, err := c.cfg.Store.ListVersions(ctx, product)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, v := range versions {
+		for _, op := range v.Operations {
+			out = append(out, op.Scope)
+		}
+	}
+	return sortedUnique(out), nil
+}
+
+func sortedUnique(in []string) []string {
+	out := slices.Clone(in)
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+// Unassign removes the organisation's assignment of product.
+func (c *Catalog) Unassign(ctx context.Context, orgID, product string) error {
+	return c.cfg.Assignments.DeleteAssignment(ctx, orgID, product)
+}
+
+// AssignmentsOf lists the organisation's assignments.
+func (c *Catalog) AssignmentsOf(ctx context.Context, orgID string) ([]onramp.Assignment, error) {
+	return c.cfg.Assignments.AssignmentsOf(ctx, orgID)
+}
+
+// RemoveOrganization drops every assignment of an organisation that is being removed.
+func (c *Catalog) RemoveOrganization(ctx context.Context, orgID string) error {
+	return c.cfg.Assignments.DeleteAssignments(ctx, orgID)
+}

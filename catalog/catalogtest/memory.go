@@ -1,0 +1,162 @@
+package catalogtest
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	"github.com/onramp-dev/onramp"
+)
+
+// Memory is an in-memory Store for unit tests; it passes RunStoreContract.
+type Memory struct {
+	mu          sync.Mutex
+	products    map[string]onramp.Product
+	versions    map[string]onramp.ProductVersion
+	plans       map[string]onramp.Plan
+	assignments map[string]onramp.Assignment
+}
+
+var _ Store = (*Memory)(nil)
+
+// NewMemory returns an empty store.
+func NewMemory() *Memory {
+	return &Memory{products: map[string]onramp.Product{}, versions: map[string]onramp.ProductVersion{},
+		plans: map[string]onramp.Plan{}, assignments: map[string]onramp.Assignment{}}
+}
+
+func (m *Memory) SaveProduct(_ context.Context, p onramp.Product) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.products[p.Slug] = p
+	return nil
+}
+
+func (m *Memory) FindProduct(_ context.Context, slug string) (onramp.Product, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.products[slug]
+	if !ok {
+		return p, onramp.Errorf(onramp.ENOTFOUND, "no product %q", slug)
+	}
+	return p, nil
+}
+
+func (m *Memory) ListProducts(context.Context) ([]onramp.Product, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []onramp.Product{}
+	for _, p := range m.products {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (m *Memory) PublishVersion(_ context.Context, v onramp.ProductVersion) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v.ID = onramp.VersionID(v.Product, v.Version)
+	if _, ok := m.versions[v.ID]; ok {
+		return onramp.Errorf(onramp.ECONFLICT, "%s %s is already published", v.Product, v.Version)
+	}
+	m.versions[v.ID] = v
+	return nil
+}
+
+func (m *Memory) UpdateVersion(_ context.Context, v onramp.ProductVersion) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id := onramp.VersionID(v.Product, v.Version)
+	old, ok := m.versions[id]
+	if !ok {
+		return onramp.Errorf(onramp.ENOTFOUND, "%s has no version %q", v.Product, v.Version)
+	}
+	old.Status, old.Sunset, old.ReleaseNotes = v.Status, v.Sunset, v.ReleaseNotes
+	m.versions[id] = old
+	return nil
+}
+
+func (m *Memory) FindVersion(_ context.Context, product, version string) (onramp.ProductVersion, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.versions[onramp.VersionID(product, version)]
+	if !ok {
+		return v, onramp.Errorf(onramp.ENOTFOUND, "no version %q", version)
+	}
+	return v, nil
+}
+
+func (m *Memory) ListVersions(_ context.Context, product string) ([]onramp.ProductVersion, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []onramp.ProductVersion{}
+	for _, v := range m.versions {
+		if v.Product == product {
+			out = append(out, v)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
+	return out, nil
+}
+
+func (m *Memory) SavePlan(_ context.Context, p onramp.Plan) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.plans[p.Name] = p
+	return nil
+}
+
+func (m *Memory) ListPlans(context.Context) ([]onramp.Plan, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []onramp.Plan{}
+	for _, p := range m.plans {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (m *Memory) SaveAssignment(_ context.Context, a onramp.Assignment) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a.ID = onramp.AssignmentID(a.OrgID, a.Product)
+	m.assignments[a.ID] = a
+	return nil
+}
+
+func (m *Memory) DeleteAssignment(_ context.Context, orgID, product string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id := onramp.AssignmentID(orgID, product)
+	if _, ok := m.assignments[id]; !ok {
+		return onramp.Errorf(onramp.ENOTFOUND, "the organisation has no assignment of %q", product)
+	}
+	delete(m.assignments, id)
+	return nil
+}
+
+func (m *Memory) DeleteAssignments(_ context.Context, orgID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id, a := range m.assignments {
+		if a.OrgID == orgID {
+			delete(m.assignments, id)
+		}
+	}
+	return nil
+}
+
+func (m *Memory) AssignmentsOf(_ context.Context, orgID string) ([]onramp.Assignment, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []onramp.Assignment{}
+	for _, a := range m.assignments {
+		if a.OrgID == orgID {
+			out = append(out, a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Product < out[j].Product })
+	return out, nil
+}

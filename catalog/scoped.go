@@ -1,0 +1,224 @@
+package catalog
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/onramp-dev/onramp"
+	"github.com/onramp-dev/onramp/specs"
+)
+
+// Entry is a product as an organisation sees it in the catalog list.
+type Entry struct {
+	Product    onramp.Product          `json:"product"`
+	Assignment onramp.Assignment       `json:"assignment"`
+	Versions   []onramp.ProductVersion `json:"versions"`
+	Latest     onramp.ProductVersion   `json:"latest"`
+}
+
+// OperationView is an operation with whether the organisation may call it, and why not.
+type OperationView struct {
+	onramp.Operation
+	Allowed bool     `json:"allowed"`
+	Reasons []string `json:"reasons"`
+}
+
+// ProductView is one version of a product as an organisation sees it.
+type ProductView struct {
+	Entry
+	Version    onramp.ProductVersion `json:"version"`
+	Operations []OperationView       `json:"operations"`
+	Tags       []string              `json:"tags"` // operation tags in the document's order
+	Doc        *openapi3.T           `json:"-"`    // for rendering parameters and schemas
+}
+
+// Servers returns where an organisation calls a product version: each granted environment's
+// gateway, under /<product>/<version>.
+func (c *Catalog) Servers(a onramp.Assignment, version string) []specs.Server {
+	var out []specs.Server
+	for _, env := range onramp.Environments {
+		if !slices.Contains(a.Environments, env) {
+			continue
+		}
+		base := c.cfg.SandboxURL
+		if env == onramp.Production {
+			base = c.cfg.ProductionURL
+		}
+		out = append(out, specs.Server{URL: base + "/" + a.Product + "/" + version, Description: env})
+	}
+	return out
+}
+
+// retired reports whether every version is deprecated and past its sunset.
+func (c *Catalog) retired(versions []onramp.ProductVersion) bool {
+	now := c.cfg.Now()
+	for _, v := range versions {
+		if v.Status != onramp.VersionDeprecated || v.Sunset == nil || v.Sunset.After(now) {
+			return false
+		}
+	}
+	return len(versions) > 0
+}
+
+// decide asks policies/catalog about one product version for the organisation.
+func (c *Catalog) decide(ctx context.Context, org onramp.Organization, assignments []onramp.Assignment, p onramp.Product, versions []onramp.ProductVersion, v onramp.ProductVersion) (onramp.Decision, error) {
+	granted := map[string]any{}
+	for _, a := range assignments {
+		granted[a.Product] = map[string]any{"plan": a.Plan, "scopes": a.Scopes, "environments": a.Environments}
+	}
+	ops := map[string]any{}
+	for _, op := range v.Operations {
+		ops[op.ID] = map[string]any{"method": op.Method, "path": op.Path, "scope": op.Scope}
+	}
+	input := map[string]any{
+		"organization": map[string]any{"id": org.ID, "tier": org.Tier, "status": org.Status},
+		"assignments":  granted,
+		"product":      map[string]any{"slug": p.Slug, "name": p.Name, "retired": c.retired(versions), "operations": ops},
+	}
+	return c.cfg.Policy.Decide(ctx, PolicyName, input)
+}
+
+func notFound(slug string) error {
+	return onramp.Errorf(onramp.ENOTFOUND, "there is no product %q in your catalog; see GET /api/v1/orgs/{org}/catalog for the products you can use", slug)
+}
+
+// entry loads a product the organisation may see, with its decision for version ("" or "latest":
+// the latest). A product that is not assigned does not exist for the organisation: ENOTFOUND.
+func (c *Catalog) entry(ctx context.Context, org onramp.Organization, assignments []onramp.Assignment, p onramp.Product, version string) (Entry, onramp.ProductVersion, onramp.Decision, error) {
+	versions, err := c.cfg.Store.ListVersions(ctx, p.Slug)
+	if err != nil {
+		return Entry{}, onramp.ProductVersion{}, onramp.Decision{}, err
+	}
+	latest, err := onramp.Latest(versions)
+	if err != nil {
+		return Entry{}, onramp.ProductVersion{}, onramp.Decision{}, notFound(p.Slug)
+	}
+	v := latest
+	if version != "" && version != onramp.LatestVersion {
+		i := slices.IndexFunc(versions, func(x onramp.ProductVersion) bool { return x.Version == version })
+		if i < 0 {
+			return Entry{}, v, onramp.Decision{}, onramp.Errorf(onramp.ENOTFOUND, "%s has no version %q; its versions are listed at GET /api/v1/orgs/{org}/catalog/%s", p.Slug, version, p.Slug)
+		}
+		v = versions[i]
+	}
+	d, err := c.decide(ctx, org, assignments, p, versions, v)
+	if err != nil {
+		return Entry{}, v, d, err
+	}
+	if !d.Allow {
+		return Entry{}, v, d, notFound(p.Slug)
+	}
+	e := Entry{Product: p, Versions: versions, Latest: latest}
+	for _, a := range assignments {
+		if a.Product == p.Slug {
+			e.Assignment = a
+		}
+	}
+	return e, v, d, nil
+}
+
+// List returns the products the organisation may see, filtered by a free-text query (name,
+// summary, description, tags, operations) and a tag.
+func (c *Catalog) List(ctx context.Context, org onramp.Organization, query, tag string) ([]Entry, error) {
+	products, err := c.cfg.Store.ListProducts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	assignments, err := c.cfg.Assignments.AssignmentsOf(ctx, org.ID)
+	if err != nil {
+		return nil, err
+	}
+	query = strings.ToLower(strings.TrimSpace(query))
+	out := []Entry{}
+	for _, p := range products {
+		if tag != "" && !slices.Contains(p.Tags, tag) {
+			continue
+		}
+		e, _, _, err := c.entry(ctx, org, assignments, p, "")
+		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		if query != "" && !matches(e, query) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func matches(e Entry, q string) bool {
+	text := []string{e.Product.Slug, e.Product.Name, e.Product.Summary, e.Product.Description, strings.Join(e.Product.Tags, " ")}
+	for _, op := range e.Latest.Operations {
+		text = append(text, op.ID, op.Summary, op.Path)
+	}
+	return strings.Contains(strings.ToLower(strings.Join(text, "\n")), q)
+}
+
+// Tags lists the tags of the products the organisation may see.
+func Tags(entries []Entry) []string {
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Product.Tags...)
+	}
+	return sortedUnique(out)
+}
+
+// Product returns one version ("" or "latest": the latest) of a product the organisation may see,
+// every operation marked allowed or not with the policy's reasons. ENOTFOUND when the product is
+// not the organisation's.
+func (c *Catalog) Product(ctx context.Context, org onramp.Organization, slug, version string) (ProductView, error) {
+	p, err := c.cfg.Store.FindProduct(ctx, slug)
+	if onramp.ErrorCode(err) == onramp.ENOTFOUND {
+		return ProductView{}, notFound(slug)
+	} else if err != nil {
+		return ProductView{}, err
+	}
+	assignments, err := c.cfg.Assignments.AssignmentsOf(ctx, org.ID)
+	if err != nil {
+		return ProductView{}, err
+	}
+	e, v, d, err := c.entry(ctx, org, assignments, p, version)
+	if err != nil {
+		return ProductView{}, err
+	}
+	doc, err := c.doc(v)
+	if err != nil {
+		return ProductView{}, err
+	}
+	view := ProductView{Entry: e, Version: v, Doc: doc, Tags: specs.Tags(doc)}
+	for _, op := range v.Operations {
+		od, ok := d.Operations[op.ID]
+		if !ok {
+			od = onramp.Decision{Reasons: []string{"the catalog policy gave no decision for this operation"}}
+		}
+		view.Operations = append(view.Operations, OperationView{Operation: op, Allowed: od.Allow, Reasons: od.Reasons})
+	}
+	return view, nil
+}
+
+// Download renders the document an organisation downloads: only the operations it may call,
+// servers for its granted environments, the gateway's security schemes. format is json or yaml.
+func (c *Catalog) Download(ctx context.Context, org onramp.Organization, slug, version, format string) ([]byte, ProductView, error) {
+	if format != "json" && format != "yaml" {
+		return nil, ProductView{}, onramp.Errorf(onramp.EINVALID, "format %q is unknown; download openapi.yaml or openapi.json", format)
+	}
+	view, err := c.Product(ctx, org, slug, version)
+	if err != nil {
+		return nil, view, err
+	}
+	allowed := map[string]bool{}
+	for _, op := range view.Operations {
+		allowed[op.ID] = op.Allowed
+	}
+	doc, err := specs.Export(view.Doc, slug, allowed, c.Servers(view.Assignment, view.Version.Version))
+	if err != nil {
+		return nil, view, err
+	}
+	out, err := specs.Encode(doc, format)
+	return out, view, err
+}
