@@ -50,9 +50,18 @@ func (s *Server) invitePartner(c *gin.Context, in invitePartnerRequest) (onramp.
 		return o, err
 	}
 	ctx := c.Request.Context()
+	if err := s.cfg.Catalog.CheckPlan(ctx, o.Tier); err != nil {
+		return o, err
+	}
 	// Saved before the workflow starts so the admin sees it at once (the workflow's save is
 	// idempotent), and removed again if the workflow cannot start: nothing is left half-invited.
 	if err := s.cfg.Organizations.SaveOrganization(ctx, o); err != nil {
+		return o, err
+	}
+	// The plan's products are assigned before the invitation goes out, so the catalog is there at
+	// the first sign-in.
+	if err := s.cfg.Catalog.ApplyPlan(ctx, o.ID, o.Tier); err != nil {
+		s.undoInvite(ctx, o.ID)
 		return o, err
 	}
 	// The identity provider is installed before the invitation goes out, so its link works at once.
@@ -70,7 +79,11 @@ func (s *Server) invitePartner(c *gin.Context, in invitePartnerRequest) (onramp.
 }
 
 func (s *Server) undoInvite(ctx context.Context, orgID string) {
-	if err := s.cfg.Organizations.DeleteOrganization(context.WithoutCancel(ctx), orgID); err != nil {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.cfg.Catalog.RemoveOrganization(ctx, orgID); err != nil {
+		s.log.Error("remove assignments after failed invitation", "organization", orgID, "error", err)
+	}
+	if err := s.cfg.Organizations.DeleteOrganization(ctx, orgID); err != nil {
 		s.log.Error("remove organisation after failed invitation", "organization", orgID, "error", err)
 	}
 }
@@ -191,6 +204,12 @@ func (s *Server) partnersPage(c *gin.Context, status int, v partnersView) {
 		return
 	}
 	v.page, v.Partners, v.Tiers, v.PortalURL = s.page("Partners"), orgs, onramp.Tiers, s.cfg.PortalURL
+	if plans, err := s.cfg.Catalog.Plans(c.Request.Context()); err == nil && len(plans) > 0 {
+		v.Tiers = nil
+		for _, p := range plans {
+			v.Tiers = append(v.Tiers, p.Name)
+		}
+	}
 	v.page.Admin = true
 	if v.Notice == "" {
 		v.Notice = c.Query("notice")
@@ -224,10 +243,15 @@ func (s *Server) adminResend(c *gin.Context) {
 
 type partnerDetailView struct {
 	page
-	Org         onramp.Organization
-	Members     []onramp.Member
-	Invitations []onramp.MemberInvitation
-	Audit       []onramp.AuditEvent
+	Org           onramp.Organization
+	Members       []onramp.Member
+	Invitations   []onramp.MemberInvitation
+	Audit         []onramp.AuditEvent
+	Assignments   []onramp.Assignment
+	Plans         []onramp.Plan
+	Products      []productAdmin
+	Environments  []string
+	Notice, Error string
 }
 
 // adminPartner shows one partner: its onboarding timeline, members, open invitations, audit log.
@@ -242,13 +266,30 @@ func (s *Server) adminPartner(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	v := partnerDetailView{page: s.page(o.Name), Org: o}
-	v.page.Admin = true
+	v := partnerDetailView{page: s.adminPage(o.Name), Org: o, Environments: onramp.Environments, Notice: c.Query("notice"), Error: c.Query("error")}
 	if v.Members, err = s.cfg.Team.MembersOf(ctx, o.ID); err == nil {
 		v.Invitations, err = s.cfg.Team.Invitations(ctx, o.ID)
 	}
 	if err == nil {
 		v.Audit, err = s.cfg.Team.Audit(ctx, o.ID, 50)
+	}
+	if err == nil {
+		v.Assignments, err = s.cfg.Catalog.AssignmentsOf(ctx, o.ID)
+	}
+	if err == nil {
+		v.Plans, err = s.cfg.Catalog.Plans(ctx)
+	}
+	var products []onramp.Product
+	if err == nil {
+		products, err = s.cfg.Catalog.Store().ListProducts(ctx)
+	}
+	for _, p := range products {
+		if err != nil {
+			break
+		}
+		var pa productAdmin
+		pa, err = s.productAdmin(c, p)
+		v.Products = append(v.Products, pa)
 	}
 	if err != nil {
 		s.fail(c, err)

@@ -17,8 +17,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/onramp-dev/onramp"
+	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/internal/problem"
 	"github.com/onramp-dev/onramp/kratos"
+	"github.com/onramp-dev/onramp/policies"
 	"github.com/onramp-dev/onramp/web"
 )
 
@@ -40,6 +42,11 @@ type Identity interface {
 	RevokeSession(ctx context.Context, token string) error
 }
 
+// PolicyStatus reports the running policies' version and the last refused change.
+type PolicyStatus interface {
+	Status() policies.Status
+}
+
 // Config holds the portal's dependencies. Mailbox and CourierToken are set only in dev mode.
 type Config struct {
 	Logger            *slog.Logger
@@ -59,6 +66,8 @@ type Config struct {
 	Sessions          onramp.Sessions
 	MemberInvitations onramp.MemberInvitations
 	Policy            onramp.Policy
+	Policies          PolicyStatus // the admin Policies page
+	Catalog           *catalog.Catalog
 	SignInPerClient   int // sign-in attempts per client address per 15 minutes; 0: DefaultPostsPerAddress
 	SSOProviders      onramp.SSOProviders
 	HookToken         string // Kratos's registration gate authenticates with it
@@ -79,8 +88,8 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil || cfg.Registry == nil || cfg.Identity == nil || cfg.Organizations == nil ||
 		cfg.Members == nil || cfg.Invitations == nil || cfg.Team == nil || cfg.Sessions == nil ||
-		cfg.MemberInvitations == nil || cfg.Policy == nil || cfg.SSOProviders == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
-		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, Team, Sessions, MemberInvitations, Policy, PortalURL and KratosPublicURL are required")
+		cfg.MemberInvitations == nil || cfg.Policy == nil || cfg.Policies == nil || cfg.Catalog == nil || cfg.SSOProviders == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
+		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, Team, Sessions, MemberInvitations, Policy, Policies, Catalog, PortalURL and KratosPublicURL are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -151,6 +160,15 @@ func (s *Server) routes() *gin.Engine {
 	org.DELETE("/invitations/:id", s.apiCancelInvitation)
 	org.POST("/invitations/:id/resend", s.apiResendMemberInvitation)
 	org.GET("/audit", s.apiAudit)
+	org.GET("/catalog", s.apiCatalog)
+	org.GET("/catalog/:product", s.apiCatalogProduct)
+	org.GET("/catalog/:product/versions/:version/changelog", s.apiCatalogChangelog)
+	org.GET("/catalog/:product/versions/:version/:file", s.apiCatalogDownload)
+
+	browse := r.Group("/catalog", s.requireBrowserSession)
+	browse.GET("", s.catalogPage)
+	browse.GET("/:product", s.productPage)
+	browse.GET("/:product/versions/:version/:file", s.catalogDownloadPage)
 
 	team := r.Group("/team", s.requireBrowserSession)
 	team.GET("", s.teamPage)
@@ -166,6 +184,17 @@ func (s *Server) routes() *gin.Engine {
 	admin.GET("/partners/:id", s.apiGetPartner)
 	admin.POST("/partners/:id/resend", s.apiResendInvitation)
 	admin.GET("/partners/:id/members", s.apiPartnerMembers)
+	admin.GET("/partners/:id/assignments", s.apiAdminAssignments)
+	admin.PUT("/partners/:id/assignments/:product", s.apiAdminAssign)
+	admin.DELETE("/partners/:id/assignments/:product", s.apiAdminUnassign)
+	admin.GET("/products", s.apiAdminProducts)
+	admin.GET("/products/:slug", s.apiAdminProduct)
+	admin.PUT("/products/:slug", s.apiAdminSaveProduct)
+	admin.POST("/products/:slug/versions", s.apiAdminPublish)
+	admin.PATCH("/products/:slug/versions/:version", s.apiAdminUpdateVersion)
+	admin.GET("/products/:slug/versions/:version/changelog", s.apiAdminChangelog)
+	admin.GET("/plans", s.apiAdminPlans)
+	admin.GET("/policies", s.apiAdminPolicies)
 
 	r.GET("/admin", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/admin/partners") })
 	r.GET("/admin/login", s.adminLoginPage)
@@ -176,6 +205,13 @@ func (s *Server) routes() *gin.Engine {
 	adminUI.POST("/partners", s.adminInvitePartner)
 	adminUI.GET("/partners/:id", s.adminPartner)
 	adminUI.POST("/partners/:id/resend", s.adminResend)
+	adminUI.POST("/partners/:id/assignments", s.adminAssign)
+	adminUI.POST("/partners/:id/assignments/:product/delete", s.adminUnassign)
+	adminUI.GET("/products", s.adminProducts)
+	adminUI.POST("/products", s.adminSaveProduct)
+	adminUI.GET("/products/:slug", s.adminProduct)
+	adminUI.POST("/products/:slug/publish", s.adminPublish)
+	adminUI.GET("/policies", s.adminPolicies)
 
 	r.NoRoute(s.notFound)
 	r.NoMethod(func(c *gin.Context) {

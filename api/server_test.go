@@ -1,10 +1,15 @@
 package api_test
 
 import (
+	"io/fs"
+
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/onramp-dev/onramp/catalog"
+	"github.com/onramp-dev/onramp/catalog/catalogtest"
+	"github.com/onramp-dev/onramp/deploy"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -60,6 +65,8 @@ func MustHarness(tb testing.TB, dev bool, checks ...api.Check) *harness {
 		Sessions:          noTeam{},
 		MemberInvitations: noTeam{},
 		Policy:            MustPolicy(t),
+		Policies:          MustPolicy(t),
+		Catalog:           MustCatalog(t, catalogtest.NewMemory()),
 		SSOProviders:      noProviders{},
 	}
 	if dev {
@@ -383,7 +390,8 @@ func (s *spyOrgs) DeleteOrganization(_ context.Context, id string) error {
 
 func TestInvitationThatCannotStartLeavesNothingBehind(t *testing.T) {
 	spy := &spyOrgs{}
-	srv, err := api.New(api.Config{
+	store := catalogtest.NewMemory()
+	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store),
 		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
 		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{},
 		Organizations: spy, Members: noOrgs{}, Invitations: noOrgs{}, // InvitePartner fails
@@ -403,6 +411,26 @@ func TestInvitationThatCannotStartLeavesNothingBehind(t *testing.T) {
 	if len(spy.saved) != 1 || len(spy.deleted) != 1 || spy.saved[0] != spy.deleted[0] {
 		t.Fatalf("saved %v, deleted %v: want the saved organisation removed again", spy.saved, spy.deleted)
 	}
+	if left, _ := store.AssignmentsOf(t.Context(), spy.saved[0]); len(left) != 0 {
+		t.Fatalf("assignments left behind: %+v", left)
+	}
+}
+
+// MustCatalog is a catalog on store with the demo catalog files loaded and the real policies.
+func MustCatalog(tb testing.TB, store *catalogtest.Memory) *catalog.Catalog {
+	tb.Helper()
+	c, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: MustPolicy(tb), SandboxURL: "http://127.0.0.1:2", ProductionURL: "http://127.0.0.1:3"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	files, err := fs.Sub(deploy.Catalog, "catalog")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := c.LoadFiles(context.Background(), files); err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }
 
 // MustPolicy is the real embedded policy bundle.
@@ -460,7 +488,8 @@ func TestTeamAPINeedsSession(t *testing.T) {
 
 func TestRegistrationGate(t *testing.T) {
 	spy := &spyOrgs{}
-	srv, err := api.New(api.Config{
+	store := catalogtest.NewMemory()
+	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store),
 		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
 		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{}, Organizations: spy, Members: noOrgs{},
 		Invitations: noOrgs{}, Team: noTeam{}, Sessions: noTeam{}, MemberInvitations: noTeam{}, Policy: MustPolicy(t),

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -25,6 +26,8 @@ import (
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/activities"
 	"github.com/onramp-dev/onramp/api"
+	"github.com/onramp-dev/onramp/catalog"
+	"github.com/onramp-dev/onramp/deploy"
 	"github.com/onramp-dev/onramp/devenv"
 	"github.com/onramp-dev/onramp/gateway"
 	"github.com/onramp-dev/onramp/kratos"
@@ -66,6 +69,16 @@ type Config struct {
 	// `kratos -c`), the claims mapper's URL as Kratos sees it, and the registration gate's token.
 	KratosProvidersFile, KratosMapperURL, KratosHookToken string
 
+	// PolicyDir, when set, holds the Rego policies (reloaded when its files change) instead of the
+	// embedded ones; DecisionLogRate is the fraction of policy decisions logged for audit.
+	PolicyDir       string
+	DecisionLogRate float64
+	// CatalogDir, when set, holds catalog files loaded at start (plans, products, specs); in dev
+	// mode the embedded demo catalog is loaded when it is empty.
+	CatalogDir string
+	// Public gateway URLs that downloaded specs point at, when the gateway runs elsewhere.
+	SandboxPublicURL, ProductionPublicURL string
+
 	// Dev-only ports of the embedded infrastructure (0 picks a free one; UI -1 disables it).
 	DevHost                           string
 	TemporalPort, TemporalUIPort      int
@@ -94,6 +107,7 @@ type Stack struct {
 	infra    *devenv.Infra
 	kratosP  *devenv.Kratos
 	secrets  devenv.Secrets // dev mode only
+	cancel   context.CancelFunc
 	errc     chan error
 	stopping atomic.Bool
 	stopped  chan struct{}
@@ -112,6 +126,8 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		cfg.TemporalNamespace = "default"
 	}
 	s := &Stack{cfg: cfg, errc: make(chan error, 8), stopped: make(chan struct{})}
+	var bg context.Context
+	bg, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer func() {
 		if err != nil {
 			_ = s.Stop(context.Background())
@@ -190,7 +206,11 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	}
 
 	if cfg.Roles.Portal {
-		policy, err := policies.New(ctx, policies.Embedded())
+		policy, err := s.policies(ctx, bg)
+		if err != nil {
+			return nil, err
+		}
+		cat, err := s.catalog(ctx, policy)
 		if err != nil {
 			return nil, err
 		}
@@ -215,6 +235,8 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			Sessions:          s.Kratos,
 			MemberInvitations: invitations,
 			Policy:            policy,
+			Policies:          policy,
+			Catalog:           cat,
 			SignInPerClient:   cfg.SignInPerClient,
 			SSOProviders:      s.ssoProviders(),
 			HookToken:         cfg.KratosHookToken,
@@ -345,6 +367,66 @@ func (s *Stack) startDependencies(ctx context.Context) error {
 	return nil
 }
 
+// policies loads the Rego policies: embedded, or from PolicyDir, watched for changes until the stack stops.
+func (s *Stack) policies(ctx, bg context.Context) (*policies.Engine, error) {
+	if s.cfg.PolicyDir == "" {
+		e, err := policies.New(ctx, policies.Embedded())
+		if err == nil && s.cfg.DecisionLogRate > 0 {
+			e.LogDecisions(s.cfg.Logger.With("role", "policy"), s.cfg.DecisionLogRate)
+		}
+		return e, err
+	}
+	e, err := policies.NewFrom(ctx, os.DirFS(s.cfg.PolicyDir), s.cfg.PolicyDir)
+	if err != nil {
+		return nil, fmt.Errorf("policies in %s: %w", s.cfg.PolicyDir, err)
+	}
+	if s.cfg.DecisionLogRate > 0 {
+		e.LogDecisions(s.cfg.Logger.With("role", "policy"), s.cfg.DecisionLogRate)
+	}
+	go e.Watch(bg, s.cfg.PolicyDir, time.Second, s.cfg.Logger.With("role", "policy"))
+	return e, nil
+}
+
+// catalog builds the catalog and loads catalog files: CatalogDir, or the demo catalog in dev mode.
+func (s *Stack) catalog(ctx context.Context, policy onramp.Policy) (*catalog.Catalog, error) {
+	sandbox, production := s.cfg.SandboxPublicURL, s.cfg.ProductionPublicURL
+	if sandbox == "" {
+		sandbox = or(s.SandboxURL, "http://localhost:4001")
+	}
+	if production == "" {
+		production = or(s.ProductionURL, "http://localhost:4002")
+	}
+	store := mongo.NewCatalog(s.Mongo)
+	c, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: policy, SandboxURL: sandbox, ProductionURL: production})
+	if err != nil {
+		return nil, err
+	}
+	var files fs.FS
+	switch {
+	case s.cfg.CatalogDir != "":
+		files = os.DirFS(s.cfg.CatalogDir)
+	case s.cfg.Dev:
+		if files, err = fs.Sub(deploy.Catalog, "catalog"); err != nil {
+			return nil, err
+		}
+	default:
+		return c, nil
+	}
+	r, err := c.LoadFiles(ctx, files)
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Logger.Info("catalog files loaded", "products", r.Products, "plans", r.Plans, "published", r.Published, "unchanged", r.Unchanged)
+	return c, nil
+}
+
+func or(v, def string) string {
+	if v != "" {
+		return v
+	}
+	return def
+}
+
 func (s *Stack) portalURLOrDefault() string {
 	if s.PortalURL != "" {
 		return s.PortalURL
@@ -424,6 +506,9 @@ func (s *Stack) Stop(ctx context.Context) error {
 		return nil
 	}
 	defer close(s.stopped)
+	if s.cancel != nil {
+		s.cancel()
+	}
 	var errs []error
 	for _, srv := range s.servers {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -28,7 +28,37 @@ func Static() fs.FS {
 // It returns one template set per page so pages cannot overwrite each other's blocks.
 func Templates() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
-		"timefmt": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+		"timefmt": func(t any) string {
+			switch v := t.(type) {
+			case time.Time:
+				return v.UTC().Format("2006-01-02 15:04:05 UTC")
+			case *time.Time:
+				if v != nil {
+					return v.UTC().Format("2006-01-02 15:04:05 UTC")
+				}
+			case string:
+				return v
+			}
+			return ""
+		},
+		"datefmt": func(t any) string {
+			switch v := t.(type) {
+			case *time.Time:
+				if v != nil {
+					return v.UTC().Format("2006-01-02")
+				}
+			case time.Time:
+				return v.UTC().Format("2006-01-02")
+			case *string:
+				if v != nil {
+					return *v
+				}
+			case string:
+				return v
+			}
+			return ""
+		},
+		"list": func(v ...string) []string { return v },
 	}
 	pages, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {

@@ -1,0 +1,442 @@
+package api
+
+import (
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/onramp-dev/onramp"
+	"github.com/onramp-dev/onramp/catalog"
+	"github.com/onramp-dev/onramp/policies"
+)
+
+// The provider's side of the catalog: products, publishing versions (with a dry run that shows
+// the validation errors or the computed changelog before anything is stored), plans,
+// assignments per organisation, and the state of the live policies.
+
+// maxSpecBytes bounds an uploaded OpenAPI document.
+const maxSpecBytes = 4 << 20
+
+type productAdmin struct {
+	onramp.Product
+	Versions []versionSummary `json:"versions"`
+	Scopes   []string         `json:"scopes"`
+}
+
+func (s *Server) productAdmin(c *gin.Context, p onramp.Product) (productAdmin, error) {
+	ctx := c.Request.Context()
+	vs, err := s.cfg.Catalog.Store().ListVersions(ctx, p.Slug)
+	if err != nil {
+		return productAdmin{}, err
+	}
+	scopes, err := s.cfg.Catalog.Scopes(ctx, p.Slug)
+	if err != nil {
+		return productAdmin{}, err
+	}
+	p.Tags = nonNil(p.Tags)
+	return productAdmin{Product: p, Versions: summarizeVersions(vs), Scopes: nonNil(scopes)}, nil
+}
+
+func (s *Server) apiAdminProducts(c *gin.Context) {
+	ps, err := s.cfg.Catalog.Store().ListProducts(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]productAdmin, 0, len(ps))
+	for _, p := range ps {
+		pa, err := s.productAdmin(c, p)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		out = append(out, pa)
+	}
+	c.JSON(http.StatusOK, gin.H{"products": out})
+}
+
+func (s *Server) apiAdminProduct(c *gin.Context) {
+	p, err := s.cfg.Catalog.Store().FindProduct(c.Request.Context(), c.Param("slug"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	pa, err := s.productAdmin(c, p)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, pa)
+}
+
+func (s *Server) apiAdminSaveProduct(c *gin.Context) {
+	var p onramp.Product
+	if err := c.ShouldBindJSON(&p); err != nil {
+		s.fail(c, onramp.Errorf(onramp.EINVALID, `send {"name": "…", "summary": "…", "description": "Markdown", "tags": [..], "upstreams": {"production": "https://…"}}: %v`, err))
+		return
+	}
+	p.Slug = c.Param("slug")
+	if err := s.cfg.Catalog.SaveProduct(c.Request.Context(), p); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.apiAdminProduct(c)
+}
+
+type publishRequest struct {
+	Version      string `json:"version"`
+	Status       string `json:"status"`
+	Sunset       string `json:"sunset"` // YYYY-MM-DD
+	ReleaseNotes string `json:"release_notes"`
+	Spec         string `json:"spec"` // the OpenAPI document, YAML or JSON
+	DryRun       bool   `json:"dry_run"`
+}
+
+func parseSunset(s string) (*time.Time, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.DateOnly, strings.TrimSpace(s))
+	if err != nil {
+		return nil, onramp.Errorf(onramp.EINVALID, "sunset %q must be a date like 2027-06-30", s)
+	}
+	return &t, nil
+}
+
+func (in publishRequest) publish(product string) (catalog.Publish, error) {
+	sunset, err := parseSunset(in.Sunset)
+	if err != nil {
+		return catalog.Publish{}, err
+	}
+	if strings.TrimSpace(in.Spec) == "" {
+		return catalog.Publish{}, onramp.Errorf(onramp.EINVALID, "send the OpenAPI document (YAML or JSON) as spec")
+	}
+	return catalog.Publish{Product: product, Version: in.Version, Status: in.Status, Sunset: sunset, ReleaseNotes: in.ReleaseNotes, Spec: []byte(in.Spec), DryRun: in.DryRun}, nil
+}
+
+func (s *Server) apiAdminPublish(c *gin.Context) {
+	var in publishRequest
+	if err := c.ShouldBindJSON(&in); err != nil {
+		s.fail(c, onramp.Errorf(onramp.EINVALID, `send {"version": "v3", "status": "current", "release_notes": "…", "spec": "<OpenAPI YAML or JSON>", "dry_run": true}: %v`, err))
+		return
+	}
+	pub, err := in.publish(c.Param("slug"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.cfg.Catalog.Publish(c.Request.Context(), pub)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	status := http.StatusCreated
+	if out.DryRun {
+		status = http.StatusOK
+	} else {
+		c.Header("Location", "/admin/api/v1/products/"+out.Version.Product+"/versions/"+out.Version.Version+"/changelog")
+	}
+	c.JSON(status, out)
+}
+
+type versionUpdate struct {
+	Status       string  `json:"status"`
+	Sunset       string  `json:"sunset"`
+	ReleaseNotes *string `json:"release_notes"`
+}
+
+func (s *Server) apiAdminUpdateVersion(c *gin.Context) {
+	var in versionUpdate
+	if err := c.ShouldBindJSON(&in); err != nil {
+		s.fail(c, onramp.Errorf(onramp.EINVALID, `send {"status": "deprecated", "sunset": "2027-06-30", "release_notes": "…"}: %v`, err))
+		return
+	}
+	ctx := c.Request.Context()
+	old, err := s.cfg.Catalog.Store().FindVersion(ctx, c.Param("slug"), c.Param("version"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	sunset, err := parseSunset(in.Sunset)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if in.Status == "" {
+		in.Status = old.Status
+	}
+	notes := old.ReleaseNotes
+	if in.ReleaseNotes != nil {
+		notes = *in.ReleaseNotes
+	}
+	v, err := s.cfg.Catalog.UpdateVersion(ctx, old.Product, old.Version, in.Status, sunset, notes)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, summarizeVersions([]onramp.ProductVersion{v})[0])
+}
+
+func (s *Server) apiAdminChangelog(c *gin.Context) {
+	ctx := c.Request.Context()
+	vs, err := s.cfg.Catalog.Store().ListVersions(ctx, c.Param("slug"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	i := slices.IndexFunc(vs, func(v onramp.ProductVersion) bool { return v.Version == c.Param("version") })
+	if i < 0 {
+		s.fail(c, onramp.Errorf(onramp.ENOTFOUND, "%s has no version %q", c.Param("slug"), c.Param("version")))
+		return
+	}
+	out, err := s.changelog(ctx, catalog.ProductView{Entry: catalog.Entry{Product: onramp.Product{Slug: c.Param("slug")}, Versions: vs}, Version: vs[i]})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) apiAdminPlans(c *gin.Context) {
+	plans, err := s.cfg.Catalog.Plans(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"plans": plans})
+}
+
+func (s *Server) apiAdminAssignments(c *gin.Context) {
+	ctx := c.Request.Context()
+	if _, err := s.cfg.Organizations.FindOrganization(ctx, c.Param("id")); err != nil {
+		s.fail(c, err)
+		return
+	}
+	as, err := s.cfg.Catalog.AssignmentsOf(ctx, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"assignments": as})
+}
+
+type assignRequest struct {
+	Plan         string       `json:"plan"`
+	Scopes       []string     `json:"scopes"`
+	Environments []string     `json:"environments"`
+	Quota        onramp.Quota `json:"quota"`
+}
+
+func (s *Server) assign(c *gin.Context, orgID, product string, in assignRequest) (onramp.Assignment, error) {
+	if _, err := s.cfg.Organizations.FindOrganization(c.Request.Context(), orgID); err != nil {
+		return onramp.Assignment{}, err
+	}
+	return s.cfg.Catalog.Assign(c.Request.Context(), onramp.Assignment{OrgID: orgID, Product: product, Plan: in.Plan,
+		Grant: onramp.Grant{Scopes: in.Scopes, Environments: in.Environments, Quota: in.Quota}})
+}
+
+func (s *Server) apiAdminAssign(c *gin.Context) {
+	var in assignRequest
+	if err := c.ShouldBindJSON(&in); err != nil {
+		s.fail(c, onramp.Errorf(onramp.EINVALID, `send {"plan": "standard", "scopes": ["payments:read"], "environments": ["sandbox"], "quota": {"limit": 10000, "period": "month"}}: %v`, err))
+		return
+	}
+	a, err := s.assign(c, c.Param("id"), c.Param("product"), in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, a)
+}
+
+func (s *Server) apiAdminUnassign(c *gin.Context) {
+	if err := s.cfg.Catalog.Unassign(c.Request.Context(), c.Param("id"), c.Param("product")); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) apiAdminPolicies(c *gin.Context) {
+	c.JSON(http.StatusOK, s.cfg.Policies.Status())
+}
+
+// Admin UI.
+
+type productsView struct {
+	page
+	Products []productAdmin
+	Form     onramp.Product
+	Error    string
+	Notice   string
+}
+
+func (s *Server) adminProductsPage(c *gin.Context, status int, v productsView) {
+	ps, err := s.cfg.Catalog.Store().ListProducts(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	for _, p := range ps {
+		pa, err := s.productAdmin(c, p)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		v.Products = append(v.Products, pa)
+	}
+	v.page = s.adminPage("Products")
+	if v.Notice == "" {
+		v.Notice = c.Query("notice")
+	}
+	s.render(c, status, "admin_products.html", v)
+}
+
+func (s *Server) adminPage(title string) page {
+	p := s.page(title)
+	p.Admin = true
+	return p
+}
+
+func (s *Server) adminProducts(c *gin.Context) { s.adminProductsPage(c, http.StatusOK, productsView{}) }
+
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' }) {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (s *Server) adminSaveProduct(c *gin.Context) {
+	p := onramp.Product{Slug: strings.TrimSpace(c.PostForm("slug")), Name: strings.TrimSpace(c.PostForm("name")), Summary: strings.TrimSpace(c.PostForm("summary")),
+		Description: c.PostForm("description"), Tags: splitList(c.PostForm("tags")), Upstreams: map[string]string{}}
+	for _, env := range onramp.Environments {
+		if u := strings.TrimSpace(c.PostForm("upstream_" + env)); u != "" {
+			p.Upstreams[env] = u
+		}
+	}
+	if err := s.cfg.Catalog.SaveProduct(c.Request.Context(), p); err != nil {
+		s.adminProductsPage(c, http.StatusBadRequest, productsView{Form: p, Error: onramp.ErrorMessage(err)})
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/admin/products/"+p.Slug+"?notice="+urlQuery("Saved "+p.Name+"."))
+}
+
+type adminProductView struct {
+	page
+	Product productAdmin
+	Form    publishRequest
+	Preview *catalog.Published
+	Errors  []onramp.ErrorDetail
+	Error   string
+	Notice  string
+}
+
+func (s *Server) adminProductPage(c *gin.Context, status int, v adminProductView) {
+	p, err := s.cfg.Catalog.Store().FindProduct(c.Request.Context(), c.Param("slug"))
+	if err != nil {
+		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
+			s.notFound(c)
+			return
+		}
+		s.fail(c, err)
+		return
+	}
+	if v.Product, err = s.productAdmin(c, p); err != nil {
+		s.fail(c, err)
+		return
+	}
+	v.page = s.adminPage(p.Name)
+	if v.Notice == "" {
+		v.Notice = c.Query("notice")
+	}
+	s.render(c, status, "admin_product.html", v)
+}
+
+func (s *Server) adminProduct(c *gin.Context) { s.adminProductPage(c, http.StatusOK, adminProductView{}) }
+
+// adminPublish is the upload form: without confirm it is a dry run that shows the problems or
+// the changelog; the confirmation re-sends the same document to publish it.
+func (s *Server) adminPublish(c *gin.Context) {
+	in := publishRequest{Version: strings.TrimSpace(c.PostForm("version")), Status: c.PostForm("status"), Sunset: c.PostForm("sunset"),
+		ReleaseNotes: c.PostForm("release_notes"), Spec: c.PostForm("spec"), DryRun: c.PostForm("confirm") == ""}
+	if fh, err := c.FormFile("file"); err == nil && fh.Size > 0 {
+		if fh.Size > maxSpecBytes {
+			s.adminProductPage(c, http.StatusBadRequest, adminProductView{Form: in, Error: "The file is larger than 4 MiB."})
+			return
+		}
+		f, err := fh.Open()
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		b, err := io.ReadAll(io.LimitReader(f, maxSpecBytes))
+		f.Close()
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		in.Spec = string(b)
+	}
+	pub, err := in.publish(c.Param("slug"))
+	var out catalog.Published
+	if err == nil {
+		out, err = s.cfg.Catalog.Publish(c.Request.Context(), pub)
+	}
+	if err != nil {
+		s.adminProductPage(c, http.StatusBadRequest, adminProductView{Form: in, Error: onramp.ErrorMessage(err), Errors: onramp.ErrorDetails(err)})
+		return
+	}
+	if out.DryRun {
+		s.adminProductPage(c, http.StatusOK, adminProductView{Form: in, Preview: &out})
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/admin/products/"+out.Version.Product+"?notice="+urlQuery("Published "+out.Version.Product+" "+out.Version.Version+"."))
+}
+
+// assignmentForm reads the partner page's assignment form.
+func assignmentForm(c *gin.Context) (string, assignRequest, error) {
+	limit, err := strconv.ParseInt(strings.TrimSpace(c.PostForm("quota_limit")), 10, 64)
+	if err != nil {
+		return "", assignRequest{}, onramp.Errorf(onramp.EINVALID, "quota limit %q must be a whole number of requests", c.PostForm("quota_limit"))
+	}
+	return strings.TrimSpace(c.PostForm("product")), assignRequest{Plan: c.PostForm("plan"), Scopes: append(c.PostFormArray("scope"), splitList(c.PostForm("scopes"))...),
+		Environments: c.PostFormArray("environment"), Quota: onramp.Quota{Limit: limit, Period: c.PostForm("quota_period")}}, nil
+}
+
+func (s *Server) adminAssign(c *gin.Context) {
+	product, in, err := assignmentForm(c)
+	if err == nil {
+		_, err = s.assign(c, c.Param("id"), product, in)
+	}
+	if err != nil {
+		c.Redirect(http.StatusSeeOther, "/admin/partners/"+c.Param("id")+"?error="+urlQuery(onramp.ErrorMessage(err))+"#assignments")
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/admin/partners/"+c.Param("id")+"?notice="+urlQuery("Assignment of "+product+" saved.")+"#assignments")
+}
+
+func (s *Server) adminUnassign(c *gin.Context) {
+	if err := s.cfg.Catalog.Unassign(c.Request.Context(), c.Param("id"), c.Param("product")); err != nil {
+		c.Redirect(http.StatusSeeOther, "/admin/partners/"+c.Param("id")+"?error="+urlQuery(onramp.ErrorMessage(err))+"#assignments")
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/admin/partners/"+c.Param("id")+"?notice="+urlQuery(c.Param("product")+" is no longer assigned.")+"#assignments")
+}
+
+type policiesView struct {
+	page
+	Status policies.Status
+}
+
+func (s *Server) adminPolicies(c *gin.Context) {
+	s.render(c, http.StatusOK, "admin_policies.html", policiesView{page: s.adminPage("Policies"), Status: s.cfg.Policies.Status()})
+}
