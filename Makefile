@@ -6,6 +6,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 WORKFLOWCHECK  := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
+SWAGGER_PARSER := 13.1.0
 ARGS ?=
 
 .PHONY: help dev dev-fresh build build-deps test test-deps vet workflowcheck bench compose-config clean
@@ -40,6 +41,13 @@ test-deps:
 		echo "==> Installing $${missing[*]} (Debian packages, for the browser and compose tests)"; \
 		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq "$${missing[@]}" >/dev/null; \
+	fi
+	@# The catalog tests check downloaded specs with independent tools: oapi-codegen (pinned by
+	@# go.mod's tool directive) and swagger-parser from npm, installed under .cache/.
+	@go build -o bin/oapi-codegen github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
+	@if [ ! -d .cache/npm/node_modules/@apidevtools/swagger-parser ]; then \
+		echo "==> npm install @apidevtools/swagger-parser@$(SWAGGER_PARSER) (OpenAPI validator for the catalog tests)"; \
+		npm install --silent --no-audit --no-fund --prefix .cache/npm @apidevtools/swagger-parser@$(SWAGGER_PARSER) >/dev/null; \
 	fi
 
 vet:

@@ -61,12 +61,18 @@ func MustDo(tb testing.TB, method, url string, body any, wantStatus int, out any
 	return resp.Header
 }
 
-// MustInvitePartner invites a fresh organisation through the admin API and returns it.
+// MustInvitePartner invites a fresh organisation on the standard plan through the admin API.
 func MustInvitePartner(tb testing.TB, st *stack.Stack, name string) onramp.Organization {
+	tb.Helper()
+	return MustInvitePartnerOn(tb, st, name, "standard")
+}
+
+// MustInvitePartnerOn invites a fresh organisation on plan through the admin API and returns it.
+func MustInvitePartnerOn(tb testing.TB, st *stack.Stack, name, plan string) onramp.Organization {
 	tb.Helper()
 	email := fmt.Sprintf("contact+%d@%s.example", time.Now().UnixNano(), strings.ToLower(strings.ReplaceAll(name, " ", "")))
 	var org onramp.Organization
-	MustDo(tb, "POST", st.PortalURL+"/admin/api/v1/partners", map[string]string{"name": name, "contact_email": email, "tier": "standard"},
+	MustDo(tb, "POST", st.PortalURL+"/admin/api/v1/partners", map[string]string{"name": name, "contact_email": email, "tier": plan},
 		http.StatusCreated, &org, "Authorization", "Bearer "+MustAdminToken(tb, st))
 	if org.ID == "" || org.Status != onramp.OrgInvited || org.ContactEmail != email {
 		tb.Fatalf("invited organisation = %+v", org)

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onramp-dev/onramp/policies"
 	"github.com/onramp-dev/onramp/stack"
 )
 
@@ -51,7 +52,13 @@ func MustSharedStack(tb testing.TB) *stack.Stack {
 		if shared.err != nil {
 			return
 		}
-		shared.stack, shared.err = stack.Start(context.Background(), DevConfig(tb, shared.dir))
+		cfg := DevConfig(tb, shared.dir)
+		// Policies from a directory, as a security team runs them, so tests can edit them live.
+		cfg.PolicyDir = filepath.Join(shared.dir, "policies")
+		if shared.err = os.CopyFS(cfg.PolicyDir, policies.Embedded()); shared.err != nil {
+			return
+		}
+		shared.stack, shared.err = stack.Start(context.Background(), cfg)
 	})
 	if shared.err != nil {
 		tb.Fatalf("starting the stack: %v", shared.err)
