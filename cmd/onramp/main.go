@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -119,6 +120,11 @@ func stackConfig(cmd string, v values, stdout, stderr io.Writer) (stack.Config, 
 	}
 	if cfg.Roles.Portal {
 		var err error
+		cfg.PolicyDir, cfg.CatalogDir = v["policy-dir"], v["catalog-dir"]
+		cfg.SandboxPublicURL, cfg.ProductionPublicURL = v["sandbox-url"], v["production-url"]
+		if cfg.DecisionLogRate, err = strconv.ParseFloat(v["decision-log-rate"], 64); err != nil || cfg.DecisionLogRate < 0 || cfg.DecisionLogRate > 1 {
+			return cfg, fmt.Errorf("--decision-log-rate %q must be a number from 0 to 1", v["decision-log-rate"])
+		}
 		if cfg.InvitationReminder, err = time.ParseDuration(v["invitation-reminder"]); err != nil || cfg.InvitationReminder <= 0 {
 			return cfg, fmt.Errorf("--invitation-reminder %q must be a positive duration such as 72h", v["invitation-reminder"])
 		}
