@@ -3,7 +3,6 @@ package onramp
 import (
 	"context"
 	"net/mail"
-	"slices"
 	"strings"
 	"time"
 )
@@ -23,7 +22,8 @@ const (
 	RoleViewer    = "viewer"
 )
 
-// Tiers a partner can be invited on. (The catalog's plans replace this list when they exist.)
+// Tiers are the plans offered when no catalog plans are loaded; with plans loaded, the portal
+// checks an invitation's tier against them.
 var Tiers = []string{"standard", "premium"}
 
 // Organization is a partner company.
@@ -48,8 +48,8 @@ func (o *Organization) Validate() error {
 		return Errorf(EINVALID, "name must be 2 to 100 characters")
 	case !PlainEmail(o.ContactEmail):
 		return Errorf(EINVALID, "contact_email %q is not a plain e-mail address such as dev@partner.example", o.ContactEmail)
-	case !slices.Contains(Tiers, o.Tier):
-		return Errorf(EINVALID, "tier %q is unknown; use one of %s", o.Tier, strings.Join(Tiers, ", "))
+	case !slugPattern.MatchString(o.Tier):
+		return Errorf(EINVALID, "tier %q must name a plan, e.g. %s", o.Tier, strings.Join(Tiers, " or "))
 	}
 	if o.SSO != nil {
 		return o.SSO.Validate()

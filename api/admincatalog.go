@@ -402,6 +402,24 @@ func (s *Server) adminPublish(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/admin/products/"+out.Version.Product+"?notice="+urlQuery("Published "+out.Version.Product+" "+out.Version.Version+"."))
 }
 
+// adminUpdateVersion is the version row's status and sunset form.
+func (s *Server) adminUpdateVersion(c *gin.Context) {
+	ctx := c.Request.Context()
+	old, err := s.cfg.Catalog.Store().FindVersion(ctx, c.Param("slug"), c.Param("version"))
+	var sunset *time.Time
+	if err == nil {
+		sunset, err = parseSunset(c.PostForm("sunset"))
+	}
+	if err == nil {
+		_, err = s.cfg.Catalog.UpdateVersion(ctx, old.Product, old.Version, c.PostForm("status"), sunset, old.ReleaseNotes)
+	}
+	if err != nil {
+		s.adminProductPage(c, http.StatusBadRequest, adminProductView{Error: onramp.ErrorMessage(err)})
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/admin/products/"+old.Product+"?notice="+urlQuery(old.Product+" "+old.Version+" is now "+c.PostForm("status")+"."))
+}
+
 // assignmentForm reads the partner page's assignment form.
 func assignmentForm(c *gin.Context) (string, assignRequest, error) {
 	limit, err := strconv.ParseInt(strings.TrimSpace(c.PostForm("quota_limit")), 10, 64)

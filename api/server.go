@@ -211,6 +211,7 @@ func (s *Server) routes() *gin.Engine {
 	adminUI.POST("/products", s.adminSaveProduct)
 	adminUI.GET("/products/:slug", s.adminProduct)
 	adminUI.POST("/products/:slug/publish", s.adminPublish)
+	adminUI.POST("/products/:slug/versions/:version", s.adminUpdateVersion)
 	adminUI.GET("/policies", s.adminPolicies)
 
 	r.NoRoute(s.notFound)

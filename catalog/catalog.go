@@ -207,19 +207,30 @@ func (c *Catalog) plan(ctx context.Context, name string) (onramp.Plan, error) {
 	return onramp.Plan{}, onramp.Errorf(onramp.EINVALID, "plan %q is unknown; plans are %s", name, strings.Join(names, ", "))
 }
 
-// CheckPlan returns EINVALID when no plan has the name (when plans are loaded at all).
+// CheckPlan returns EINVALID when no plan has the name; without any plan loaded, the default
+// tiers (onramp.Tiers) are accepted.
 func (c *Catalog) CheckPlan(ctx context.Context, name string) error {
 	plans, err := c.cfg.Store.ListPlans(ctx)
-	if err != nil || len(plans) == 0 {
+	if err != nil {
 		return err
+	}
+	if len(plans) == 0 {
+		if !slices.Contains(onramp.Tiers, name) {
+			return onramp.Errorf(onramp.EINVALID, "tier %q is unknown; use one of %s", name, strings.Join(onramp.Tiers, ", "))
+		}
+		return nil
 	}
 	_, err = c.plan(ctx, name)
 	return err
 }
 
 // ApplyPlan assigns the organisation every product of the plan with the plan's default grant.
-// Existing assignments of other products stay.
+// Existing assignments of other products stay. Without any plan loaded there is nothing to assign.
 func (c *Catalog) ApplyPlan(ctx context.Context, orgID, planName string) error {
+	plans, err := c.cfg.Store.ListPlans(ctx)
+	if err != nil || len(plans) == 0 {
+		return err
+	}
 	p, err := c.plan(ctx, planName)
 	if err != nil {
 		return err

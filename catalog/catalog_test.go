@@ -260,3 +260,31 @@ func TestAssignValidates(t *testing.T) {
 		}
 	}
 }
+
+func TestWithoutPlansTheDefaultTiersAreAccepted(t *testing.T) {
+	engine, err := policies.New(context.Background(), policies.Embedded())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := catalogtest.NewMemory()
+	c, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: engine, SandboxURL: "http://s", ProductionURL: "http://p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CheckPlan(t.Context(), "standard"); err != nil {
+		t.Errorf("standard without plans: %v", err)
+	}
+	if err := c.CheckPlan(t.Context(), "gold"); onramp.ErrorCode(err) != onramp.EINVALID {
+		t.Errorf("gold without plans: %v, want EINVALID", err)
+	}
+	if err := c.ApplyPlan(t.Context(), "org_x", "standard"); err != nil {
+		t.Errorf("ApplyPlan without plans: %v", err)
+	}
+	c2, _ := MustDemoCatalog(t)
+	if err := c2.CheckPlan(t.Context(), "premium"); err != nil {
+		t.Errorf("premium with the demo plans: %v", err)
+	}
+	if err := c2.CheckPlan(t.Context(), "gold"); onramp.ErrorCode(err) != onramp.EINVALID || !strings.Contains(onramp.ErrorMessage(err), "premium, standard") {
+		t.Errorf("gold with the demo plans: %v, want EINVALID listing the plans", err)
+	}
+}

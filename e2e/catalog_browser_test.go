@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -132,6 +133,23 @@ func TestE2ECatalogBrowserAdminPublish(t *testing.T) {
 	maybeScreenshot(t, ctx, "admin-publish-preview")
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#confirm-publish")), chromedp.WaitVisible(chromedp.CSS(`tr[data-version="v1"]`))); err != nil {
 		t.Fatalf("confirming: %v", err)
+	}
+	// Deprecate it with a sunset date from the version row.
+	err = chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`tr[data-version="v1"] select[name="status"]`), "deprecated"),
+		chromedp.SetValue(chromedp.CSS(`tr[data-version="v1"] input[name="sunset"]`), "2027-06-30"),
+		chromedp.Submit(chromedp.CSS(`tr[data-version="v1"] select[name="status"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".notice")),
+	)
+	if err != nil {
+		t.Fatalf("deprecating v1: %v", err)
+	}
+	var version struct {
+		Versions []struct{ Status, Sunset string } `json:"versions"`
+	}
+	MustGetJSON(t, st.PortalURL+"/admin/api/v1/products/"+slug, http.StatusOK, &version, "Authorization", "Bearer "+MustAdminToken(t, st))
+	if len(version.Versions) != 1 || version.Versions[0].Status != "deprecated" || version.Versions[0].Sunset != "2027-06-30" {
+		t.Errorf("after deprecating from the UI: %+v", version.Versions)
 	}
 
 	err = chromedp.Do(ctx,

@@ -193,3 +193,25 @@ func TestWatchReloadsChangedFiles(t *testing.T) {
 		t.Fatalf("after a refused change: %+v %v; want the previous policy still withholding", d, err)
 	}
 }
+
+func TestLogDecisionsSamples(t *testing.T) {
+	e := MustEngine(t)
+	var buf strings.Builder
+	input := map[string]any{"role": "owner", "action": "member.invite"}
+	e.LogDecisions(slog.New(slog.NewTextHandler(&buf, nil)), 0)
+	if _, err := e.Decide(t.Context(), policies.Members, input); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() != 0 {
+		t.Fatalf("rate 0 logged: %s", buf.String())
+	}
+	e.LogDecisions(slog.New(slog.NewTextHandler(&buf, nil)), 1)
+	for range 3 {
+		if _, err := e.Decide(t.Context(), policies.Members, input); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := strings.Count(buf.String(), "policy decision"); n != 3 || !strings.Contains(buf.String(), "member.invite") {
+		t.Fatalf("rate 1 logged %d decisions: %s", n, buf.String())
+	}
+}
