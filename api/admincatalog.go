@@ -361,7 +361,9 @@ func (s *Server) adminProductPage(c *gin.Context, status int, v adminProductView
 	s.render(c, status, "admin_product.html", v)
 }
 
-func (s *Server) adminProduct(c *gin.Context) { s.adminProductPage(c, http.StatusOK, adminProductView{}) }
+func (s *Server) adminProduct(c *gin.Context) {
+	s.adminProductPage(c, http.StatusOK, adminProductView{})
+}
 
 // adminPublish is the upload form: without confirm it is a dry run that shows the problems or
 // the changelog; the confirmation re-sends the same document to publish it.

@@ -13,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	// The generated client imports it; requiring it here keeps it in go.mod, so the client
+	// compiles offline inside this module.
+	_ "github.com/oapi-codegen/runtime"
+
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/internal/problem"
 	"github.com/onramp-dev/onramp/specs"
