@@ -89,13 +89,17 @@ func MustEmbeddedWith(tb testing.TB, files map[string]string) fstest.MapFS {
 func TestLoadKeepsRunningPoliciesOnError(t *testing.T) {
 	e := MustEngine(t)
 	before := e.Status()
-	for name, files := range map[string]map[string]string{
-		"syntax error":     {"members/members.rego": "package members\n\ndecision := {"},
-		"missing decision": {"catalog/catalog.rego": "package catalog\n\nallow := true\n", "catalog/catalog_test.rego": ""},
-		"unsafe rule":      {"members/members.rego": "package members\n\ndecision := {\"allow\": x}\n"},
-		"failing test":     {"catalog/extra_test.rego": "package catalog_test\n\nimport rego.v1\n\ntest_always_denied if false\n"},
+	for _, tt := range []struct {
+		name, wantInError string
+		files             map[string]string
+	}{
+		{"syntax error", "members/members.rego:3", map[string]string{"members/members.rego": "package members\n\ndecision := {"}},
+		{"missing decision", "data.catalog.decision", map[string]string{"catalog/catalog.rego": "package catalog\n\nallow := true\n", "catalog/catalog_test.rego": ""}},
+		{"unsafe rule", "members.rego", map[string]string{"members/members.rego": "package members\n\ndecision := {\"allow\": x}\n"}},
+		{"failing test", "catalog_test.test_always_denied", map[string]string{"catalog/extra_test.rego": "package catalog_test\n\nimport rego.v1\n\ntest_always_denied if false\n"}},
 	} {
-		err := e.Load(t.Context(), MustEmbeddedWith(t, files))
+		name := tt.name
+		err := e.Load(t.Context(), MustEmbeddedWith(t, tt.files))
 		if err == nil {
 			t.Errorf("%s: Load succeeded, want an error", name)
 			continue
@@ -104,9 +108,9 @@ func TestLoadKeepsRunningPoliciesOnError(t *testing.T) {
 		if st.Version != before.Version || st.LastError != err.Error() || st.LastErrorAt == nil || st.LastErrorVersion == before.Version {
 			t.Errorf("%s: status = %+v, want the old version running and the refusal recorded", name, st)
 		}
-	}
-	if st := e.Status(); !strings.Contains(st.LastError, "catalog_test.test_always_denied") {
-		t.Errorf("a failing Rego test is not named in %q", st.LastError)
+		if !strings.Contains(st.LastError, tt.wantInError) {
+			t.Errorf("%s: error %q does not name %q", name, st.LastError, tt.wantInError)
+		}
 	}
 	d, err := e.Decide(t.Context(), policies.Members, map[string]any{"role": "owner", "action": "member.invite"})
 	if err != nil || !d.Allow {
