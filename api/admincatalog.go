@@ -34,12 +34,8 @@ func (s *Server) productAdmin(c *gin.Context, p onramp.Product) (productAdmin, e
 	if err != nil {
 		return productAdmin{}, err
 	}
-	scopes, err := s.cfg.Catalog.Scopes(ctx, p.Slug)
-	if err != nil {
-		return productAdmin{}, err
-	}
 	p.Tags = nonNil(p.Tags)
-	return productAdmin{Product: p, Versions: summarizeVersions(vs), Scopes: nonNil(scopes)}, nil
+	return productAdmin{Product: p, Versions: summarizeVersions(vs), Scopes: nonNil(catalog.ScopesOf(vs))}, nil
 }
 
 func (s *Server) apiAdminProducts(c *gin.Context) {

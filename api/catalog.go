@@ -227,20 +227,14 @@ func (s *Server) catalogPage(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	ctx := c.Request.Context()
-	all, err := s.cfg.Catalog.List(ctx, m.Organization, "", "")
+	all, err := s.cfg.Catalog.List(c.Request.Context(), m.Organization, "", "")
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	v := catalogPageView{page: s.signedInPage("API catalog"), Memberships: p.Memberships, Org: m, Tags: catalog.Tags(all),
 		Query: strings.TrimSpace(c.Query("q")), Tag: c.Query("tag")}
-	if v.Query == "" && v.Tag == "" {
-		v.Products = all
-	} else if v.Products, err = s.cfg.Catalog.List(ctx, m.Organization, v.Query, v.Tag); err != nil {
-		s.fail(c, err)
-		return
-	}
+	v.Products = catalog.Filter(all, v.Query, v.Tag)
 	s.render(c, http.StatusOK, "catalog.html", v)
 }
 

@@ -281,13 +281,18 @@ func (c *Catalog) Scopes(ctx context.Context, product string) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
+	return ScopesOf(versions), nil
+}
+
+// ScopesOf lists every scope the versions' operations use, sorted.
+func ScopesOf(versions []onramp.ProductVersion) []string {
 	var out []string
 	for _, v := range versions {
 		for _, op := range v.Operations {
 			out = append(out, op.Scope)
 		}
 	}
-	return sortedUnique(out), nil
+	return sortedUnique(out)
 }
 
 func sortedUnique(in []string) []string {

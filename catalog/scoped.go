@@ -123,6 +123,27 @@ func (c *Catalog) entry(ctx context.Context, org onramp.Organization, assignment
 // List returns the products the organisation may see, filtered by a free-text query (name,
 // summary, description, tags, operations) and a tag.
 func (c *Catalog) List(ctx context.Context, org onramp.Organization, query, tag string) ([]Entry, error) {
+	all, err := c.visible(ctx, org)
+	if err != nil {
+		return nil, err
+	}
+	return Filter(all, query, tag), nil
+}
+
+// Filter keeps the entries that carry tag (when given) and match the free-text query.
+func Filter(entries []Entry, query, tag string) []Entry {
+	query = strings.ToLower(strings.TrimSpace(query))
+	out := []Entry{}
+	for _, e := range entries {
+		if (tag == "" || slices.Contains(e.Product.Tags, tag)) && (query == "" || matches(e, query)) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// visible returns every product the organisation may see.
+func (c *Catalog) visible(ctx context.Context, org onramp.Organization) ([]Entry, error) {
 	products, err := c.cfg.Store.ListProducts(ctx)
 	if err != nil {
 		return nil, err
@@ -131,20 +152,13 @@ func (c *Catalog) List(ctx context.Context, org onramp.Organization, query, tag 
 	if err != nil {
 		return nil, err
 	}
-	query = strings.ToLower(strings.TrimSpace(query))
 	out := []Entry{}
 	for _, p := range products {
-		if tag != "" && !slices.Contains(p.Tags, tag) {
-			continue
-		}
 		e, _, _, err := c.entry(ctx, org, assignments, p, "")
 		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
 			continue
 		} else if err != nil {
 			return nil, err
-		}
-		if query != "" && !matches(e, query) {
-			continue
 		}
 		out = append(out, e)
 	}

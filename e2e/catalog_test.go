@@ -40,18 +40,20 @@ func (l catalogList) slugs() string {
 	return strings.Join(out, ",")
 }
 
+type catalogOperation struct {
+	ID      string   `json:"id"`
+	Scope   string   `json:"scope"`
+	Allowed bool     `json:"allowed"`
+	Reasons []string `json:"reasons"`
+}
+
 type catalogProduct struct {
 	Version struct {
 		Version string `json:"version"`
 	} `json:"version"`
-	Operations []struct {
-		ID      string   `json:"id"`
-		Scope   string   `json:"scope"`
-		Allowed bool     `json:"allowed"`
-		Reasons []string `json:"reasons"`
-	} `json:"operations"`
-	Servers   map[string]string `json:"servers"`
-	Downloads map[string]string `json:"downloads"`
+	Operations []catalogOperation `json:"operations"`
+	Servers    map[string]string  `json:"servers"`
+	Downloads  map[string]string  `json:"downloads"`
 }
 
 // MustPartnerSession invites an organisation on plan and signs its contact in through the API.
@@ -128,14 +130,7 @@ func TestE2ECatalogScopedByPlan(t *testing.T) {
 	}{{std, stdToken, false}, {prem, premToken, true}} {
 		var p catalogProduct
 		MustGetJSON(t, st.PortalURL+"/api/v1/orgs/"+c.org.ID+"/catalog/payments", http.StatusOK, &p, "X-Session-Token", c.token)
-		i := slices.IndexFunc(p.Operations, func(o struct {
-			ID      string   `json:"id"`
-			Scope   string   `json:"scope"`
-			Allowed bool     `json:"allowed"`
-			Reasons []string `json:"reasons"`
-		}) bool {
-			return o.ID == "refundPayment"
-		})
+		i := slices.IndexFunc(p.Operations, func(o catalogOperation) bool { return o.ID == "refundPayment" })
 		if i < 0 || p.Operations[i].Allowed != c.want || p.Version.Version != "v2" {
 			t.Fatalf("%s: payments latest = %+v, want v2 with refundPayment allowed=%v", c.org.Name, p, c.want)
 		}

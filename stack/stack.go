@@ -369,21 +369,18 @@ func (s *Stack) startDependencies(ctx context.Context) error {
 
 // policies loads the Rego policies: embedded, or from PolicyDir, watched for changes until the stack stops.
 func (s *Stack) policies(ctx, bg context.Context) (*policies.Engine, error) {
+	log := s.cfg.Logger.With("role", "policy")
+	var e *policies.Engine
+	var err error
 	if s.cfg.PolicyDir == "" {
-		e, err := policies.New(ctx, policies.Embedded())
-		if err == nil && s.cfg.DecisionLogRate > 0 {
-			e.LogDecisions(s.cfg.Logger.With("role", "policy"), s.cfg.DecisionLogRate)
-		}
-		return e, err
+		e, err = policies.New(ctx, policies.Embedded())
+	} else if e, err = policies.NewFrom(ctx, os.DirFS(s.cfg.PolicyDir), s.cfg.PolicyDir); err == nil {
+		go e.Watch(bg, s.cfg.PolicyDir, time.Second, log)
 	}
-	e, err := policies.NewFrom(ctx, os.DirFS(s.cfg.PolicyDir), s.cfg.PolicyDir)
 	if err != nil {
-		return nil, fmt.Errorf("policies in %s: %w", s.cfg.PolicyDir, err)
+		return nil, fmt.Errorf("policies: %w", err)
 	}
-	if s.cfg.DecisionLogRate > 0 {
-		e.LogDecisions(s.cfg.Logger.With("role", "policy"), s.cfg.DecisionLogRate)
-	}
-	go e.Watch(bg, s.cfg.PolicyDir, time.Second, s.cfg.Logger.With("role", "policy"))
+	e.LogDecisions(log, s.cfg.DecisionLogRate)
 	return e, nil
 }
 
