@@ -3,6 +3,7 @@
 package activities
 
 import (
+	"context"
 	"errors"
 
 	"go.temporal.io/sdk/temporal"
@@ -18,12 +19,18 @@ type Activities struct {
 	Identities    onramp.Identities
 	Team          onramp.TeamStore
 	Sessions      onramp.Sessions
+	Credentials   Credentials
+}
+
+// Credentials issues organisations' credentials (credentials.Service).
+type Credentials interface {
+	IssueFirstSandbox(ctx context.Context, orgID string) (onramp.Credential, error)
 }
 
 // New returns a copy of deps ready to register; it fails on a missing dependency.
 func New(deps Activities) (*Activities, error) {
-	if deps.Mailer == nil || deps.Organizations == nil || deps.Members == nil || deps.Identities == nil || deps.Team == nil || deps.Sessions == nil {
-		return nil, errors.New("activities.New: Mailer, Organizations, Members, Identities, Team and Sessions are required")
+	if deps.Mailer == nil || deps.Organizations == nil || deps.Members == nil || deps.Identities == nil || deps.Team == nil || deps.Sessions == nil || deps.Credentials == nil {
+		return nil, errors.New("activities.New: Mailer, Organizations, Members, Identities, Team, Sessions and Credentials are required")
 	}
 	return &deps, nil
 }

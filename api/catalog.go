@@ -107,8 +107,8 @@ func (s *Server) apiCatalogProduct(c *gin.Context) {
 	}
 	org, slug, v := m.Organization.ID, view.Product.Slug, view.Version.Version
 	servers := map[string]string{}
-	for _, sv := range s.cfg.Catalog.Servers(view.Assignment, v) {
-		servers[sv.Description] = sv.URL
+	for _, env := range onramp.Environments {
+		servers[env] = s.cfg.Catalog.BaseURL(env, slug, v)
 	}
 	c.JSON(http.StatusOK, gin.H{
 		"product":    gin.H{"slug": slug, "name": view.Product.Name, "summary": view.Product.Summary, "description": view.Product.Description, "tags": nonNil(view.Product.Tags)},

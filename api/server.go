@@ -18,6 +18,7 @@ import (
 
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/catalog"
+	"github.com/onramp-dev/onramp/credentials"
 	"github.com/onramp-dev/onramp/internal/problem"
 	"github.com/onramp-dev/onramp/kratos"
 	"github.com/onramp-dev/onramp/policies"
@@ -68,6 +69,7 @@ type Config struct {
 	Policy            onramp.Policy
 	Policies          PolicyStatus // the admin Policies page
 	Catalog           *catalog.Catalog
+	Credentials       *credentials.Service
 	SignInPerClient   int // sign-in attempts per client address per 15 minutes; 0: DefaultPostsPerAddress
 	SSOProviders      onramp.SSOProviders
 	HookToken         string // Kratos's registration gate authenticates with it
@@ -88,8 +90,8 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil || cfg.Registry == nil || cfg.Identity == nil || cfg.Organizations == nil ||
 		cfg.Members == nil || cfg.Invitations == nil || cfg.Team == nil || cfg.Sessions == nil ||
-		cfg.MemberInvitations == nil || cfg.Policy == nil || cfg.Policies == nil || cfg.Catalog == nil || cfg.SSOProviders == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
-		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, Team, Sessions, MemberInvitations, Policy, Policies, Catalog, PortalURL and KratosPublicURL are required")
+		cfg.MemberInvitations == nil || cfg.Policy == nil || cfg.Policies == nil || cfg.Catalog == nil || cfg.Credentials == nil || cfg.SSOProviders == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
+		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, Team, Sessions, MemberInvitations, Policy, Policies, Catalog, Credentials, PortalURL and KratosPublicURL are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -163,12 +165,23 @@ func (s *Server) routes() *gin.Engine {
 	org.GET("/catalog", s.apiCatalog)
 	org.GET("/catalog/:product", s.apiCatalogProduct)
 	org.GET("/catalog/:product/versions/:version/changelog", s.apiCatalogChangelog)
-	org.GET("/catalog/:product/versions/:version/:file", s.apiCatalogDownload)
+	org.GET("/credentials", s.apiCredentials)
+	org.POST("/credentials", s.apiCreateCredential)
+	org.POST("/credentials/:id/reveal", s.apiRevealCredential)
+	org.DELETE("/credentials/:id", s.apiRevokeCredential)
+	// Specs download with a session or, for a partner's CI, the organisation's API key.
+	v1.GET("/orgs/:org/catalog/:product/versions/:version/:file", s.apiCatalogDownloadAny)
 
 	browse := r.Group("/catalog", s.requireBrowserSession)
 	browse.GET("", s.catalogPage)
 	browse.GET("/:product", s.productPage)
 	browse.GET("/:product/versions/:version/:file", s.catalogDownloadPage)
+
+	keys := r.Group("/credentials", s.requireBrowserSession)
+	keys.GET("", s.credentialsPage)
+	keys.POST("", s.sameOrigin, s.credentialsCreate)
+	keys.POST("/:id/reveal", s.sameOrigin, s.credentialsReveal)
+	keys.POST("/:id/revoke", s.sameOrigin, s.credentialsRevoke)
 
 	team := r.Group("/team", s.requireBrowserSession)
 	team.GET("", s.teamPage)

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/base64"
 	"io/fs"
 
 	"bytes"
@@ -9,6 +10,8 @@ import (
 	"errors"
 	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/catalog/catalogtest"
+	"github.com/onramp-dev/onramp/credentials"
+	"github.com/onramp-dev/onramp/credentials/credentialstest"
 	"github.com/onramp-dev/onramp/deploy"
 	"io"
 	"log/slog"
@@ -67,6 +70,7 @@ func MustHarness(tb testing.TB, dev bool, checks ...api.Check) *harness {
 		Policy:            MustPolicy(t),
 		Policies:          MustPolicy(t),
 		Catalog:           MustCatalog(t, catalogtest.NewMemory()),
+		Credentials:       MustCredentials(t, catalogtest.NewMemory()),
 		SSOProviders:      noProviders{},
 	}
 	if dev {
@@ -391,7 +395,7 @@ func (s *spyOrgs) DeleteOrganization(_ context.Context, id string) error {
 func TestInvitationThatCannotStartLeavesNothingBehind(t *testing.T) {
 	spy := &spyOrgs{}
 	store := catalogtest.NewMemory()
-	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store),
+	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store),
 		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
 		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{},
 		Organizations: spy, Members: noOrgs{}, Invitations: noOrgs{}, // InvitePartner fails
@@ -414,6 +418,20 @@ func TestInvitationThatCannotStartLeavesNothingBehind(t *testing.T) {
 	if left, _ := store.AssignmentsOf(t.Context(), spy.saved[0]); len(left) != 0 {
 		t.Fatalf("assignments left behind: %+v", left)
 	}
+}
+
+// MustCredentials is a credential service on in-memory stores with a fresh key.
+func MustCredentials(tb testing.TB, assignments onramp.AssignmentStore) *credentials.Service {
+	tb.Helper()
+	keys, err := credentials.ParseKeyring("test:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	svc, err := credentials.New(credentials.Config{Store: credentialstest.NewMemory(), Assignments: assignments, Keys: keys, PortalURL: base})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return svc
 }
 
 // MustCatalog is a catalog on store with the demo catalog files loaded and the real policies.
@@ -489,7 +507,7 @@ func TestTeamAPINeedsSession(t *testing.T) {
 func TestRegistrationGate(t *testing.T) {
 	spy := &spyOrgs{}
 	store := catalogtest.NewMemory()
-	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store),
+	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store),
 		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
 		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{}, Organizations: spy, Members: noOrgs{},
 		Invitations: noOrgs{}, Team: noTeam{}, Sessions: noTeam{}, MemberInvitations: noTeam{}, Policy: MustPolicy(t),

@@ -235,13 +235,30 @@ func (s *Server) memberships(ctx context.Context, sess onramp.Session) ([]Member
 	return out, nil
 }
 
+// orgCard is one organisation on the dashboard, with its credentials.
+type orgCard struct {
+	Membership
+	Credentials []onramp.Credential
+}
+
 func (s *Server) dashboard(c *gin.Context) {
 	p := principal(c)
+	cards := make([]orgCard, 0, len(p.Memberships))
+	for _, m := range p.Memberships {
+		card := orgCard{Membership: m}
+		// Right after the first sign-in the invitation workflow is issuing the sandbox key.
+		wait := time.Duration(0)
+		if at := m.Organization.FirstSignInAt; at != nil && s.cfg.Now().Sub(*at) < time.Minute {
+			wait = 5 * time.Second
+		}
+		card.Credentials = s.waitForFirstKey(c.Request.Context(), m.Organization.ID, wait)
+		cards = append(cards, card)
+	}
 	s.render(c, http.StatusOK, "dashboard.html", struct {
 		page
-		Email       string
-		Memberships []Membership
-	}{page{Title: "Dashboard", DevMode: s.cfg.DevMode, SignedIn: true}, p.Session.Email, p.Memberships})
+		Email string
+		Orgs  []orgCard
+	}{s.signedInPage("Dashboard"), p.Session.Email, cards})
 }
 
 // API sign-in: the same Kratos code method, as an API flow that returns a session token.

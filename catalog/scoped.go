@@ -35,19 +35,26 @@ type ProductView struct {
 	Doc        *openapi3.T           `json:"-"`    // for rendering parameters and schemas
 }
 
-// Servers returns where an organisation calls a product version: each granted environment's
-// gateway, under /<product>/<version>.
+// BaseURL is where a product version is called in an environment: the gateway, under
+// /<product>/<version>.
+func (c *Catalog) BaseURL(env, product, version string) string {
+	base := c.cfg.SandboxURL
+	if env == onramp.Production {
+		base = c.cfg.ProductionURL
+	}
+	return base + "/" + product + "/" + version
+}
+
+// Servers lists the sandbox and production gateways for a product version; an environment the
+// assignment does not grant yet says so in its description.
 func (c *Catalog) Servers(a onramp.Assignment, version string) []specs.Server {
-	var out []specs.Server
+	out := make([]specs.Server, 0, len(onramp.Environments))
 	for _, env := range onramp.Environments {
+		desc := env
 		if !slices.Contains(a.Environments, env) {
-			continue
+			desc += " (once your organisation has " + env + " access)"
 		}
-		base := c.cfg.SandboxURL
-		if env == onramp.Production {
-			base = c.cfg.ProductionURL
-		}
-		out = append(out, specs.Server{URL: base + "/" + a.Product + "/" + version, Description: env})
+		out = append(out, specs.Server{URL: c.BaseURL(env, a.Product, version), Description: desc})
 	}
 	return out
 }

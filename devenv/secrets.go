@@ -18,7 +18,9 @@ type Secrets struct {
 	KratosCipher string `json:"kratos_cipher"` // exactly 32 characters, as Kratos requires
 	CourierToken string `json:"courier_token"` // Kratos's courier authenticates to the dev mailbox with it
 	HookToken    string `json:"hook_token"`    // Kratos's registration gate web hook authenticates with it
-	AdminToken   string `json:"-"`             // kept in admin-token, where the README says it is
+	// CredentialKeys seal API keys for reveal ("<key id>:<base64 32 bytes>", as CREDENTIAL_KEYS).
+	CredentialKeys string `json:"credential_keys"`
+	AdminToken     string `json:"-"` // kept in admin-token, where the README says it is
 }
 
 // LoadSecrets reads dir/secrets.json and dir/admin-token, creating whatever is missing.
@@ -43,6 +45,14 @@ func LoadSecrets(dir string) (Secrets, error) {
 			*f.v = randomString(f.n)
 			changed = true
 		}
+	}
+	if s.CredentialKeys == "" {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return s, err
+		}
+		s.CredentialKeys = "dev1:" + base64.StdEncoding.EncodeToString(b)
+		changed = true
 	}
 	if len(s.KratosCipher) != 32 {
 		s.KratosCipher = randomString(24)[:32]

@@ -160,8 +160,8 @@ func TestE2ECatalogAssignmentsTakeEffect(t *testing.T) {
 			t.Errorf("read-only: %s (%s) allowed = %v", op.ID, op.Scope, op.Allowed)
 		}
 	}
-	if _, ok := p.Servers["production"]; ok || p.Servers["sandbox"] != st.SandboxURL+"/payments/v2" {
-		t.Errorf("servers = %v, want only the sandbox", p.Servers)
+	if p.Servers["sandbox"] != st.SandboxURL+"/payments/v2" || p.Servers["production"] != st.ProductionURL+"/payments/v2" {
+		t.Errorf("servers = %v, want both gateways", p.Servers)
 	}
 	doc, _ := MustFetch(t, st.PortalURL+p.Downloads["latest_json"], token, http.StatusOK)
 	spec, err := specs.Parse(t.Context(), doc)

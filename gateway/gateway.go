@@ -1,75 +1,494 @@
 // Package gateway is Onramp's data plane: a sandbox and a production listener that run every
-// request through the same pipeline (authenticate, route, authorize, quota, validate, respond).
-// Until credentials exist, every API request is refused as unauthenticated, with the same
-// problem+json body on both listeners.
+// request through the same pipeline — authenticate, route (the published OpenAPI), authorize
+// (policies/gateway), quota, validate — then proxy to the product's upstream (production) or
+// answer with schema-true synthetic data (sandbox), and record a usage event off the request path.
+// Both listeners answer errors with the same problem+json shapes and codes.
 package gateway
 
 import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/internal/problem"
 	"github.com/onramp-dev/onramp/internal/requestid"
+	"github.com/onramp-dev/onramp/specs"
 )
 
 // Environments a listener serves; a credential is valid only on its own environment's listener.
 const (
-	Sandbox    = "sandbox"
-	Production = "production"
+	Sandbox    = onramp.Sandbox
+	Production = onramp.Production
 )
+
+// maxBodyBytes bounds a request body the gateway validates.
+const maxBodyBytes = 1 << 20
+
+// Credentials finds the credential of a key (EUNAUTHORIZED when there is none).
+type Credentials interface {
+	Lookup(ctx context.Context, key string) (onramp.Credential, error)
+}
 
 // Config is one listener's configuration.
 type Config struct {
 	Environment string // Sandbox or Production
-	PortalURL   string // where partners get credentials; named in error details
+	PortalURL   string // where partners manage credentials; named in error details
+	Credentials Credentials
+	Catalog     onramp.CatalogStore
+	Assignments onramp.AssignmentStore
+	Policy      onramp.Policy
+	Recorder    *Recorder
+	Quota       *Quota
+	// Upstream overrides every product's production upstream (the dev example upstream); empty
+	// uses each product's own.
+	Upstream  string
+	Transport http.RoundTripper // to upstreams; nil: a pooled transport
+	Logger    *slog.Logger
+	CacheTTL  time.Duration // how long credentials and assignments are cached (default 500ms)
+	Now       func() time.Time
 }
 
 // Gateway serves one environment.
 type Gateway struct {
-	cfg Config
+	cfg         Config
+	portal      string
+	creds       *ttlCache[onramp.Credential]
+	assignments *ttlCache[[]onramp.Assignment]
+	routes      *ttlCache[*route]
+	routers     *ttlCache[routers.Router] // by version id; published documents never change
+	proxy       *httputil.ReverseProxy
 }
 
-// New returns a gateway for one environment; it fails on an unknown environment or missing
-// portal URL.
+// route is a product version the gateway can serve.
+type route struct {
+	product onramp.Product
+	version onramp.ProductVersion
+	doc     *openapi3.T
+	router  routers.Router
+	scopes  map[string]string // operation id → scope
+}
+
+// New returns a gateway for one environment; it fails on a missing dependency.
 func New(cfg Config) (*Gateway, error) {
 	if cfg.Environment != Sandbox && cfg.Environment != Production {
 		return nil, errors.New("gateway.New: environment must be sandbox or production")
 	}
-	if cfg.PortalURL == "" {
-		return nil, errors.New("gateway.New: PortalURL is required")
+	if cfg.PortalURL == "" || cfg.Credentials == nil || cfg.Catalog == nil || cfg.Assignments == nil || cfg.Policy == nil || cfg.Recorder == nil || cfg.Quota == nil {
+		return nil, errors.New("gateway.New: PortalURL, Credentials, Catalog, Assignments, Policy, Recorder and Quota are required")
 	}
-	return &Gateway{cfg: cfg}, nil
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.CacheTTL == 0 {
+		cfg.CacheTTL = 500 * time.Millisecond
+	}
+	if cfg.Transport == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = 1024, 256 // sized for load, not the default 2 per host
+		cfg.Transport = t
+	}
+	g := &Gateway{cfg: cfg, portal: strings.TrimRight(cfg.PortalURL, "/"),
+		creds:       newTTLCache[onramp.Credential](cfg.CacheTTL, cfg.Now),
+		assignments: newTTLCache[[]onramp.Assignment](cfg.CacheTTL, cfg.Now),
+		routes:      newTTLCache[*route](5*time.Second, cfg.Now),
+		routers:     newTTLCache[routers.Router](time.Hour, cfg.Now),
+	}
+	g.proxy = &httputil.ReverseProxy{
+		Rewrite:   func(*httputil.ProxyRequest) {}, // the request is rewritten before it is proxied
+		Transport: cfg.Transport,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			g.cfg.Logger.Error("upstream", "error", err, "request_id", w.Header().Get(requestid.Header))
+			g.problem(w, r, problem.New(http.StatusBadGateway, "upstream-unavailable", "Upstream unavailable",
+				"The API behind the gateway did not answer. Retry with backoff; the request id identifies this call to the provider."))
+		},
+	}
+	return g, nil
+}
+
+// call is what the pipeline learns about one request.
+type call struct {
+	started    time.Time
+	credential onramp.Credential
+	product    string
+	version    string
+	operation  string
+	status     int
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 // ServeHTTP implements http.Handler.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (g *Gateway) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	id := requestid.From(r.Header.Get(requestid.Header))
-	w.Header().Set(requestid.Header, id)
-	w.Header().Set("X-Onramp-Environment", g.cfg.Environment)
-
+	rw.Header().Set(requestid.Header, id)
+	rw.Header().Set("X-Onramp-Environment", g.cfg.Environment)
 	if r.URL.Path == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"ok","environment":"` + g.cfg.Environment + `"}` + "\n"))
+		rw.Header().Set("Content-Type", "application/json")
+		_, _ = rw.Write([]byte(`{"status":"ok","environment":"` + g.cfg.Environment + `"}` + "\n"))
+		return
+	}
+	w := &statusWriter{ResponseWriter: rw}
+	c := &call{started: g.cfg.Now()}
+	g.serve(w, r, c)
+	if c.credential.ID == "" {
+		return // unauthenticated calls belong to nobody's usage
+	}
+	g.cfg.Recorder.Record(onramp.UsageEvent{ID: id, At: c.started, OrgID: c.credential.OrgID, CredentialID: c.credential.ID,
+		Label: c.credential.Label, Environment: g.cfg.Environment, Product: c.product, Version: c.version, Operation: c.operation,
+		Method: r.Method, Path: r.URL.Path, Status: w.status, LatencyMS: float64(g.cfg.Now().Sub(c.started).Microseconds()) / 1000})
+}
+
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
+	ctx := r.Context()
+	cred, p := g.authenticate(ctx, r)
+	if p != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="onramp-`+g.cfg.Environment+`"`)
+		g.problem(w, r, *p)
+		return
+	}
+	c.credential = cred
+
+	rt, rest, p := g.route(ctx, r.URL.Path)
+	if p != nil {
+		g.problem(w, r, *p)
+		return
+	}
+	c.product, c.version = rt.product.Slug, rt.version.Version
+	assignment, found, err := g.assignment(ctx, cred.OrgID, rt.product.Slug)
+	if err != nil {
+		g.internal(w, r, err)
+		return
+	}
+	if !found {
+		g.problem(w, r, notFoundProduct(rt.product.Slug, g.portal))
 		return
 	}
 
-	p := g.authenticate(r)
-	p.Instance, p.RequestID = r.URL.Path, id
-	w.Header().Set("WWW-Authenticate", `Bearer realm="onramp-`+g.cfg.Environment+`"`)
+	// Match the operation on the path below /<product>/<version>.
+	inner := r.Clone(ctx)
+	inner.URL = &url.URL{Scheme: "http", Host: "gateway", Path: rest, RawQuery: r.URL.RawQuery}
+	inner.Host = "gateway"
+	var body []byte
+	if r.Body != nil {
+		if body, err = io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1)); err != nil {
+			g.problem(w, r, problem.New(http.StatusBadRequest, "invalid-request", "Invalid request", "The request body could not be read."))
+			return
+		}
+		if len(body) > maxBodyBytes {
+			g.problem(w, r, problem.New(http.StatusRequestEntityTooLarge, "body-too-large", "Body too large", "Request bodies are limited to 1 MiB."))
+			return
+		}
+	}
+	inner.Body = io.NopCloser(bytes.NewReader(body))
+	opRoute, params, err := rt.router.FindRoute(inner)
+	if err != nil {
+		if errors.Is(err, routers.ErrMethodNotAllowed) {
+			g.problem(w, r, problem.New(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
+				r.Method+" is not an operation of "+rt.product.Slug+" "+rt.version.Version+" at "+rest+"; the catalog lists its operations at "+g.portal+"/catalog/"+rt.product.Slug))
+			return
+		}
+		g.problem(w, r, problem.New(http.StatusNotFound, "no-such-operation", "No such operation",
+			rest+" is not a path of "+rt.product.Slug+" "+rt.version.Version+"; the catalog lists its operations at "+g.portal+"/catalog/"+rt.product.Slug))
+		return
+	}
+	opID := opRoute.Operation.OperationID
+	if opID == "" {
+		opID = opRoute.Method + " " + opRoute.Path
+	}
+	c.operation = opID
+
+	d, err := g.cfg.Policy.Decide(ctx, "gateway", map[string]any{
+		"environment": g.cfg.Environment, "portal_url": g.portal, "product": rt.product.Slug,
+		"credential": map[string]any{"org_id": cred.OrgID, "environment": cred.Environment, "scopes": cred.Scopes},
+		"assignment": map[string]any{"plan": assignment.Plan, "scopes": assignment.Scopes, "environments": assignment.Environments},
+		"operation":  map[string]any{"id": opID, "method": opRoute.Method, "path": opRoute.Path, "scope": rt.scopes[opID]},
+	})
+	if err != nil {
+		g.internal(w, r, err)
+		return
+	}
+	if !d.Allow {
+		g.problem(w, r, problem.New(http.StatusForbidden, "access-denied", "Access denied", strings.Join(d.Reasons, "; ")+"."))
+		return
+	}
+
+	start, reset := Period(assignment.Quota, g.cfg.Now())
+	counter := CounterID(cred.OrgID, rt.product.Slug, g.cfg.Environment, start)
+	allowed, remaining := g.cfg.Quota.Take(ctx, counter, assignment.Quota.Limit)
+	h := w.Header()
+	h.Set("RateLimit-Limit", strconv.FormatInt(assignment.Quota.Limit, 10))
+	h.Set("RateLimit-Remaining", strconv.FormatInt(remaining, 10))
+	h.Set("RateLimit-Reset", strconv.FormatInt(int64(reset.Sub(g.cfg.Now()).Seconds()), 10))
+	if !allowed {
+		h.Set("Retry-After", h.Get("RateLimit-Reset"))
+		g.problem(w, r, problem.New(http.StatusTooManyRequests, "quota-exhausted", "Quota exhausted",
+			"Your organisation used its "+strconv.FormatInt(assignment.Quota.Limit, 10)+" calls to "+rt.product.Slug+" this "+assignment.Quota.Period+
+				"; the quota resets at "+reset.Format(time.RFC3339)+". Request more at "+g.portal+"/usage."))
+		return
+	}
+
+	err = openapi3filter.ValidateRequest(ctx, &openapi3filter.RequestValidationInput{Request: inner, PathParams: params, Route: opRoute,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}})
+	if err != nil {
+		p := problem.New(http.StatusBadRequest, "invalid-request", "Invalid request",
+			"The request does not match "+opID+" in "+rt.product.Slug+" "+rt.version.Version+"; fix what is listed in errors (the operation is documented at "+g.portal+"/catalog/"+rt.product.Slug+").")
+		p.Errors = requestErrors(err)
+		g.problem(w, r, p)
+		return
+	}
+
+	if g.cfg.Environment == Sandbox {
+		g.sandbox(w, r, opRoute.Operation, rest, body)
+		return
+	}
+	g.forward(w, r, rt, cred, rest, body)
+}
+
+// authenticate finds the request's credential, or the problem to answer. The key never appears
+// in the answer or a log.
+func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (onramp.Credential, *problem.Problem) {
+	key, sent, ok := KeyFrom(r.Header.Get("Authorization"), r.Header.Get("X-API-Key"))
+	env := g.cfg.Environment
+	manage := " Manage your keys at " + g.portal + "/credentials."
+	if !sent {
+		p := problem.New(http.StatusUnauthorized, "missing-credential", "Missing credential",
+			"Send your API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`."+manage)
+		return onramp.Credential{}, &p
+	}
+	invalid := problem.New(http.StatusUnauthorized, "invalid-credential", "Invalid credential",
+		"The credential was not recognised for the "+env+" environment. Check that you send the whole "+env+" key ("+onramp.KeyPrefix(env)+"…)."+manage)
+	if !ok {
+		return onramp.Credential{}, &invalid
+	}
+	cred, err := g.creds.get(keyHash(key), func() (onramp.Credential, error) { return g.cfg.Credentials.Lookup(ctx, key) })
+	if err != nil {
+		if onramp.ErrorCode(err) != onramp.EUNAUTHORIZED {
+			g.cfg.Logger.Error("credential lookup", "error", err)
+			p := problem.New(http.StatusServiceUnavailable, "unavailable", "Temporarily unavailable", "The gateway cannot check credentials right now. Retry in a moment.")
+			return onramp.Credential{}, &p
+		}
+		return onramp.Credential{}, &invalid
+	}
+	if cred.Environment != env {
+		p := problem.New(http.StatusUnauthorized, "wrong-environment", "Wrong environment",
+			"This is a "+cred.Environment+" key; the "+env+" gateway takes "+env+" keys ("+onramp.KeyPrefix(env)+"…)."+manage)
+		return onramp.Credential{}, &p
+	}
+	switch cred.Refusal(g.cfg.Now()) {
+	case "revoked":
+		p := problem.New(http.StatusUnauthorized, "revoked-credential", "Revoked credential",
+			"The credential "+cred.Masked()+" ("+cred.Label+") was revoked. Use another key or create one."+manage)
+		return onramp.Credential{}, &p
+	case "expired":
+		p := problem.New(http.StatusUnauthorized, "expired-credential", "Expired credential",
+			"The credential "+cred.Masked()+" ("+cred.Label+") expired at "+cred.ExpiresAt.UTC().Format(time.RFC3339)+"; switch to its replacement."+manage)
+		return onramp.Credential{}, &p
+	}
+	return cred, nil
+}
+
+// keyHash keys the credential cache by the key's SHA-256, so no key is held as a map key.
+func keyHash(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// route resolves /<product>/<version>/<rest>; "latest" names the newest non-beta version.
+func (g *Gateway) route(ctx context.Context, path string) (*route, string, *problem.Problem) {
+	parts := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 3)
+	if len(parts) < 2 || parts[0] == "" || parts[1] == "" {
+		p := problem.New(http.StatusNotFound, "no-such-operation", "No such operation",
+			"Call /<product>/<version>/<path>, e.g. /payments/v2/payments; the catalog at "+g.portal+"/catalog gives each product's base URL.")
+		return nil, "", &p
+	}
+	slug, version := parts[0], parts[1]
+	rest := "/"
+	if len(parts) == 3 {
+		rest += parts[2]
+	}
+	rt, err := g.routes.get(slug+"/"+version, func() (*route, error) { return g.load(ctx, slug, version) })
+	if err != nil {
+		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
+			p := notFoundProduct(slug+" "+version, g.portal)
+			return nil, "", &p
+		}
+		g.cfg.Logger.Error("load route", "product", slug, "version", version, "error", err)
+		p := problem.New(http.StatusServiceUnavailable, "unavailable", "Temporarily unavailable", "The gateway cannot load the API description right now. Retry in a moment.")
+		return nil, "", &p
+	}
+	return rt, rest, nil
+}
+
+func notFoundProduct(what, portal string) problem.Problem {
+	return problem.New(http.StatusNotFound, "no-such-product", "No such product",
+		"There is no "+what+" for your organisation; the catalog at "+portal+"/catalog lists the products and versions you can call.")
+}
+
+func (g *Gateway) load(ctx context.Context, slug, version string) (*route, error) {
+	p, err := g.cfg.Catalog.FindProduct(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	var v onramp.ProductVersion
+	if version == onramp.LatestVersion {
+		vs, err := g.cfg.Catalog.ListVersions(ctx, slug)
+		if err != nil {
+			return nil, err
+		}
+		if v, err = onramp.Latest(vs); err != nil {
+			return nil, err
+		}
+	} else if v, err = g.cfg.Catalog.FindVersion(ctx, slug, version); err != nil {
+		return nil, err
+	}
+	router, err := g.routers.get(v.ID, func() (routers.Router, error) {
+		doc, err := specs.Load([]byte(v.Spec))
+		if err != nil {
+			return nil, err
+		}
+		doc.Servers = nil // match paths only: the gateway strips /<product>/<version>
+		return gorillamux.NewRouter(doc)
+	})
+	if err != nil {
+		return nil, err
+	}
+	rt := &route{product: p, version: v, router: router, scopes: map[string]string{}}
+	for _, op := range v.Operations {
+		rt.scopes[op.ID] = op.Scope
+	}
+	return rt, nil
+}
+
+func (g *Gateway) assignment(ctx context.Context, orgID, product string) (onramp.Assignment, bool, error) {
+	as, err := g.assignments.get(orgID, func() ([]onramp.Assignment, error) { return g.cfg.Assignments.AssignmentsOf(ctx, orgID) })
+	if err != nil {
+		return onramp.Assignment{}, false, err
+	}
+	for _, a := range as {
+		if a.Product == product {
+			return a, true, nil
+		}
+	}
+	return onramp.Assignment{}, false, nil
+}
+
+func (g *Gateway) sandbox(w http.ResponseWriter, r *http.Request, op *openapi3.Operation, rest string, body []byte) {
+	status, ctype, out, err := sandboxResponse(op, seedOf([]byte(r.Method), []byte(rest), []byte(r.URL.RawQuery), body))
+	if err != nil {
+		g.internal(w, r, err)
+		return
+	}
+	w.Header().Set("X-Onramp-Sandbox", "synthetic")
+	if ctype != "" {
+		w.Header().Set("Content-Type", ctype)
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(out)
+}
+
+func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *route, cred onramp.Credential, rest string, body []byte) {
+	base := g.cfg.Upstream
+	if base == "" {
+		base = rt.product.Upstreams[Production]
+	}
+	target, err := url.Parse(strings.TrimRight(base, "/"))
+	if base == "" || err != nil {
+		g.problem(w, r, problem.New(http.StatusBadGateway, "upstream-unavailable", "Upstream unavailable",
+			rt.product.Slug+" has no production upstream configured; the provider has been told."))
+		g.cfg.Logger.Error("product without production upstream", "product", rt.product.Slug)
+		return
+	}
+	out := r.Clone(r.Context())
+	out.URL = &url.URL{Scheme: target.Scheme, Host: target.Host, Path: target.Path + rest, RawQuery: r.URL.RawQuery}
+	out.Host = target.Host
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	out.ContentLength = int64(len(body))
+	out.Header.Del("Authorization") // the partner's key stays at the gateway
+	out.Header.Del("X-API-Key")
+	out.Header.Set("X-Onramp-Org", cred.OrgID)
+	out.Header.Set("X-Onramp-Credential", cred.ID)
+	out.Header.Set("X-Onramp-Product", rt.product.Slug+"/"+rt.version.Version)
+	g.proxy.ServeHTTP(w, out)
+}
+
+func (g *Gateway) problem(w http.ResponseWriter, r *http.Request, p problem.Problem) {
+	p.Instance, p.RequestID = r.URL.Path, w.Header().Get(requestid.Header)
 	problem.Write(w, p)
 }
 
-// authenticate explains why the request carries no usable credential. The key itself never
-// appears in the answer.
-func (g *Gateway) authenticate(r *http.Request) problem.Problem {
-	portal := strings.TrimRight(g.cfg.PortalURL, "/")
-	if r.Header.Get("Authorization") == "" && r.Header.Get("X-API-Key") == "" {
-		return problem.New(http.StatusUnauthorized, "missing-credential", "Missing credential",
-			"Send your API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`. Your "+
-				g.cfg.Environment+" credentials are in the portal at "+portal+"/credentials.")
+func (g *Gateway) internal(w http.ResponseWriter, r *http.Request, err error) {
+	g.cfg.Logger.Error("gateway internal error", "error", err, "path", r.URL.Path, "request_id", w.Header().Get(requestid.Header))
+	g.problem(w, r, problem.FromError(err))
+}
+
+// requestErrors turns kin-openapi's request validation errors into located details.
+func requestErrors(err error) []onramp.ErrorDetail {
+	var errs []error
+	var multi openapi3.MultiError
+	if errors.As(err, &multi) {
+		errs = multi
+	} else {
+		errs = []error{err}
 	}
-	return problem.New(http.StatusUnauthorized, "invalid-credential", "Invalid credential",
-		"The credential was not recognised for the "+g.cfg.Environment+" environment. Check that you use a "+
-			g.cfg.Environment+" key; manage your keys at "+portal+"/credentials.")
+	out := make([]onramp.ErrorDetail, 0, len(errs))
+	for _, e := range errs {
+		var re *openapi3filter.RequestError
+		if errors.As(e, &re) {
+			loc := "body"
+			if re.Parameter != nil {
+				loc = re.Parameter.In + "." + re.Parameter.Name
+			}
+			msg := re.Reason
+			var se *openapi3.SchemaError
+			if errors.As(re.Err, &se) {
+				if ptr := se.JSONPointer(); len(ptr) > 0 {
+					loc += "." + strings.Join(ptr, ".")
+				}
+				msg = se.Reason
+			} else if re.Err != nil && msg == "" {
+				msg = re.Err.Error()
+			}
+			out = append(out, onramp.ErrorDetail{Location: loc, Message: msg})
+			continue
+		}
+		out = append(out, onramp.ErrorDetail{Location: "request", Message: e.Error()})
+	}
+	return out
 }

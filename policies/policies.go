@@ -33,9 +33,10 @@ import (
 const (
 	Members = "members"
 	Catalog = "catalog"
+	Gateway = "gateway"
 )
 
-var required = []string{Members, Catalog}
+var required = []string{Members, Catalog, Gateway}
 
 //go:embed */*.rego
 var embedded embed.FS

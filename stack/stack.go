@@ -27,6 +27,7 @@ import (
 	"github.com/onramp-dev/onramp/activities"
 	"github.com/onramp-dev/onramp/api"
 	"github.com/onramp-dev/onramp/catalog"
+	"github.com/onramp-dev/onramp/credentials"
 	"github.com/onramp-dev/onramp/deploy"
 	"github.com/onramp-dev/onramp/devenv"
 	"github.com/onramp-dev/onramp/gateway"
@@ -60,6 +61,11 @@ type Config struct {
 	KratosAdminURL    string
 	AdminToken        string
 	SMTPURL           string
+	// CredentialKeys seal API keys for reveal: "<key id>:<base64 32 bytes>[,…]", first one current
+	// (dev: generated into the data directory's secrets.json).
+	CredentialKeys string
+	// QuotaFlush is how often gateway quota counters are added to MongoDB (default 1s).
+	QuotaFlush time.Duration
 
 	// Partner invitation timings; zero takes the defaults (reminder after 3 days, expiry after 14).
 	InvitationReminder, InvitationExpiry time.Duration
@@ -93,6 +99,7 @@ type Config struct {
 type Stack struct {
 	PortalURL, SandboxURL, ProductionURL string
 	TemporalUIURL                        string
+	ExampleUpstreamURL                   string // dev: the demo products' production upstream
 	MongoURI, TemporalAddress            string
 	KratosPublicURL, KratosAdminURL      string
 	AdminTokenPath                       string
@@ -108,6 +115,8 @@ type Stack struct {
 	kratosP  *devenv.Kratos
 	secrets  devenv.Secrets // dev mode only
 	cancel   context.CancelFunc
+	recorder *gateway.Recorder
+	quota    *gateway.Quota
 	errc     chan error
 	stopping atomic.Bool
 	stopped  chan struct{}
@@ -189,11 +198,31 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	}
 
 	orgs := mongo.NewOrganizations(s.Mongo)
+	catalogStore := mongo.NewCatalog(s.Mongo)
+	credStore := mongo.NewCredentials(s.Mongo)
+	if cfg.Dev && cfg.CredentialKeys == "" {
+		cfg.CredentialKeys = s.secrets.CredentialKeys
+	}
+	keys, err := credentials.ParseKeyring(cfg.CredentialKeys)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := credentials.New(credentials.Config{Store: credStore, Assignments: catalogStore, Keys: keys, PortalURL: s.portalURLOrDefault()})
+	if err != nil {
+		return nil, err
+	}
+	// One policy engine for the portal and the gateway: the same decisions, one watcher.
+	var policy *policies.Engine
+	if cfg.Roles.Portal || cfg.Roles.Gateway {
+		if policy, err = s.policies(ctx, bg); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Roles.Worker {
 		if mailer == nil {
 			return nil, errors.New("the worker sends e-mail: set SMTP_URL")
 		}
-		acts, err := activities.New(activities.Activities{Mailer: mailer, Organizations: orgs, Members: orgs, Identities: s.Kratos, Team: orgs, Sessions: s.Kratos})
+		acts, err := activities.New(activities.Activities{Mailer: mailer, Organizations: orgs, Members: orgs, Identities: s.Kratos, Team: orgs, Sessions: s.Kratos, Credentials: creds})
 		if err != nil {
 			return nil, err
 		}
@@ -206,10 +235,6 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	}
 
 	if cfg.Roles.Portal {
-		policy, err := s.policies(ctx, bg)
-		if err != nil {
-			return nil, err
-		}
 		cat, err := s.catalog(ctx, policy)
 		if err != nil {
 			return nil, err
@@ -237,6 +262,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			Policy:            policy,
 			Policies:          policy,
 			Catalog:           cat,
+			Credentials:       creds,
 			SignInPerClient:   cfg.SignInPerClient,
 			SSOProviders:      s.ssoProviders(),
 			HookToken:         cfg.KratosHookToken,
@@ -260,11 +286,31 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		s.serve(portalL, portal, "portal")
 	}
 	if cfg.Roles.Gateway {
+		log := cfg.Logger.With("role", "gateway")
+		flush := cfg.QuotaFlush
+		if flush == 0 {
+			flush = time.Second
+		}
+		s.recorder = gateway.NewRecorder(mongo.NewUsage(s.Mongo), credStore, log)
+		s.quota = gateway.NewQuota(mongo.NewUsage(s.Mongo), log, flush)
+		upstream := ""
+		if cfg.Dev {
+			// The demo products' production upstreams are examples: one local server answers for them.
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return nil, err
+			}
+			upstream = "http://" + l.Addr().String()
+			s.ExampleUpstreamURL = upstream
+			s.serve(l, gateway.ExampleUpstream(catalogStore), "example-upstream")
+		}
 		for _, g := range []struct {
 			env string
 			l   net.Listener
 		}{{gateway.Sandbox, sandboxL}, {gateway.Production, prodL}} {
-			h, err := gateway.New(gateway.Config{Environment: g.env, PortalURL: s.portalURLOrDefault()})
+			h, err := gateway.New(gateway.Config{Environment: g.env, PortalURL: s.portalURLOrDefault(), Credentials: creds,
+				Catalog: catalogStore, Assignments: catalogStore, Policy: policy, Recorder: s.recorder, Quota: s.quota,
+				Upstream: upstream, Logger: log})
 			if err != nil {
 				return nil, err
 			}
@@ -511,6 +557,12 @@ func (s *Stack) Stop(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		errs = append(errs, srv.Shutdown(sctx))
 		cancel()
+	}
+	if s.recorder != nil {
+		s.recorder.Stop()
+	}
+	if s.quota != nil {
+		s.quota.Stop()
 	}
 	if s.worker != nil {
 		s.worker.Stop()

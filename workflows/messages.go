@@ -61,6 +61,8 @@ type InvitationState struct {
 	RemindersSent   int        `json:"reminders_sent"`
 	ExpiresAt       time.Time  `json:"expires_at"`
 	SignedInAt      *time.Time `json:"signed_in_at,omitempty"`
+	// SandboxCredential is the id of the credential issued at the first sign-in (partner invitations).
+	SandboxCredential string `json:"sandbox_credential,omitempty"`
 }
 
 // Member invitation: workflow id "member-invitation-<invitation id>".
@@ -83,3 +85,8 @@ type MemberInvitationInput struct {
 	ReminderAfter time.Duration           `json:"reminder_after"`
 	ExpireAfter   time.Duration           `json:"expire_after"`
 }
+
+// Workflow change ids (workflow.GetVersion), so running executions replay as they were recorded.
+const (
+	changeFirstSandboxCredential = "first-sandbox-credential"
+)

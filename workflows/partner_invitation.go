@@ -65,5 +65,15 @@ func PartnerInvitationWorkflow(ctx workflow.Context, in PartnerInvitationInput) 
 		update = activities.SetPartnerStatusInput{OrgID: org.ID, Status: onramp.OrgActive, FirstSignIn: &out.acceptedAt}
 	}
 	state.Status = update.Status
-	return *state, workflow.ExecuteActivity(ctx, a.SetPartnerStatus, update).Get(ctx, nil)
+	if err := workflow.ExecuteActivity(ctx, a.SetPartnerStatus, update).Get(ctx, nil); err != nil {
+		return *state, err
+	}
+	// The first sign-in also issues the organisation's first sandbox credential, so it is on the
+	// dashboard when the partner lands. (Versioned: executions recorded before it replay without it.)
+	if out.accepted && workflow.GetVersion(ctx, changeFirstSandboxCredential, workflow.DefaultVersion, 1) == 1 {
+		if err := workflow.ExecuteActivity(ctx, a.IssueSandboxCredential, org.ID).Get(ctx, &state.SandboxCredential); err != nil {
+			return *state, err
+		}
+	}
+	return *state, nil
 }

@@ -21,6 +21,7 @@ type invitationEnv struct {
 	sent     []activities.InvitationMailInput
 	sentAt   []time.Duration
 	statuses []activities.SetPartnerStatusInput
+	issued   int // sandbox credentials issued
 }
 
 func newInvitationEnv(t *testing.T) *invitationEnv {
@@ -39,6 +40,10 @@ func newInvitationEnv(t *testing.T) *invitationEnv {
 	e.env.OnActivity(a.SetPartnerStatus, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SetPartnerStatusInput) error {
 		e.statuses = append(e.statuses, in)
 		return nil
+	})
+	e.env.OnActivity(a.IssueSandboxCredential, mock.Anything, "org-1").Return(func(_ context.Context, orgID string) (string, error) {
+		e.issued++
+		return "cred_1_sandbox", nil
 	})
 	return e
 }
@@ -76,6 +81,9 @@ func TestPartnerInvitationCompletesOnFirstSignIn(t *testing.T) {
 	}
 	if got := st.SignedInAt.Sub(e.start); got != 5*time.Hour {
 		t.Errorf("signed in after %s, want 5h", got)
+	}
+	if e.issued != 1 || st.SandboxCredential != "cred_1_sandbox" {
+		t.Errorf("sandbox credentials issued = %d (state %q), want one at the first sign-in", e.issued, st.SandboxCredential)
 	}
 }
 

@@ -1,0 +1,120 @@
+package onramp
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Credential statuses.
+const (
+	CredentialActive   = "active"
+	CredentialExpiring = "expiring" // replaced by a rotation; works until ExpiresAt
+	CredentialRevoked  = "revoked"
+)
+
+// API key prefixes: a key says which environment it is for before anyone looks it up.
+const (
+	SandboxKeyPrefix    = "onr_test_"
+	ProductionKeyPrefix = "onr_live_"
+)
+
+// KeyPrefix returns the key prefix of an environment.
+func KeyPrefix(env string) string {
+	if env == Production {
+		return ProductionKeyPrefix
+	}
+	return SandboxKeyPrefix
+}
+
+// KeyEnvironment returns the environment a key's prefix names, or "" for none.
+func KeyEnvironment(key string) string {
+	switch {
+	case strings.HasPrefix(key, SandboxKeyPrefix):
+		return Sandbox
+	case strings.HasPrefix(key, ProductionKeyPrefix):
+		return Production
+	}
+	return ""
+}
+
+// Credential is an API key issued to an organisation (never to a person). Only the SHA-256 of the
+// key is used for lookup; the key itself is kept encrypted so permitted members can reveal it.
+type Credential struct {
+	ID          string     `json:"id" bson:"_id"`
+	OrgID       string     `json:"org_id" bson:"org_id"`
+	Environment string     `json:"environment" bson:"environment"`
+	Label       string     `json:"label" bson:"label"`
+	Prefix      string     `json:"prefix" bson:"prefix"`
+	Last4       string     `json:"last4" bson:"last4"`
+	Hash        string     `json:"-" bson:"hash"`       // hex SHA-256 of the key
+	KeyID       string     `json:"-" bson:"key_id"`     // encryption key that sealed it
+	Sealed      []byte     `json:"-" bson:"sealed"`     // AES-GCM nonce and ciphertext of the key
+	Scopes      []string   `json:"scopes" bson:"scopes"`
+	Status      string     `json:"status" bson:"status"`
+	CreatedAt   time.Time  `json:"created_at" bson:"created_at"`
+	CreatedBy   string     `json:"created_by" bson:"created_by"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty" bson:"expires_at,omitempty"`
+	RevokedAt   *time.Time `json:"revoked_at,omitempty" bson:"revoked_at,omitempty"`
+	LastUsedAt  *time.Time `json:"last_used_at,omitempty" bson:"last_used_at,omitempty"`
+	RotatedFrom string     `json:"rotated_from,omitempty" bson:"rotated_from,omitempty"`
+}
+
+// Masked is how a key is shown when it is not revealed.
+func (c Credential) Masked() string { return c.Prefix + "…" + c.Last4 }
+
+// Refusal says why the credential cannot be used at now, or "" when it can: "revoked" or "expired".
+func (c Credential) Refusal(now time.Time) string {
+	switch {
+	case c.Status == CredentialRevoked:
+		return "revoked"
+	case c.ExpiresAt != nil && !now.Before(*c.ExpiresAt):
+		return "expired"
+	}
+	return ""
+}
+
+// CredentialStore keeps credentials; lookups by key hash go by _id in their own collection.
+type CredentialStore interface {
+	// CreateCredential stores c; ECONFLICT when a credential with its ID exists.
+	CreateCredential(ctx context.Context, c Credential) error
+	// FindCredential returns ENOTFOUND for an unknown id.
+	FindCredential(ctx context.Context, id string) (Credential, error)
+	// CredentialByHash returns ENOTFOUND when no credential has the key hash.
+	CredentialByHash(ctx context.Context, hash string) (Credential, error)
+	// CredentialsOf lists an organisation's credentials, newest first.
+	CredentialsOf(ctx context.Context, orgID string) ([]Credential, error)
+	// RevokeCredential marks it revoked at the time; ENOTFOUND for an unknown id.
+	RevokeCredential(ctx context.Context, id string, at time.Time) error
+	// TouchCredentials records when each credential was last used.
+	TouchCredentials(ctx context.Context, lastUsed map[string]time.Time) error
+}
+
+// UsageEvent is one call through the gateway. It never holds a body or a secret.
+type UsageEvent struct {
+	ID           string    `json:"id" bson:"_id"` // the request id
+	At           time.Time `json:"at" bson:"at"`
+	OrgID        string    `json:"org_id" bson:"org_id"`
+	CredentialID string    `json:"credential_id" bson:"credential_id"`
+	Label        string    `json:"credential_label" bson:"credential_label"`
+	Environment  string    `json:"environment" bson:"environment"`
+	Product      string    `json:"product" bson:"product"`
+	Version      string    `json:"version" bson:"version"`
+	Operation    string    `json:"operation" bson:"operation"`
+	Method       string    `json:"method" bson:"method"`
+	Path         string    `json:"path" bson:"path"`
+	Status       int       `json:"status" bson:"status"`
+	LatencyMS    float64   `json:"latency_ms" bson:"latency_ms"`
+}
+
+// UsageStore keeps usage events and quota counters.
+type UsageStore interface {
+	// RecordUsage inserts events; an event already stored (same ID) is skipped.
+	RecordUsage(ctx context.Context, events []UsageEvent) error
+	// UsageOf lists an organisation's newest events.
+	UsageOf(ctx context.Context, orgID string, limit int) ([]UsageEvent, error)
+	// AddToCounters adds deltas to counters (by counter id) and returns their new totals.
+	AddToCounters(ctx context.Context, deltas map[string]int64) (map[string]int64, error)
+	// Counters returns the current totals of the counters (0 for missing ones).
+	Counters(ctx context.Context, ids []string) (map[string]int64, error)
+}

@@ -1,0 +1,95 @@
+// Package credentialstest holds the contracts that the MongoDB credential and usage stores and
+// their in-memory fakes all pass, and the fakes.
+package credentialstest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/onramp-dev/onramp"
+)
+
+// RunCredentialStoreContract runs the contract against stores from newStore (each one empty).
+func RunCredentialStoreContract(t *testing.T, newStore func(t *testing.T) onramp.CredentialStore) {
+	s := newStore(t)
+	ctx := t.Context()
+	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	a := onramp.Credential{ID: "cred_a", OrgID: "org_1", Environment: onramp.Sandbox, Hash: "hash-a", Status: onramp.CredentialActive, CreatedAt: t0, Scopes: []string{"p:read"}, Sealed: []byte{1, 2, 3}, KeyID: "k1"}
+	b := onramp.Credential{ID: "cred_b", OrgID: "org_1", Environment: onramp.Production, Hash: "hash-b", Status: onramp.CredentialActive, CreatedAt: t0.Add(time.Hour)}
+	other := onramp.Credential{ID: "cred_c", OrgID: "org_2", Environment: onramp.Sandbox, Hash: "hash-c", Status: onramp.CredentialActive, CreatedAt: t0}
+	for _, c := range []onramp.Credential{a, b, other} {
+		if err := s.CreateCredential(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dup := a
+	dup.Hash = "hash-a2"
+	if err := s.CreateCredential(ctx, dup); onramp.ErrorCode(err) != onramp.ECONFLICT {
+		t.Fatalf("creating cred_a again = %v, want ECONFLICT", err)
+	}
+	if _, err := s.CredentialByHash(ctx, "hash-a2"); onramp.ErrorCode(err) != onramp.ENOTFOUND {
+		t.Errorf("the refused duplicate's hash finds a credential: %v", err)
+	}
+	got, err := s.CredentialByHash(ctx, "hash-a")
+	if err != nil || got.ID != "cred_a" || string(got.Sealed) != "\x01\x02\x03" || got.KeyID != "k1" || len(got.Scopes) != 1 {
+		t.Fatalf("CredentialByHash = %+v, %v", got, err)
+	}
+	if _, err := s.FindCredential(ctx, "cred_x"); onramp.ErrorCode(err) != onramp.ENOTFOUND {
+		t.Errorf("FindCredential(unknown) = %v, want ENOTFOUND", err)
+	}
+	list, err := s.CredentialsOf(ctx, "org_1")
+	if err != nil || len(list) != 2 || list[0].ID != "cred_b" {
+		t.Fatalf("CredentialsOf = %+v, %v; want cred_b (newest) then cred_a", list, err)
+	}
+	if err := s.RevokeCredential(ctx, "cred_a", t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeCredential(ctx, "cred_a", t0.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeCredential(ctx, "cred_x", t0); onramp.ErrorCode(err) != onramp.ENOTFOUND {
+		t.Errorf("RevokeCredential(unknown) = %v, want ENOTFOUND", err)
+	}
+	got, _ = s.FindCredential(ctx, "cred_a")
+	if got.Status != onramp.CredentialRevoked || got.RevokedAt == nil || !got.RevokedAt.Equal(t0.Add(2*time.Hour)) {
+		t.Errorf("after revoking twice: %+v, want revoked at the first time", got)
+	}
+	if err := s.TouchCredentials(ctx, map[string]time.Time{"cred_b": t0.Add(4 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.FindCredential(ctx, "cred_b"); got.LastUsedAt == nil || !got.LastUsedAt.Equal(t0.Add(4*time.Hour)) {
+		t.Errorf("last used = %v", got.LastUsedAt)
+	}
+}
+
+// RunUsageStoreContract runs the contract against stores from newStore (each one empty).
+func RunUsageStoreContract(t *testing.T, newStore func(t *testing.T) onramp.UsageStore) {
+	s := newStore(t)
+	ctx := t.Context()
+	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	events := []onramp.UsageEvent{
+		{ID: "req-1", At: t0, OrgID: "org_1", Status: 200, Path: "/p/v1/x"},
+		{ID: "req-2", At: t0.Add(time.Second), OrgID: "org_1", Status: 403},
+		{ID: "req-3", At: t0, OrgID: "org_2", Status: 200},
+	}
+	if err := s.RecordUsage(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordUsage(ctx, append(events[:1:1], onramp.UsageEvent{ID: "req-4", At: t0.Add(2 * time.Second), OrgID: "org_1", Status: 400})); err != nil {
+		t.Fatalf("a batch with an event already stored: %v", err)
+	}
+	got, err := s.UsageOf(ctx, "org_1", 10)
+	if err != nil || len(got) != 3 || got[0].ID != "req-4" || got[2].ID != "req-1" {
+		t.Fatalf("UsageOf = %+v, %v; want req-4, req-2, req-1", got, err)
+	}
+	totals, err := s.AddToCounters(ctx, map[string]int64{"c1": 3, "c2": 1})
+	if err != nil || totals["c1"] != 3 || totals["c2"] != 1 {
+		t.Fatalf("AddToCounters = %v, %v", totals, err)
+	}
+	if totals, _ = s.AddToCounters(ctx, map[string]int64{"c1": 2}); totals["c1"] != 5 {
+		t.Errorf("c1 = %d, want 5", totals["c1"])
+	}
+	if c, err := s.Counters(ctx, []string{"c1", "c9"}); err != nil || c["c1"] != 5 || c["c9"] != 0 {
+		t.Errorf("Counters = %v, %v", c, err)
+	}
+}

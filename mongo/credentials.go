@@ -1,0 +1,171 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/onramp-dev/onramp"
+)
+
+// Credentials stores credentials (collection credentials) with a lookup document per key hash
+// (credential_keys, _id = hash): the gateway's lookup is an _id read on every store.
+type Credentials struct{ db *DB }
+
+var _ onramp.CredentialStore = (*Credentials)(nil)
+
+// NewCredentials returns the store on db; it panics on a nil db.
+func NewCredentials(db *DB) *Credentials {
+	if db == nil {
+		panic("mongo.NewCredentials: nil db")
+	}
+	return &Credentials{db: db}
+}
+
+type credentialKey struct {
+	Hash         string `bson:"_id"`
+	CredentialID string `bson:"credential_id"`
+}
+
+// CreateCredential stores the hash lookup, then the credential; ECONFLICT when the ID exists (the
+// lookup written for it is removed again).
+func (s *Credentials) CreateCredential(ctx context.Context, c onramp.Credential) error {
+	c.CreatedAt = c.CreatedAt.UTC().Truncate(time.Millisecond)
+	keys := s.db.Collection("credential_keys")
+	if _, err := keys.InsertOne(ctx, credentialKey{Hash: c.Hash, CredentialID: c.ID}); err != nil {
+		return err
+	}
+	_, err := s.db.Collection("credentials").InsertOne(ctx, c)
+	if mongo.IsDuplicateKeyError(err) {
+		_, _ = keys.DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": c.Hash})
+		return onramp.Errorf(onramp.ECONFLICT, "credential %s exists", c.ID)
+	}
+	return err
+}
+
+// FindCredential returns ENOTFOUND for an unknown id.
+func (s *Credentials) FindCredential(ctx context.Context, id string) (onramp.Credential, error) {
+	return findByID[onramp.Credential](ctx, s.db.Collection("credentials"), id, "credential")
+}
+
+// CredentialByHash returns ENOTFOUND when no credential has the key hash.
+func (s *Credentials) CredentialByHash(ctx context.Context, hash string) (onramp.Credential, error) {
+	var k credentialKey
+	err := s.db.Collection("credential_keys").FindOne(ctx, bson.M{"_id": hash}).Decode(&k)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return onramp.Credential{}, onramp.Errorf(onramp.ENOTFOUND, "no such credential")
+	} else if err != nil {
+		return onramp.Credential{}, err
+	}
+	c, err := s.FindCredential(ctx, k.CredentialID)
+	if err == nil && c.Hash != hash { // a lookup left by a conflicting create
+		return onramp.Credential{}, onramp.Errorf(onramp.ENOTFOUND, "no such credential")
+	}
+	return c, err
+}
+
+// CredentialsOf lists an organisation's credentials, newest first.
+func (s *Credentials) CredentialsOf(ctx context.Context, orgID string) ([]onramp.Credential, error) {
+	return findAll[onramp.Credential](ctx, s.db.Collection("credentials"), bson.M{"org_id": orgID}, bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}}, 0)
+}
+
+// RevokeCredential marks it revoked; ENOTFOUND for an unknown id. Revoking twice keeps the first time.
+func (s *Credentials) RevokeCredential(ctx context.Context, id string, at time.Time) error {
+	coll := s.db.Collection("credentials")
+	res, err := coll.UpdateOne(ctx, bson.M{"_id": id, "status": bson.M{"$ne": onramp.CredentialRevoked}},
+		bson.M{"$set": bson.M{"status": onramp.CredentialRevoked, "revoked_at": at.UTC().Truncate(time.Millisecond)}})
+	if err != nil {
+		return err
+	}
+	if res.MatchedCount == 0 {
+		if _, err := s.FindCredential(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TouchCredentials records when each credential was last used.
+func (s *Credentials) TouchCredentials(ctx context.Context, lastUsed map[string]time.Time) error {
+	for id, at := range lastUsed {
+		if _, err := s.db.Collection("credentials").UpdateOne(ctx, bson.M{"_id": id},
+			bson.M{"$set": bson.M{"last_used_at": at.UTC().Truncate(time.Millisecond)}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Usage stores usage events (usage_events, _id = request id) and quota counters (usage_counters).
+type Usage struct{ db *DB }
+
+var _ onramp.UsageStore = (*Usage)(nil)
+
+// NewUsage returns the store on db; it panics on a nil db.
+func NewUsage(db *DB) *Usage {
+	if db == nil {
+		panic("mongo.NewUsage: nil db")
+	}
+	return &Usage{db: db}
+}
+
+// RecordUsage inserts events, skipping those already stored (a retried batch).
+func (s *Usage) RecordUsage(ctx context.Context, events []onramp.UsageEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	docs := make([]any, len(events))
+	for i, e := range events {
+		e.At = e.At.UTC().Truncate(time.Millisecond)
+		docs[i] = e
+	}
+	_, err := s.db.Collection("usage_events").InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err != nil && mongo.IsDuplicateKeyError(err) {
+		return nil
+	}
+	return err
+}
+
+// UsageOf lists an organisation's newest events.
+func (s *Usage) UsageOf(ctx context.Context, orgID string, limit int) ([]onramp.UsageEvent, error) {
+	return findAll[onramp.UsageEvent](ctx, s.db.Collection("usage_events"), bson.M{"org_id": orgID}, bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: 1}}, limit)
+}
+
+type counter struct {
+	ID    string `bson:"_id"`
+	Count int64  `bson:"count"`
+}
+
+// AddToCounters adds each delta with an atomic $inc and returns the new totals.
+func (s *Usage) AddToCounters(ctx context.Context, deltas map[string]int64) (map[string]int64, error) {
+	out := make(map[string]int64, len(deltas))
+	coll := s.db.Collection("usage_counters")
+	for id, d := range deltas {
+		var c counter
+		err := coll.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$inc": bson.M{"count": d}},
+			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&c)
+		if err != nil {
+			return out, err
+		}
+		out[id] = c.Count
+	}
+	return out, nil
+}
+
+// Counters returns the totals of the counters (0 for missing ones).
+func (s *Usage) Counters(ctx context.Context, ids []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(ids))
+	for _, id := range ids {
+		var c counter
+		err := s.db.Collection("usage_counters").FindOne(ctx, bson.M{"_id": id}).Decode(&c)
+		if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+			return out, err
+		}
+		out[id] = c.Count
+	}
+	return out, nil
+}
