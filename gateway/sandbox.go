@@ -180,7 +180,24 @@ func (g *generator) value(ref *openapi3.SchemaRef, depth int) any {
 	return nil
 }
 
+// bounds returns the schema's numeric range around [lo, hi], clamped to ±1e15 so any
+// arithmetic on it stays finite.
 func bounds(s *openapi3.Schema, lo, hi float64) (float64, float64) {
+	lo, hi = rawBounds(s, lo, hi)
+	clamp := func(v float64) float64 {
+		if math.IsNaN(v) {
+			return 0
+		}
+		return math.Max(-1e15, math.Min(1e15, v))
+	}
+	lo, hi = clamp(lo), clamp(hi)
+	if hi < lo {
+		hi = lo
+	}
+	return lo, hi
+}
+
+func rawBounds(s *openapi3.Schema, lo, hi float64) (float64, float64) {
 	if s.Min != nil {
 		lo = *s.Min
 		if s.ExclusiveMin.IsTrue() {
@@ -242,8 +259,8 @@ func (g *generator) str(s *openapi3.Schema) string {
 	if s.MaxLength != nil && uint64(len(v)) > *s.MaxLength {
 		v = v[:*s.MaxLength]
 	}
-	for uint64(len(v)) < s.MinLength {
-		v += "x"
+	if n := min(s.MinLength, 1<<12); uint64(len(v)) < n {
+		v += strings.Repeat("x", int(n)-len(v))
 	}
 	return v
 }
