@@ -70,6 +70,7 @@ type Config struct {
 	Policies          PolicyStatus // the admin Policies page
 	Catalog           *catalog.Catalog
 	Credentials       *credentials.Service
+	Usage             onramp.UsageStore
 	SignInPerClient   int // sign-in attempts per client address per 15 minutes; 0: DefaultPostsPerAddress
 	SSOProviders      onramp.SSOProviders
 	HookToken         string // Kratos's registration gate authenticates with it
@@ -90,8 +91,8 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil || cfg.Registry == nil || cfg.Identity == nil || cfg.Organizations == nil ||
 		cfg.Members == nil || cfg.Invitations == nil || cfg.Team == nil || cfg.Sessions == nil ||
-		cfg.MemberInvitations == nil || cfg.Policy == nil || cfg.Policies == nil || cfg.Catalog == nil || cfg.Credentials == nil || cfg.SSOProviders == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
-		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, Team, Sessions, MemberInvitations, Policy, Policies, Catalog, Credentials, PortalURL and KratosPublicURL are required")
+		cfg.MemberInvitations == nil || cfg.Policy == nil || cfg.Policies == nil || cfg.Catalog == nil || cfg.Credentials == nil || cfg.Usage == nil || cfg.SSOProviders == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
+		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, Team, Sessions, MemberInvitations, Policy, Policies, Catalog, Credentials, Usage, PortalURL and KratosPublicURL are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -169,6 +170,7 @@ func (s *Server) routes() *gin.Engine {
 	org.POST("/credentials", s.apiCreateCredential)
 	org.POST("/credentials/:id/reveal", s.apiRevealCredential)
 	org.DELETE("/credentials/:id", s.apiRevokeCredential)
+	org.GET("/calls", s.apiCalls)
 	// Specs download with a session or, for a partner's CI, the organisation's API key.
 	v1.GET("/orgs/:org/catalog/:product/versions/:version/:file", s.apiCatalogDownloadAny)
 

@@ -71,6 +71,7 @@ func MustHarness(tb testing.TB, dev bool, checks ...api.Check) *harness {
 		Policies:          MustPolicy(t),
 		Catalog:           MustCatalog(t, catalogtest.NewMemory()),
 		Credentials:       MustCredentials(t, catalogtest.NewMemory()),
+		Usage:             credentialstest.NewMemory(),
 		SSOProviders:      noProviders{},
 	}
 	if dev {
@@ -395,7 +396,7 @@ func (s *spyOrgs) DeleteOrganization(_ context.Context, id string) error {
 func TestInvitationThatCannotStartLeavesNothingBehind(t *testing.T) {
 	spy := &spyOrgs{}
 	store := catalogtest.NewMemory()
-	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store),
+	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store), Usage: credentialstest.NewMemory(),
 		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
 		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{},
 		Organizations: spy, Members: noOrgs{}, Invitations: noOrgs{}, // InvitePartner fails
@@ -507,7 +508,7 @@ func TestTeamAPINeedsSession(t *testing.T) {
 func TestRegistrationGate(t *testing.T) {
 	spy := &spyOrgs{}
 	store := catalogtest.NewMemory()
-	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store),
+	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store), Usage: credentialstest.NewMemory(),
 		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
 		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{}, Organizations: spy, Members: noOrgs{},
 		Invitations: noOrgs{}, Team: noTeam{}, Sessions: noTeam{}, MemberInvitations: noTeam{}, Policy: MustPolicy(t),

@@ -178,12 +178,12 @@ func (g *Gateway) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	ctx := r.Context()
 	cred, p := g.authenticate(ctx, r)
+	c.credential = cred // a known key refused (revoked, expired, other environment) still counts as its use
 	if p != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="onramp-`+g.cfg.Environment+`"`)
 		g.problem(w, r, *p)
 		return
 	}
-	c.credential = cred
 
 	rt, rest, p := g.route(ctx, r.URL.Path)
 	if p != nil {
@@ -309,17 +309,17 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (onramp.Cre
 	if cred.Environment != env {
 		p := problem.New(http.StatusUnauthorized, "wrong-environment", "Wrong environment",
 			"This is a "+cred.Environment+" key; the "+env+" gateway takes "+env+" keys ("+onramp.KeyPrefix(env)+"…)."+manage)
-		return onramp.Credential{}, &p
+		return cred, &p
 	}
 	switch cred.Refusal(g.cfg.Now()) {
 	case "revoked":
 		p := problem.New(http.StatusUnauthorized, "revoked-credential", "Revoked credential",
 			"The credential "+cred.Masked()+" ("+cred.Label+") was revoked. Use another key or create one."+manage)
-		return onramp.Credential{}, &p
+		return cred, &p
 	case "expired":
 		p := problem.New(http.StatusUnauthorized, "expired-credential", "Expired credential",
 			"The credential "+cred.Masked()+" ("+cred.Label+") expired at "+cred.ExpiresAt.UTC().Format(time.RFC3339)+"; switch to its replacement."+manage)
-		return onramp.Credential{}, &p
+		return cred, &p
 	}
 	return cred, nil
 }

@@ -263,6 +263,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			Policies:          policy,
 			Catalog:           cat,
 			Credentials:       creds,
+			Usage:             mongo.NewUsage(s.Mongo),
 			SignInPerClient:   cfg.SignInPerClient,
 			SSOProviders:      s.ssoProviders(),
 			HookToken:         cfg.KratosHookToken,
