@@ -47,9 +47,9 @@ type Credential struct {
 	Label       string     `json:"label" bson:"label"`
 	Prefix      string     `json:"prefix" bson:"prefix"`
 	Last4       string     `json:"last4" bson:"last4"`
-	Hash        string     `json:"-" bson:"hash"`       // hex SHA-256 of the key
-	KeyID       string     `json:"-" bson:"key_id"`     // encryption key that sealed it
-	Sealed      []byte     `json:"-" bson:"sealed"`     // AES-GCM nonce and ciphertext of the key
+	Hash        string     `json:"-" bson:"hash"`   // hex SHA-256 of the key
+	KeyID       string     `json:"-" bson:"key_id"` // encryption key that sealed it
+	Sealed      []byte     `json:"-" bson:"sealed"` // AES-GCM nonce and ciphertext of the key
 	Scopes      []string   `json:"scopes" bson:"scopes"`
 	Status      string     `json:"status" bson:"status"`
 	CreatedAt   time.Time  `json:"created_at" bson:"created_at"`

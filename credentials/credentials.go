@@ -142,7 +142,9 @@ func (s *Service) Issue(ctx context.Context, r Request) (onramp.Credential, stri
 }
 
 // FirstSandboxID is the id of the sandbox credential an organisation gets at its first sign-in.
-func FirstSandboxID(orgID string) string { return "cred_" + strings.TrimPrefix(orgID, "org_") + "_sandbox" }
+func FirstSandboxID(orgID string) string {
+	return "cred_" + strings.TrimPrefix(orgID, "org_") + "_sandbox"
+}
 
 // IssueFirstSandbox issues the organisation's first sandbox credential, once: calling it again
 // returns the one issued (it may run twice as a Temporal activity).
