@@ -60,8 +60,11 @@ workflowcheck:
 test: test-deps build-deps vet workflowcheck
 	go test -count=1 ./...
 
+# Go benchmarks (one policy decision…), then the gateway vs bare-proxy A/B run, whose last line
+# is the throughput ratio (docs/benchmarks.md).
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
+	go run ./gateway/bench
 
 compose-config:
 	docker-compose --env-file .env.example config -q

@@ -71,6 +71,7 @@ type Gateway struct {
 	creds       *ttlCache[onramp.Credential]
 	assignments *ttlCache[[]onramp.Assignment]
 	routes      *ttlCache[*route]
+	decisions   *ttlCache[onramp.Decision]
 	routers     *ttlCache[routers.Router] // by version id; published documents never change
 	proxy       *httputil.ReverseProxy
 }
@@ -110,6 +111,7 @@ func New(cfg Config) (*Gateway, error) {
 		creds:       newTTLCache[onramp.Credential](cfg.CacheTTL, cfg.Now),
 		assignments: newTTLCache[[]onramp.Assignment](cfg.CacheTTL, cfg.Now),
 		routes:      newTTLCache[*route](5*time.Second, cfg.Now),
+		decisions:   newTTLCache[onramp.Decision](cfg.CacheTTL, cfg.Now),
 		routers:     newTTLCache[routers.Router](time.Hour, cfg.Now),
 	}
 	g.proxy = &httputil.ReverseProxy{
@@ -234,11 +236,16 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	c.operation = opID
 
-	d, err := g.cfg.Policy.Decide(ctx, "gateway", map[string]any{
-		"environment": g.cfg.Environment, "portal_url": g.portal, "product": rt.product.Slug,
-		"credential": map[string]any{"org_id": cred.OrgID, "environment": cred.Environment, "scopes": cred.Scopes},
-		"assignment": map[string]any{"plan": assignment.Plan, "scopes": assignment.Scopes, "environments": assignment.Environments},
-		"operation":  map[string]any{"id": opID, "method": opRoute.Method, "path": opRoute.Path, "scope": rt.scopes[opID]},
+	// A credential's scopes never change and an assignment's UpdatedAt changes with it, so the
+	// decision for this triple holds until a policy reload, which it follows within the cache TTL.
+	decisionKey := cred.ID + "\x00" + strconv.FormatInt(assignment.UpdatedAt.UnixNano(), 36) + "\x00" + rt.product.Slug + "\x00" + opID
+	d, err := g.decisions.get(decisionKey, func() (onramp.Decision, error) {
+		return g.cfg.Policy.Decide(ctx, "gateway", map[string]any{
+			"environment": g.cfg.Environment, "portal_url": g.portal, "product": rt.product.Slug,
+			"credential": map[string]any{"org_id": cred.OrgID, "environment": cred.Environment, "scopes": set(cred.Scopes)},
+			"assignment": map[string]any{"plan": assignment.Plan, "scopes": set(assignment.Scopes), "environments": set(assignment.Environments)},
+			"operation":  map[string]any{"id": opID, "scope": rt.scopes[opID]},
+		})
 	})
 	if err != nil {
 		g.internal(w, r, err)
@@ -489,6 +496,15 @@ func requestErrors(err error) []onramp.ErrorDetail {
 			continue
 		}
 		out = append(out, onramp.ErrorDetail{Location: "request", Message: e.Error()})
+	}
+	return out
+}
+
+// set is a policy input set: an object to look members up in.
+func set(members []string) map[string]any {
+	out := make(map[string]any, len(members))
+	for _, m := range members {
+		out[m] = true
 	}
 	return out
 }

@@ -23,11 +23,15 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/tester"
 
 	"github.com/onramp-dev/onramp"
 )
+
+// noMetrics skips OPA's per-evaluation timers, which cost more than a small decision itself.
+var noMetrics = metrics.NoOp()
 
 // Decisions the bundle must define.
 const (
@@ -238,7 +242,7 @@ func (e *Engine) Decide(ctx context.Context, decision string, input any) (Decisi
 	if !ok {
 		return Decision{}, onramp.Errorf(onramp.EINTERNAL, "no policy decision %q", decision)
 	}
-	rs, err := q.Eval(ctx, rego.EvalInput(input))
+	rs, err := q.Eval(ctx, rego.EvalParsedInput(toValue(input)), rego.EvalMetrics(noMetrics))
 	if err != nil {
 		return Decision{}, fmt.Errorf("evaluate %s: %w", decision, err)
 	}
@@ -327,4 +331,69 @@ func definesDecision(modules map[string]*ast.Module, pkg string) bool {
 		}
 	}
 	return false
+}
+
+// toValue converts the plain Go values Onramp builds inputs from into OPA's AST without OPA's
+// reflection-and-JSON round trip, which dominated a decision's cost; anything else takes OPA's
+// general conversion.
+func toValue(v any) ast.Value {
+	switch x := v.(type) {
+	case nil:
+		return ast.NullValue
+	case string:
+		return ast.String(x)
+	case bool:
+		return ast.InternedTerm(x).Value
+	case int:
+		return ast.IntNumberTerm(x).Value
+	case int64:
+		return ast.IntNumberTerm(int(x)).Value
+	case float64:
+		return ast.FloatNumberTerm(x).Value
+	case []string:
+		terms := make([]*ast.Term, len(x))
+		for i, s := range x {
+			terms[i] = ast.StringTerm(s)
+		}
+		return ast.NewArray(terms...)
+	case []any:
+		terms := make([]*ast.Term, len(x))
+		for i, e := range x {
+			terms[i] = ast.NewTerm(toValue(e))
+		}
+		return ast.NewArray(terms...)
+	case map[string]any:
+		pairs := make([][2]*ast.Term, 0, len(x))
+		for k, e := range x {
+			var t *ast.Term
+			if b, ok := e.(bool); ok {
+				t = ast.InternedTerm(b)
+			} else {
+				t = ast.NewTerm(toValue(e))
+			}
+			pairs = append(pairs, [2]*ast.Term{keyTerm(k), t})
+		}
+		return ast.NewObject(pairs...)
+	case ast.Value:
+		return x
+	}
+	if val, err := ast.InterfaceToValue(v); err == nil {
+		return val
+	}
+	return ast.NullValue
+}
+
+// keyTerms interns object keys (field names, scopes, environments: a small, bounded vocabulary);
+// terms are immutable, so one can serve every evaluation.
+var keyTerms sync.Map
+
+func keyTerm(k string) *ast.Term {
+	if t, ok := keyTerms.Load(k); ok {
+		return t.(*ast.Term)
+	}
+	t := ast.StringTerm(k)
+	if len(k) <= 64 {
+		keyTerms.Store(k, t)
+	}
+	return t
 }

@@ -51,6 +51,7 @@ var settings = []setting{
 	{flag: "kratos-mapper-url", env: "KRATOS_OIDC_MAPPER_URL", def: all(""), cmds: []string{cmdPortal}, help: "the OIDC claims mapper as Kratos sees it (default file:///etc/config/kratos/oidc-mapper.jsonnet)"},
 	{flag: "kratos-hook-token", env: "KRATOS_HOOK_TOKEN", def: all(""), cmds: []string{cmdPortal}, secret: true, help: "token Kratos's registration gate web hook sends (dev: generated)"},
 	{flag: "smtp-url", env: "SMTP_URL", def: all(""), cmds: []string{cmdWorker, cmdPortal}, secret: true, help: "smtp://user:password@host:587?from=no-reply@example.com (dev: the dev mailbox)"},
+	{flag: "credential-keys", env: "CREDENTIAL_KEYS", def: all(""), cmds: allCmds, secret: true, help: "AES-256-GCM keys that seal API keys for reveal: <key id>:<base64 32 bytes>[,…], the first seals (dev: generated)"},
 	{flag: "policy-dir", env: "POLICY_DIR", def: all(""), cmds: portalCmds, help: "directory of Rego policies (a copy of policies/), reloaded within a second of a change; empty: the embedded policies"},
 	{flag: "decision-log-rate", env: "POLICY_DECISION_LOG_RATE", def: all("0"), cmds: portalCmds, help: "fraction of policy decisions logged for audit, 0 to 1"},
 	{flag: "catalog-dir", env: "CATALOG_DIR", def: all(""), cmds: portalCmds, help: "catalog files loaded at start: plans.yaml, products/<slug>/product.yaml and specs (dev: the demo catalog when empty)"},
