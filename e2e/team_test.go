@@ -80,12 +80,22 @@ func TestE2EIdentityTeamLifecycle(t *testing.T) {
 	outsiderToken := MustAPISignIn(t, st, outsider.ContactEmail)
 	MustDo(t, "GET", base+"/members", nil, http.StatusNotFound, &p, "X-Session-Token", outsiderToken)
 
+	// The developer created a sandbox key for the organisation before leaving.
+	var created struct {
+		Key string `json:"key"`
+	}
+	MustDo(t, "POST", base+"/credentials", map[string]any{"environment": "sandbox", "label": "dev's key"}, http.StatusCreated, &created, "X-Session-Token", dev)
+
 	// The owner removes the developer: their session is rejected at once.
 	members := mustMembers(t, st, org.ID, owner)
 	MustDo(t, "DELETE", base+"/members/"+members[devEmail].IdentityID, nil, http.StatusNoContent, nil, "X-Session-Token", owner)
 	MustDo(t, "GET", st.PortalURL+"/api/v1/me", nil, http.StatusUnauthorized, &p, "X-Session-Token", dev)
 	if _, still := mustMembers(t, st, org.ID, owner)[devEmail]; still {
 		t.Error("the removed developer is still listed")
+	}
+	// Credentials belong to the organisation: the key the developer created keeps working.
+	if status, _, body := gatewayCall(t, "GET", st.SandboxURL+"/accounts/v1/accounts", created.Key, ""); status != http.StatusOK {
+		t.Errorf("the organisation's key created by a removed member answers %d %s, want 200", status, body)
 	}
 	// Their sign-in is disabled too (they belong nowhere else): a fresh code does not let them in.
 	codesBefore := mailIDs(t, st.PortalURL, devEmail)
