@@ -147,10 +147,11 @@ func TestE2EIdentityPartnerInvitationToFirstSignIn(t *testing.T) {
 	}
 	run := st.Temporal.GetWorkflow(t.Context(), workflows.PartnerInvitationID(org.ID), "")
 	var state workflows.InvitationState
-	if err := run.Get(t.Context(), &state); err != nil || state.Status != onramp.OrgActive {
-		t.Fatalf("workflow result = %+v, %v; want active", state, err)
+	if err := run.Get(t.Context(), &state); err != nil || state.Status != onramp.OrgActive || state.SandboxCredential == "" {
+		t.Fatalf("workflow result = %+v, %v; want active with the first sandbox credential issued", state, err)
 	}
-	MustReplayLiveHistory(t, st.Temporal, workflows.PartnerInvitationID(org.ID), "partner_invitation_signed_in.json")
+	// partner_invitation_signed_in.json, recorded before the sandbox step, keeps replaying too.
+	MustReplayLiveHistory(t, st.Temporal, workflows.PartnerInvitationID(org.ID), "partner_invitation_first_sandbox_key.json")
 
 	// An active organisation cannot be re-invited; the contact's API session ends on sign-out.
 	var p problem.Problem

@@ -55,13 +55,13 @@ type Config struct {
 	Policy      onramp.Policy
 	Recorder    *Recorder
 	Quota       *Quota
-	// Upstream overrides every product's production upstream (the dev example upstream); empty
-	// uses each product's own.
-	Upstream  string
-	Transport http.RoundTripper // to upstreams; nil: a pooled transport
-	Logger    *slog.Logger
-	CacheTTL  time.Duration // how long credentials and assignments are cached (default 500ms)
-	Now       func() time.Time
+	// ExampleUpstream answers for products whose production upstream is missing or on the reserved
+	// .example domain (the demo catalog's), in development; empty: no stand-in.
+	ExampleUpstream string
+	Transport       http.RoundTripper // to upstreams; nil: a pooled transport
+	Logger          *slog.Logger
+	CacheTTL        time.Duration // how long credentials and assignments are cached (default 500ms)
+	Now             func() time.Time
 }
 
 // Gateway serves one environment.
@@ -431,9 +431,9 @@ func (g *Gateway) sandbox(w http.ResponseWriter, r *http.Request, op *openapi3.O
 }
 
 func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *route, cred onramp.Credential, rest string, body []byte) {
-	base := g.cfg.Upstream
-	if base == "" {
-		base = rt.product.Upstreams[Production]
+	base := rt.product.Upstreams[Production]
+	if u, err := url.Parse(base); g.cfg.ExampleUpstream != "" && (base == "" || err != nil || strings.HasSuffix(u.Hostname(), ".example")) {
+		base = g.cfg.ExampleUpstream
 	}
 	target, err := url.Parse(strings.TrimRight(base, "/"))
 	if base == "" || err != nil {

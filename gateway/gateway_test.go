@@ -72,7 +72,7 @@ func MustHarness(tb testing.TB) *harness {
 	tb.Cleanup(func() { h.recorder.Stop(); quota.Stop() })
 	for _, env := range []string{onramp.Sandbox, onramp.Production} {
 		g, err := gateway.New(gateway.Config{Environment: env, PortalURL: "http://portal.test", Credentials: h.creds, Catalog: h.catalog,
-			Assignments: h.catalog, Policy: engine, Recorder: h.recorder, Quota: quota, Upstream: h.upstream.URL, Logger: log, CacheTTL: 50 * time.Millisecond})
+			Assignments: h.catalog, Policy: engine, Recorder: h.recorder, Quota: quota, ExampleUpstream: h.upstream.URL, Logger: log, CacheTTL: 50 * time.Millisecond})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -319,5 +319,23 @@ func TestHealthz(t *testing.T) {
 		if rec.Code != 200 || !strings.Contains(rec.Body.String(), env) {
 			t.Errorf("%s /healthz = %d %s, want 200 naming the environment", env, rec.Code, rec.Body)
 		}
+	}
+}
+
+func TestARealUpstreamIsNotReplacedByTheExample(t *testing.T) {
+	h := MustHarness(t)
+	key := h.MustOrg(t, "org_1", []string{onramp.Sandbox, onramp.Production}, 100, onramp.Production)
+	real := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"payments":[],"from":"real"}`))
+	}))
+	defer real.Close()
+	p, _ := h.catalog.FindProduct(t.Context(), "payments")
+	p.Upstreams = map[string]string{onramp.Production: real.URL}
+	if err := h.catalog.SaveProduct(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	if rec := call(t, h.production, "GET", "/payments/v2/payments", key, ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"from":"real"`) {
+		t.Errorf("production = %d %s, want the product's own upstream", rec.Code, rec.Body)
 	}
 }

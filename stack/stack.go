@@ -200,6 +200,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	orgs := mongo.NewOrganizations(s.Mongo)
 	catalogStore := mongo.NewCatalog(s.Mongo)
 	credStore := mongo.NewCredentials(s.Mongo)
+	usage := mongo.NewUsage(s.Mongo)
 	if cfg.Dev && cfg.CredentialKeys == "" {
 		cfg.CredentialKeys = s.secrets.CredentialKeys
 	}
@@ -235,7 +236,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	}
 
 	if cfg.Roles.Portal {
-		cat, err := s.catalog(ctx, policy)
+		cat, err := s.catalog(ctx, catalogStore, policy)
 		if err != nil {
 			return nil, err
 		}
@@ -263,7 +264,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			Policies:          policy,
 			Catalog:           cat,
 			Credentials:       creds,
-			Usage:             mongo.NewUsage(s.Mongo),
+			Usage:             usage,
 			SignInPerClient:   cfg.SignInPerClient,
 			SSOProviders:      s.ssoProviders(),
 			HookToken:         cfg.KratosHookToken,
@@ -292,11 +293,11 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		if flush == 0 {
 			flush = time.Second
 		}
-		s.recorder = gateway.NewRecorder(mongo.NewUsage(s.Mongo), credStore, log)
-		s.quota = gateway.NewQuota(mongo.NewUsage(s.Mongo), log, flush)
+		s.recorder = gateway.NewRecorder(usage, credStore, log)
+		s.quota = gateway.NewQuota(usage, log, flush)
 		upstream := ""
 		if cfg.Dev {
-			// The demo products' production upstreams are examples: one local server answers for them.
+			// The demo products' production upstreams are examples (.example): one local server answers for them.
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				return nil, err
@@ -311,7 +312,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		}{{gateway.Sandbox, sandboxL}, {gateway.Production, prodL}} {
 			h, err := gateway.New(gateway.Config{Environment: g.env, PortalURL: s.portalURLOrDefault(), Credentials: creds,
 				Catalog: catalogStore, Assignments: catalogStore, Policy: policy, Recorder: s.recorder, Quota: s.quota,
-				Upstream: upstream, Logger: log})
+				ExampleUpstream: upstream, Logger: log})
 			if err != nil {
 				return nil, err
 			}
@@ -432,7 +433,7 @@ func (s *Stack) policies(ctx, bg context.Context) (*policies.Engine, error) {
 }
 
 // catalog builds the catalog and loads catalog files: CatalogDir, or the demo catalog in dev mode.
-func (s *Stack) catalog(ctx context.Context, policy onramp.Policy) (*catalog.Catalog, error) {
+func (s *Stack) catalog(ctx context.Context, store *mongo.Catalog, policy onramp.Policy) (*catalog.Catalog, error) {
 	sandbox, production := s.cfg.SandboxPublicURL, s.cfg.ProductionPublicURL
 	if sandbox == "" {
 		sandbox = or(s.SandboxURL, "http://localhost:4001")
@@ -440,7 +441,6 @@ func (s *Stack) catalog(ctx context.Context, policy onramp.Policy) (*catalog.Cat
 	if production == "" {
 		production = or(s.ProductionURL, "http://localhost:4002")
 	}
-	store := mongo.NewCatalog(s.Mongo)
 	c, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: policy, SandboxURL: sandbox, ProductionURL: production})
 	if err != nil {
 		return nil, err

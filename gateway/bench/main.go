@@ -100,7 +100,7 @@ func run(rounds int, duration time.Duration, workers int) error {
 	defer recorder.Stop()
 	defer quota.Stop()
 	gw, err := gateway.New(gateway.Config{Environment: onramp.Production, PortalURL: "http://portal", Credentials: svc, Catalog: store, Assignments: store,
-		Policy: engine, Recorder: recorder, Quota: quota, Upstream: upstream.URL, Transport: transport(workers), Logger: quiet})
+		Policy: engine, Recorder: recorder, Quota: quota, ExampleUpstream: upstream.URL, Transport: transport(workers), Logger: quiet})
 	if err != nil {
 		return err
 	}
