@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/onramp-dev/onramp"
+	"github.com/onramp-dev/onramp/sla"
 )
 
 // Activities carries the dependencies of every activity.
@@ -20,17 +21,26 @@ type Activities struct {
 	Team          onramp.TeamStore
 	Sessions      onramp.Sessions
 	Credentials   Credentials
+	// Production reviews.
+	Requests       onramp.ProductionRequestStore
+	Onboarding     onramp.OnboardingStore
+	Plans          onramp.CatalogStore
+	Assignments    onramp.AssignmentStore
+	Calendar       sla.Calendar
+	ReviewersEmail string // where reviewer reminders and escalations go; may be empty
 }
 
 // Credentials issues organisations' credentials (credentials.Service).
 type Credentials interface {
 	IssueFirstSandbox(ctx context.Context, orgID string) (onramp.Credential, error)
+	IssueFirstProduction(ctx context.Context, orgID string) (onramp.Credential, error)
 }
 
 // New returns a copy of deps ready to register; it fails on a missing dependency.
 func New(deps Activities) (*Activities, error) {
-	if deps.Mailer == nil || deps.Organizations == nil || deps.Members == nil || deps.Identities == nil || deps.Team == nil || deps.Sessions == nil || deps.Credentials == nil {
-		return nil, errors.New("activities.New: Mailer, Organizations, Members, Identities, Team, Sessions and Credentials are required")
+	if deps.Mailer == nil || deps.Organizations == nil || deps.Members == nil || deps.Identities == nil || deps.Team == nil || deps.Sessions == nil || deps.Credentials == nil ||
+		deps.Requests == nil || deps.Onboarding == nil || deps.Plans == nil || deps.Assignments == nil || deps.Calendar.Location == nil {
+		return nil, errors.New("activities.New: Mailer, Organizations, Members, Identities, Team, Sessions, Credentials, Requests, Onboarding, Plans, Assignments and Calendar are required")
 	}
 	return &deps, nil
 }

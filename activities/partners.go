@@ -15,7 +15,10 @@ func (a *Activities) SavePartner(ctx context.Context, o onramp.Organization) err
 		return temporalError(err)
 	}
 	o.Status = onramp.OrgInvited
-	return temporalError(a.Organizations.SaveOrganization(ctx, o))
+	if err := a.Organizations.SaveOrganization(ctx, o); err != nil {
+		return temporalError(err)
+	}
+	return temporalError(a.Onboarding.ReachStage(ctx, o.ID, onramp.StageInvited, o.InvitedAt))
 }
 
 // AddContactInput names the organisation and its primary contact.
@@ -84,5 +87,11 @@ type SetPartnerStatusInput struct {
 
 // SetPartnerStatus records the organisation's new status (and first sign-in time, once).
 func (a *Activities) SetPartnerStatus(ctx context.Context, in SetPartnerStatusInput) error {
-	return temporalError(a.Organizations.SetOrganizationStatus(ctx, in.OrgID, in.Status, in.FirstSignIn))
+	if err := a.Organizations.SetOrganizationStatus(ctx, in.OrgID, in.Status, in.FirstSignIn); err != nil {
+		return temporalError(err)
+	}
+	if in.FirstSignIn == nil {
+		return nil
+	}
+	return temporalError(a.Onboarding.ReachStage(ctx, in.OrgID, onramp.StageFirstSignIn, *in.FirstSignIn))
 }

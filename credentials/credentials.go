@@ -149,17 +149,29 @@ func FirstSandboxID(orgID string) string {
 // IssueFirstSandbox issues the organisation's first sandbox credential, once: calling it again
 // returns the one issued (it may run twice as a Temporal activity).
 func (s *Service) IssueFirstSandbox(ctx context.Context, orgID string) (onramp.Credential, error) {
-	id := FirstSandboxID(orgID)
+	return s.issueOnce(ctx, orgID, onramp.Sandbox, FirstSandboxID(orgID), "Sandbox key", "onramp (first sign-in)")
+}
+
+// issueOnce issues a credential with a fixed id, or returns the one already issued under it.
+func (s *Service) issueOnce(ctx context.Context, orgID, env, id, label, by string) (onramp.Credential, error) {
 	if c, err := s.cfg.Store.FindCredential(ctx, id); err == nil {
 		return c, nil
 	} else if onramp.ErrorCode(err) != onramp.ENOTFOUND {
 		return c, err
 	}
-	c, _, err := s.Issue(ctx, Request{OrgID: orgID, Environment: onramp.Sandbox, Label: "Sandbox key", CreatedBy: "onramp (first sign-in)", ID: id})
+	c, _, err := s.Issue(ctx, Request{OrgID: orgID, Environment: env, Label: label, CreatedBy: by, ID: id})
 	if onramp.ErrorCode(err) == onramp.ECONFLICT {
 		return s.cfg.Store.FindCredential(ctx, id)
 	}
 	return c, err
+}
+
+// FirstProductionID is the id of the production credential issued when production is approved.
+func FirstProductionID(orgID string) string { return "cred_" + strings.TrimPrefix(orgID, "org_") + "_production" }
+
+// IssueFirstProduction issues the organisation's first production credential, once.
+func (s *Service) IssueFirstProduction(ctx context.Context, orgID string) (onramp.Credential, error) {
+	return s.issueOnce(ctx, orgID, onramp.Production, FirstProductionID(orgID), "Production key", "onramp (production approved)")
 }
 
 // Get returns an organisation's credential; ENOTFOUND when it is another organisation's.

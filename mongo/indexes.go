@@ -14,15 +14,17 @@ import (
 // domains) and the lists the UI shows. FerretDB accepts them (and still scans); a real MongoDB
 // needs them.
 var indexes = map[string][]bson.D{
-	"members":            {{{Key: "identity_id", Value: 1}}, {{Key: "org_id", Value: 1}, {Key: "joined_at", Value: 1}}},
-	"member_invitations": {{{Key: "email", Value: 1}, {Key: "status", Value: 1}}, {{Key: "org_id", Value: 1}, {Key: "created_at", Value: -1}}},
-	"organizations":      {{{Key: "sso.domains", Value: 1}}, {{Key: "invited_at", Value: -1}}},
-	"audit_events":       {{{Key: "org_id", Value: 1}, {Key: "at", Value: -1}}},
-	"dev_mail":           {{{Key: "to", Value: 1}, {Key: "sent_at", Value: -1}}},
-	"product_versions":   {{{Key: "product", Value: 1}, {Key: "number", Value: 1}}},
-	"assignments":        {{{Key: "org_id", Value: 1}, {Key: "product", Value: 1}}},
-	"credentials":        {{{Key: "org_id", Value: 1}, {Key: "created_at", Value: -1}}},
-	"usage_events":       {{{Key: "org_id", Value: 1}, {Key: "at", Value: -1}}},
+	"members":             {{{Key: "identity_id", Value: 1}}, {{Key: "org_id", Value: 1}, {Key: "joined_at", Value: 1}}},
+	"member_invitations":  {{{Key: "email", Value: 1}, {Key: "status", Value: 1}}, {{Key: "org_id", Value: 1}, {Key: "created_at", Value: -1}}},
+	"organizations":       {{{Key: "sso.domains", Value: 1}}, {{Key: "invited_at", Value: -1}}},
+	"audit_events":        {{{Key: "org_id", Value: 1}, {Key: "at", Value: -1}}},
+	"dev_mail":            {{{Key: "to", Value: 1}, {Key: "sent_at", Value: -1}}},
+	"product_versions":    {{{Key: "product", Value: 1}, {Key: "number", Value: 1}}},
+	"assignments":         {{{Key: "org_id", Value: 1}, {Key: "product", Value: 1}}},
+	"credentials":         {{{Key: "org_id", Value: 1}, {Key: "created_at", Value: -1}}},
+	"usage_events":        {{{Key: "org_id", Value: 1}, {Key: "at", Value: -1}}},
+	"production_requests": {{{Key: "org_id", Value: 1}, {Key: "created_at", Value: -1}}, {{Key: "status", Value: 1}, {Key: "sla_due", Value: 1}}},
+	"notifications":       {{{Key: "org_id", Value: 1}, {Key: "at", Value: -1}}},
 }
 
 // EnsureIndexes creates the indexes Onramp queries by that are missing. (Only missing ones:

@@ -36,4 +36,5 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.SmokeWorkflow, workflow.RegisterOptions{Name: workflows.SmokeWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.PartnerInvitationWorkflow, workflow.RegisterOptions{Name: workflows.PartnerInvitationWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.MemberInvitationWorkflow, workflow.RegisterOptions{Name: workflows.MemberInvitationWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.ProductionReviewWorkflow, workflow.RegisterOptions{Name: workflows.ProductionReviewWorkflowName})
 }

@@ -90,3 +90,50 @@ type MemberInvitationInput struct {
 const (
 	changeFirstSandboxCredential = "first-sandbox-credential"
 )
+
+// Production review: workflow id "production-review-<request id>". Each action is both an Update
+// (the portal: validated, answered) and a Signal of the same name and payload (the Temporal Web
+// UI's signal dialog), with exactly the same effect.
+const (
+	ProductionReviewWorkflowName = "onramp.ProductionReview"
+	ReviewClaim                  = "claim"
+	ReviewApprove                = "approve"
+	ReviewReject                 = "reject"
+	ReviewRequestChanges         = "request-changes"
+	ReviewResubmit               = "resubmit"
+	// QueryReviewState answers ReviewState.
+	QueryReviewState = "state"
+)
+
+// ReviewActions lists the actions in the order an admin meets them.
+var ReviewActions = []string{ReviewClaim, ReviewApprove, ReviewReject, ReviewRequestChanges, ReviewResubmit}
+
+// ProductionReviewID is the workflow id of a production request's review.
+func ProductionReviewID(requestID string) string { return "production-review-" + requestID }
+
+// ProductionReviewInput starts a review of a submitted request.
+type ProductionReviewInput struct {
+	RequestID string `json:"request_id"`
+	OrgID     string `json:"org_id"`
+	PortalURL string `json:"portal_url"`
+}
+
+// ReviewAction is the payload of every review action, e.g. for the Web UI's signal dialog:
+// approve {"by": "ana@provider.example"}, reject {"by": "…", "reason": "…"},
+// request-changes {"by": "…", "changes": "…"}; approve may narrow with "grants".
+type ReviewAction struct {
+	By      string                   `json:"by"`
+	Reason  string                   `json:"reason,omitempty"`
+	Changes string                   `json:"changes,omitempty"`
+	Grants  []onramp.ApprovedProduct `json:"grants,omitempty"`
+}
+
+// ReviewState is the review's state (query "state", and each Update's answer).
+type ReviewState struct {
+	Status    string    `json:"status"`
+	SLADue    time.Time `json:"sla_due"`
+	Reviewer  string    `json:"reviewer,omitempty"`
+	Reminded  bool      `json:"reminded"`
+	Escalated bool      `json:"escalated"`
+	Round     int       `json:"round"` // 1, then +1 per resubmission
+}

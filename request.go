@@ -1,0 +1,168 @@
+package onramp
+
+import (
+	"context"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Production request statuses: a draft is the partner's own; submitting it starts the review.
+const (
+	RequestDraft            = "draft"
+	RequestReceived         = "received"
+	RequestInReview         = "in_review"
+	RequestApproved         = "approved"
+	RequestRejected         = "rejected"
+	RequestChangesRequested = "changes_requested"
+)
+
+// RequestedProduct is one product a partner asks production access for.
+type RequestedProduct struct {
+	Product       string `json:"product" bson:"product"`
+	Plan          string `json:"plan" bson:"plan"`
+	MonthlyVolume int64  `json:"monthly_volume" bson:"monthly_volume"`
+}
+
+// ApprovedProduct is what an approval grants on one product (it may be narrower than asked).
+type ApprovedProduct struct {
+	Product string   `json:"product" bson:"product"`
+	Plan    string   `json:"plan" bson:"plan"`
+	Scopes  []string `json:"scopes,omitempty" bson:"scopes,omitempty"` // empty: the plan's for the product
+	Quota   *Quota   `json:"quota,omitempty" bson:"quota,omitempty"`   // nil: the plan's
+}
+
+// StatusChange is one step of a request's timeline.
+type StatusChange struct {
+	Status string    `json:"status" bson:"status"`
+	At     time.Time `json:"at" bson:"at"`
+	By     string    `json:"by" bson:"by"`
+	Note   string    `json:"note,omitempty" bson:"note,omitempty"` // reason, changes asked, what was granted
+}
+
+// ProductionRequest is an organisation's request for production access.
+type ProductionRequest struct {
+	ID               string             `json:"id" bson:"_id"`
+	OrgID            string             `json:"org_id" bson:"org_id"`
+	LegalName        string             `json:"legal_name" bson:"legal_name"`
+	Country          string             `json:"country" bson:"country"` // ISO 3166-1 alpha-2
+	Website          string             `json:"website" bson:"website"`
+	TechnicalContact string             `json:"technical_contact" bson:"technical_contact"`
+	SecurityContact  string             `json:"security_contact" bson:"security_contact"`
+	Products         []RequestedProduct `json:"products" bson:"products"`
+	WebhookURLs      []string           `json:"webhook_urls" bson:"webhook_urls"`
+	UseCase          string             `json:"use_case" bson:"use_case"`
+	Status           string             `json:"status" bson:"status"`
+	History          []StatusChange     `json:"history" bson:"history"`
+	SubmittedAt      *time.Time         `json:"submitted_at,omitempty" bson:"submitted_at,omitempty"`
+	SLADue           *time.Time         `json:"sla_due,omitempty" bson:"sla_due,omitempty"`
+	Reviewer         string             `json:"reviewer,omitempty" bson:"reviewer,omitempty"`
+	Approved         []ApprovedProduct  `json:"approved,omitempty" bson:"approved,omitempty"`
+	CreatedAt        time.Time          `json:"created_at" bson:"created_at"`
+	CreatedBy        string             `json:"created_by" bson:"created_by"`
+}
+
+var countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
+
+// Validate returns EINVALID listing every field to fix before the request can be submitted.
+func (r ProductionRequest) Validate() error {
+	var details []ErrorDetail
+	add := func(loc, msg string) { details = append(details, ErrorDetail{Location: loc, Message: msg}) }
+	if strings.TrimSpace(r.LegalName) == "" {
+		add("legal_name", "give the company's legal name")
+	}
+	if !countryPattern.MatchString(r.Country) {
+		add("country", "give the two-letter country code, e.g. DE or GB")
+	}
+	if u, err := url.Parse(r.Website); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		add("website", "give the company's website, e.g. https://partner.example")
+	}
+	if !PlainEmail(r.TechnicalContact) {
+		add("technical_contact", "give the technical contact's e-mail address")
+	}
+	if !PlainEmail(r.SecurityContact) {
+		add("security_contact", "give the security contact's e-mail address")
+	}
+	if len(r.Products) == 0 {
+		add("products", "ask for at least one product")
+	}
+	for i, p := range r.Products {
+		if p.Product == "" || p.Plan == "" {
+			add("products["+strconv.Itoa(i)+"]", "name the product and the plan")
+		}
+		if p.MonthlyVolume <= 0 {
+			add("products["+strconv.Itoa(i)+"].monthly_volume", "give the expected calls per month")
+		}
+	}
+	for i, w := range r.WebhookURLs {
+		u, err := url.Parse(w)
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Fragment != "" {
+			add("webhook_urls["+strconv.Itoa(i)+"]", "webhook URLs must be https://host/path, without credentials or fragment")
+		}
+	}
+	if l := len(strings.TrimSpace(r.UseCase)); l < 10 || l > 4000 {
+		add("use_case", "describe the use case in 10 to 4000 characters")
+	}
+	if len(details) > 0 {
+		return &Error{Code: EINVALID, Message: "the request is incomplete: fix each field listed and submit again", Details: details}
+	}
+	return nil
+}
+
+// ProductionRequestStore keeps production requests.
+type ProductionRequestStore interface {
+	// SaveProductionRequest upserts r by ID.
+	SaveProductionRequest(ctx context.Context, r ProductionRequest) error
+	// FindProductionRequest returns ENOTFOUND for an unknown id.
+	FindProductionRequest(ctx context.Context, id string) (ProductionRequest, error)
+	// ProductionRequestsOf lists an organisation's requests, newest first.
+	ProductionRequestsOf(ctx context.Context, orgID string) ([]ProductionRequest, error)
+	// ProductionRequests lists every request in one of the statuses, by SLA due time.
+	ProductionRequests(ctx context.Context, statuses []string) ([]ProductionRequest, error)
+}
+
+// Notification is one entry of an organisation's (or the provider's) notification centre.
+type Notification struct {
+	ID    string    `json:"id" bson:"_id"` // idempotency key: a retried activity writes it once
+	OrgID string    `json:"org_id" bson:"org_id"`
+	Title string    `json:"title" bson:"title"`
+	Body  string    `json:"body" bson:"body"`
+	Link  string    `json:"link,omitempty" bson:"link,omitempty"`
+	At    time.Time `json:"at" bson:"at"`
+}
+
+// ProviderInbox is the OrgID of the provider's own notifications (reviewer reminders, escalations).
+const ProviderInbox = "provider"
+
+// Funnel stages, in order: the onboarding journey the seed measures.
+const (
+	StageInvited             = "invited"
+	StageFirstSignIn         = "first_sign_in"
+	StageFirstSandboxCall    = "first_sandbox_call"
+	StageProductionRequested = "production_requested"
+	StageApproved            = "approved"
+	StageFirstProductionCall = "first_production_call"
+)
+
+// FunnelStages lists the stages in order.
+var FunnelStages = []string{StageInvited, StageFirstSignIn, StageFirstSandboxCall, StageProductionRequested, StageApproved, StageFirstProductionCall}
+
+// Journey is when an organisation reached each funnel stage.
+type Journey struct {
+	OrgID  string               `json:"org_id" bson:"_id"`
+	Stages map[string]time.Time `json:"stages" bson:"stages"`
+}
+
+// OnboardingStore keeps notifications and the onboarding funnel.
+type OnboardingStore interface {
+	// Notify stores n once (by ID).
+	Notify(ctx context.Context, n Notification) error
+	// NotificationsOf lists the newest notifications of an organisation (or ProviderInbox).
+	NotificationsOf(ctx context.Context, orgID string, limit int) ([]Notification, error)
+	// ReachStage records when the organisation first reached a stage; later calls keep the first time.
+	ReachStage(ctx context.Context, orgID, stage string, at time.Time) error
+	// Journeys lists every organisation's journey.
+	Journeys(ctx context.Context) ([]Journey, error)
+}
