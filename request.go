@@ -166,3 +166,21 @@ type OnboardingStore interface {
 	// Journeys lists every organisation's journey.
 	Journeys(ctx context.Context) ([]Journey, error)
 }
+
+// ReviewDecision is a reviewer's action on a production request (claim, approve, reject,
+// request-changes) or the partner's resubmission.
+type ReviewDecision struct {
+	By      string            `json:"by"`
+	Reason  string            `json:"reason,omitempty"`
+	Changes string            `json:"changes,omitempty"`
+	Grants  []ApprovedProduct `json:"grants,omitempty"`
+}
+
+// Reviews runs production reviews (lifecycles.Temporal).
+type Reviews interface {
+	// StartReview starts the review of a submitted request; ECONFLICT when one runs already.
+	StartReview(ctx context.Context, r ProductionRequest) error
+	// Review takes an action and returns once the review has recorded it; ECONFLICT (with the
+	// reason) when the action is not possible in the request's state.
+	Review(ctx context.Context, requestID, action string, d ReviewDecision) error
+}

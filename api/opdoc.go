@@ -116,15 +116,6 @@ func documentOperation(doc *openapi3.T, op catalog.OperationView) operationDoc {
 	return d
 }
 
-func sortedKeys(c openapi3.Content) []string {
-	out := make([]string, 0, len(c))
-	for k := range c {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func schemaType(ref *openapi3.SchemaRef) string {
 	if ref == nil || ref.Value == nil {
 		return ""

@@ -71,6 +71,9 @@ type Config struct {
 	Catalog           *catalog.Catalog
 	Credentials       *credentials.Service
 	Usage             onramp.UsageStore
+	Requests          onramp.ProductionRequestStore
+	Reviews           onramp.Reviews
+	Onboarding        onramp.OnboardingStore
 	SignInPerClient   int // sign-in attempts per client address per 15 minutes; 0: DefaultPostsPerAddress
 	SSOProviders      onramp.SSOProviders
 	HookToken         string // Kratos's registration gate authenticates with it
@@ -91,8 +94,8 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil || cfg.Registry == nil || cfg.Identity == nil || cfg.Organizations == nil ||
 		cfg.Members == nil || cfg.Invitations == nil || cfg.Team == nil || cfg.Sessions == nil ||
-		cfg.MemberInvitations == nil || cfg.Policy == nil || cfg.Policies == nil || cfg.Catalog == nil || cfg.Credentials == nil || cfg.Usage == nil || cfg.SSOProviders == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
-		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, Team, Sessions, MemberInvitations, Policy, Policies, Catalog, Credentials, Usage, PortalURL and KratosPublicURL are required")
+		cfg.MemberInvitations == nil || cfg.Policy == nil || cfg.Policies == nil || cfg.Catalog == nil || cfg.Credentials == nil || cfg.Usage == nil || cfg.Requests == nil || cfg.Reviews == nil || cfg.Onboarding == nil || cfg.SSOProviders == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
+		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, Team, Sessions, MemberInvitations, Policy, Policies, Catalog, Credentials, Usage, Requests, Reviews, Onboarding, PortalURL and KratosPublicURL are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -171,6 +174,12 @@ func (s *Server) routes() *gin.Engine {
 	org.POST("/credentials/:id/reveal", s.apiRevealCredential)
 	org.DELETE("/credentials/:id", s.apiRevokeCredential)
 	org.GET("/calls", s.apiCalls)
+	org.GET("/production-requests", s.apiProductionRequests)
+	org.POST("/production-requests", s.apiCreateProductionRequest)
+	org.GET("/production-requests/:id", s.apiProductionRequest)
+	org.PUT("/production-requests/:id", s.apiUpdateProductionRequest)
+	org.POST("/production-requests/:id/submit", s.apiSubmitProductionRequest)
+	org.GET("/notifications", s.apiNotifications)
 	// Specs download with a session or, for a partner's CI, the organisation's API key.
 	v1.GET("/orgs/:org/catalog/:product/versions/:version/:file", s.apiCatalogDownloadAny)
 
@@ -178,6 +187,10 @@ func (s *Server) routes() *gin.Engine {
 	browse.GET("", s.catalogPage)
 	browse.GET("/:product", s.productPage)
 	browse.GET("/:product/versions/:version/:file", s.catalogDownloadPage)
+
+	prod := r.Group("/production", s.requireBrowserSession)
+	prod.GET("", s.productionPage)
+	prod.POST("", s.sameOrigin, s.productionSave)
 
 	keys := r.Group("/credentials", s.requireBrowserSession)
 	keys.GET("", s.credentialsPage)
@@ -210,6 +223,10 @@ func (s *Server) routes() *gin.Engine {
 	admin.GET("/products/:slug/versions/:version/changelog", s.apiAdminChangelog)
 	admin.GET("/plans", s.apiAdminPlans)
 	admin.GET("/policies", s.apiAdminPolicies)
+	admin.GET("/production-requests", s.apiReviewQueue)
+	admin.GET("/production-requests/:id", s.apiAdminProductionRequest)
+	admin.POST("/production-requests/:id/:action", s.apiReviewAction)
+	admin.GET("/funnel", s.apiFunnel)
 
 	r.GET("/admin", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/admin/partners") })
 	r.GET("/admin/login", s.adminLoginPage)
@@ -228,6 +245,9 @@ func (s *Server) routes() *gin.Engine {
 	adminUI.POST("/products/:slug/publish", s.adminPublish)
 	adminUI.POST("/products/:slug/versions/:version", s.adminUpdateVersion)
 	adminUI.GET("/policies", s.adminPolicies)
+	adminUI.GET("/reviews", s.adminReviews)
+	adminUI.POST("/reviews/:id/:action", s.adminReviewAction)
+	adminUI.GET("/funnel", s.adminFunnel)
 
 	r.NoRoute(s.notFound)
 	r.NoMethod(func(c *gin.Context) {

@@ -72,6 +72,9 @@ func MustHarness(tb testing.TB, dev bool, checks ...api.Check) *harness {
 		Catalog:           MustCatalog(t, catalogtest.NewMemory()),
 		Credentials:       MustCredentials(t, catalogtest.NewMemory()),
 		Usage:             credentialstest.NewMemory(),
+		Requests:          noOnboarding{},
+		Reviews:           noOnboarding{},
+		Onboarding:        noOnboarding{},
 		SSOProviders:      noProviders{},
 	}
 	if dev {
@@ -396,7 +399,7 @@ func (s *spyOrgs) DeleteOrganization(_ context.Context, id string) error {
 func TestInvitationThatCannotStartLeavesNothingBehind(t *testing.T) {
 	spy := &spyOrgs{}
 	store := catalogtest.NewMemory()
-	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store), Usage: credentialstest.NewMemory(),
+	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store), Usage: credentialstest.NewMemory(), Requests: noOnboarding{}, Reviews: noOnboarding{}, Onboarding: noOnboarding{},
 		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
 		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{},
 		Organizations: spy, Members: noOrgs{}, Invitations: noOrgs{}, // InvitePartner fails
@@ -508,7 +511,7 @@ func TestTeamAPINeedsSession(t *testing.T) {
 func TestRegistrationGate(t *testing.T) {
 	spy := &spyOrgs{}
 	store := catalogtest.NewMemory()
-	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store), Usage: credentialstest.NewMemory(),
+	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store), Usage: credentialstest.NewMemory(), Requests: noOnboarding{}, Reviews: noOnboarding{}, Onboarding: noOnboarding{},
 		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
 		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{}, Organizations: spy, Members: noOrgs{},
 		Invitations: noOrgs{}, Team: noTeam{}, Sessions: noTeam{}, MemberInvitations: noTeam{}, Policy: MustPolicy(t),
@@ -542,3 +545,29 @@ func TestRegistrationGate(t *testing.T) {
 		t.Errorf("uninvited registration = %d %s, want 403 in Kratos's web hook message format", rec.Code, rec.Body)
 	}
 }
+
+// noOnboarding has no production requests; production reviews run against the real stack in e2e.
+type noOnboarding struct{}
+
+func (noOnboarding) SaveProductionRequest(context.Context, onramp.ProductionRequest) error {
+	return errNoStore
+}
+func (noOnboarding) FindProductionRequest(context.Context, string) (onramp.ProductionRequest, error) {
+	return onramp.ProductionRequest{}, onramp.Errorf(onramp.ENOTFOUND, "no request")
+}
+func (noOnboarding) ProductionRequestsOf(context.Context, string) ([]onramp.ProductionRequest, error) {
+	return nil, nil
+}
+func (noOnboarding) ProductionRequests(context.Context, []string) ([]onramp.ProductionRequest, error) {
+	return nil, nil
+}
+func (noOnboarding) StartReview(context.Context, onramp.ProductionRequest) error { return errNoStore }
+func (noOnboarding) Review(context.Context, string, string, onramp.ReviewDecision) error {
+	return errNoStore
+}
+func (noOnboarding) Notify(context.Context, onramp.Notification) error { return errNoStore }
+func (noOnboarding) NotificationsOf(context.Context, string, int) ([]onramp.Notification, error) {
+	return nil, nil
+}
+func (noOnboarding) ReachStage(context.Context, string, string, time.Time) error { return errNoStore }
+func (noOnboarding) Journeys(context.Context) ([]onramp.Journey, error)          { return nil, nil }

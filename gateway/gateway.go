@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -45,6 +46,11 @@ type Credentials interface {
 	Lookup(ctx context.Context, key string) (onramp.Credential, error)
 }
 
+// Journeys records onboarding milestones (onramp.OnboardingStore).
+type Journeys interface {
+	ReachStage(ctx context.Context, orgID, stage string, at time.Time) error
+}
+
 // Config is one listener's configuration.
 type Config struct {
 	Environment string // Sandbox or Production
@@ -59,9 +65,12 @@ type Config struct {
 	// .example domain (the demo catalog's), in development; empty: no stand-in.
 	ExampleUpstream string
 	Transport       http.RoundTripper // to upstreams; nil: a pooled transport
-	Logger          *slog.Logger
-	CacheTTL        time.Duration // how long credentials and assignments are cached (default 500ms)
-	Now             func() time.Time
+	// Journeys learns each organisation's first successful call per environment (the onboarding
+	// funnel); nil skips it.
+	Journeys Journeys
+	Logger   *slog.Logger
+	CacheTTL time.Duration // how long credentials and assignments are cached (default 500ms)
+	Now      func() time.Time
 }
 
 // Gateway serves one environment.
@@ -74,6 +83,7 @@ type Gateway struct {
 	decisions   *ttlCache[onramp.Decision]
 	routers     *ttlCache[routers.Router] // by version id; published documents never change
 	proxy       *httputil.ReverseProxy
+	reached     sync.Map // org id: its first successful call here is recorded (or being recorded)
 }
 
 // route is a product version the gateway can serve.
@@ -171,6 +181,9 @@ func (g *Gateway) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	g.serve(w, r, c)
 	if c.credential.ID == "" {
 		return // unauthenticated calls belong to nobody's usage
+	}
+	if w.status >= 200 && w.status < 300 {
+		g.firstSuccess(c.credential.OrgID)
 	}
 	g.cfg.Recorder.Record(onramp.UsageEvent{ID: id, At: c.started, OrgID: c.credential.OrgID, CredentialID: c.credential.ID,
 		Label: c.credential.Label, Environment: g.cfg.Environment, Product: c.product, Version: c.version, Operation: c.operation,
@@ -507,4 +520,28 @@ func set(members []string) map[string]any {
 		out[m] = true
 	}
 	return out
+}
+
+// firstSuccess records, once per organisation and node, its first successful call in this
+// environment — off the request path.
+func (g *Gateway) firstSuccess(orgID string) {
+	if g.cfg.Journeys == nil {
+		return
+	}
+	if _, seen := g.reached.LoadOrStore(orgID, true); seen {
+		return
+	}
+	stage := onramp.StageFirstSandboxCall
+	if g.cfg.Environment == Production {
+		stage = onramp.StageFirstProductionCall
+	}
+	at := g.cfg.Now()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := g.cfg.Journeys.ReachStage(ctx, orgID, stage, at); err != nil {
+			g.reached.Delete(orgID) // try again on the next success
+			g.cfg.Logger.Error("record onboarding stage", "organization", orgID, "stage", stage, "error", err)
+		}
+	}()
 }

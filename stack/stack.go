@@ -36,6 +36,7 @@ import (
 	"github.com/onramp-dev/onramp/mail"
 	"github.com/onramp-dev/onramp/mongo"
 	"github.com/onramp-dev/onramp/policies"
+	"github.com/onramp-dev/onramp/sla"
 	"github.com/onramp-dev/onramp/worker"
 )
 
@@ -66,6 +67,10 @@ type Config struct {
 	CredentialKeys string
 	// QuotaFlush is how often gateway quota counters are added to MongoDB (default 1s).
 	QuotaFlush time.Duration
+	// Calendar decides production reviews' SLA due times (zero: sla.Default()); ReviewersEmail
+	// receives reviewer reminders and escalations.
+	Calendar       sla.Calendar
+	ReviewersEmail string
 
 	// Partner invitation timings; zero takes the defaults (reminder after 3 days, expiry after 14).
 	InvitationReminder, InvitationExpiry time.Duration
@@ -117,6 +122,7 @@ type Stack struct {
 	cancel   context.CancelFunc
 	recorder *gateway.Recorder
 	quota    *gateway.Quota
+	acts     *activities.Activities
 	errc     chan error
 	stopping atomic.Bool
 	stopped  chan struct{}
@@ -201,6 +207,10 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	catalogStore := mongo.NewCatalog(s.Mongo)
 	credStore := mongo.NewCredentials(s.Mongo)
 	usage := mongo.NewUsage(s.Mongo)
+	onboarding := mongo.NewOnboarding(s.Mongo)
+	if cfg.Calendar.Location == nil {
+		cfg.Calendar = sla.Default()
+	}
 	if cfg.Dev && cfg.CredentialKeys == "" {
 		cfg.CredentialKeys = s.secrets.CredentialKeys
 	}
@@ -223,15 +233,14 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		if mailer == nil {
 			return nil, errors.New("the worker sends e-mail: set SMTP_URL")
 		}
-		acts, err := activities.New(activities.Activities{Mailer: mailer, Organizations: orgs, Members: orgs, Identities: s.Kratos, Team: orgs, Sessions: s.Kratos, Credentials: creds})
+		s.acts, err = activities.New(activities.Activities{Mailer: mailer, Organizations: orgs, Members: orgs, Identities: s.Kratos, Team: orgs,
+			Sessions: s.Kratos, Credentials: creds, Requests: onboarding, Onboarding: onboarding, Plans: catalogStore, Assignments: catalogStore,
+			Calendar: cfg.Calendar, ReviewersEmail: cfg.ReviewersEmail})
 		if err != nil {
 			return nil, err
 		}
-		if s.worker, err = worker.New(s.Temporal, acts); err != nil {
+		if err := s.StartWorker(); err != nil {
 			return nil, err
-		}
-		if err := s.worker.Start(); err != nil {
-			return nil, fmt.Errorf("start Temporal worker: %w", err)
 		}
 	}
 
@@ -265,6 +274,9 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			Catalog:           cat,
 			Credentials:       creds,
 			Usage:             usage,
+			Requests:          onboarding,
+			Reviews:           invitations,
+			Onboarding:        onboarding,
 			SignInPerClient:   cfg.SignInPerClient,
 			SSOProviders:      s.ssoProviders(),
 			HookToken:         cfg.KratosHookToken,
@@ -312,7 +324,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		}{{gateway.Sandbox, sandboxL}, {gateway.Production, prodL}} {
 			h, err := gateway.New(gateway.Config{Environment: g.env, PortalURL: s.portalURLOrDefault(), Credentials: creds,
 				Catalog: catalogStore, Assignments: catalogStore, Policy: policy, Recorder: s.recorder, Quota: s.quota,
-				ExampleUpstream: upstream, Logger: log})
+				ExampleUpstream: upstream, Journeys: onboarding, Logger: log})
 			if err != nil {
 				return nil, err
 			}
@@ -413,6 +425,30 @@ func (s *Stack) startDependencies(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// StartWorker starts the Temporal worker (again, after StopWorker).
+func (s *Stack) StartWorker() error {
+	if s.acts == nil {
+		return errors.New("this stack runs no worker role")
+	}
+	w, err := worker.New(s.Temporal, s.acts)
+	if err != nil {
+		return err
+	}
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start Temporal worker: %w", err)
+	}
+	s.worker = w
+	return nil
+}
+
+// StopWorker stops the Temporal worker; workflows wait, durably, until one runs again.
+func (s *Stack) StopWorker() {
+	if s.worker != nil {
+		s.worker.Stop()
+		s.worker = nil
+	}
 }
 
 // policies loads the Rego policies: embedded, or from PolicyDir, watched for changes until the stack stops.
@@ -565,9 +601,7 @@ func (s *Stack) Stop(ctx context.Context) error {
 	if s.quota != nil {
 		s.quota.Stop()
 	}
-	if s.worker != nil {
-		s.worker.Stop()
-	}
+	s.StopWorker()
 	if s.Temporal != nil {
 		s.Temporal.Close()
 	}

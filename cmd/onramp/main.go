@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/onramp-dev/onramp/devenv"
+	"github.com/onramp-dev/onramp/sla"
 	"github.com/onramp-dev/onramp/stack"
 )
 
@@ -118,6 +119,13 @@ func stackConfig(cmd string, v values, stdout, stderr io.Writer) (stack.Config, 
 		DevHost:             "127.0.0.1",
 		Logger:              slog.New(handler),
 		Progress:            stdout,
+	}
+	if cfg.Roles.Worker {
+		var err error
+		if cfg.Calendar, err = sla.Parse(v["sla-timezone"], v["sla-hours"], v["sla-cutoff"], v["sla-workdays"], v["sla-holidays"]); err != nil {
+			return cfg, err
+		}
+		cfg.ReviewersEmail = v["reviewers-email"]
 	}
 	if cfg.Roles.Portal {
 		var err error

@@ -1,0 +1,60 @@
+package lifecycles
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/onramp-dev/onramp"
+	"github.com/onramp-dev/onramp/workflows"
+)
+
+var _ onramp.Reviews = (*Temporal)(nil)
+
+// StartReview starts the review of a submitted request; ECONFLICT when one runs already.
+func (t *Temporal) StartReview(ctx context.Context, r onramp.ProductionRequest) error {
+	_, err := t.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.ProductionReviewID(r.ID),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+	}, workflows.ProductionReviewWorkflowName, workflows.ProductionReviewInput{RequestID: r.ID, OrgID: r.OrgID, PortalURL: t.cfg.PortalURL})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return onramp.Errorf(onramp.ECONFLICT, "request %s is already submitted", r.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("start review: %w", err)
+	}
+	return nil
+}
+
+// Review sends the action as a Temporal Update and waits until the workflow has recorded it. The
+// validator's refusal, or a review that has ended, comes back as ECONFLICT.
+func (t *Temporal) Review(ctx context.Context, requestID, action string, d onramp.ReviewDecision) error {
+	h, err := t.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.ProductionReviewID(requestID), UpdateName: action, WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{workflows.ReviewAction{By: d.By, Reason: d.Reason, Changes: d.Changes, Grants: d.Grants}},
+	})
+	if err == nil {
+		var st workflows.ReviewState
+		err = h.Get(ctx, &st)
+	}
+	var notFound *serviceerror.NotFound
+	var app *temporal.ApplicationError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &notFound) || strings.Contains(err.Error(), "workflow execution already completed"):
+		return onramp.Errorf(onramp.ECONFLICT, "the review of %s has ended; nothing more can be done on it", requestID)
+	case errors.As(err, &app):
+		return onramp.Errorf(onramp.ECONFLICT, "%s", app.Message())
+	}
+	return fmt.Errorf("%s review: %w", action, err)
+}
