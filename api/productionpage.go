@@ -168,6 +168,23 @@ func (s *Server) adminReviews(c *gin.Context) { s.adminReviewsPage(c, http.Statu
 
 func (s *Server) adminReviewAction(c *gin.Context) {
 	d := onramp.ReviewDecision{By: c.PostForm("by"), Reason: c.PostForm("reason"), Changes: c.PostForm("changes")}
+	if scopes := splitList(c.PostForm("scopes")); c.Param("action") == "approve" && len(scopes) > 0 {
+		// Narrower than asked: each requested product gets the listed scopes that are its own.
+		req, err := s.cfg.Requests.FindProductionRequest(c.Request.Context(), c.Param("id"))
+		if err != nil {
+			s.adminReviewsPage(c, http.StatusNotFound, reviewsView{Error: onramp.ErrorMessage(err)})
+			return
+		}
+		for _, p := range req.Products {
+			g := onramp.ApprovedProduct{Product: p.Product, Plan: p.Plan}
+			for _, sc := range scopes {
+				if strings.HasPrefix(sc, p.Product+":") {
+					g.Scopes = append(g.Scopes, sc)
+				}
+			}
+			d.Grants = append(d.Grants, g)
+		}
+	}
 	r, err := s.review(c.Request.Context(), c.Param("id"), c.Param("action"), d)
 	if err != nil {
 		s.adminReviewsPage(c, http.StatusConflict, reviewsView{Error: onramp.ErrorMessage(err)})

@@ -125,6 +125,7 @@ func TestE2EProductionApprovedInThePortal(t *testing.T) {
 		t.Fatalf("after approving: %+v", r)
 	}
 	MustDo(t, "POST", st.PortalURL+"/admin/api/v1/production-requests/"+r.ID+"/reject", map[string]string{"by": "bo@provider.example", "reason": "late"}, http.StatusConflict, &p, admin...)
+	MustReplayLiveHistory(t, st.Temporal, workflows.ProductionReviewID(r.ID), "production_review_portal_approved.json")
 
 	// Every member sees it; the production key works through the production gateway.
 	var notes struct {
@@ -182,16 +183,23 @@ func TestE2EProductionApprovedBySignal(t *testing.T) {
 	st := MustSharedStack(t)
 	org, token := MustPartnerSession(t, st, "Signal Approved", "standard")
 	r := MustSubmitRequest(t, st, org, token)
-	if err := st.Temporal.SignalWorkflow(t.Context(), workflows.ProductionReviewID(r.ID), "", workflows.ReviewApprove, workflows.ReviewAction{By: "ops@provider.example"}); err != nil {
+	// Narrower than asked: read-only payments in production.
+	approve := workflows.ReviewAction{By: "ops@provider.example", Grants: []onramp.ApprovedProduct{{Product: "payments", Plan: "standard", Scopes: []string{"payments:read"}}}}
+	if err := st.Temporal.SignalWorkflow(t.Context(), workflows.ProductionReviewID(r.ID), "", workflows.ReviewApprove, approve); err != nil {
 		t.Fatal(err)
 	}
 	r = waitForStatus(t, st, org, token, r.ID, onramp.RequestApproved)
-	if r.Reviewer != "ops@provider.example" {
-		t.Errorf("reviewer = %q", r.Reviewer)
+	if r.Reviewer != "ops@provider.example" || len(r.Approved) != 1 || strings.Join(r.Approved[0].Scopes, ",") != "payments:read" {
+		t.Errorf("approved = %+v by %q", r.Approved, r.Reviewer)
 	}
+	MustReplayLiveHistory(t, st.Temporal, workflows.ProductionReviewID(r.ID), "production_review_signal_approved.json")
 	live := mustProductionKey(t, st, org, token)
 	if status, _, body := gatewayCall(t, "GET", st.ProductionURL+"/payments/v2/payments", live, ""); status != 200 {
-		t.Errorf("production call after a signal approval = %d %s", status, body)
+		t.Errorf("production read after a signal approval = %d %s", status, body)
+	}
+	status, header, body := gatewayCall(t, "POST", st.ProductionURL+"/payments/v2/payments", live, `{"amount":1,"currency":"EUR","description":"x"}`, "Idempotency-Key", "order-0001")
+	if p := mustGatewayProblem(t, status, header, body, 403, "access-denied"); !strings.Contains(p.Detail, "payments:write") {
+		t.Errorf("a write beyond the narrowed grant: %q", p.Detail)
 	}
 }
 
@@ -288,14 +296,37 @@ func TestE2EProductionBrowserTimeline(t *testing.T) {
 		t.Fatalf("submitting from the page: %v\n%s", err, page)
 	}
 	id := MustRun(t, ctx, chromedp.Evaluate[string](`document.querySelector("section.request").dataset.request`))
-	MustDo(t, "POST", st.PortalURL+"/admin/api/v1/production-requests/"+id+"/approve", map[string]string{"by": "ana@provider.example"}, http.StatusOK, nil,
-		"Authorization", "Bearer "+MustAdminToken(t, st))
-	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`section.request .badge.approved`))); err != nil {
+
+	// The provider claims and approves it from the review queue, in the same browser.
+	row := `tr[data-request="` + id + `"]`
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(st.PortalURL+"/admin/login"),
+		chromedp.WaitVisible(chromedp.CSS("#token")),
+		chromedp.SendKeys(chromedp.CSS("#token"), MustAdminToken(t, st)),
+		chromedp.Submit(chromedp.CSS("#token")),
+		chromedp.WaitVisible(chromedp.CSS("#invite-form")),
+		chromedp.Navigate(st.PortalURL+"/admin/reviews"),
+		chromedp.WaitVisible(chromedp.CSS(row+` .countdown`)),
+		chromedp.Click(chromedp.CSS(row+` form[action$="/claim"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(row+` .badge.in_review`)),
+	)
+	if err != nil {
+		t.Fatalf("claiming from the review queue: %v", err)
+	}
+	maybeScreenshot(t, ctx, "admin-reviews")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(row+` form[action$="/approve"] button`))); err != nil {
+		t.Fatalf("approving from the review queue: %v", err)
+	}
+	waitFor(t, 15*time.Second, "the queue to confirm the approval", func() bool {
+		notice, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState === "complete" && document.querySelector(".notice") ? document.querySelector(".notice").innerText : ""`))
+		return err == nil && strings.Contains(notice, "approved")
+	})
+	if err := chromedp.Do(ctx, chromedp.Navigate(st.PortalURL+"/production?org="+org.ID), chromedp.WaitVisible(chromedp.CSS(`section.request .badge.approved`))); err != nil {
 		t.Fatalf("the timeline does not show the approval: %v", err)
 	}
 	maybeScreenshot(t, ctx, "production-timeline")
 	steps := MustRun(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("section.request li[data-status]")].map(li => li.dataset.status)`))
-	if strings.Join(steps, ",") != "received,approved" {
-		t.Errorf("timeline = %v, want received then approved", steps)
+	if strings.Join(steps, ",") != "received,in_review,approved" {
+		t.Errorf("timeline = %v, want received, in review, approved", steps)
 	}
 }
