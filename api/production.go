@@ -233,7 +233,7 @@ func (s *Server) apiNotifications(c *gin.Context) {
 type queueItem struct {
 	onramp.ProductionRequest
 	OrgName   string `json:"org_name"`
-	DueIn     string `json:"due_in"`      // "3h12m", or "overdue by 20m"
+	DueIn     string `json:"due_in"` // "3h12m", or "overdue by 20m"
 	Breached  bool   `json:"sla_breached"`
 	DueSecond int64  `json:"due_in_seconds"` // negative once breached
 }

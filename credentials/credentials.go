@@ -167,7 +167,9 @@ func (s *Service) issueOnce(ctx context.Context, orgID, env, id, label, by strin
 }
 
 // FirstProductionID is the id of the production credential issued when production is approved.
-func FirstProductionID(orgID string) string { return "cred_" + strings.TrimPrefix(orgID, "org_") + "_production" }
+func FirstProductionID(orgID string) string {
+	return "cred_" + strings.TrimPrefix(orgID, "org_") + "_production"
+}
 
 // IssueFirstProduction issues the organisation's first production credential, once.
 func (s *Service) IssueFirstProduction(ctx context.Context, orgID string) (onramp.Credential, error) {
