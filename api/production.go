@@ -245,10 +245,11 @@ type compliance struct {
 	Percent float64 `json:"percent"`
 }
 
-func (s *Server) reviewQueue(ctx context.Context, statuses []string) ([]queueItem, compliance, error) {
+// reviewQueue lists the requests in statuses, soonest due first, with their countdowns.
+func (s *Server) reviewQueue(ctx context.Context, statuses []string) ([]queueItem, error) {
 	rs, err := s.cfg.Requests.ProductionRequests(ctx, statuses)
 	if err != nil {
-		return nil, compliance{}, err
+		return nil, err
 	}
 	now := s.cfg.Now()
 	names := map[string]string{}
@@ -270,10 +271,13 @@ func (s *Server) reviewQueue(ctx context.Context, statuses []string) ([]queueIte
 		}
 		out = append(out, q)
 	}
-	decided, err := s.cfg.Requests.ProductionRequests(ctx, []string{onramp.RequestApproved, onramp.RequestRejected, onramp.RequestChangesRequested})
-	if err != nil {
-		return nil, compliance{}, err
-	}
+	return out, nil
+}
+
+var decidedStatuses = []string{onramp.RequestApproved, onramp.RequestRejected, onramp.RequestChangesRequested}
+
+// complianceOf counts the decided requests whose decision came by their SLA due time.
+func complianceOf(decided []queueItem) compliance {
 	var comp compliance
 	for _, r := range decided {
 		if r.SLADue == nil || len(r.History) == 0 {
@@ -287,7 +291,7 @@ func (s *Server) reviewQueue(ctx context.Context, statuses []string) ([]queueIte
 	if comp.Decided > 0 {
 		comp.Percent = float64(comp.OnTime) * 100 / float64(comp.Decided)
 	}
-	return out, comp, nil
+	return comp
 }
 
 var openStatuses = []string{onramp.RequestReceived, onramp.RequestInReview}
@@ -297,12 +301,16 @@ func (s *Server) apiReviewQueue(c *gin.Context) {
 	if st := c.Query("status"); st != "" {
 		statuses = strings.Split(st, ",")
 	}
-	q, comp, err := s.reviewQueue(c.Request.Context(), statuses)
+	q, err := s.reviewQueue(c.Request.Context(), statuses)
+	var decided []queueItem
+	if err == nil {
+		decided, err = s.reviewQueue(c.Request.Context(), decidedStatuses)
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"requests": q, "sla_compliance": comp})
+	c.JSON(http.StatusOK, gin.H{"requests": q, "sla_compliance": complianceOf(decided)})
 }
 
 func (s *Server) apiAdminProductionRequest(c *gin.Context) {

@@ -147,9 +147,10 @@ type reviewsView struct {
 func (s *Server) adminReviewsPage(c *gin.Context, status int, v reviewsView) {
 	ctx := c.Request.Context()
 	var err error
-	if v.Queue, v.Compliance, err = s.reviewQueue(ctx, openStatuses); err == nil {
-		v.Decided, _, err = s.reviewQueue(ctx, []string{onramp.RequestApproved, onramp.RequestRejected, onramp.RequestChangesRequested})
+	if v.Queue, err = s.reviewQueue(ctx, openStatuses); err == nil {
+		v.Decided, err = s.reviewQueue(ctx, decidedStatuses)
 	}
+	v.Compliance = complianceOf(v.Decided)
 	if err == nil {
 		v.Notices, err = s.cfg.Onboarding.NotificationsOf(ctx, onramp.ProviderInbox, 20)
 	}

@@ -126,6 +126,16 @@ func TestE2EProductionApprovedInThePortal(t *testing.T) {
 	}
 	MustDo(t, "POST", st.PortalURL+"/admin/api/v1/production-requests/"+r.ID+"/reject", map[string]string{"by": "bo@provider.example", "reason": "late"}, http.StatusConflict, &p, admin...)
 	MustReplayLiveHistory(t, st.Temporal, workflows.ProductionReviewID(r.ID), "production_review_portal_approved.json")
+	var after struct {
+		Compliance struct {
+			Decided int `json:"decided"`
+			OnTime  int `json:"on_time"`
+		} `json:"sla_compliance"`
+	}
+	MustGetJSON(t, st.PortalURL+"/admin/api/v1/production-requests", http.StatusOK, &after, admin...)
+	if after.Compliance.Decided < 1 || after.Compliance.OnTime < 1 {
+		t.Errorf("SLA compliance = %+v, want this on-time decision counted", after.Compliance)
+	}
 
 	// Every member sees it; the production key works through the production gateway.
 	var notes struct {
