@@ -88,6 +88,8 @@ type CredentialStore interface {
 	RevokeCredential(ctx context.Context, id string, at time.Time) error
 	// TouchCredentials records when each credential was last used.
 	TouchCredentials(ctx context.Context, lastUsed map[string]time.Time) error
+	// ExpireCredential marks it expiring at expiresAt (a rotation's overlap); ENOTFOUND if unknown.
+	ExpireCredential(ctx context.Context, id string, expiresAt time.Time) error
 }
 
 // UsageEvent is one call through the gateway. It never holds a body or a secret.
@@ -117,4 +119,61 @@ type UsageStore interface {
 	AddToCounters(ctx context.Context, deltas map[string]int64) (map[string]int64, error)
 	// Counters returns the current totals of the counters (0 for missing ones).
 	Counters(ctx context.Context, ids []string) (map[string]int64, error)
+	// CallsWith counts the calls made with a credential since a time.
+	CallsWith(ctx context.Context, credentialID string, since time.Time) (int64, error)
+}
+
+// Rotation statuses.
+const (
+	RotationPendingReview = "pending_review" // the security review decides first
+	RotationOverlapping   = "overlapping"    // both keys work until the old one's expires_at
+	RotationCompleted     = "completed"      // the old key is revoked
+	RotationCancelled     = "cancelled"      // stopped before the new key was issued
+	RotationRejected      = "rejected"       // the security review said no
+)
+
+// Rotation replaces a credential with a new one, both working during an overlap window.
+type Rotation struct {
+	ID              string     `json:"id" bson:"_id"`
+	OrgID           string     `json:"org_id" bson:"org_id"`
+	OldCredentialID string     `json:"old_credential_id" bson:"old_credential_id"`
+	NewCredentialID string     `json:"new_credential_id,omitempty" bson:"new_credential_id,omitempty"`
+	Environment     string     `json:"environment" bson:"environment"`
+	Label           string     `json:"label" bson:"label"`
+	Overlap         string     `json:"overlap" bson:"overlap"` // Go duration, e.g. 24h0m0s
+	Status          string     `json:"status" bson:"status"`
+	ReviewRequired  bool       `json:"review_required" bson:"review_required"`
+	ReviewReasons   []string   `json:"review_reasons,omitempty" bson:"review_reasons,omitempty"`
+	Reviewer        string     `json:"reviewer,omitempty" bson:"reviewer,omitempty"`
+	Note            string     `json:"note,omitempty" bson:"note,omitempty"` // rejection reason
+	ExpiresAt       *time.Time `json:"expires_at,omitempty" bson:"expires_at,omitempty"`
+	RequestedBy     string     `json:"requested_by" bson:"requested_by"`
+	CreatedAt       time.Time  `json:"created_at" bson:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at" bson:"updated_at"`
+}
+
+// RotationStore keeps rotations (the read model the workflow writes).
+type RotationStore interface {
+	SaveRotation(ctx context.Context, r Rotation) error
+	// FindRotation returns ENOTFOUND for an unknown id.
+	FindRotation(ctx context.Context, id string) (Rotation, error)
+	// RotationsOf lists an organisation's rotations, newest first.
+	RotationsOf(ctx context.Context, orgID string) ([]Rotation, error)
+	// RotationsIn lists every rotation in one of the statuses.
+	RotationsIn(ctx context.Context, statuses []string) ([]Rotation, error)
+}
+
+// Rotations runs credential rotations (lifecycles.Temporal).
+type Rotations interface {
+	// StartRotation starts rotating r.OldCredentialID; ECONFLICT when a rotation of it runs.
+	StartRotation(ctx context.Context, r Rotation) error
+	// Rotate acts on a running rotation: approve, reject (reviewer), revoke-old-now, extend, cancel.
+	Rotate(ctx context.Context, rotationID, action string, a RotationAction) error
+}
+
+// RotationAction is the payload of a rotation action.
+type RotationAction struct {
+	By      string `json:"by"`
+	Reason  string `json:"reason,omitempty"`  // reject
+	Overlap string `json:"overlap,omitempty"` // extend: the new overlap from now, e.g. "48h"
 }

@@ -28,19 +28,25 @@ type Activities struct {
 	Assignments    onramp.AssignmentStore
 	Calendar       sla.Calendar
 	ReviewersEmail string // where reviewer reminders and escalations go; may be empty
+	// Credential rotations.
+	CredentialStore onramp.CredentialStore
+	Rotations       onramp.RotationStore
+	Policy          onramp.Policy
 }
 
 // Credentials issues organisations' credentials (credentials.Service).
 type Credentials interface {
 	IssueFirstSandbox(ctx context.Context, orgID string) (onramp.Credential, error)
 	IssueFirstProduction(ctx context.Context, orgID string) (onramp.Credential, error)
+	IssueRotated(ctx context.Context, orgID, oldID, newID string) (onramp.Credential, error)
 }
 
 // New returns a copy of deps ready to register; it fails on a missing dependency.
 func New(deps Activities) (*Activities, error) {
 	if deps.Mailer == nil || deps.Organizations == nil || deps.Members == nil || deps.Identities == nil || deps.Team == nil || deps.Sessions == nil || deps.Credentials == nil ||
-		deps.Requests == nil || deps.Onboarding == nil || deps.Plans == nil || deps.Assignments == nil || deps.Calendar.Location == nil {
-		return nil, errors.New("activities.New: Mailer, Organizations, Members, Identities, Team, Sessions, Credentials, Requests, Onboarding, Plans, Assignments and Calendar are required")
+		deps.Requests == nil || deps.Onboarding == nil || deps.Plans == nil || deps.Assignments == nil || deps.Calendar.Location == nil ||
+		deps.CredentialStore == nil || deps.Rotations == nil || deps.Policy == nil {
+		return nil, errors.New("activities.New: Mailer, Organizations, Members, Identities, Team, Sessions, Credentials, Requests, Onboarding, Plans, Assignments, Calendar, CredentialStore, Rotations and Policy are required")
 	}
 	return &deps, nil
 }

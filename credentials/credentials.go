@@ -131,9 +131,14 @@ func (s *Service) Issue(ctx context.Context, r Request) (onramp.Credential, stri
 	if id == "" {
 		id = newID()
 	}
-	key := newKey(r.Environment)
-	c := onramp.Credential{ID: id, OrgID: r.OrgID, Environment: r.Environment, Label: label, Prefix: onramp.KeyPrefix(r.Environment),
-		Last4: key[len(key)-4:], Hash: Hash(key), Scopes: scopes, Status: onramp.CredentialActive, CreatedAt: s.cfg.Now(), CreatedBy: r.CreatedBy}
+	return s.create(ctx, onramp.Credential{ID: id, OrgID: r.OrgID, Environment: r.Environment, Label: label, Scopes: scopes, CreatedBy: r.CreatedBy})
+}
+
+// create gives c a new key (prefix, last 4, hash, sealed copy) and stores it active.
+func (s *Service) create(ctx context.Context, c onramp.Credential) (onramp.Credential, string, error) {
+	key := newKey(c.Environment)
+	c.Prefix, c.Last4, c.Hash = onramp.KeyPrefix(c.Environment), key[len(key)-4:], Hash(key)
+	c.Status, c.CreatedAt = onramp.CredentialActive, s.cfg.Now()
 	c.KeyID, c.Sealed = s.cfg.Keys.Seal([]byte(key), []byte(c.ID))
 	if err := s.cfg.Store.CreateCredential(ctx, c); err != nil {
 		return onramp.Credential{}, "", err
@@ -174,6 +179,26 @@ func FirstProductionID(orgID string) string {
 // IssueFirstProduction issues the organisation's first production credential, once.
 func (s *Service) IssueFirstProduction(ctx context.Context, orgID string) (onramp.Credential, error) {
 	return s.issueOnce(ctx, orgID, onramp.Production, FirstProductionID(orgID), "Production key", "onramp (production approved)")
+}
+
+// IssueRotated issues the replacement of oldID under newID (same organisation, environment and
+// scopes; label + " (rotated)"; RotatedFrom set), or returns the one already issued under newID.
+func (s *Service) IssueRotated(ctx context.Context, orgID, oldID, newID string) (onramp.Credential, error) {
+	if c, err := s.cfg.Store.FindCredential(ctx, newID); err == nil {
+		return c, nil
+	} else if onramp.ErrorCode(err) != onramp.ENOTFOUND {
+		return c, err
+	}
+	old, err := s.Get(ctx, orgID, oldID)
+	if err != nil {
+		return old, err
+	}
+	c, _, err := s.create(ctx, onramp.Credential{ID: newID, OrgID: orgID, Environment: old.Environment,
+		Label: strings.TrimSuffix(old.Label, " (rotated)") + " (rotated)", Scopes: old.Scopes, CreatedBy: "rotation", RotatedFrom: old.ID})
+	if onramp.ErrorCode(err) == onramp.ECONFLICT {
+		return s.cfg.Store.FindCredential(ctx, newID)
+	}
+	return c, err
 }
 
 // Get returns an organisation's credential; ENOTFOUND when it is another organisation's.

@@ -169,3 +169,44 @@ func (s *Usage) Counters(ctx context.Context, ids []string) (map[string]int64, e
 	}
 	return out, nil
 }
+
+// ExpireCredential marks it expiring at expiresAt; ENOTFOUND for an unknown id. A revoked one
+// stays revoked.
+func (s *Credentials) ExpireCredential(ctx context.Context, id string, expiresAt time.Time) error {
+	res, err := s.db.Collection("credentials").UpdateOne(ctx, bson.M{"_id": id, "status": bson.M{"$ne": onramp.CredentialRevoked}},
+		bson.M{"$set": bson.M{"status": onramp.CredentialExpiring, "expires_at": expiresAt.UTC().Truncate(time.Millisecond)}})
+	if err != nil {
+		return err
+	}
+	if res.MatchedCount == 0 {
+		_, err = s.FindCredential(ctx, id)
+	}
+	return err
+}
+
+// CallsWith counts the calls made with a credential since a time.
+func (s *Usage) CallsWith(ctx context.Context, credentialID string, since time.Time) (int64, error) {
+	return s.db.Collection("usage_events").CountDocuments(ctx, bson.M{"credential_id": credentialID, "at": bson.M{"$gte": since.UTC().Truncate(time.Millisecond)}})
+}
+
+// SaveRotation upserts r by ID.
+func (s *Credentials) SaveRotation(ctx context.Context, r onramp.Rotation) error {
+	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC().Truncate(time.Millisecond), r.UpdatedAt.UTC().Truncate(time.Millisecond)
+	_, err := s.db.Collection("rotations").ReplaceOne(ctx, bson.M{"_id": r.ID}, r, options.Replace().SetUpsert(true))
+	return err
+}
+
+// FindRotation returns ENOTFOUND for an unknown id.
+func (s *Credentials) FindRotation(ctx context.Context, id string) (onramp.Rotation, error) {
+	return findByID[onramp.Rotation](ctx, s.db.Collection("rotations"), id, "rotation")
+}
+
+// RotationsOf lists an organisation's rotations, newest first.
+func (s *Credentials) RotationsOf(ctx context.Context, orgID string) ([]onramp.Rotation, error) {
+	return findAll[onramp.Rotation](ctx, s.db.Collection("rotations"), bson.M{"org_id": orgID}, bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}}, 0)
+}
+
+// RotationsIn lists every rotation in one of the statuses, oldest first.
+func (s *Credentials) RotationsIn(ctx context.Context, statuses []string) ([]onramp.Rotation, error) {
+	return findAll[onramp.Rotation](ctx, s.db.Collection("rotations"), bson.M{"status": bson.M{"$in": statuses}}, bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}, 0)
+}

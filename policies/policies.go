@@ -35,12 +35,13 @@ var noMetrics = metrics.NoOp()
 
 // Decisions the bundle must define.
 const (
-	Members = "members"
-	Catalog = "catalog"
-	Gateway = "gateway"
+	Members  = "members"
+	Catalog  = "catalog"
+	Gateway  = "gateway"
+	Rotation = "rotation"
 )
 
-var required = []string{Members, Catalog, Gateway}
+var required = []string{Members, Catalog, Gateway, Rotation}
 
 //go:embed */*.rego
 var embedded embed.FS

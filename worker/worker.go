@@ -37,4 +37,5 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.PartnerInvitationWorkflow, workflow.RegisterOptions{Name: workflows.PartnerInvitationWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.MemberInvitationWorkflow, workflow.RegisterOptions{Name: workflows.MemberInvitationWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.ProductionReviewWorkflow, workflow.RegisterOptions{Name: workflows.ProductionReviewWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.CredentialRotationWorkflow, workflow.RegisterOptions{Name: workflows.CredentialRotationWorkflowName})
 }

@@ -137,3 +137,39 @@ type ReviewState struct {
 	Escalated bool      `json:"escalated"`
 	Round     int       `json:"round"` // 1, then +1 per resubmission
 }
+
+// Credential rotation: workflow id "credential-rotation-<rotation id>". Actions are Updates (the
+// portal) and same-name Signals (the Web UI), with an onramp.RotationAction payload, e.g. approve
+// {"by": "sec@provider.example"}, extend {"by": "…", "overlap": "48h"}.
+const (
+	CredentialRotationWorkflowName = "onramp.CredentialRotation"
+	RotationApprove                = "approve"
+	RotationReject                 = "reject"
+	RotationRevokeNow              = "revoke-old-now"
+	RotationExtend                 = "extend"
+	RotationCancel                 = "cancel"
+	// QueryRotationState answers RotationState.
+	QueryRotationState = "state"
+)
+
+// RotationActions lists every rotation action.
+var RotationActions = []string{RotationApprove, RotationReject, RotationRevokeNow, RotationExtend, RotationCancel}
+
+// CredentialRotationID is the workflow id of a rotation.
+func CredentialRotationID(rotationID string) string { return "credential-rotation-" + rotationID }
+
+// CredentialRotationInput starts a rotation (its Rotation is already stored, pending).
+type CredentialRotationInput struct {
+	Rotation  onramp.Rotation `json:"rotation"`
+	PortalURL string          `json:"portal_url"`
+	// ReviewReminder is when reviewers are reminded of a pending review (0: 24h).
+	ReviewReminder time.Duration `json:"review_reminder"`
+}
+
+// RotationState is the rotation's state (query "state", and each Update's answer).
+type RotationState struct {
+	Status          string     `json:"status"`
+	NewCredentialID string     `json:"new_credential_id,omitempty"`
+	ExpiresAt       *time.Time `json:"expires_at,omitempty"`
+	ReviewRequired  bool       `json:"review_required"`
+}

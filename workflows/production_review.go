@@ -23,69 +23,34 @@ func ProductionReviewWorkflow(ctx workflow.Context, in ProductionReviewInput) (R
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
 	})
 	r := &review{in: in, state: ReviewState{Round: 1}}
+	r.actions = &actionQueue[ReviewAction]{validate: r.validate, onQueue: r.queued}
 	if err := workflow.SetQueryHandler(ctx, QueryReviewState, func() (ReviewState, error) { return r.state, nil }); err != nil {
 		return r.state, err
 	}
-	for _, name := range ReviewActions {
-		err := workflow.SetUpdateHandlerWithOptions(ctx, name, func(ctx workflow.Context, act ReviewAction) (ReviewState, error) {
-			p := r.queue(name, act)
-			if err := workflow.Await(ctx, func() bool { return p.done }); err != nil {
-				return r.state, err
-			}
-			return r.state, p.err
-		}, workflow.UpdateHandlerOptions{Validator: func(act ReviewAction) error { return r.validate(name, act) }})
-		if err != nil {
-			return r.state, err
-		}
-		// The same action as a signal, for the Temporal Web UI: an invalid one is logged and dropped.
-		ch := workflow.GetSignalChannel(ctx, name)
-		workflow.Go(ctx, func(ctx workflow.Context) {
-			for {
-				var act ReviewAction
-				ch.Receive(ctx, &act)
-				if err := r.validate(name, act); err != nil {
-					workflow.GetLogger(ctx).Warn("review signal ignored", "action", name, "error", err)
-					continue
-				}
-				r.queue(name, act)
-			}
-		})
+	if err := registerActions(ctx, r.actions, ReviewActions, func() ReviewState { return r.state }); err != nil {
+		return r.state, err
 	}
 	err := r.run(ctx)
-	// Answer every Update still waiting before the workflow ends.
-	for _, p := range r.pending {
-		p.done, p.err = true, fmt.Errorf("the request is already %s", r.state.Status)
-	}
-	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	r.actions.finish(ctx, fmt.Errorf("the request is already %s", r.state.Status))
 	return r.state, err
 }
 
 type review struct {
 	in      ProductionReviewInput
 	state   ReviewState
-	pending []*pendingAction
+	actions *actionQueue[ReviewAction]
 	// Set when an action is queued, so a second one is refused up front: a decision in this round,
 	// a resubmission after changes were requested.
 	decided, resubmitted bool
 }
 
-type pendingAction struct {
-	name string
-	act  ReviewAction
-	done bool
-	err  error
-}
-
-func (r *review) queue(name string, act ReviewAction) *pendingAction {
-	p := &pendingAction{name: name, act: act}
+func (r *review) queued(name string, _ ReviewAction) {
 	if name == ReviewApprove || name == ReviewReject || name == ReviewRequestChanges {
 		r.decided = true
 	}
 	if name == ReviewResubmit {
 		r.resubmitted = true
 	}
-	r.pending = append(r.pending, p)
-	return p
 }
 
 // validate says whether action may be taken now; the portal gets the error back from the Update.
@@ -125,16 +90,6 @@ func (r *review) record(ctx workflow.Context, status, by, note string) error {
 		MessageID: fmt.Sprintf("%s-%d-%s", r.in.RequestID, r.state.Round, status)}).Get(ctx, nil)
 }
 
-// next waits for the next queued action and takes it off the queue.
-func (r *review) next(ctx workflow.Context) (*pendingAction, error) {
-	if err := workflow.Await(ctx, func() bool { return len(r.pending) > 0 }); err != nil {
-		return nil, err
-	}
-	p := r.pending[0]
-	r.pending = r.pending[1:]
-	return p, nil
-}
-
 func (r *review) run(ctx workflow.Context) error {
 	var a *activities.Activities
 	for {
@@ -153,7 +108,7 @@ func (r *review) run(ctx workflow.Context) error {
 			return err
 		}
 		for { // the partner edits the request and resubmits it
-			p, err := r.next(ctx)
+			p, err := r.actions.next(ctx)
 			if err != nil {
 				return err
 			}
@@ -197,7 +152,7 @@ func (r *review) startTimers(ctx, timers workflow.Context) {
 func (r *review) decide(ctx workflow.Context) error {
 	var a *activities.Activities
 	for {
-		p, err := r.next(ctx)
+		p, err := r.actions.next(ctx)
 		if err != nil {
 			return err
 		}

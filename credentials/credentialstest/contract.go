@@ -60,6 +60,21 @@ func RunCredentialStoreContract(t *testing.T, newStore func(t *testing.T) onramp
 	if got, _ := s.FindCredential(ctx, "cred_b"); got.LastUsedAt == nil || !got.LastUsedAt.Equal(t0.Add(4*time.Hour)) {
 		t.Errorf("last used = %v", got.LastUsedAt)
 	}
+	if err := s.ExpireCredential(ctx, "cred_b", t0.Add(5*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.FindCredential(ctx, "cred_b"); got.Status != onramp.CredentialExpiring || got.ExpiresAt == nil || !got.ExpiresAt.Equal(t0.Add(5*time.Hour)) {
+		t.Errorf("after ExpireCredential: %+v", got)
+	}
+	if err := s.ExpireCredential(ctx, "cred_a", t0.Add(5*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.FindCredential(ctx, "cred_a"); got.Status != onramp.CredentialRevoked {
+		t.Errorf("expiring a revoked credential un-revoked it: %+v", got)
+	}
+	if err := s.ExpireCredential(ctx, "cred_x", t0); onramp.ErrorCode(err) != onramp.ENOTFOUND {
+		t.Errorf("ExpireCredential(unknown) = %v, want ENOTFOUND", err)
+	}
 }
 
 // RunUsageStoreContract runs the contract against stores from newStore (each one empty).
@@ -91,5 +106,9 @@ func RunUsageStoreContract(t *testing.T, newStore func(t *testing.T) onramp.Usag
 	}
 	if c, err := s.Counters(ctx, []string{"c1", "c9"}); err != nil || c["c1"] != 5 || c["c9"] != 0 {
 		t.Errorf("Counters = %v, %v", c, err)
+	}
+	_ = s.RecordUsage(ctx, []onramp.UsageEvent{{ID: "req-5", At: t0, CredentialID: "cred_a", OrgID: "org_1"}, {ID: "req-6", At: t0.Add(time.Hour), CredentialID: "cred_a", OrgID: "org_1"}})
+	if n, err := s.CallsWith(ctx, "cred_a", t0.Add(time.Minute)); err != nil || n != 1 {
+		t.Errorf("CallsWith = %d, %v; want 1", n, err)
 	}
 }

@@ -149,3 +149,29 @@ func (m *Memory) Counters(_ context.Context, ids []string) (map[string]int64, er
 	}
 	return out, nil
 }
+
+func (m *Memory) ExpireCredential(_ context.Context, id string, expiresAt time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.byID[id]
+	if !ok {
+		return onramp.Errorf(onramp.ENOTFOUND, "no credential %q", id)
+	}
+	if c.Status != onramp.CredentialRevoked {
+		c.Status, c.ExpiresAt = onramp.CredentialExpiring, &expiresAt
+		m.byID[id] = c
+	}
+	return nil
+}
+
+func (m *Memory) CallsWith(_ context.Context, credentialID string, since time.Time) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n int64
+	for _, e := range m.events {
+		if e.CredentialID == credentialID && !e.At.Before(since) {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,79 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/workflow"
+)
+
+// actionQueue receives a workflow's actions both as Updates (validated, answered once the workflow
+// has applied them) and as Signals of the same names and payloads (the Temporal Web UI; an invalid
+// one is logged and dropped), and hands them to the workflow's main loop in arrival order.
+type actionQueue[A any] struct {
+	validate func(name string, act A) error
+	onQueue  func(name string, act A) // bookkeeping the validator relies on (e.g. "a decision is queued")
+	pending  []*queued[A]
+}
+
+type queued[A any] struct {
+	name string
+	act  A
+	done bool
+	err  error
+}
+
+// register installs the Update and Signal handlers of names; answer is what an Update returns.
+func registerActions[A, R any](ctx workflow.Context, q *actionQueue[A], names []string, answer func() R) error {
+	for _, name := range names {
+		err := workflow.SetUpdateHandlerWithOptions(ctx, name, func(ctx workflow.Context, act A) (R, error) {
+			p := q.add(name, act)
+			if err := workflow.Await(ctx, func() bool { return p.done }); err != nil {
+				return answer(), err
+			}
+			return answer(), p.err
+		}, workflow.UpdateHandlerOptions{Validator: func(act A) error { return q.validate(name, act) }})
+		if err != nil {
+			return err
+		}
+		ch := workflow.GetSignalChannel(ctx, name)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			for {
+				var act A
+				ch.Receive(ctx, &act)
+				if err := q.validate(name, act); err != nil {
+					workflow.GetLogger(ctx).Warn("signal ignored", "action", name, "error", err)
+					continue
+				}
+				q.add(name, act)
+			}
+		})
+	}
+	return nil
+}
+
+func (q *actionQueue[A]) add(name string, act A) *queued[A] {
+	if q.onQueue != nil {
+		q.onQueue(name, act)
+	}
+	p := &queued[A]{name: name, act: act}
+	q.pending = append(q.pending, p)
+	return p
+}
+
+// next waits for the next action and takes it off the queue; the caller marks it done.
+func (q *actionQueue[A]) next(ctx workflow.Context) (*queued[A], error) {
+	if err := workflow.Await(ctx, func() bool { return len(q.pending) > 0 }); err != nil {
+		return nil, err
+	}
+	p := q.pending[0]
+	q.pending = q.pending[1:]
+	return p, nil
+}
+
+// finish answers every Update still waiting with err and waits for the handlers to return, so
+// the workflow can complete cleanly.
+func (q *actionQueue[A]) finish(ctx workflow.Context, err error) {
+	for _, p := range q.pending {
+		p.done, p.err = true, err
+	}
+	q.pending = nil
+	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
