@@ -125,6 +125,7 @@ type UsageStore interface {
 
 // Rotation statuses.
 const (
+	RotationStarting      = "starting"       // the workflow is asking policies/rotation
 	RotationPendingReview = "pending_review" // the security review decides first
 	RotationOverlapping   = "overlapping"    // both keys work until the old one's expires_at
 	RotationCompleted     = "completed"      // the old key is revoked

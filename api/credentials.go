@@ -214,6 +214,7 @@ type credentialsPageView struct {
 	Memberships []Membership
 	Org         Membership
 	Credentials []credentialView
+	Rotations   []rotationView
 	Granted     map[string][]string // environment → scopes the organisation may put on a key
 	CanCreate   map[string]bool
 	Key         string // a key just created or revealed, shown once on this page
@@ -234,7 +235,10 @@ func (s *Server) renderCredentials(c *gin.Context, status int, v credentialsPage
 		return
 	}
 	v.page, v.Memberships, v.Org = s.signedInPage("Credentials"), p.Memberships, m
-	if v.Credentials, err = s.credentialViews(ctx, m); err != nil {
+	if v.Credentials, err = s.credentialViews(ctx, m); err == nil {
+		v.Rotations, err = s.rotationViews(ctx, m.Organization.ID)
+	}
+	if err != nil {
 		s.fail(c, err)
 		return
 	}

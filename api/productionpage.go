@@ -140,6 +140,7 @@ type reviewsView struct {
 	Decided    []queueItem
 	Compliance compliance
 	Notices    []onramp.Notification
+	Rotations  []onramp.Rotation // elevated rotations waiting for the security review
 	Notice     string
 	Error      string
 }
@@ -153,6 +154,9 @@ func (s *Server) adminReviewsPage(c *gin.Context, status int, v reviewsView) {
 	v.Compliance = complianceOf(v.Decided)
 	if err == nil {
 		v.Notices, err = s.cfg.Onboarding.NotificationsOf(ctx, onramp.ProviderInbox, 20)
+	}
+	if err == nil {
+		v.Rotations, err = s.cfg.RotationStore.RotationsIn(ctx, []string{onramp.RotationPendingReview})
 	}
 	if err != nil {
 		s.fail(c, err)

@@ -74,6 +74,8 @@ type Config struct {
 	Requests          onramp.ProductionRequestStore
 	Reviews           onramp.Reviews
 	Onboarding        onramp.OnboardingStore
+	Rotations         onramp.Rotations
+	RotationStore     onramp.RotationStore
 	SignInPerClient   int // sign-in attempts per client address per 15 minutes; 0: DefaultPostsPerAddress
 	SSOProviders      onramp.SSOProviders
 	HookToken         string // Kratos's registration gate authenticates with it
@@ -94,8 +96,8 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil || cfg.Registry == nil || cfg.Identity == nil || cfg.Organizations == nil ||
 		cfg.Members == nil || cfg.Invitations == nil || cfg.Team == nil || cfg.Sessions == nil ||
-		cfg.MemberInvitations == nil || cfg.Policy == nil || cfg.Policies == nil || cfg.Catalog == nil || cfg.Credentials == nil || cfg.Usage == nil || cfg.Requests == nil || cfg.Reviews == nil || cfg.Onboarding == nil || cfg.SSOProviders == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
-		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, Team, Sessions, MemberInvitations, Policy, Policies, Catalog, Credentials, Usage, Requests, Reviews, Onboarding, PortalURL and KratosPublicURL are required")
+		cfg.MemberInvitations == nil || cfg.Policy == nil || cfg.Policies == nil || cfg.Catalog == nil || cfg.Credentials == nil || cfg.Usage == nil || cfg.Requests == nil || cfg.Reviews == nil || cfg.Onboarding == nil || cfg.Rotations == nil || cfg.RotationStore == nil || cfg.SSOProviders == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
+		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, Team, Sessions, MemberInvitations, Policy, Policies, Catalog, Credentials, Usage, Requests, Reviews, Onboarding, Rotations, RotationStore, PortalURL and KratosPublicURL are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -174,6 +176,9 @@ func (s *Server) routes() *gin.Engine {
 	org.POST("/credentials/:id/reveal", s.apiRevealCredential)
 	org.DELETE("/credentials/:id", s.apiRevokeCredential)
 	org.GET("/calls", s.apiCalls)
+	org.POST("/credentials/:id/rotate", s.apiRotate)
+	org.GET("/rotations", s.apiRotations)
+	org.POST("/rotations/:id/:action", s.apiRotationAction)
 	org.GET("/production-requests", s.apiProductionRequests)
 	org.POST("/production-requests", s.apiCreateProductionRequest)
 	org.GET("/production-requests/:id", s.apiProductionRequest)
@@ -197,6 +202,8 @@ func (s *Server) routes() *gin.Engine {
 	keys.POST("", s.sameOrigin, s.credentialsCreate)
 	keys.POST("/:id/reveal", s.sameOrigin, s.credentialsReveal)
 	keys.POST("/:id/revoke", s.sameOrigin, s.credentialsRevoke)
+	keys.POST("/:id/rotate", s.sameOrigin, s.credentialsRotate)
+	keys.POST("/rotations/:id/:action", s.sameOrigin, s.credentialsRotationAction)
 
 	team := r.Group("/team", s.requireBrowserSession)
 	team.GET("", s.teamPage)
@@ -227,6 +234,8 @@ func (s *Server) routes() *gin.Engine {
 	admin.GET("/production-requests/:id", s.apiAdminProductionRequest)
 	admin.POST("/production-requests/:id/:action", s.apiReviewAction)
 	admin.GET("/funnel", s.apiFunnel)
+	admin.GET("/rotations", s.apiAdminRotations)
+	admin.POST("/rotations/:id/:action", s.apiAdminRotationAction)
 
 	r.GET("/admin", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/admin/partners") })
 	r.GET("/admin/login", s.adminLoginPage)
@@ -248,6 +257,7 @@ func (s *Server) routes() *gin.Engine {
 	adminUI.GET("/reviews", s.adminReviews)
 	adminUI.POST("/reviews/:id/:action", s.adminReviewAction)
 	adminUI.GET("/funnel", s.adminFunnel)
+	adminUI.POST("/rotations/:id/:action", s.adminRotationAction)
 
 	r.NoRoute(s.notFound)
 	r.NoMethod(func(c *gin.Context) {

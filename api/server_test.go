@@ -75,6 +75,8 @@ func MustHarness(tb testing.TB, dev bool, checks ...api.Check) *harness {
 		Requests:          noOnboarding{},
 		Reviews:           noOnboarding{},
 		Onboarding:        noOnboarding{},
+		Rotations:         noOnboarding{},
+		RotationStore:     noOnboarding{},
 		SSOProviders:      noProviders{},
 	}
 	if dev {
@@ -399,7 +401,7 @@ func (s *spyOrgs) DeleteOrganization(_ context.Context, id string) error {
 func TestInvitationThatCannotStartLeavesNothingBehind(t *testing.T) {
 	spy := &spyOrgs{}
 	store := catalogtest.NewMemory()
-	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store), Usage: credentialstest.NewMemory(), Requests: noOnboarding{}, Reviews: noOnboarding{}, Onboarding: noOnboarding{},
+	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store), Usage: credentialstest.NewMemory(), Requests: noOnboarding{}, Reviews: noOnboarding{}, Onboarding: noOnboarding{}, Rotations: noOnboarding{}, RotationStore: noOnboarding{},
 		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
 		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{},
 		Organizations: spy, Members: noOrgs{}, Invitations: noOrgs{}, // InvitePartner fails
@@ -511,7 +513,7 @@ func TestTeamAPINeedsSession(t *testing.T) {
 func TestRegistrationGate(t *testing.T) {
 	spy := &spyOrgs{}
 	store := catalogtest.NewMemory()
-	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store), Usage: credentialstest.NewMemory(), Requests: noOnboarding{}, Reviews: noOnboarding{}, Onboarding: noOnboarding{},
+	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store), Usage: credentialstest.NewMemory(), Requests: noOnboarding{}, Reviews: noOnboarding{}, Onboarding: noOnboarding{}, Rotations: noOnboarding{}, RotationStore: noOnboarding{},
 		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
 		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{}, Organizations: spy, Members: noOrgs{},
 		Invitations: noOrgs{}, Team: noTeam{}, Sessions: noTeam{}, MemberInvitations: noTeam{}, Policy: MustPolicy(t),
@@ -571,3 +573,15 @@ func (noOnboarding) NotificationsOf(context.Context, string, int) ([]onramp.Noti
 }
 func (noOnboarding) ReachStage(context.Context, string, string, time.Time) error { return errNoStore }
 func (noOnboarding) Journeys(context.Context) ([]onramp.Journey, error)          { return nil, nil }
+func (noOnboarding) StartRotation(context.Context, onramp.Rotation) error        { return errNoStore }
+func (noOnboarding) Rotate(context.Context, string, string, onramp.RotationAction) error {
+	return errNoStore
+}
+func (noOnboarding) SaveRotation(context.Context, onramp.Rotation) error { return errNoStore }
+func (noOnboarding) FindRotation(context.Context, string) (onramp.Rotation, error) {
+	return onramp.Rotation{}, onramp.Errorf(onramp.ENOTFOUND, "no rotation")
+}
+func (noOnboarding) RotationsOf(context.Context, string) ([]onramp.Rotation, error) { return nil, nil }
+func (noOnboarding) RotationsIn(context.Context, []string) ([]onramp.Rotation, error) {
+	return nil, nil
+}

@@ -38,13 +38,18 @@ func (t *Temporal) StartReview(ctx context.Context, r onramp.ProductionRequest) 
 // Review sends the action as a Temporal Update and waits until the workflow has recorded it. The
 // validator's refusal, or a review that has ended, comes back as ECONFLICT.
 func (t *Temporal) Review(ctx context.Context, requestID, action string, d onramp.ReviewDecision) error {
+	return t.update(ctx, workflows.ProductionReviewID(requestID), action,
+		workflows.ReviewAction{By: d.By, Reason: d.Reason, Changes: d.Changes, Grants: d.Grants}, "the review of "+requestID)
+}
+
+// update sends an Update and waits for its completion. The validator's refusal, or a workflow
+// that has ended, comes back as ECONFLICT with the reason.
+func (t *Temporal) update(ctx context.Context, workflowID, name string, arg any, what string) error {
 	h, err := t.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflows.ProductionReviewID(requestID), UpdateName: action, WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []any{workflows.ReviewAction{By: d.By, Reason: d.Reason, Changes: d.Changes, Grants: d.Grants}},
+		WorkflowID: workflowID, UpdateName: name, WaitForStage: client.WorkflowUpdateStageCompleted, Args: []any{arg},
 	})
 	if err == nil {
-		var st workflows.ReviewState
-		err = h.Get(ctx, &st)
+		err = h.Get(ctx, nil)
 	}
 	var notFound *serviceerror.NotFound
 	var app *temporal.ApplicationError
@@ -52,9 +57,34 @@ func (t *Temporal) Review(ctx context.Context, requestID, action string, d onram
 	case err == nil:
 		return nil
 	case errors.As(err, &notFound) || strings.Contains(err.Error(), "workflow execution already completed"):
-		return onramp.Errorf(onramp.ECONFLICT, "the review of %s has ended; nothing more can be done on it", requestID)
+		return onramp.Errorf(onramp.ECONFLICT, "%s has ended; nothing more can be done on it", what)
 	case errors.As(err, &app):
 		return onramp.Errorf(onramp.ECONFLICT, "%s", app.Message())
 	}
-	return fmt.Errorf("%s review: %w", action, err)
+	return fmt.Errorf("%s %s: %w", name, what, err)
+}
+
+var _ onramp.Rotations = (*Temporal)(nil)
+
+// StartRotation starts a rotation; ECONFLICT when the rotation id runs already.
+func (t *Temporal) StartRotation(ctx context.Context, r onramp.Rotation) error {
+	_, err := t.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.CredentialRotationID(r.ID),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+	}, workflows.CredentialRotationWorkflowName, workflows.CredentialRotationInput{Rotation: r, PortalURL: t.cfg.PortalURL})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return onramp.Errorf(onramp.ECONFLICT, "rotation %s is already running", r.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("start rotation: %w", err)
+	}
+	return nil
+}
+
+// Rotate sends a rotation action as an Update and waits until the workflow has recorded it.
+func (t *Temporal) Rotate(ctx context.Context, rotationID, action string, a onramp.RotationAction) error {
+	return t.update(ctx, workflows.CredentialRotationID(rotationID), action, a, "rotation "+rotationID)
 }

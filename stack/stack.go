@@ -222,9 +222,9 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// One policy engine for the portal and the gateway: the same decisions, one watcher.
+	// One policy engine for every role here: the same decisions, one watcher.
 	var policy *policies.Engine
-	if cfg.Roles.Portal || cfg.Roles.Gateway {
+	if cfg.Roles.Portal || cfg.Roles.Gateway || cfg.Roles.Worker {
 		if policy, err = s.policies(ctx, bg); err != nil {
 			return nil, err
 		}
@@ -235,7 +235,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		}
 		s.acts, err = activities.New(activities.Activities{Mailer: mailer, Organizations: orgs, Members: orgs, Identities: s.Kratos, Team: orgs,
 			Sessions: s.Kratos, Credentials: creds, Requests: onboarding, Onboarding: onboarding, Plans: catalogStore, Assignments: catalogStore,
-			Calendar: cfg.Calendar, ReviewersEmail: cfg.ReviewersEmail})
+			Calendar: cfg.Calendar, ReviewersEmail: cfg.ReviewersEmail, CredentialStore: credStore, Rotations: credStore, Policy: policy})
 		if err != nil {
 			return nil, err
 		}
@@ -277,6 +277,8 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			Requests:          onboarding,
 			Reviews:           invitations,
 			Onboarding:        onboarding,
+			Rotations:         invitations,
+			RotationStore:     credStore,
 			SignInPerClient:   cfg.SignInPerClient,
 			SSOProviders:      s.ssoProviders(),
 			HookToken:         cfg.KratosHookToken,
