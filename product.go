@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -166,6 +167,33 @@ type Plan struct {
 	Title       string           `json:"title" bson:"title" yaml:"title"`
 	Description string           `json:"description" bson:"description" yaml:"description"`
 	Products    map[string]Grant `json:"products" bson:"products" yaml:"products"` // product slug → default grant
+	// MaxCredentialAge is how long a key may live before it must be rotated (Go duration, e.g.
+	// 2160h for a quarterly policy); empty: no limit.
+	MaxCredentialAge string `json:"max_credential_age,omitempty" bson:"max_credential_age,omitempty" yaml:"max_credential_age"`
+}
+
+// AgeReminderWindow is how long before a key's maximum age the portal starts reminding.
+const AgeReminderWindow = 14 * 24 * time.Hour
+
+// RotateBy returns when a key created at createdAt must be rotated under maxAge, and a reminder
+// ("rotate within 9 days", "rotation overdue by 3 days") once it is within AgeReminderWindow of it.
+func RotateBy(createdAt time.Time, maxAge time.Duration, now time.Time) (time.Time, string) {
+	due := createdAt.Add(maxAge)
+	left := due.Sub(now)
+	days := func(d time.Duration) string {
+		n := int(d.Hours()/24 + 0.5)
+		if n == 1 {
+			return "1 day"
+		}
+		return strconv.Itoa(n) + " days"
+	}
+	switch {
+	case left < 0:
+		return due, "rotation overdue by " + days(-left)
+	case left <= AgeReminderWindow:
+		return due, "rotate within " + days(left)
+	}
+	return due, ""
 }
 
 // Assignment gives an organisation a product under a plan: scopes, environments and quota. A

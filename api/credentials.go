@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,6 +26,27 @@ type credentialView struct {
 	Masked    string `json:"masked"`
 	CanReveal bool   `json:"can_reveal"`
 	CanRevoke bool   `json:"can_revoke"`
+	// RotateBy is when the plan's maximum key age is reached; AgeReminder nags in its last 14 days.
+	RotateBy    *time.Time `json:"rotate_by,omitempty"`
+	AgeReminder string     `json:"age_reminder,omitempty"`
+}
+
+// maxCredentialAge is the organisation's plan's maximum key age (0: none).
+func (s *Server) maxCredentialAge(ctx context.Context, org onramp.Organization) (time.Duration, error) {
+	plans, err := s.cfg.Catalog.Plans(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range plans {
+		if p.Name == org.Tier && p.MaxCredentialAge != "" {
+			d, err := time.ParseDuration(p.MaxCredentialAge)
+			if err != nil {
+				return 0, fmt.Errorf("plan %s: max_credential_age %q: %w", p.Name, p.MaxCredentialAge, err)
+			}
+			return d, nil
+		}
+	}
+	return 0, nil
 }
 
 // allowed asks policies/members without failing the request on a denial.
@@ -38,13 +60,22 @@ func (s *Server) credentialViews(ctx context.Context, m Membership) ([]credentia
 	if err != nil {
 		return nil, err
 	}
+	maxAge, err := s.maxCredentialAge(ctx, m.Organization)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]credentialView, 0, len(cs))
 	for _, c := range cs {
 		c.Scopes = nonNil(c.Scopes)
 		active := c.Status != onramp.CredentialRevoked
-		out = append(out, credentialView{Credential: c, Masked: c.Masked(),
+		v := credentialView{Credential: c, Masked: c.Masked(),
 			CanReveal: active && s.allowed(ctx, m.Role, "credential.reveal", c.Environment),
-			CanRevoke: active && s.allowed(ctx, m.Role, "credential.revoke", c.Environment)})
+			CanRevoke: active && s.allowed(ctx, m.Role, "credential.revoke", c.Environment)}
+		if maxAge > 0 && c.Status == onramp.CredentialActive {
+			due, reminder := onramp.RotateBy(c.CreatedAt, maxAge, s.cfg.Now())
+			v.RotateBy, v.AgeReminder = &due, reminder
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }

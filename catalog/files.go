@@ -70,6 +70,11 @@ func (c *Catalog) LoadFiles(ctx context.Context, fsys fs.FS) (LoadReport, error)
 				return r, fmt.Errorf("catalog files: plans.yaml: plan %s, product %s: %s", p.Name, slug, onramp.ErrorMessage(err))
 			}
 		}
+		if p.MaxCredentialAge != "" {
+			if d, err := time.ParseDuration(p.MaxCredentialAge); err != nil || d <= 0 {
+				return r, fmt.Errorf("catalog files: plans.yaml: plan %s: max_credential_age %q must be a duration such as 2160h", p.Name, p.MaxCredentialAge)
+			}
+		}
 		if err := c.cfg.Store.SavePlan(ctx, p); err != nil {
 			return r, err
 		}

@@ -199,3 +199,33 @@ func TestE2ERotationBrowser(t *testing.T) {
 		t.Errorf("countdown = %q", countdown)
 	}
 }
+
+// The standard plan rotates keys at least quarterly: every active key says by when.
+func TestE2ERotationMaxAgeShown(t *testing.T) {
+	st := MustSharedStack(t)
+	org, token := MustPartnerSession(t, st, "Quarterly", "standard")
+	MustFirstSandboxKey(t, st, org, token)
+	var list struct {
+		Credentials []struct {
+			CreatedAt   time.Time  `json:"created_at"`
+			RotateBy    *time.Time `json:"rotate_by"`
+			AgeReminder string     `json:"age_reminder"`
+		} `json:"credentials"`
+	}
+	MustGetJSON(t, st.PortalURL+"/api/v1/orgs/"+org.ID+"/credentials", http.StatusOK, &list, "X-Session-Token", token)
+	c := list.Credentials[0]
+	if c.RotateBy == nil || c.RotateBy.Sub(c.CreatedAt) != 90*24*time.Hour || c.AgeReminder != "" {
+		t.Errorf("credential = %+v, want rotate_by 90 days after creation and no reminder yet", c)
+	}
+	premium, premiumToken := MustPartnerSession(t, st, "No Age Limit", "premium")
+	MustFirstSandboxKey(t, st, premium, premiumToken)
+	var premiumList struct {
+		Credentials []struct {
+			RotateBy *time.Time `json:"rotate_by"`
+		} `json:"credentials"`
+	}
+	MustGetJSON(t, st.PortalURL+"/api/v1/orgs/"+premium.ID+"/credentials", http.StatusOK, &premiumList, "X-Session-Token", premiumToken)
+	if len(premiumList.Credentials) != 1 || premiumList.Credentials[0].RotateBy != nil {
+		t.Errorf("premium (no maximum age) keys = %+v, want no rotate_by", premiumList.Credentials)
+	}
+}
