@@ -187,4 +187,3 @@ func (g *generator) str(s *openapi3.Schema) string {
 	}
 	return v
 }
-
