@@ -37,6 +37,7 @@ test-deps:
 	@missing=(); \
 	command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium); \
 	command -v docker-compose >/dev/null || missing+=(docker-compose); \
+	command -v curl >/dev/null || missing+=(curl); \
 	if [ $${#missing[@]} -gt 0 ]; then \
 		echo "==> Installing $${missing[*]} (Debian packages, for the browser and compose tests)"; \
 		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \

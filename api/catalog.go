@@ -253,6 +253,7 @@ type productPageView struct {
 	Changelog   changelogView
 	Servers     []specs.Server
 	Downloads   map[string]string
+	Keys        []onramp.Credential // what the member may try operations with
 }
 
 func (s *Server) productPage(c *gin.Context) {
@@ -282,6 +283,9 @@ func (s *Server) productPage(c *gin.Context) {
 			"api":  downloadPath(org, slug, onramp.LatestVersion, "yaml"),
 		}}
 	v.Groups = groupOperations(view)
+	if s.allowed(ctx, m.Role, "tryit.use", "") {
+		v.Keys = s.tryItCredentials(ctx, m)
+	}
 	s.render(c, http.StatusOK, "product.html", v)
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/onramp-dev/onramp/catalog"
+	"github.com/onramp-dev/onramp/specs"
 )
 
 // Operation pages render parameters and schemas as tables; these types flatten kin-openapi's
@@ -38,6 +39,7 @@ type operationDoc struct {
 	Parameters  []paramDoc
 	BodyType    string
 	Body        []fieldDoc
+	ExampleBody string // for try-it: the spec's example, else data generated from the schema
 	Responses   []responseDoc
 }
 
@@ -84,8 +86,16 @@ func documentOperation(doc *openapi3.T, op catalog.OperationView) operationDoc {
 	}
 	if o.RequestBody != nil && o.RequestBody.Value != nil {
 		for _, mt := range sortedKeys(o.RequestBody.Value.Content) {
+			media := o.RequestBody.Value.Content[mt]
 			d.BodyType = mt
-			d.Body = fields(o.RequestBody.Value.Content[mt].Schema, "", 0, true)
+			d.Body = fields(media.Schema, "", 0, true)
+			ex := media.Example
+			if ex == nil {
+				ex = specs.Generate(media.Schema, 1)
+			}
+			if b, err := json.MarshalIndent(ex, "", "  "); err == nil {
+				d.ExampleBody = string(b)
+			}
 			break
 		}
 	}

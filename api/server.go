@@ -171,6 +171,7 @@ func (s *Server) routes() *gin.Engine {
 	org.GET("/catalog", s.apiCatalog)
 	org.GET("/catalog/:product", s.apiCatalogProduct)
 	org.GET("/catalog/:product/versions/:version/changelog", s.apiCatalogChangelog)
+	org.POST("/catalog/:product/tryit", s.apiTryIt)
 	org.GET("/credentials", s.apiCredentials)
 	org.POST("/credentials", s.apiCreateCredential)
 	org.POST("/credentials/:id/reveal", s.apiRevealCredential)
@@ -192,6 +193,7 @@ func (s *Server) routes() *gin.Engine {
 	browse.GET("", s.catalogPage)
 	browse.GET("/:product", s.productPage)
 	browse.GET("/:product/versions/:version/:file", s.catalogDownloadPage)
+	browse.POST("/:product/tryit", s.sameOrigin, s.tryItPage)
 
 	prod := r.Group("/production", s.requireBrowserSession)
 	prod.GET("", s.productionPage)
