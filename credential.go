@@ -38,12 +38,23 @@ func KeyEnvironment(key string) string {
 	return ""
 }
 
+// Credential types: an API key, or an OAuth 2.0 client (client id + secret → short-lived tokens).
+const (
+	TypeAPIKey      = "api_key"
+	TypeOAuthClient = "oauth_client"
+)
+
+// ClientIDPrefix starts every OAuth client id.
+const ClientIDPrefix = "onr_client_"
+
 // Credential is an API key issued to an organisation (never to a person). Only the SHA-256 of the
 // key is used for lookup; the key itself is kept encrypted so permitted members can reveal it.
 type Credential struct {
 	ID          string     `json:"id" bson:"_id"`
 	OrgID       string     `json:"org_id" bson:"org_id"`
 	Environment string     `json:"environment" bson:"environment"`
+	Type        string     `json:"type" bson:"type"`                               // TypeAPIKey ("" in older records) or TypeOAuthClient
+	ClientID    string     `json:"client_id,omitempty" bson:"client_id,omitempty"` // OAuth clients; the secret is the "key"
 	Label       string     `json:"label" bson:"label"`
 	Prefix      string     `json:"prefix" bson:"prefix"`
 	Last4       string     `json:"last4" bson:"last4"`
@@ -61,7 +72,12 @@ type Credential struct {
 }
 
 // Masked is how a key is shown when it is not revealed.
-func (c Credential) Masked() string { return c.Prefix + "…" + c.Last4 }
+func (c Credential) Masked() string {
+	if c.Type == TypeOAuthClient {
+		return c.ClientID + " · secret …" + c.Last4
+	}
+	return c.Prefix + "…" + c.Last4
+}
 
 // Refusal says why the credential cannot be used at now, or "" when it can: "revoked" or "expired".
 func (c Credential) Refusal(now time.Time) string {

@@ -96,6 +96,7 @@ func (s *Server) apiCredentials(c *gin.Context) {
 
 type createCredentialRequest struct {
 	Environment string   `json:"environment"`
+	Type        string   `json:"type"` // api_key (default) or oauth_client
 	Label       string   `json:"label"`
 	Scopes      []string `json:"scopes"`
 }
@@ -291,7 +292,7 @@ func (s *Server) renderCredentials(c *gin.Context, status int, v credentialsPage
 }
 
 func (s *Server) credentialsCreate(c *gin.Context) {
-	in := createCredentialRequest{Environment: c.PostForm("environment"), Label: c.PostForm("label"), Scopes: c.PostFormArray("scope")}
+	in := createCredentialRequest{Environment: c.PostForm("environment"), Type: c.PostForm("type"), Label: c.PostForm("label"), Scopes: c.PostFormArray("scope")}
 	cred, key, err := s.createCredential(c.Request.Context(), principal(c), currentOrg(c, principal(c)), in)
 	if err != nil {
 		s.renderCredentials(c, http.StatusBadRequest, credentialsPageView{Error: onramp.ErrorMessage(err)})
@@ -339,7 +340,7 @@ func (s *Server) waitForFirstKey(ctx context.Context, orgID string, limit time.D
 }
 
 func credentialsRequest(orgID, by string, in createCredentialRequest) credentials.Request {
-	return credentials.Request{OrgID: orgID, Environment: in.Environment, Label: in.Label, Scopes: in.Scopes, CreatedBy: by}
+	return credentials.Request{OrgID: orgID, Environment: in.Environment, Type: in.Type, Label: in.Label, Scopes: in.Scopes, CreatedBy: by}
 }
 
 // apiCalls lists the organisation's most recent calls through the gateway (no bodies, no keys).

@@ -118,7 +118,16 @@ func (s *Server) tryIt(ctx context.Context, p Principal, orgID, product string, 
 	if in.Body != "" && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("X-API-Key", key)
+	if cred.Type == onramp.TypeOAuthClient {
+		// As the partner's code would: exchange the client credentials for a token first.
+		token, err := s.oauthToken(ctx, cred, key)
+		if err != nil {
+			return res, err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+	} else {
+		req.Header.Set("X-API-Key", key)
+	}
 	start := time.Now()
 	resp, err := tryItClient.Do(req)
 	if err != nil {
@@ -134,6 +143,32 @@ func (s *Server) tryIt(ctx context.Context, p Principal, orgID, product string, 
 		}
 	}
 	return res, nil
+}
+
+// oauthToken gets an access token from the credential's gateway with its client credentials.
+func (s *Server) oauthToken(ctx context.Context, cred onramp.Credential, secret string) (string, error) {
+	form := url.Values{"grant_type": {"client_credentials"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.Catalog.GatewayURL(cred.Environment)+"/oauth/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(cred.ClientID, secret)
+	resp, err := tryItClient.Do(req)
+	if err != nil {
+		return "", onramp.Errorf(onramp.EUNAVAILABLE, "the %s gateway's token endpoint did not answer; retry in a moment", cred.Environment)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != http.StatusOK || out.AccessToken == "" {
+		return "", onramp.Errorf(onramp.ECONFLICT, "the token endpoint refused the client: %s (%s)", out.Error, out.Description)
+	}
+	return out.AccessToken, nil
 }
 
 // predict asks policies/gateway, with the gateway's own input, what it will answer.

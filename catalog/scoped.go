@@ -35,14 +35,18 @@ type ProductView struct {
 	Doc        *openapi3.T           `json:"-"`    // for rendering parameters and schemas
 }
 
+// GatewayURL is an environment's gateway.
+func (c *Catalog) GatewayURL(env string) string {
+	if env == onramp.Production {
+		return c.cfg.ProductionURL
+	}
+	return c.cfg.SandboxURL
+}
+
 // BaseURL is where a product version is called in an environment: the gateway, under
 // /<product>/<version>.
 func (c *Catalog) BaseURL(env, product, version string) string {
-	base := c.cfg.SandboxURL
-	if env == onramp.Production {
-		base = c.cfg.ProductionURL
-	}
-	return base + "/" + product + "/" + version
+	return c.GatewayURL(env) + "/" + product + "/" + version
 }
 
 // Servers lists the sandbox and production gateways for a product version; an environment the

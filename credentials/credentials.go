@@ -74,6 +74,7 @@ type Request struct {
 	Scopes      []string
 	CreatedBy   string
 	ID          string // optional fixed id, for idempotent issuing
+	Type        string // onramp.TypeAPIKey (default) or onramp.TypeOAuthClient
 }
 
 // Granted returns the scopes the organisation's assignments grant in env, sorted.
@@ -131,7 +132,17 @@ func (s *Service) Issue(ctx context.Context, r Request) (onramp.Credential, stri
 	if id == "" {
 		id = newID()
 	}
-	return s.create(ctx, onramp.Credential{ID: id, OrgID: r.OrgID, Environment: r.Environment, Label: label, Scopes: scopes, CreatedBy: r.CreatedBy})
+	c := onramp.Credential{ID: id, OrgID: r.OrgID, Environment: r.Environment, Type: onramp.TypeAPIKey, Label: label, Scopes: scopes, CreatedBy: r.CreatedBy}
+	switch r.Type {
+	case "", onramp.TypeAPIKey:
+	case onramp.TypeOAuthClient:
+		b := make([]byte, 12)
+		_, _ = rand.Read(b)
+		c.Type, c.ClientID = onramp.TypeOAuthClient, onramp.ClientIDPrefix+hex.EncodeToString(b)
+	default:
+		return onramp.Credential{}, "", onramp.Errorf(onramp.EINVALID, "type %q is unknown; use api_key or oauth_client", r.Type)
+	}
+	return s.create(ctx, c)
 }
 
 // create gives c a new key (prefix, last 4, hash, sealed copy) and stores it active.
@@ -193,7 +204,7 @@ func (s *Service) IssueRotated(ctx context.Context, orgID, oldID, newID string) 
 	if err != nil {
 		return old, err
 	}
-	c, _, err := s.create(ctx, onramp.Credential{ID: newID, OrgID: orgID, Environment: old.Environment,
+	c, _, err := s.create(ctx, onramp.Credential{ID: newID, OrgID: orgID, Environment: old.Environment, Type: old.Type, ClientID: old.ClientID,
 		Label: strings.TrimSuffix(old.Label, " (rotated)") + " (rotated)", Scopes: old.Scopes, CreatedBy: "rotation", RotatedFrom: old.ID})
 	if onramp.ErrorCode(err) == onramp.ECONFLICT {
 		return s.cfg.Store.FindCredential(ctx, newID)
@@ -243,6 +254,23 @@ func (s *Service) Revoke(ctx context.Context, orgID, id string) (onramp.Credenti
 	}
 	if c.Status != onramp.CredentialRevoked {
 		c.Status, c.RevokedAt = onramp.CredentialRevoked, &now
+	}
+	return c, nil
+}
+
+// Find returns any credential by id (the gateway, for a token's subject); ENOTFOUND when absent.
+func (s *Service) Find(ctx context.Context, id string) (onramp.Credential, error) {
+	return s.cfg.Store.FindCredential(ctx, id)
+}
+
+// Client authenticates an OAuth client by id and secret; EUNAUTHORIZED when either is wrong.
+func (s *Service) Client(ctx context.Context, clientID, secret string) (onramp.Credential, error) {
+	c, err := s.Lookup(ctx, secret)
+	if err != nil {
+		return c, err
+	}
+	if c.Type != onramp.TypeOAuthClient || subtle.ConstantTimeCompare([]byte(c.ClientID), []byte(clientID)) != 1 {
+		return onramp.Credential{}, onramp.Errorf(onramp.EUNAUTHORIZED, "the client was not recognised")
 	}
 	return c, nil
 }

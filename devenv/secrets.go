@@ -20,7 +20,9 @@ type Secrets struct {
 	HookToken    string `json:"hook_token"`    // Kratos's registration gate web hook authenticates with it
 	// CredentialKeys seal API keys for reveal ("<key id>:<base64 32 bytes>", as CREDENTIAL_KEYS).
 	CredentialKeys string `json:"credential_keys"`
-	AdminToken     string `json:"-"` // kept in admin-token, where the README says it is
+	// TokenSigningKey signs OAuth access tokens ("<key id>:<base64 32-byte seed>", as TOKEN_SIGNING_KEY).
+	TokenSigningKey string `json:"token_signing_key"`
+	AdminToken      string `json:"-"` // kept in admin-token, where the README says it is
 }
 
 // LoadSecrets reads dir/secrets.json and dir/admin-token, creating whatever is missing.
@@ -52,6 +54,14 @@ func LoadSecrets(dir string) (Secrets, error) {
 			return s, err
 		}
 		s.CredentialKeys = "dev1:" + base64.StdEncoding.EncodeToString(b)
+		changed = true
+	}
+	if s.TokenSigningKey == "" {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return s, err
+		}
+		s.TokenSigningKey = "dev1:" + base64.StdEncoding.EncodeToString(b)
 		changed = true
 	}
 	if len(s.KratosCipher) != 32 {

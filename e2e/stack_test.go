@@ -84,6 +84,8 @@ func DevConfig(tb testing.TB, dir string) stack.Config {
 		DevHost:        "127.0.0.1",
 		// Every test signs in from 127.0.0.1; the per-address limit has its own unit test.
 		SignInPerClient: 100000,
+		// Short-lived OAuth tokens, so a test can watch one expire.
+		TokenTTL: 3 * time.Second,
 		// Every embedded port free-picked; the Web UI on too, since admins signal through it.
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}

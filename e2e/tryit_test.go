@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"reflect"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/internal/problem"
@@ -193,4 +196,104 @@ func TestE2ETryItBrowserAndRoles(t *testing.T) {
 		t.Errorf("try-it POST with the read-only key = %s (%q), want 403 predicted", status, prediction)
 	}
 	maybeScreenshot(t, ctx, "tryit")
+}
+
+// oauthToken asks a gateway's token endpoint with HTTP Basic client authentication.
+func oauthToken(tb testing.TB, gatewayURL, clientID, secret, scope string) (int, map[string]any) {
+	tb.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if scope != "" {
+		form.Set("scope", scope)
+	}
+	req, _ := http.NewRequest("POST", gatewayURL+"/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(clientID, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// OAuth 2.0 client credentials: tokens for granted scopes work through both gateways and verify
+// with the published JWKS; a scope not granted is invalid_scope, a wrong secret invalid_client, an
+// expired token a 401 problem; try-it uses the client exactly as partner code would.
+func TestE2ETryItOAuthClientCredentials(t *testing.T) {
+	st := MustSharedStack(t)
+	org, token := MustPartnerSession(t, st, "OAuth Co", "standard")
+	MustFirstSandboxKey(t, st, org, token)
+	MustDo(t, "PUT", st.PortalURL+"/admin/api/v1/partners/"+org.ID+"/assignments/payments",
+		map[string]any{"plan": "standard", "scopes": []string{"payments:read", "payments:write"}, "environments": []string{"sandbox", "production"}, "quota": map[string]any{"limit": 1000, "period": "month"}},
+		http.StatusOK, nil, "Authorization", "Bearer "+MustAdminToken(t, st))
+	type client struct {
+		Credential struct {
+			ID       string `json:"id"`
+			ClientID string `json:"client_id"`
+			Type     string `json:"type"`
+		} `json:"credential"`
+		Key string `json:"key"`
+	}
+	clients := map[string]client{}
+	for _, env := range []string{onramp.Sandbox, onramp.Production} {
+		var c client
+		MustDo(t, "POST", st.PortalURL+"/api/v1/orgs/"+org.ID+"/credentials", map[string]any{"environment": env, "type": "oauth_client", "label": env + " client"},
+			http.StatusCreated, &c, "X-Session-Token", token)
+		if c.Credential.Type != onramp.TypeOAuthClient || !strings.HasPrefix(c.Credential.ClientID, onramp.ClientIDPrefix) {
+			t.Fatalf("client = %+v", c.Credential)
+		}
+		clients[env] = c
+	}
+	gateways := map[string]string{onramp.Sandbox: st.SandboxURL, onramp.Production: st.ProductionURL}
+	var jwks jose.JSONWebKeySet
+	MustGetJSON(t, st.SandboxURL+"/.well-known/jwks.json", http.StatusOK, &jwks)
+	for env, c := range clients {
+		status, tok := oauthToken(t, gateways[env], c.Credential.ClientID, c.Key, "payments:read")
+		access, _ := tok["access_token"].(string)
+		if status != 200 || access == "" || tok["token_type"] != "Bearer" || tok["scope"] != "payments:read" {
+			t.Fatalf("%s token = %d %v", env, status, tok)
+		}
+		parsed, err := jwt.ParseSigned(access, []jose.SignatureAlgorithm{jose.EdDSA})
+		var claims map[string]any
+		if err == nil {
+			err = parsed.Claims(jwks.Keys[0].Key, &claims)
+		}
+		if err != nil || claims["sub"] != c.Credential.ID || claims["env"] != env {
+			t.Errorf("%s token does not verify with the JWKS: %v %v", env, err, claims)
+		}
+		if s, _, body := gatewayCall(t, "GET", gateways[env]+"/payments/v2/payments", "", "", "Authorization", "Bearer "+access); s != 200 {
+			t.Errorf("%s GET with the token = %d %s", env, s, body)
+		}
+		s, h, body := gatewayCall(t, "POST", gateways[env]+"/payments/v2/payments", "", `{"amount":1,"currency":"EUR","description":"x"}`,
+			"Authorization", "Bearer "+access, "Idempotency-Key", "order-0002")
+		if p := mustGatewayProblem(t, s, h, body, 403, "access-denied"); !strings.Contains(p.Detail, "payments:write") {
+			t.Errorf("%s: a read-only token writing: %q", env, p.Detail)
+		}
+	}
+	c := clients[onramp.Sandbox]
+	if status, out := oauthToken(t, st.SandboxURL, c.Credential.ClientID, c.Key, "payments:refund"); status != 400 || out["error"] != "invalid_scope" {
+		t.Errorf("a scope not granted = %d %v, want invalid_scope", status, out)
+	}
+	if status, out := oauthToken(t, st.SandboxURL, c.Credential.ClientID, c.Key+"x", ""); status != 401 || out["error"] != "invalid_client" {
+		t.Errorf("a wrong secret = %d %v, want invalid_client", status, out)
+	}
+	if status, out := oauthToken(t, st.ProductionURL, c.Credential.ClientID, c.Key, ""); status != 401 || out["error"] != "invalid_client" {
+		t.Errorf("a sandbox client at the production gateway = %d %v, want invalid_client", status, out)
+	}
+	s, h, body := gatewayCall(t, "GET", st.SandboxURL+"/payments/v2/payments", c.Key, "")
+	mustGatewayProblem(t, s, h, body, 401, "invalid-credential")
+
+	// Tokens are short-lived (3 s in these tests): an expired one is a 401 problem.
+	_, tok := oauthToken(t, st.SandboxURL, c.Credential.ClientID, c.Key, "")
+	time.Sleep(3500 * time.Millisecond)
+	s, h, body = gatewayCall(t, "GET", st.SandboxURL+"/payments/v2/payments", "", "", "Authorization", "Bearer "+tok["access_token"].(string))
+	mustGatewayProblem(t, s, h, body, 401, "expired-token")
+
+	// Try-it offers the client too and gets its token exactly as partner code would.
+	a := mustTryIt(t, st.PortalURL, org, token, map[string]any{"credential_id": c.Credential.ID, "operation": "listPayments"})
+	if a.Response.Status != 200 || strings.Contains(a.Response.Body, c.Key) {
+		t.Errorf("try-it with the OAuth client = %d %s", a.Response.Status, a.Response.Body)
+	}
 }

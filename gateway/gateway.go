@@ -41,9 +41,12 @@ const (
 // maxBodyBytes bounds a request body the gateway validates.
 const maxBodyBytes = 1 << 20
 
-// Credentials finds the credential of a key (EUNAUTHORIZED when there is none).
+// Credentials finds credentials: by key (EUNAUTHORIZED when there is none), by id (a token's
+// subject), and OAuth clients by id and secret.
 type Credentials interface {
 	Lookup(ctx context.Context, key string) (onramp.Credential, error)
+	Find(ctx context.Context, id string) (onramp.Credential, error)
+	Client(ctx context.Context, clientID, secret string) (onramp.Credential, error)
 }
 
 // Journeys records onboarding milestones (onramp.OnboardingStore).
@@ -68,6 +71,8 @@ type Config struct {
 	// Journeys learns each organisation's first successful call per environment (the onboarding
 	// funnel); nil skips it.
 	Journeys Journeys
+	// Tokens issues and verifies OAuth access tokens; nil turns OAuth off.
+	Tokens *Tokens
 	Logger   *slog.Logger
 	CacheTTL time.Duration // how long credentials and assignments are cached (default 500ms)
 	Now      func() time.Time
@@ -171,9 +176,18 @@ func (g *Gateway) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	id := requestid.From(r.Header.Get(requestid.Header))
 	rw.Header().Set(requestid.Header, id)
 	rw.Header().Set("X-Onramp-Environment", g.cfg.Environment)
-	if r.URL.Path == "/healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		rw.Header().Set("Content-Type", "application/json")
-		_, _ = rw.Write([]byte(`{"status":"ok","environment":"` + g.cfg.Environment + `"}` + "\n"))
+	switch r.URL.Path {
+	case "/healthz":
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			rw.Header().Set("Content-Type", "application/json")
+			_, _ = rw.Write([]byte(`{"status":"ok","environment":"` + g.cfg.Environment + `"}` + "\n"))
+			return
+		}
+	case "/oauth/token":
+		g.token(rw, r)
+		return
+	case "/.well-known/jwks.json":
+		g.jwks(rw)
 		return
 	}
 	w := &statusWriter{ResponseWriter: rw}
@@ -251,7 +265,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 
 	// A credential's scopes never change and an assignment's UpdatedAt changes with it, so the
 	// decision for this triple holds until a policy reload, which it follows within the cache TTL.
-	decisionKey := cred.ID + "\x00" + strconv.FormatInt(assignment.UpdatedAt.UnixNano(), 36) + "\x00" + rt.product.Slug + "\x00" + opID
+	decisionKey := cred.ID + "\x00" + strings.Join(cred.Scopes, ",") + "\x00" + strconv.FormatInt(assignment.UpdatedAt.UnixNano(), 36) + "\x00" + rt.product.Slug + "\x00" + opID
 	d, err := g.decisions.get(decisionKey, func() (onramp.Decision, error) {
 		return g.cfg.Policy.Decide(ctx, "gateway", map[string]any{
 			"environment": g.cfg.Environment, "portal_url": g.portal, "product": rt.product.Slug,
@@ -317,7 +331,17 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (onramp.Cre
 	if !ok {
 		return onramp.Credential{}, &invalid
 	}
-	cred, err := g.creds.get(keyHash(key), func() (onramp.Credential, error) { return g.cfg.Credentials.Lookup(ctx, key) })
+	var cred onramp.Credential
+	var err error
+	if looksLikeJWT(key) {
+		return g.authenticateToken(ctx, key, manage)
+	}
+	cred, err = g.creds.get(keyHash(key), func() (onramp.Credential, error) { return g.cfg.Credentials.Lookup(ctx, key) })
+	if err == nil && cred.Type == onramp.TypeOAuthClient {
+		p := problem.New(http.StatusUnauthorized, "invalid-credential", "Invalid credential",
+			"This is an OAuth client secret: exchange it with its client id at POST /oauth/token and send the access token as `Authorization: Bearer <token>`.")
+		return onramp.Credential{}, &p
+	}
 	if err != nil {
 		if onramp.ErrorCode(err) != onramp.EUNAUTHORIZED {
 			g.cfg.Logger.Error("credential lookup", "error", err)
@@ -341,6 +365,37 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (onramp.Cre
 			"The credential "+cred.Masked()+" ("+cred.Label+") expired at "+cred.ExpiresAt.UTC().Format(time.RFC3339)+"; switch to its replacement."+manage)
 		return cred, &p
 	}
+	return cred, nil
+}
+
+// authenticateToken verifies an OAuth access token and loads its client: the token's scopes
+// replace the client's, everything else (environment, revocation) is checked like a key's.
+func (g *Gateway) authenticateToken(ctx context.Context, token, manage string) (onramp.Credential, *problem.Problem) {
+	env := g.cfg.Environment
+	invalid := problem.New(http.StatusUnauthorized, "invalid-token", "Invalid token",
+		"The access token was not issued by the "+env+" gateway or was altered. Get one at POST /oauth/token."+manage)
+	if g.cfg.Tokens == nil {
+		return onramp.Credential{}, &invalid
+	}
+	cl, err := g.cfg.Tokens.verify(token, env)
+	if errors.Is(err, errExpiredToken) {
+		p := problem.New(http.StatusUnauthorized, "expired-token", "Expired token",
+			"The access token expired at "+cl.Expiry.Time().UTC().Format(time.RFC3339)+". Get a new one at POST /oauth/token with your client credentials.")
+		return onramp.Credential{}, &p
+	}
+	if err != nil {
+		return onramp.Credential{}, &invalid
+	}
+	cred, err := g.creds.get("id:"+cl.Subject, func() (onramp.Credential, error) { return g.cfg.Credentials.Find(ctx, cl.Subject) })
+	if err != nil {
+		return onramp.Credential{}, &invalid
+	}
+	if r := cred.Refusal(g.cfg.Now()); r != "" {
+		p := problem.New(http.StatusUnauthorized, r+"-credential", strings.ToUpper(r[:1])+r[1:]+" credential",
+			"The OAuth client "+cred.ClientID+" ("+cred.Label+") is "+r+"; its tokens no longer work."+manage)
+		return cred, &p
+	}
+	cred.Scopes = strings.Fields(cl.Scope)
 	return cred, nil
 }
 

@@ -2,8 +2,8 @@ package gateway
 
 import "strings"
 
-// maxKeyLength bounds what is accepted as a key before any lookup.
-const maxKeyLength = 200
+// maxKeyLength bounds what is accepted as a key or an access token before any lookup.
+const maxKeyLength = 4096
 
 // KeyFrom returns the API key of a request's headers: `Authorization: Bearer <key>` or
 // `X-API-Key: <key>`. ok is false when neither carries a well-formed key; sent says whether

@@ -65,6 +65,10 @@ type Config struct {
 	// CredentialKeys seal API keys for reveal: "<key id>:<base64 32 bytes>[,…]", first one current
 	// (dev: generated into the data directory's secrets.json).
 	CredentialKeys string
+	// TokenSigningKey signs OAuth access tokens ("<key id>:<base64 32-byte seed>"; dev: generated);
+	// TokenTTL is their lifetime (0: 10 minutes).
+	TokenSigningKey string
+	TokenTTL        time.Duration
 	// QuotaFlush is how often gateway quota counters are added to MongoDB (default 1s).
 	QuotaFlush time.Duration
 	// Calendar decides production reviews' SLA due times (zero: sla.Default()); ReviewersEmail
@@ -309,6 +313,21 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		}
 		s.recorder = gateway.NewRecorder(usage, credStore, log)
 		s.quota = gateway.NewQuota(usage, log, flush)
+		if cfg.Dev && cfg.TokenSigningKey == "" {
+			cfg.TokenSigningKey = s.secrets.TokenSigningKey
+		}
+		kid, signingKey, err := gateway.ParseTokenKey(cfg.TokenSigningKey)
+		if err != nil {
+			return nil, err
+		}
+		ttl := cfg.TokenTTL
+		if ttl == 0 {
+			ttl = 10 * time.Minute
+		}
+		tokens, err := gateway.NewTokens(kid, signingKey, ttl, "onramp", nil)
+		if err != nil {
+			return nil, err
+		}
 		upstream := ""
 		if cfg.Dev {
 			// The demo products' production upstreams are examples (.example): one local server answers for them.
@@ -326,7 +345,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		}{{gateway.Sandbox, sandboxL}, {gateway.Production, prodL}} {
 			h, err := gateway.New(gateway.Config{Environment: g.env, PortalURL: s.portalURLOrDefault(), Credentials: creds,
 				Catalog: catalogStore, Assignments: catalogStore, Policy: policy, Recorder: s.recorder, Quota: s.quota,
-				ExampleUpstream: upstream, Journeys: onboarding, Logger: log})
+				ExampleUpstream: upstream, Journeys: onboarding, Tokens: tokens, Logger: log})
 			if err != nil {
 				return nil, err
 			}

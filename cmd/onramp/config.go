@@ -58,6 +58,8 @@ var settings = []setting{
 	{flag: "sla-workdays", env: "SLA_WORKDAYS", def: all("Mon-Fri"), cmds: []string{cmdDev, cmdWorker}, help: "working days, e.g. Mon-Fri or Mon,Tue,Thu"},
 	{flag: "sla-holidays", env: "SLA_HOLIDAYS", def: all(""), cmds: []string{cmdDev, cmdWorker}, help: "holidays, e.g. 2026-12-25,2026-12-26"},
 	{flag: "reviewers-email", env: "REVIEWERS_EMAIL", def: all(""), cmds: []string{cmdDev, cmdWorker}, help: "where production review reminders and SLA escalations are e-mailed"},
+	{flag: "token-signing-key", env: "TOKEN_SIGNING_KEY", def: all(""), cmds: gwCmds, secret: true, help: "Ed25519 seed signing OAuth access tokens: <key id>:<base64 32 bytes>, the same on every gateway (dev: generated)"},
+	{flag: "token-ttl", env: "TOKEN_TTL", def: all("10m"), cmds: gwCmds, help: "lifetime of OAuth access tokens"},
 	{flag: "policy-dir", env: "POLICY_DIR", def: all(""), cmds: portalCmds, help: "directory of Rego policies (a copy of policies/), reloaded within a second of a change; empty: the embedded policies"},
 	{flag: "decision-log-rate", env: "POLICY_DECISION_LOG_RATE", def: all("0"), cmds: portalCmds, help: "fraction of policy decisions logged for audit, 0 to 1"},
 	{flag: "catalog-dir", env: "CATALOG_DIR", def: all(""), cmds: portalCmds, help: "catalog files loaded at start: plans.yaml, products/<slug>/product.yaml and specs (dev: the demo catalog when empty)"},

@@ -120,6 +120,13 @@ func stackConfig(cmd string, v values, stdout, stderr io.Writer) (stack.Config, 
 		Logger:              slog.New(handler),
 		Progress:            stdout,
 	}
+	if cfg.Roles.Gateway {
+		var err error
+		cfg.TokenSigningKey = v["token-signing-key"]
+		if cfg.TokenTTL, err = time.ParseDuration(v["token-ttl"]); err != nil || cfg.TokenTTL <= 0 {
+			return cfg, fmt.Errorf("--token-ttl %q must be a positive duration such as 10m", v["token-ttl"])
+		}
+	}
 	if cfg.Roles.Worker {
 		var err error
 		if cfg.Calendar, err = sla.Parse(v["sla-timezone"], v["sla-hours"], v["sla-cutoff"], v["sla-workdays"], v["sla-holidays"]); err != nil {
