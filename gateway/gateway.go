@@ -72,7 +72,7 @@ type Config struct {
 	// funnel); nil skips it.
 	Journeys Journeys
 	// Tokens issues and verifies OAuth access tokens; nil turns OAuth off.
-	Tokens *Tokens
+	Tokens   *Tokens
 	Logger   *slog.Logger
 	CacheTTL time.Duration // how long credentials and assignments are cached (default 500ms)
 	Now      func() time.Time
