@@ -88,6 +88,11 @@ func (s *Server) startRotation(ctx context.Context, p Principal, orgID, credID, 
 		return r, err
 	}
 	if err := s.cfg.Rotations.StartRotation(ctx, r); err != nil {
+		// Not started: record it cancelled, so it does not block the next attempt.
+		r.Status, r.Note = onramp.RotationCancelled, "could not start"
+		if serr := s.cfg.RotationStore.SaveRotation(context.WithoutCancel(ctx), r); serr != nil {
+			s.log.Error("record a rotation that could not start", "rotation", r.ID, "error", serr)
+		}
 		return r, err
 	}
 	s.audit(ctx, orgID, p.Session.Email, "credential.rotation.started", cred.Masked(), "overlap "+r.Overlap)

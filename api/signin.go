@@ -246,10 +246,13 @@ func (s *Server) dashboard(c *gin.Context) {
 	cards := make([]orgCard, 0, len(p.Memberships))
 	for _, m := range p.Memberships {
 		card := orgCard{Membership: m}
-		// Right after the first sign-in the invitation workflow is issuing the sandbox key.
+		// Right after the first sign-in the invitation workflow is issuing the sandbox key (when
+		// the organisation has something assigned in the sandbox to issue it for).
 		wait := time.Duration(0)
 		if at := m.Organization.FirstSignInAt; at != nil && s.cfg.Now().Sub(*at) < time.Minute {
-			wait = 5 * time.Second
+			if granted, err := s.cfg.Credentials.Granted(c.Request.Context(), m.Organization.ID, onramp.Sandbox); err == nil && len(granted) > 0 {
+				wait = 5 * time.Second
+			}
 		}
 		card.Credentials = s.waitForFirstKey(c.Request.Context(), m.Organization.ID, wait)
 		cards = append(cards, card)
