@@ -30,8 +30,19 @@ type InfraOptions struct {
 }
 
 // StartInfra starts devstack and waits until it prints READY; it returns the child's log tail
-// when it fails.
+// when it fails. With free-picked ports it tries again when a port it picked was taken before it
+// could bind it (another process can grab a free port between the pick and the bind).
 func StartInfra(ctx context.Context, o InfraOptions) (*Infra, error) {
+	freePicked := o.TemporalPort == 0 && o.MongoPort == 0 && o.UIPort <= 0
+	for attempt := 1; ; attempt++ {
+		in, err := startInfraOnce(ctx, o)
+		if err == nil || !freePicked || attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			return in, err
+		}
+	}
+}
+
+func startInfraOnce(ctx context.Context, o InfraOptions) (*Infra, error) {
 	logPath := filepath.Join(o.DataDir, "devstack.log")
 	cmd, logFile, err := newCommand(o.Binary, []string{
 		"-data", o.DataDir,
