@@ -19,10 +19,7 @@ import (
 // overlap the partner may revoke the old key now or extend the overlap; before the new key exists
 // the rotation can be cancelled.
 func CredentialRotationWorkflow(ctx workflow.Context, in CredentialRotationInput) (RotationState, error) {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second},
-	})
+	ctx = withActivityDefaults(ctx)
 	if in.ReviewReminder <= 0 {
 		in.ReviewReminder = 24 * time.Hour
 	}

@@ -16,10 +16,7 @@ func startInvitation(ctx workflow.Context, reminderAfter, expireAfter *time.Dura
 	if *expireAfter <= 0 {
 		*expireAfter = DefaultExpireAfter
 	}
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
-	})
+	ctx = withActivityDefaults(ctx)
 	state := &InvitationState{Status: status}
 	err := workflow.SetQueryHandler(ctx, QueryInvitationState, func() (InvitationState, error) { return *state, nil })
 	return ctx, state, err
@@ -113,4 +110,13 @@ func sender(state *InvitationState, send func(reminder bool, n int) error) func(
 		}
 		return nil
 	}
+}
+
+// withActivityDefaults is how every Onramp workflow runs its activities: 30 s per attempt,
+// retried with backoff up to a minute apart (non-retryable errors stop at once).
+func withActivityDefaults(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/onramp-dev/onramp"
@@ -18,10 +17,7 @@ import (
 // the SLA and an escalation at the breach, on durable timers. Approval grants production on the
 // approved products and issues the organisation's first production key.
 func ProductionReviewWorkflow(ctx workflow.Context, in ProductionReviewInput) (ReviewState, error) {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
-	})
+	ctx = withActivityDefaults(ctx)
 	r := &review{in: in, state: ReviewState{Round: 1}}
 	r.actions = &actionQueue[ReviewAction]{validate: r.validate, onQueue: r.queued}
 	if err := workflow.SetQueryHandler(ctx, QueryReviewState, func() (ReviewState, error) { return r.state, nil }); err != nil {
