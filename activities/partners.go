@@ -10,7 +10,21 @@ import (
 )
 
 // SavePartner stores the invited organisation (status invited); re-running it re-invites.
+// The workflow's copy carries no SSO client secret (Temporal keeps inputs in its history): the
+// one the portal stored is kept.
 func (a *Activities) SavePartner(ctx context.Context, o onramp.Organization) error {
+	if o.SSO != nil && o.SSO.ClientSecret == "" {
+		stored, err := a.Organizations.FindOrganization(ctx, o.ID)
+		if err != nil {
+			return temporalError(err)
+		}
+		if stored.SSO == nil {
+			return temporalError(onramp.Errorf(onramp.EINVALID, "organisation %s has no stored SSO client secret", o.ID))
+		}
+		sso := *o.SSO
+		sso.ClientSecret = stored.SSO.ClientSecret
+		o.SSO = &sso
+	}
 	if err := o.Validate(); err != nil {
 		return temporalError(err)
 	}

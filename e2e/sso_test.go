@@ -13,6 +13,7 @@ import (
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/internal/problem"
 	"github.com/onramp-dev/onramp/stack"
+	"github.com/onramp-dev/onramp/workflows"
 )
 
 // MustOpenIDProvider runs a real OpenID Provider on loopback for the test (mockoidc: discovery,
@@ -51,6 +52,17 @@ func TestE2EIdentitySSOSignIn(t *testing.T) {
 		t.Fatalf("created organisation SSO = %+v: want it shown without the client secret", org.SSO)
 	}
 	MustWaitForMail(t, st.PortalURL, contact, func(m mailMessage) bool { return strings.Contains(m.Subject, "invited") }, 10*time.Second)
+	// The client secret stays out of Temporal's history, which the Web UI shows to operators.
+	it := st.Temporal.GetWorkflowHistory(t.Context(), workflows.PartnerInvitationID(org.ID), "", false, 0)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(ev.String(), idp.ClientSecret) {
+			t.Fatalf("the SSO client secret is in the invitation's workflow history (event %s)", ev.GetEventType())
+		}
+	}
 
 	// The contact types their work address and is sent to their company's identity provider; the
 	// first SSO sign-in creates their account and lands them on the dashboard as owner.

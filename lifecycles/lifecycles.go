@@ -43,6 +43,12 @@ func New(c client.Client, cfg Config) (*Temporal, error) {
 
 // InvitePartner starts the organisation's invitation; ECONFLICT when one is already running.
 func (t *Temporal) InvitePartner(ctx context.Context, o onramp.Organization) error {
+	// The SSO client secret stays in MongoDB: workflow inputs are visible in Temporal's history.
+	if o.SSO != nil {
+		sso := *o.SSO
+		sso.ClientSecret = ""
+		o.SSO = &sso
+	}
 	_, err := t.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       workflows.PartnerInvitationID(o.ID),
 		TaskQueue:                workflows.TaskQueue,
