@@ -208,17 +208,7 @@ func (s *Server) apiAdminPlans(c *gin.Context) {
 }
 
 func (s *Server) apiAdminAssignments(c *gin.Context) {
-	ctx := c.Request.Context()
-	if _, err := s.cfg.Organizations.FindOrganization(ctx, c.Param("id")); err != nil {
-		s.fail(c, err)
-		return
-	}
-	as, err := s.cfg.Catalog.AssignmentsOf(ctx, c.Param("id"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"assignments": as})
+	partnerList(s, c, "assignments", s.cfg.Catalog.AssignmentsOf)
 }
 
 type assignRequest struct {

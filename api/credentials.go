@@ -325,15 +325,23 @@ func (s *Server) credentialsRevoke(c *gin.Context) {
 // waitForFirstKey gives the invitation workflow a moment to issue the sandbox key of an
 // organisation that has just become active, so the dashboard shows it on landing.
 func (s *Server) waitForFirstKey(ctx context.Context, orgID string, limit time.Duration) []onramp.Credential {
+	var cs []onramp.Credential
+	awaitRecorded(ctx, limit, func() bool {
+		var err error
+		cs, err = s.cfg.Credentials.List(ctx, orgID)
+		return err != nil || len(cs) > 0
+	})
+	return cs
+}
+
+// awaitRecorded polls done (at once, then every 100 ms) until it holds, limit passes or ctx ends:
+// the portal's answers wait a moment for what a workflow is about to record.
+func awaitRecorded(ctx context.Context, limit time.Duration, done func() bool) {
 	deadline := time.Now().Add(limit)
-	for {
-		cs, err := s.cfg.Credentials.List(ctx, orgID)
-		if err != nil || len(cs) > 0 || time.Now().After(deadline) {
-			return cs
-		}
+	for !done() && time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

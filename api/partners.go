@@ -299,15 +299,20 @@ func (s *Server) adminPartner(c *gin.Context) {
 }
 
 func (s *Server) apiPartnerMembers(c *gin.Context) {
+	partnerList(s, c, "members", s.cfg.Team.MembersOf)
+}
+
+// partnerList answers {key: list(partner)} for an existing partner, 404 for an unknown one.
+func partnerList[T any](s *Server, c *gin.Context, key string, list func(ctx context.Context, orgID string) ([]T, error)) {
 	ctx := c.Request.Context()
 	if _, err := s.cfg.Organizations.FindOrganization(ctx, c.Param("id")); err != nil {
 		s.fail(c, err)
 		return
 	}
-	ms, err := s.cfg.Team.MembersOf(ctx, c.Param("id"))
+	items, err := list(ctx, c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"members": ms})
+	c.JSON(http.StatusOK, gin.H{key: items})
 }

@@ -111,12 +111,11 @@ func (s *Server) submit(ctx context.Context, p Principal, orgID, id string) (onr
 		return r, err
 	}
 	// The workflow records "received" in a moment; answer with it when it is there.
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if got, err := s.cfg.Requests.FindProductionRequest(ctx, id); err == nil && len(got.History) > before {
-			return got, nil
-		}
-	}
-	return s.cfg.Requests.FindProductionRequest(ctx, id)
+	awaitRecorded(ctx, 3*time.Second, func() bool {
+		r, err = s.cfg.Requests.FindProductionRequest(ctx, id)
+		return err == nil && len(r.History) > before
+	})
+	return r, err
 }
 
 // checkRequestedProducts refuses products or plans that do not exist, naming what does.

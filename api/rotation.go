@@ -97,12 +97,12 @@ func (s *Server) startRotation(ctx context.Context, p Principal, orgID, credID, 
 	}
 	s.audit(ctx, orgID, p.Session.Email, "credential.rotation.started", cred.Masked(), "overlap "+r.Overlap)
 	// The workflow decides in a moment whether a review is needed; answer with its decision.
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if got, err := s.cfg.RotationStore.FindRotation(ctx, r.ID); err == nil && got.Status != onramp.RotationStarting {
-			return got, nil
-		}
-	}
-	return s.cfg.RotationStore.FindRotation(ctx, r.ID)
+	id := r.ID
+	awaitRecorded(ctx, 3*time.Second, func() bool {
+		r, err = s.cfg.RotationStore.FindRotation(ctx, id)
+		return err == nil && r.Status != onramp.RotationStarting
+	})
+	return r, err
 }
 
 func (s *Server) apiRotate(c *gin.Context) {
