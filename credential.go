@@ -137,6 +137,13 @@ type UsageStore interface {
 	Counters(ctx context.Context, ids []string) (map[string]int64, error)
 	// CallsWith counts the calls made with a credential since a time.
 	CallsWith(ctx context.Context, credentialID string, since time.Time) (int64, error)
+	// Calls lists an organisation's calls that pass the filter, newest first.
+	Calls(ctx context.Context, orgID string, f CallFilter) ([]UsageEvent, error)
+	// UsageHours returns the hourly totals of a product in an environment for [from, to), oldest
+	// first, hours without calls left out. RecordUsage keeps them, counting each event once.
+	UsageHours(ctx context.Context, orgID, product, env string, from, to time.Time) ([]UsageHour, error)
+	// PurgeUsage deletes the events before a time and returns how many went.
+	PurgeUsage(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Rotation statuses.

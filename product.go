@@ -138,6 +138,8 @@ type Grant struct {
 	Scopes       []string `json:"scopes" bson:"scopes" yaml:"scopes"`
 	Environments []string `json:"environments" bson:"environments" yaml:"environments"`
 	Quota        Quota    `json:"quota" bson:"quota" yaml:"quota"`
+	// RateLimit bounds each credential's calls per second; nil: none.
+	RateLimit *RateLimit `json:"rate_limit,omitempty" bson:"rate_limit,omitempty" yaml:"rate_limit"`
 }
 
 // Validate returns EINVALID naming what to fix.
@@ -156,6 +158,11 @@ func (g Grant) Validate() error {
 	for _, e := range g.Environments {
 		if !slices.Contains(Environments, e) {
 			return Errorf(EINVALID, "environment %q is unknown; use sandbox or production", e)
+		}
+	}
+	if g.RateLimit != nil {
+		if err := g.RateLimit.Validate(); err != nil {
+			return err
 		}
 	}
 	return g.Quota.Validate()

@@ -32,6 +32,8 @@ type Activities struct {
 	CredentialStore onramp.CredentialStore
 	Rotations       onramp.RotationStore
 	Policy          onramp.Policy
+	// Quota requests.
+	QuotaRequests onramp.QuotaRequestStore
 }
 
 // Credentials issues organisations' credentials (credentials.Service).
@@ -45,8 +47,8 @@ type Credentials interface {
 func New(deps Activities) (*Activities, error) {
 	if deps.Mailer == nil || deps.Organizations == nil || deps.Members == nil || deps.Identities == nil || deps.Team == nil || deps.Sessions == nil || deps.Credentials == nil ||
 		deps.Requests == nil || deps.Onboarding == nil || deps.Plans == nil || deps.Assignments == nil || deps.Calendar.Location == nil ||
-		deps.CredentialStore == nil || deps.Rotations == nil || deps.Policy == nil {
-		return nil, errors.New("activities.New: Mailer, Organizations, Members, Identities, Team, Sessions, Credentials, Requests, Onboarding, Plans, Assignments, Calendar, CredentialStore, Rotations and Policy are required")
+		deps.CredentialStore == nil || deps.Rotations == nil || deps.Policy == nil || deps.QuotaRequests == nil {
+		return nil, errors.New("activities.New: Mailer, Organizations, Members, Identities, Team, Sessions, Credentials, Requests, Onboarding, Plans, Assignments, Calendar, CredentialStore, Rotations, Policy and QuotaRequests are required")
 	}
 	return &deps, nil
 }

@@ -163,7 +163,7 @@ func (a *Activities) GrantProduction(ctx context.Context, in GrantInput) (string
 		if !ok {
 			return "", temporalError(onramp.Errorf(onramp.EINVALID, "plan %s does not include %s", g.Plan, g.Product))
 		}
-		grant := onramp.Grant{Scopes: def.Scopes, Environments: []string{onramp.Sandbox, onramp.Production}, Quota: def.Quota}
+		grant := onramp.Grant{Scopes: def.Scopes, Environments: []string{onramp.Sandbox, onramp.Production}, Quota: def.Quota, RateLimit: def.RateLimit}
 		if len(g.Scopes) > 0 {
 			grant.Scopes = g.Scopes
 		}

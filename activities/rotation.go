@@ -59,18 +59,27 @@ func (a *Activities) RevokeRotatedCredential(ctx context.Context, r onramp.Rotat
 	return temporalError(a.CredentialStore.RevokeCredential(ctx, r.OldCredentialID, time.Now()))
 }
 
-// RotationNotice tells the organisation (or, for a review, the provider) about a rotation.
-type RotationNotice struct {
+// Notice tells an organisation (or, for a review, the provider) about one of its lifecycles.
+type Notice struct {
 	OrgID     string `json:"org_id"`
-	Kind      string `json:"kind"` // review, review-reminder (provider); issued, rejected, completed (organisation)
+	Kind      string `json:"kind"` // review, review-reminder (provider); anything else (organisation)
 	Title     string `json:"title"`
 	Body      string `json:"body"`
 	Link      string `json:"link"`
 	MessageID string `json:"message_id"`
 }
 
-// NotifyRotation stores the notification and e-mails it (owners and admins, or the reviewers).
+// RotationNotice is a rotation's notice: review, review-reminder, issued, rejected, completed.
+type RotationNotice = Notice
+
+// NotifyRotation delivers a rotation's notice.
 func (a *Activities) NotifyRotation(ctx context.Context, n RotationNotice) error {
+	return a.deliver(ctx, n)
+}
+
+// deliver stores the notification and e-mails it: reviews to the provider's inbox and reviewers,
+// the rest to the organisation's owners and admins.
+func (a *Activities) deliver(ctx context.Context, n Notice) error {
 	note := onramp.Notification{ID: n.MessageID, OrgID: n.OrgID, Title: n.Title, Body: n.Body, Link: n.Link, At: time.Now()}
 	if n.Kind == "review" || n.Kind == "review-reminder" {
 		note.OrgID = onramp.ProviderInbox
@@ -80,7 +89,7 @@ func (a *Activities) NotifyRotation(ctx context.Context, n RotationNotice) error
 		if a.ReviewersEmail == "" {
 			return nil
 		}
-		return temporalError(a.Mailer.Send(ctx, onramp.Message{ID: n.MessageID, To: a.ReviewersEmail, Subject: n.Title, Text: n.Body + "\n"}))
+		return temporalError(a.Mailer.Send(ctx, onramp.Message{ID: n.MessageID, To: a.ReviewersEmail, Subject: n.Title, Text: n.Body + "\n\n" + n.Link + "\n"}))
 	}
 	return a.notifyOrg(ctx, n.OrgID, note)
 }

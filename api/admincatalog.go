@@ -216,6 +216,8 @@ type assignRequest struct {
 	Scopes       []string     `json:"scopes"`
 	Environments []string     `json:"environments"`
 	Quota        onramp.Quota `json:"quota"`
+	// RateLimit bounds each credential's calls per second; omitted: none.
+	RateLimit *onramp.RateLimit `json:"rate_limit"`
 }
 
 func (s *Server) assign(c *gin.Context, orgID, product string, in assignRequest) (onramp.Assignment, error) {
@@ -223,7 +225,7 @@ func (s *Server) assign(c *gin.Context, orgID, product string, in assignRequest)
 		return onramp.Assignment{}, err
 	}
 	return s.cfg.Catalog.Assign(c.Request.Context(), onramp.Assignment{OrgID: orgID, Product: product, Plan: in.Plan,
-		Grant: onramp.Grant{Scopes: in.Scopes, Environments: in.Environments, Quota: in.Quota}})
+		Grant: onramp.Grant{Scopes: in.Scopes, Environments: in.Environments, Quota: in.Quota, RateLimit: in.RateLimit}})
 }
 
 func (s *Server) apiAdminAssign(c *gin.Context) {

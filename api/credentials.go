@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -349,23 +348,4 @@ func awaitRecorded(ctx context.Context, limit time.Duration, done func() bool) {
 
 func credentialsRequest(orgID, by string, in createCredentialRequest) credentials.Request {
 	return credentials.Request{OrgID: orgID, Environment: in.Environment, Type: in.Type, Label: in.Label, Scopes: in.Scopes, CreatedBy: by}
-}
-
-// apiCalls lists the organisation's most recent calls through the gateway (no bodies, no keys).
-func (s *Server) apiCalls(c *gin.Context) {
-	m, err := s.authorize(c.Request.Context(), principal(c), c.Param("org"), "usage.view", nil)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	limit := 100
-	if n, err := strconv.Atoi(c.DefaultQuery("limit", "100")); err == nil && n > 0 && n <= 1000 {
-		limit = n
-	}
-	events, err := s.cfg.Usage.UsageOf(c.Request.Context(), m.Organization.ID, limit)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"calls": events})
 }

@@ -140,7 +140,8 @@ type reviewsView struct {
 	Decided    []queueItem
 	Compliance compliance
 	Notices    []onramp.Notification
-	Rotations  []onramp.Rotation // elevated rotations waiting for the security review
+	Rotations  []onramp.Rotation     // elevated rotations waiting for the security review
+	Quotas     []onramp.QuotaRequest // quota increases waiting for a decision
 	Notice     string
 	Error      string
 }
@@ -157,6 +158,9 @@ func (s *Server) adminReviewsPage(c *gin.Context, status int, v reviewsView) {
 	}
 	if err == nil {
 		v.Rotations, err = s.cfg.RotationStore.RotationsIn(ctx, []string{onramp.RotationPendingReview})
+	}
+	if err == nil {
+		v.Quotas, err = s.cfg.QuotaRequests.QuotaRequestsIn(ctx, []string{onramp.QuotaPending})
 	}
 	if err != nil {
 		s.fail(c, err)

@@ -76,6 +76,8 @@ type Config struct {
 	Onboarding        onramp.OnboardingStore
 	Rotations         onramp.Rotations
 	RotationStore     onramp.RotationStore
+	QuotaRequests     onramp.QuotaRequestStore
+	QuotaReviews      onramp.QuotaReviews
 	SignInPerClient   int // sign-in attempts per client address per 15 minutes; 0: DefaultPostsPerAddress
 	SSOProviders      onramp.SSOProviders
 	HookToken         string // Kratos's registration gate authenticates with it
@@ -96,8 +98,8 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil || cfg.Registry == nil || cfg.Identity == nil || cfg.Organizations == nil ||
 		cfg.Members == nil || cfg.Invitations == nil || cfg.Team == nil || cfg.Sessions == nil ||
-		cfg.MemberInvitations == nil || cfg.Policy == nil || cfg.Policies == nil || cfg.Catalog == nil || cfg.Credentials == nil || cfg.Usage == nil || cfg.Requests == nil || cfg.Reviews == nil || cfg.Onboarding == nil || cfg.Rotations == nil || cfg.RotationStore == nil || cfg.SSOProviders == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
-		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, Team, Sessions, MemberInvitations, Policy, Policies, Catalog, Credentials, Usage, Requests, Reviews, Onboarding, Rotations, RotationStore, PortalURL and KratosPublicURL are required")
+		cfg.MemberInvitations == nil || cfg.Policy == nil || cfg.Policies == nil || cfg.Catalog == nil || cfg.Credentials == nil || cfg.Usage == nil || cfg.Requests == nil || cfg.Reviews == nil || cfg.Onboarding == nil || cfg.Rotations == nil || cfg.RotationStore == nil || cfg.QuotaRequests == nil || cfg.QuotaReviews == nil || cfg.SSOProviders == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
+		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, Team, Sessions, MemberInvitations, Policy, Policies, Catalog, Credentials, Usage, Requests, Reviews, Onboarding, Rotations, RotationStore, QuotaRequests, QuotaReviews, SSOProviders, PortalURL and KratosPublicURL are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -177,6 +179,9 @@ func (s *Server) routes() *gin.Engine {
 	org.POST("/credentials/:id/reveal", s.apiRevealCredential)
 	org.DELETE("/credentials/:id", s.apiRevokeCredential)
 	org.GET("/calls", s.apiCalls)
+	org.GET("/usage", s.apiUsage)
+	org.GET("/quota-requests", s.apiQuotaRequests)
+	org.POST("/quota-requests", s.apiRequestQuota)
 	org.POST("/credentials/:id/rotate", s.apiRotate)
 	org.GET("/rotations", s.apiRotations)
 	org.POST("/rotations/:id/:action", s.apiRotationAction)
@@ -206,6 +211,12 @@ func (s *Server) routes() *gin.Engine {
 	keys.POST("/:id/revoke", s.sameOrigin, s.credentialsRevoke)
 	keys.POST("/:id/rotate", s.sameOrigin, s.credentialsRotate)
 	keys.POST("/rotations/:id/:action", s.sameOrigin, s.credentialsRotationAction)
+
+	usage := r.Group("/usage", s.requireBrowserSession)
+	usage.GET("", s.usagePage)
+	usage.GET("/data.json", s.usageData)
+	usage.GET("/calls.csv", s.usageCSV)
+	usage.POST("/quota-requests", s.sameOrigin, s.usageRequestQuota)
 
 	team := r.Group("/team", s.requireBrowserSession)
 	team.GET("", s.teamPage)
@@ -238,6 +249,8 @@ func (s *Server) routes() *gin.Engine {
 	admin.GET("/funnel", s.apiFunnel)
 	admin.GET("/rotations", s.apiAdminRotations)
 	admin.POST("/rotations/:id/:action", s.apiAdminRotationAction)
+	admin.GET("/quota-requests", s.apiAdminQuotaRequests)
+	admin.POST("/quota-requests/:id/:action", s.apiAdminQuotaAction)
 
 	r.GET("/admin", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/admin/partners") })
 	r.GET("/admin/login", s.adminLoginPage)
@@ -260,6 +273,7 @@ func (s *Server) routes() *gin.Engine {
 	adminUI.POST("/reviews/:id/:action", s.adminReviewAction)
 	adminUI.GET("/funnel", s.adminFunnel)
 	adminUI.POST("/rotations/:id/:action", s.adminRotationAction)
+	adminUI.POST("/quota-requests/:id/:action", s.adminQuotaAction)
 
 	r.NoRoute(s.notFound)
 	r.NoMethod(func(c *gin.Context) {

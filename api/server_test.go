@@ -77,6 +77,8 @@ func MustHarness(tb testing.TB, dev bool, checks ...api.Check) *harness {
 		Onboarding:        noOnboarding{},
 		Rotations:         noOnboarding{},
 		RotationStore:     noOnboarding{},
+		QuotaRequests:     noOnboarding{},
+		QuotaReviews:      noOnboarding{},
 		SSOProviders:      noProviders{},
 	}
 	if dev {
@@ -401,7 +403,7 @@ func (s *spyOrgs) DeleteOrganization(_ context.Context, id string) error {
 func TestInvitationThatCannotStartLeavesNothingBehind(t *testing.T) {
 	spy := &spyOrgs{}
 	store := catalogtest.NewMemory()
-	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store), Usage: credentialstest.NewMemory(), Requests: noOnboarding{}, Reviews: noOnboarding{}, Onboarding: noOnboarding{}, Rotations: noOnboarding{}, RotationStore: noOnboarding{},
+	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store), Usage: credentialstest.NewMemory(), Requests: noOnboarding{}, Reviews: noOnboarding{}, Onboarding: noOnboarding{}, Rotations: noOnboarding{}, RotationStore: noOnboarding{}, QuotaRequests: noOnboarding{}, QuotaReviews: noOnboarding{},
 		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
 		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{},
 		Organizations: spy, Members: noOrgs{}, Invitations: noOrgs{}, // InvitePartner fails
@@ -513,7 +515,7 @@ func TestTeamAPINeedsSession(t *testing.T) {
 func TestRegistrationGate(t *testing.T) {
 	spy := &spyOrgs{}
 	store := catalogtest.NewMemory()
-	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store), Usage: credentialstest.NewMemory(), Requests: noOnboarding{}, Reviews: noOnboarding{}, Onboarding: noOnboarding{}, Rotations: noOnboarding{}, RotationStore: noOnboarding{},
+	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store), Usage: credentialstest.NewMemory(), Requests: noOnboarding{}, Reviews: noOnboarding{}, Onboarding: noOnboarding{}, Rotations: noOnboarding{}, RotationStore: noOnboarding{}, QuotaRequests: noOnboarding{}, QuotaReviews: noOnboarding{},
 		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
 		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{}, Organizations: spy, Members: noOrgs{},
 		Invitations: noOrgs{}, Team: noTeam{}, Sessions: noTeam{}, MemberInvitations: noTeam{}, Policy: MustPolicy(t),
@@ -584,4 +586,18 @@ func (noOnboarding) FindRotation(context.Context, string) (onramp.Rotation, erro
 func (noOnboarding) RotationsOf(context.Context, string) ([]onramp.Rotation, error) { return nil, nil }
 func (noOnboarding) RotationsIn(context.Context, []string) ([]onramp.Rotation, error) {
 	return nil, nil
+}
+func (noOnboarding) SaveQuotaRequest(context.Context, onramp.QuotaRequest) error { return errNoStore }
+func (noOnboarding) FindQuotaRequest(context.Context, string) (onramp.QuotaRequest, error) {
+	return onramp.QuotaRequest{}, errNoStore
+}
+func (noOnboarding) QuotaRequestsOf(context.Context, string) ([]onramp.QuotaRequest, error) {
+	return nil, nil
+}
+func (noOnboarding) QuotaRequestsIn(context.Context, []string) ([]onramp.QuotaRequest, error) {
+	return nil, nil
+}
+func (noOnboarding) StartQuotaReview(context.Context, onramp.QuotaRequest) error { return errNoStore }
+func (noOnboarding) DecideQuota(context.Context, onramp.QuotaRequest, string, onramp.QuotaDecision) error {
+	return errNoStore
 }

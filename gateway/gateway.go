@@ -13,6 +13,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -89,6 +90,7 @@ type Gateway struct {
 	routers     *ttlCache[routers.Router] // by version id; published documents never change
 	proxy       *httputil.ReverseProxy
 	reached     sync.Map // org id: its first successful call here is recorded (or being recorded)
+	rates       rateLimits
 }
 
 // route is a product version the gateway can serve.
@@ -278,23 +280,30 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		g.internal(w, r, err)
 		return
 	}
+
+	win := WindowAt(assignment, g.cfg.Environment, g.cfg.Now())
 	if !d.Allow {
+		g.quotaHeaders(w, win, g.cfg.Quota.Remaining(ctx, win))
 		g.problem(w, r, problem.New(http.StatusForbidden, "access-denied", "Access denied", strings.Join(d.Reasons, "; ")+"."))
 		return
 	}
-
-	start, reset := Period(assignment.Quota, g.cfg.Now())
-	counter := CounterID(cred.OrgID, rt.product.Slug, g.cfg.Environment, start)
-	allowed, remaining := g.cfg.Quota.Take(ctx, counter, assignment.Quota.Limit)
-	h := w.Header()
-	h.Set("RateLimit-Limit", strconv.FormatInt(assignment.Quota.Limit, 10))
-	h.Set("RateLimit-Remaining", strconv.FormatInt(remaining, 10))
-	h.Set("RateLimit-Reset", strconv.FormatInt(int64(reset.Sub(g.cfg.Now()).Seconds()), 10))
+	if rl := assignment.RateLimit; rl != nil {
+		if ok, wait := g.rates.take(cred.ID, *rl, g.cfg.Now()); !ok {
+			g.quotaHeaders(w, win, g.cfg.Quota.Remaining(ctx, win))
+			w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(wait.Seconds())), 10))
+			g.problem(w, r, problem.New(http.StatusTooManyRequests, "rate-limited", "Rate limited",
+				"This credential may make "+strconv.FormatFloat(rl.PerSecond, 'f', -1, 64)+" calls per second to "+rt.product.Slug+" (bursts of "+strconv.Itoa(rl.Burst)+
+					"); retry after "+wait.Round(time.Millisecond).String()+" and spread your calls. This call did not use your quota."))
+			return
+		}
+	}
+	allowed, remaining := g.cfg.Quota.Take(ctx, win)
+	g.quotaHeaders(w, win, remaining)
 	if !allowed {
-		h.Set("Retry-After", h.Get("RateLimit-Reset"))
+		w.Header().Set("Retry-After", w.Header().Get("RateLimit-Reset"))
 		g.problem(w, r, problem.New(http.StatusTooManyRequests, "quota-exhausted", "Quota exhausted",
-			"Your organisation used its "+strconv.FormatInt(assignment.Quota.Limit, 10)+" calls to "+rt.product.Slug+" this "+assignment.Quota.Period+
-				"; the quota resets at "+reset.Format(time.RFC3339)+". Request more at "+g.portal+"/usage."))
+			"Your organisation used its "+strconv.FormatInt(win.Quota.Limit, 10)+" calls to "+rt.product.Slug+" in "+g.cfg.Environment+" this "+win.Quota.Period+
+				"; the quota resets at "+win.Reset.Format(time.RFC3339)+". See your usage and request more at "+g.portal+"/usage."))
 		return
 	}
 
@@ -521,6 +530,15 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *route, cre
 	out.Header.Set("X-Onramp-Credential", cred.ID)
 	out.Header.Set("X-Onramp-Product", rt.product.Slug+"/"+rt.version.Version)
 	g.proxy.ServeHTTP(w, out)
+}
+
+// quotaHeaders tells the caller its quota (draft-ietf-httpapi-ratelimit-headers): the limit, what
+// remains, and the seconds until the window resets.
+func (g *Gateway) quotaHeaders(w http.ResponseWriter, win Window, remaining int64) {
+	h := w.Header()
+	h.Set("RateLimit-Limit", strconv.FormatInt(win.Quota.Limit, 10))
+	h.Set("RateLimit-Remaining", strconv.FormatInt(remaining, 10))
+	h.Set("RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(win.Reset.Sub(g.cfg.Now()).Seconds())), 10))
 }
 
 func (g *Gateway) problem(w http.ResponseWriter, r *http.Request, p problem.Problem) {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,6 +39,52 @@ type harness struct {
 	recorder            *gateway.Recorder
 	upstream            *httptest.Server
 	upstreamSaw         chan *http.Request
+	clock               *clock
+	alerts              *alertLog
+}
+
+// clock is the gateways' injected time: the real one until a test sets it.
+type clock struct {
+	mu  sync.Mutex
+	set time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.set.IsZero() {
+		return time.Now()
+	}
+	return c.set
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.set = t
+}
+
+// alertLog is a QuotaAlerts that records each raise.
+type alertLog struct {
+	mu     sync.Mutex
+	raised []onramp.QuotaAlert
+}
+
+func (l *alertLog) RaiseQuotaAlert(_ context.Context, a onramp.QuotaAlert) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.raised = append(l.raised, a)
+	return nil
+}
+
+func (l *alertLog) keys() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, a := range l.raised {
+		out = append(out, a.Key())
+	}
+	return out
 }
 
 func MustHarness(tb testing.TB) *harness {
@@ -47,7 +94,7 @@ func MustHarness(tb testing.TB) *harness {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	h := &harness{catalog: catalogtest.NewMemory(), usage: credentialstest.NewMemory(), upstreamSaw: make(chan *http.Request, 100)}
+	h := &harness{catalog: catalogtest.NewMemory(), usage: credentialstest.NewMemory(), upstreamSaw: make(chan *http.Request, 100), clock: &clock{}, alerts: &alertLog{}}
 	cat, err := catalog.New(catalog.Config{Store: h.catalog, Assignments: h.catalog, Policy: engine, SandboxURL: "http://sandbox", ProductionURL: "http://production"})
 	if err != nil {
 		tb.Fatal(err)
@@ -68,11 +115,11 @@ func MustHarness(tb testing.TB) *harness {
 	tb.Cleanup(h.upstream.Close)
 	log := slog.New(slog.DiscardHandler)
 	h.recorder = gateway.NewRecorder(h.usage, h.usage, log)
-	quota := gateway.NewQuota(h.usage, log, 20*time.Millisecond)
+	quota := gateway.NewQuota(gateway.QuotaConfig{Store: h.usage, Alerts: h.alerts, Logger: log, Interval: 20 * time.Millisecond, Now: h.clock.Now})
 	tb.Cleanup(func() { h.recorder.Stop(); quota.Stop() })
 	for _, env := range []string{onramp.Sandbox, onramp.Production} {
 		g, err := gateway.New(gateway.Config{Environment: env, PortalURL: "http://portal.test", Credentials: h.creds, Catalog: h.catalog,
-			Assignments: h.catalog, Policy: engine, Recorder: h.recorder, Quota: quota, ExampleUpstream: h.upstream.URL, Logger: log, CacheTTL: 50 * time.Millisecond})
+			Assignments: h.catalog, Policy: engine, Recorder: h.recorder, Quota: quota, ExampleUpstream: h.upstream.URL, Logger: log, CacheTTL: 50 * time.Millisecond, Now: h.clock.Now})
 		if err != nil {
 			tb.Fatal(err)
 		}

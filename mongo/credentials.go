@@ -3,6 +3,8 @@ package mongo
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -113,7 +115,9 @@ func NewUsage(db *DB) *Usage {
 	return &Usage{db: db}
 }
 
-// RecordUsage inserts events, skipping those already stored (a retried batch).
+// RecordUsage inserts events, skipping those already stored (a retried batch), and adds the new
+// ones to their hour's totals (usage_hours: one document per organisation × product ×
+// environment × day, _id-keyed, so the usage page reads a window by _id).
 func (s *Usage) RecordUsage(ctx context.Context, events []onramp.UsageEvent) error {
 	if len(events) == 0 {
 		return nil
@@ -124,9 +128,131 @@ func (s *Usage) RecordUsage(ctx context.Context, events []onramp.UsageEvent) err
 		docs[i] = e
 	}
 	_, err := s.db.Collection("usage_events").InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-	if err != nil && mongo.IsDuplicateKeyError(err) {
-		return nil
+	skipped := map[int]bool{}
+	var bulk mongo.BulkWriteException
+	if errors.As(err, &bulk) && mongo.IsDuplicateKeyError(err) {
+		for _, we := range bulk.WriteErrors {
+			if !mongo.IsDuplicateKeyError(we) {
+				return err
+			}
+			skipped[we.Index] = true
+		}
+		err = nil
 	}
+	if err != nil {
+		return err
+	}
+	incs := map[string]bson.M{}
+	for i, e := range events {
+		if skipped[i] || e.Product == "" {
+			continue
+		}
+		id := hoursID(e.OrgID, e.Product, e.Environment, e.At)
+		if incs[id] == nil {
+			incs[id] = bson.M{}
+		}
+		h := "h." + strconv.Itoa(e.At.UTC().Hour())
+		incs[id][h+".calls"] = toInt64(incs[id][h+".calls"]) + 1
+		if e.Status >= 400 {
+			incs[id][h+".errors"] = toInt64(incs[id][h+".errors"]) + 1
+		}
+	}
+	for id, inc := range incs {
+		if _, err := s.db.Collection("usage_hours").UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$inc": inc}, options.UpdateOne().SetUpsert(true)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func toInt64(v any) int64 {
+	n, _ := v.(int64)
+	return n
+}
+
+func hoursID(orgID, product, env string, day time.Time) string {
+	return orgID + ":" + product + ":" + env + ":" + day.UTC().Format(time.DateOnly)
+}
+
+type usageDay struct {
+	ID    string `bson:"_id"`
+	Hours map[string]struct {
+		Calls  int64 `bson:"calls"`
+		Errors int64 `bson:"errors"`
+	} `bson:"h"`
+}
+
+// UsageHours returns the hourly totals in [from, to), oldest first.
+func (s *Usage) UsageHours(ctx context.Context, orgID, product, env string, from, to time.Time) ([]onramp.UsageHour, error) {
+	from, to = from.UTC(), to.UTC()
+	var ids []string
+	for d := from.Truncate(24 * time.Hour); d.Before(to); d = d.AddDate(0, 0, 1) {
+		ids = append(ids, hoursID(orgID, product, env, d))
+	}
+	days, err := findAll[usageDay](ctx, s.db.Collection("usage_hours"), bson.M{"_id": bson.M{"$in": ids}}, bson.D{{Key: "_id", Value: 1}}, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := []onramp.UsageHour{}
+	for _, d := range days {
+		day, err := time.Parse(time.DateOnly, d.ID[strings.LastIndex(d.ID, ":")+1:])
+		if err != nil {
+			return nil, err
+		}
+		for hour := range 24 {
+			h, ok := d.Hours[strconv.Itoa(hour)]
+			at := day.Add(time.Duration(hour) * time.Hour)
+			if ok && !at.Before(from.Truncate(time.Hour)) && at.Before(to) {
+				out = append(out, onramp.UsageHour{Hour: at, Calls: h.Calls, Errors: h.Errors})
+			}
+		}
+	}
+	return out, nil
+}
+
+// Calls lists an organisation's calls that pass the filter, newest first.
+func (s *Usage) Calls(ctx context.Context, orgID string, f onramp.CallFilter) ([]onramp.UsageEvent, error) {
+	q := bson.M{"org_id": orgID}
+	for field, v := range map[string]string{"environment": f.Environment, "credential_id": f.CredentialID, "operation": f.Operation} {
+		if v != "" {
+			q[field] = v
+		}
+	}
+	if f.StatusClass != "" {
+		lo := int(f.StatusClass[0]-'0') * 100
+		q["status"] = bson.M{"$gte": lo, "$lt": lo + 100}
+	}
+	at := bson.M{}
+	if !f.From.IsZero() {
+		at["$gte"] = f.From.UTC().Truncate(time.Millisecond)
+	}
+	if !f.To.IsZero() {
+		at["$lt"] = f.To.UTC().Truncate(time.Millisecond)
+	}
+	if len(at) > 0 {
+		q["at"] = at
+	}
+	return findAll[onramp.UsageEvent](ctx, s.db.Collection("usage_events"), q, bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: 1}}, f.Limit)
+}
+
+// PurgeUsage deletes the events before a time (the retention). Hour totals stay: they are small
+// and the trend charts read them.
+func (s *Usage) PurgeUsage(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.Collection("usage_events").DeleteMany(ctx, bson.M{"at": bson.M{"$lt": before.UTC().Truncate(time.Millisecond)}})
+	if err != nil {
+		return 0, err
+	}
+	return res.DeletedCount, nil
+}
+
+// ExpireUsage asks MongoDB to delete events older than retention itself (a TTL index on at).
+// FerretDB refuses TTL indexes: the error says so, and the caller purges periodically instead.
+func (s *Usage) ExpireUsage(ctx context.Context, retention time.Duration) error {
+	if has, err := s.db.HasTTLIndex(ctx, "usage_events"); err != nil || has {
+		return err // asking again for an existing index would drop FerretDB's connection
+	}
+	_, err := s.db.Collection("usage_events").Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "at", Value: 1}},
+		Options: options.Index().SetName("usage_ttl").SetExpireAfterSeconds(int32(retention.Seconds()))})
 	return err
 }
 

@@ -25,6 +25,7 @@ var indexes = map[string][]bson.D{
 	"usage_events":        {{{Key: "org_id", Value: 1}, {Key: "at", Value: -1}}},
 	"production_requests": {{{Key: "org_id", Value: 1}, {Key: "created_at", Value: -1}}, {{Key: "status", Value: 1}, {Key: "sla_due", Value: 1}}},
 	"notifications":       {{{Key: "org_id", Value: 1}, {Key: "at", Value: -1}}},
+	"quota_requests":      {{{Key: "org_id", Value: 1}, {Key: "created_at", Value: -1}}, {{Key: "status", Value: 1}, {Key: "created_at", Value: 1}}},
 }
 
 // EnsureIndexes creates the indexes Onramp queries by that are missing. (Only missing ones:
@@ -62,4 +63,18 @@ func indexName(keys bson.D) string {
 		parts = append(parts, k.Key, fmt.Sprint(k.Value))
 	}
 	return strings.Join(parts, "_")
+}
+
+// HasTTLIndex reports whether the collection has an index that expires documents.
+func (d *DB) HasTTLIndex(ctx context.Context, coll string) (bool, error) {
+	specs, err := d.Collection(coll).Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, sp := range specs {
+		if sp.ExpireAfterSeconds != nil {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -80,3 +80,27 @@ func (s *Onboarding) ReachStage(ctx context.Context, orgID, stage string, at tim
 func (s *Onboarding) Journeys(ctx context.Context) ([]onramp.Journey, error) {
 	return findAll[onramp.Journey](ctx, s.db.Collection("journeys"), bson.M{}, bson.D{{Key: "_id", Value: 1}}, 0)
 }
+
+var _ onramp.QuotaRequestStore = (*Onboarding)(nil)
+
+// SaveQuotaRequest upserts r by ID.
+func (s *Onboarding) SaveQuotaRequest(ctx context.Context, r onramp.QuotaRequest) error {
+	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC().Truncate(time.Millisecond), r.UpdatedAt.UTC().Truncate(time.Millisecond)
+	_, err := s.db.Collection("quota_requests").ReplaceOne(ctx, bson.M{"_id": r.ID}, r, options.Replace().SetUpsert(true))
+	return err
+}
+
+// FindQuotaRequest returns ENOTFOUND for an unknown id.
+func (s *Onboarding) FindQuotaRequest(ctx context.Context, id string) (onramp.QuotaRequest, error) {
+	return findByID[onramp.QuotaRequest](ctx, s.db.Collection("quota_requests"), id, "quota request")
+}
+
+// QuotaRequestsOf lists an organisation's quota requests, newest first.
+func (s *Onboarding) QuotaRequestsOf(ctx context.Context, orgID string) ([]onramp.QuotaRequest, error) {
+	return findAll[onramp.QuotaRequest](ctx, s.db.Collection("quota_requests"), bson.M{"org_id": orgID}, bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}}, 0)
+}
+
+// QuotaRequestsIn lists every quota request in one of the statuses, oldest first.
+func (s *Onboarding) QuotaRequestsIn(ctx context.Context, statuses []string) ([]onramp.QuotaRequest, error) {
+	return findAll[onramp.QuotaRequest](ctx, s.db.Collection("quota_requests"), bson.M{"status": bson.M{"$in": statuses}}, bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}, 0)
+}

@@ -71,6 +71,9 @@ type Config struct {
 	TokenTTL        time.Duration
 	// QuotaFlush is how often gateway quota counters are added to MongoDB (default 1s).
 	QuotaFlush time.Duration
+	// UsageRetention is how long the call history keeps a call (0: 720h); the worker purges
+	// older calls every PurgeEvery (0: hourly).
+	UsageRetention, PurgeEvery time.Duration
 	// Calendar decides production reviews' SLA due times (zero: sla.Default()); ReviewersEmail
 	// receives reviewer reminders and escalations.
 	Calendar       sla.Calendar
@@ -239,13 +242,20 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		}
 		s.acts, err = activities.New(activities.Activities{Mailer: mailer, Organizations: orgs, Members: orgs, Identities: s.Kratos, Team: orgs,
 			Sessions: s.Kratos, Credentials: creds, Requests: onboarding, Onboarding: onboarding, Plans: catalogStore, Assignments: catalogStore,
-			Calendar: cfg.Calendar, ReviewersEmail: cfg.ReviewersEmail, CredentialStore: credStore, Rotations: credStore, Policy: policy})
+			Calendar: cfg.Calendar, ReviewersEmail: cfg.ReviewersEmail, CredentialStore: credStore, Rotations: credStore, Policy: policy,
+			QuotaRequests: onboarding})
 		if err != nil {
 			return nil, err
 		}
 		if err := s.StartWorker(); err != nil {
 			return nil, err
 		}
+		go s.retainUsage(bg, usage)
+	}
+	lc, err := lifecycles.New(s.Temporal, lifecycles.Config{PortalURL: s.portalURLOrDefault(),
+		ReminderAfter: cfg.InvitationReminder, ExpireAfter: cfg.InvitationExpiry})
+	if err != nil {
+		return nil, err
 	}
 
 	if cfg.Roles.Portal {
@@ -253,11 +263,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		if err != nil {
 			return nil, err
 		}
-		invitations, err := lifecycles.New(s.Temporal, lifecycles.Config{PortalURL: s.portalURLOrDefault(),
-			ReminderAfter: cfg.InvitationReminder, ExpireAfter: cfg.InvitationExpiry})
-		if err != nil {
-			return nil, err
-		}
+		invitations := lc
 		apiCfg := api.Config{
 			Logger:            cfg.Logger.With("role", "portal"),
 			Checks:            s.checks(),
@@ -283,6 +289,8 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			Onboarding:        onboarding,
 			Rotations:         invitations,
 			RotationStore:     credStore,
+			QuotaRequests:     onboarding,
+			QuotaReviews:      lc,
 			SignInPerClient:   cfg.SignInPerClient,
 			SSOProviders:      s.ssoProviders(),
 			HookToken:         cfg.KratosHookToken,
@@ -312,7 +320,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			flush = time.Second
 		}
 		s.recorder = gateway.NewRecorder(usage, credStore, log)
-		s.quota = gateway.NewQuota(usage, log, flush)
+		s.quota = gateway.NewQuota(gateway.QuotaConfig{Store: usage, Alerts: lc, Logger: log, Interval: flush})
 		if cfg.Dev && cfg.TokenSigningKey == "" {
 			cfg.TokenSigningKey = s.secrets.TokenSigningKey
 		}
@@ -446,6 +454,36 @@ func (s *Stack) startDependencies(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// retainUsage keeps the call history to UsageRetention: it asks MongoDB for a TTL index once
+// (FerretDB refuses it) and purges older calls at start and every PurgeEvery in any case, until
+// ctx ends.
+func (s *Stack) retainUsage(ctx context.Context, usage *mongo.Usage) {
+	retention, every := s.cfg.UsageRetention, s.cfg.PurgeEvery
+	if retention <= 0 {
+		retention = 720 * time.Hour
+	}
+	if every <= 0 {
+		every = time.Hour
+	}
+	log := s.cfg.Logger.With("role", "worker")
+	if err := usage.ExpireUsage(ctx, retention); err != nil {
+		log.Info("no TTL index on usage_events; purging periodically instead", "error", err)
+	}
+	for {
+		n, err := usage.PurgeUsage(ctx, time.Now().Add(-retention))
+		if err != nil && ctx.Err() == nil {
+			log.Error("purge usage events", "error", err)
+		} else if n > 0 {
+			log.Info("purged usage events", "deleted", n, "older_than", retention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
 }
 
 // StartWorker starts the Temporal worker (again, after StopWorker).

@@ -38,4 +38,6 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.MemberInvitationWorkflow, workflow.RegisterOptions{Name: workflows.MemberInvitationWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.ProductionReviewWorkflow, workflow.RegisterOptions{Name: workflows.ProductionReviewWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.CredentialRotationWorkflow, workflow.RegisterOptions{Name: workflows.CredentialRotationWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.QuotaAlertWorkflow, workflow.RegisterOptions{Name: workflows.QuotaAlertWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.QuotaIncreaseReviewWorkflow, workflow.RegisterOptions{Name: workflows.QuotaIncreaseReviewWorkflowName})
 }

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -76,4 +78,27 @@ func (q *actionQueue[A]) finish(ctx workflow.Context, err error) {
 	}
 	q.pending = nil
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// nextRemindingOnce waits for the next action; if none has come after `after`, it calls remind
+// once and waits on.
+func (q *actionQueue[A]) nextRemindingOnce(ctx workflow.Context, after time.Duration, remind func() error) (*queued[A], error) {
+	reminded := false
+	for {
+		timeout := after
+		if reminded {
+			timeout = 365 * 24 * time.Hour
+		}
+		ok, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return len(q.pending) > 0 })
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return q.next(ctx)
+		}
+		reminded = true
+		if err := remind(); err != nil {
+			return nil, err
+		}
+	}
 }

@@ -173,24 +173,13 @@ func (rt *rotation) expireOldAt(ctx workflow.Context, at time.Time) error {
 // awaitReview waits for the security review (reminding reviewers once) or a cancellation; it
 // reports whether the rotation proceeds.
 func (rt *rotation) awaitReview(ctx workflow.Context) (bool, error) {
-	reminded := false
 	for {
-		timeout := rt.in.ReviewReminder
-		if reminded {
-			timeout = 365 * 24 * time.Hour
-		}
-		ok, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return len(rt.actions.pending) > 0 })
+		p, err := rt.actions.nextRemindingOnce(ctx, rt.in.ReviewReminder, func() error {
+			return rt.notify(ctx, "review-reminder", "Reminder: rotation of "+rt.r.Label+" waits for review", "It has waited "+rt.in.ReviewReminder.String()+".")
+		})
 		if err != nil {
 			return false, err
 		}
-		if !ok {
-			reminded = true
-			if err := rt.notify(ctx, "review-reminder", "Reminder: rotation of "+rt.r.Label+" waits for review", "It has waited "+rt.in.ReviewReminder.String()+"."); err != nil {
-				return false, err
-			}
-			continue
-		}
-		p, _ := rt.actions.next(ctx)
 		switch p.name {
 		case RotationApprove:
 			rt.r.Reviewer = p.act.By

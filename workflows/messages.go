@@ -173,3 +173,41 @@ type RotationState struct {
 	ExpiresAt       *time.Time `json:"expires_at,omitempty"`
 	ReviewRequired  bool       `json:"review_required"`
 }
+
+// Quota alert: workflow id onramp.QuotaAlert.Key(), started by every gateway node that sees the
+// threshold crossed; the server refuses the duplicates, so the organisation hears it once.
+const QuotaAlertWorkflowName = "onramp.QuotaAlert"
+
+// QuotaAlertInput raises one alert.
+type QuotaAlertInput struct {
+	Alert     onramp.QuotaAlert `json:"alert"`
+	PortalURL string            `json:"portal_url"`
+}
+
+// Quota-increase review: workflow id "quota-review-<organisation id>-<product>", so one request
+// per product is pending at a time. Actions are Updates (the portal) and same-name Signals (the
+// Web UI) with an onramp.QuotaDecision payload, e.g. approve {"by": "ana@provider.example"} or
+// {"by": "…", "limit": 50000} for another value than asked, reject {"by": "…", "reason": "…"}.
+const (
+	QuotaIncreaseReviewWorkflowName = "onramp.QuotaIncreaseReview"
+	QuotaApprove                    = "approve"
+	QuotaReject                     = "reject"
+	// QueryQuotaReviewState answers the request as it stands.
+	QueryQuotaReviewState = "state"
+)
+
+// QuotaActions lists the quota review's actions.
+var QuotaActions = []string{QuotaApprove, QuotaReject}
+
+// QuotaIncreaseReviewID is the workflow id of an organisation's quota review of a product.
+func QuotaIncreaseReviewID(orgID, product string) string {
+	return "quota-review-" + orgID + "-" + product
+}
+
+// QuotaIncreaseReviewInput starts a review; the workflow stores the request first.
+type QuotaIncreaseReviewInput struct {
+	Request   onramp.QuotaRequest `json:"request"`
+	PortalURL string              `json:"portal_url"`
+	// ReviewReminder is when reviewers are reminded of a waiting request (0: 24h).
+	ReviewReminder time.Duration `json:"review_reminder"`
+}

@@ -133,6 +133,9 @@ func stackConfig(cmd string, v values, stdout, stderr io.Writer) (stack.Config, 
 			return cfg, err
 		}
 		cfg.ReviewersEmail = v["reviewers-email"]
+		if cfg.UsageRetention, err = time.ParseDuration(v["usage-retention"]); err != nil || cfg.UsageRetention < time.Hour {
+			return cfg, fmt.Errorf("--usage-retention %q must be a duration of at least 1h, such as 720h", v["usage-retention"])
+		}
 	}
 	if cfg.Roles.Portal {
 		var err error

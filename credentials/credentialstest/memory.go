@@ -15,6 +15,7 @@ type Memory struct {
 	byID     map[string]onramp.Credential
 	byHash   map[string]string
 	events   map[string]onramp.UsageEvent
+	hours    map[hourKey]onramp.UsageHour
 	counters map[string]int64
 }
 
@@ -100,20 +101,43 @@ func (m *Memory) TouchCredentials(_ context.Context, lastUsed map[string]time.Ti
 func (m *Memory) RecordUsage(_ context.Context, events []onramp.UsageEvent) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.hours == nil {
+		m.hours = map[hourKey]onramp.UsageHour{}
+	}
 	for _, e := range events {
-		if _, ok := m.events[e.ID]; !ok {
-			m.events[e.ID] = e
+		if _, ok := m.events[e.ID]; ok {
+			continue
 		}
+		m.events[e.ID] = e
+		if e.Product == "" {
+			continue
+		}
+		k := hourKey{e.OrgID, e.Product, e.Environment, e.At.UTC().Truncate(time.Hour)}
+		h := m.hours[k]
+		h.Hour, h.Calls = k.hour, h.Calls+1
+		if e.Status >= 400 {
+			h.Errors++
+		}
+		m.hours[k] = h
 	}
 	return nil
 }
 
-func (m *Memory) UsageOf(_ context.Context, orgID string, limit int) ([]onramp.UsageEvent, error) {
+type hourKey struct {
+	org, product, env string
+	hour              time.Time
+}
+
+func (m *Memory) UsageOf(ctx context.Context, orgID string, limit int) ([]onramp.UsageEvent, error) {
+	return m.Calls(ctx, orgID, onramp.CallFilter{Limit: limit})
+}
+
+func (m *Memory) Calls(_ context.Context, orgID string, f onramp.CallFilter) ([]onramp.UsageEvent, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := []onramp.UsageEvent{}
 	for _, e := range m.events {
-		if e.OrgID == orgID {
+		if e.OrgID == orgID && f.Matches(e) {
 			out = append(out, e)
 		}
 	}
@@ -123,10 +147,36 @@ func (m *Memory) UsageOf(_ context.Context, orgID string, limit int) ([]onramp.U
 		}
 		return out[i].ID < out[j].ID
 	})
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
 	}
 	return out, nil
+}
+
+func (m *Memory) UsageHours(_ context.Context, orgID, product, env string, from, to time.Time) ([]onramp.UsageHour, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []onramp.UsageHour{}
+	for k, h := range m.hours {
+		if k.org == orgID && k.product == product && k.env == env && !k.hour.Before(from.UTC().Truncate(time.Hour)) && k.hour.Before(to) {
+			out = append(out, h)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Hour.Before(out[j].Hour) })
+	return out, nil
+}
+
+func (m *Memory) PurgeUsage(_ context.Context, before time.Time) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n int64
+	for id, e := range m.events {
+		if e.At.Before(before) {
+			delete(m.events, id)
+			n++
+		}
+	}
+	return n, nil
 }
 
 func (m *Memory) AddToCounters(_ context.Context, deltas map[string]int64) (map[string]int64, error) {

@@ -96,7 +96,7 @@ func run(rounds int, duration time.Duration, workers int) error {
 	}
 	quiet := slog.New(slog.DiscardHandler)
 	recorder := gateway.NewRecorder(creds, creds, quiet)
-	quota := gateway.NewQuota(creds, quiet, time.Second)
+	quota := gateway.NewQuota(gateway.QuotaConfig{Store: creds, Logger: quiet})
 	defer recorder.Stop()
 	defer quota.Stop()
 	gw, err := gateway.New(gateway.Config{Environment: onramp.Production, PortalURL: "http://portal", Credentials: svc, Catalog: store, Assignments: store,

@@ -1,0 +1,201 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/onramp-dev/onramp"
+	"github.com/onramp-dev/onramp/credentials"
+	"github.com/onramp-dev/onramp/credentials/credentialstest"
+	"github.com/onramp-dev/onramp/gateway"
+)
+
+// The quota window ends at midnight UTC for a daily quota: the 429 says when, and the first call
+// after it is admitted with the full quota again.
+func TestQuotaResetsAtTheWindowBoundary(t *testing.T) {
+	h := MustHarness(t)
+	h.clock.Set(time.Date(2026, 11, 29, 23, 59, 58, 0, time.UTC))
+	key := h.MustOrg(t, "org_1", []string{onramp.Sandbox}, 2, onramp.Sandbox)
+	for range 2 {
+		if rec := call(t, h.sandbox, "GET", "/payments/v2/payments", key, ""); rec.Code != 200 {
+			t.Fatalf("within the quota: %d %s", rec.Code, rec.Body)
+		}
+	}
+	rec := call(t, h.sandbox, "GET", "/payments/v2/payments", key, "")
+	p := mustProblem(t, rec, 429, "quota-exhausted")
+	if got := rec.Header(); got.Get("Retry-After") != "2" || got.Get("RateLimit-Reset") != "2" || got.Get("RateLimit-Remaining") != "0" || got.Get("RateLimit-Limit") != "2" {
+		t.Errorf("429 headers = %v, want a reset in 2 s and nothing left of 2", got)
+	}
+	if !strings.Contains(p.Detail, "resets at 2026-11-30T00:00:00Z") || !strings.Contains(p.Detail, "http://portal.test/usage") {
+		t.Errorf("detail %q does not say when the quota resets and where to ask for more", p.Detail)
+	}
+
+	h.clock.Set(time.Date(2026, 11, 30, 0, 0, 1, 0, time.UTC))
+	rec = call(t, h.sandbox, "GET", "/payments/v2/payments", key, "")
+	if rec.Code != 200 || rec.Header().Get("RateLimit-Remaining") != "1" || rec.Header().Get("RateLimit-Reset") != "86399" {
+		t.Fatalf("after the reset: %d remaining %q reset %q, want 200 with 1 left for 86399 s", rec.Code, rec.Header().Get("RateLimit-Remaining"), rec.Header().Get("RateLimit-Reset"))
+	}
+}
+
+// A plan's rate limit applies per credential: a burst beyond it gets its own 429 with
+// Retry-After, the refused call does not use the quota, and another key is not slowed.
+func TestRateLimitPerCredential(t *testing.T) {
+	h := MustHarness(t)
+	h.clock.Set(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	key := h.MustOrg(t, "org_1", []string{onramp.Sandbox}, 100, onramp.Sandbox)
+	a, _ := h.catalog.AssignmentsOf(t.Context(), "org_1")
+	a[0].RateLimit = &onramp.RateLimit{PerSecond: 1, Burst: 2}
+	a[0].UpdatedAt = h.clock.Now()
+	if err := h.catalog.SaveAssignment(t.Context(), a[0]); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if rec := call(t, h.sandbox, "GET", "/payments/v2/payments", key, ""); rec.Code != 200 {
+			t.Fatalf("call %d of the burst = %d %s", i+1, rec.Code, rec.Body)
+		}
+	}
+	rec := call(t, h.sandbox, "GET", "/payments/v2/payments", key, "")
+	p := mustProblem(t, rec, 429, "rate-limited")
+	if rec.Header().Get("Retry-After") != "1" || rec.Header().Get("RateLimit-Remaining") != "98" || !strings.Contains(p.Detail, "1 calls per second") {
+		t.Errorf("rate-limited: headers %v, detail %q; want Retry-After 1 and the quota untouched (98 left)", rec.Header(), p.Detail)
+	}
+	_, other, err := h.creds.Issue(t.Context(), credentials.Request{OrgID: "org_1", Environment: onramp.Sandbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := call(t, h.sandbox, "GET", "/payments/v2/payments", other, ""); rec.Code != 200 {
+		t.Errorf("another key of the organisation = %d, want 200 (its own bucket)", rec.Code)
+	}
+	h.clock.Set(h.clock.Now().Add(time.Second))
+	if rec := call(t, h.sandbox, "GET", "/payments/v2/payments", key, ""); rec.Code != 200 {
+		t.Errorf("a second later = %d, want 200", rec.Code)
+	}
+}
+
+// A refused call still tells the caller its quota, without counting against it.
+func TestQuotaHeadersOnRefusedCalls(t *testing.T) {
+	h := MustHarness(t)
+	key := h.MustOrg(t, "org_1", []string{onramp.Sandbox}, 10, onramp.Sandbox, "payments:read")
+	rec := call(t, h.sandbox, "POST", "/payments/v2/payments", key, `{"amount":{"value":"1.00","currency":"EUR"},"creditor_iban":"DE89370400440532013000"}`)
+	mustProblem(t, rec, 403, "access-denied")
+	if rec.Header().Get("RateLimit-Limit") != "10" || rec.Header().Get("RateLimit-Remaining") != "10" || rec.Header().Get("RateLimit-Reset") == "" {
+		t.Errorf("403 headers = %v, want the untouched quota of 10", rec.Header())
+	}
+}
+
+// Four clients pushing an organisation past 80 % and 95 % of its quota raise each alert once on
+// this node; the alert's key (the workflow id) makes it once across nodes.
+func TestQuotaAlertsRaisedOncePerThreshold(t *testing.T) {
+	h := MustHarness(t)
+	key := h.MustOrg(t, "org_1", []string{onramp.Sandbox}, 40, onramp.Sandbox)
+	var wg sync.WaitGroup
+	var ok atomic.Int64
+	for range 4 {
+		wg.Go(func() {
+			for range 12 {
+				if call(t, h.sandbox, "GET", "/payments/v2/payments", key, "").Code == 200 {
+					ok.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 40 {
+		t.Errorf("%d calls admitted, want exactly the quota of 40 on one node", ok.Load())
+	}
+	waitUntil(t, time.Second, func() bool { return len(h.alerts.keys()) >= 2 })
+	time.Sleep(100 * time.Millisecond) // a late duplicate would show now
+	keys := h.alerts.keys()
+	slices.Sort(keys)
+	if len(keys) != 2 || !strings.HasSuffix(keys[0], "-80") || !strings.HasSuffix(keys[1], "-95") || !strings.Contains(keys[0], "org_1-payments-sandbox-") {
+		t.Errorf("alerts raised = %v, want one 80 %% and one 95 %% alert of org_1's payments in sandbox", keys)
+	}
+}
+
+func waitUntil(tb testing.TB, limit time.Duration, ok func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(limit)
+	for !ok() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("not true within %s", limit)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// slowStore adds a MongoDB-like round trip to each counter operation, so flushes take time as
+// they do on a real store.
+type slowStore struct {
+	*credentialstest.Memory
+	delay time.Duration
+}
+
+func (s slowStore) AddToCounters(ctx context.Context, d map[string]int64) (map[string]int64, error) {
+	time.Sleep(s.delay)
+	return s.Memory.AddToCounters(ctx, d)
+}
+
+func (s slowStore) Counters(ctx context.Context, ids []string) (map[string]int64, error) {
+	time.Sleep(s.delay)
+	return s.Memory.Counters(ctx, ids)
+}
+
+// BenchmarkQuotaOverAdmission measures how far past a quota several gateway nodes (Quota
+// instances sharing one store with a 1 ms round trip) admit calls at a steady total rate, with
+// the hot-counter flushing (now) and without it (the baseline, flushing once a second). It
+// reports over-admission in % of the quota; docs/benchmarks.md records the numbers.
+func BenchmarkQuotaOverAdmission(b *testing.B) {
+	for _, c := range []struct {
+		nodes int
+		limit int64
+		rate  int // calls per second over all nodes
+	}{{1, 20000, 10000}, {2, 20000, 10000}, {4, 20000, 10000}, {2, 200, 2000}} {
+		for _, mode := range []string{"baseline", "now"} {
+			b.Run(fmt.Sprintf("nodes=%d/quota=%d/rate=%d/%s", c.nodes, c.limit, c.rate, mode), func(b *testing.B) {
+				var over float64
+				for range b.N {
+					over = overAdmission(c.nodes, c.limit, c.rate, mode == "baseline")
+				}
+				b.ReportMetric(over, "%over")
+			})
+		}
+	}
+}
+
+func overAdmission(nodes int, limit int64, rate int, baseline bool) float64 {
+	store := slowStore{credentialstest.NewMemory(), time.Millisecond}
+	hot := time.Duration(0)
+	if baseline {
+		hot = -1
+	}
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	w := gateway.Window{OrgID: "org", Product: "p", Environment: onramp.Production, Quota: onramp.Quota{Limit: limit, Period: "month"}, Start: start, Reset: start.AddDate(0, 1, 0)}
+	var admitted atomic.Int64
+	var wg sync.WaitGroup
+	per := time.Second * time.Duration(nodes) / time.Duration(rate) // each node's interval between calls
+	deadline := time.Now().Add(time.Duration(float64(limit)/float64(rate)*float64(time.Second)) + 3*time.Second)
+	for range nodes {
+		q := gateway.NewQuota(gateway.QuotaConfig{Store: store, Interval: time.Second, HotInterval: hot})
+		wg.Go(func() {
+			defer q.Stop()
+			next := time.Now()
+			for time.Now().Before(deadline) {
+				if ok, _ := q.Take(context.Background(), w); ok {
+					admitted.Add(1)
+				}
+				next = next.Add(per)
+				if d := time.Until(next); d > 0 {
+					time.Sleep(d)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return float64(admitted.Load()-limit) * 100 / float64(limit)
+}

@@ -1,0 +1,66 @@
+package mongo_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/onramp-dev/onramp"
+	"github.com/onramp-dev/onramp/mongo"
+)
+
+func TestQuotaRequests(t *testing.T) {
+	s := mongo.NewOnboarding(MustOpen(t))
+	ctx := t.Context()
+	t0 := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+	a := onramp.QuotaRequest{ID: "qr_a", OrgID: "org_1", Product: "payments", Period: "month", CurrentLimit: 10, RequestedLimit: 20, Status: onramp.QuotaPending, CreatedAt: t0}
+	b := onramp.QuotaRequest{ID: "qr_b", OrgID: "org_1", Product: "accounts", Period: "month", CurrentLimit: 10, RequestedLimit: 30, Status: onramp.QuotaPending, CreatedAt: t0.Add(time.Hour)}
+	c := onramp.QuotaRequest{ID: "qr_c", OrgID: "org_2", Product: "payments", Status: onramp.QuotaRejected, CreatedAt: t0}
+	for _, r := range []onramp.QuotaRequest{a, b, c} {
+		if err := s.SaveQuotaRequest(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Status, b.ApprovedLimit = onramp.QuotaApproved, 25
+	if err := s.SaveQuotaRequest(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.FindQuotaRequest(ctx, "qr_b"); err != nil || got.Status != onramp.QuotaApproved || got.ApprovedLimit != 25 || !got.CreatedAt.Equal(b.CreatedAt) {
+		t.Errorf("FindQuotaRequest = %+v, %v", got, err)
+	}
+	if _, err := s.FindQuotaRequest(ctx, "qr_x"); onramp.ErrorCode(err) != onramp.ENOTFOUND {
+		t.Errorf("unknown request: %v, want ENOTFOUND", err)
+	}
+	if of, err := s.QuotaRequestsOf(ctx, "org_1"); err != nil || len(of) != 2 || of[0].ID != "qr_b" {
+		t.Errorf("QuotaRequestsOf = %+v, %v; want qr_b (newest) then qr_a", of, err)
+	}
+	if in, err := s.QuotaRequestsIn(ctx, []string{onramp.QuotaPending}); err != nil || len(in) != 1 || in[0].ID != "qr_a" {
+		t.Errorf("QuotaRequestsIn(pending) = %+v, %v; want qr_a", in, err)
+	}
+}
+
+// Where the store takes a TTL index, it is really there; where it refuses one (FerretDB), the
+// refusal is an error, never a silent success, and the periodic purge still works.
+func TestUsageRetention(t *testing.T) {
+	db := MustOpen(t)
+	u := mongo.NewUsage(db)
+	ctx := t.Context()
+	now := time.Now().UTC()
+	if err := u.RecordUsage(ctx, []onramp.UsageEvent{{ID: "old", At: now.Add(-48 * time.Hour), OrgID: "o"}, {ID: "new", At: now, OrgID: "o"}}); err != nil {
+		t.Fatal(err)
+	}
+	err := u.ExpireUsage(ctx, 24*time.Hour)
+	ttl, lerr := db.HasTTLIndex(ctx, "usage_events")
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	if (err == nil) != ttl {
+		t.Errorf("ExpireUsage = %v but a TTL index exists = %v", err, ttl)
+	}
+	t.Logf("TTL index: %v (%v)", ttl, err)
+	if n, err := u.PurgeUsage(ctx, now.Add(-24*time.Hour)); err != nil || n != 1 {
+		t.Errorf("PurgeUsage = %d, %v; want the old call gone", n, err)
+	}
+	if left, _ := u.Calls(ctx, "o", onramp.CallFilter{}); len(left) != 1 || left[0].ID != "new" {
+		t.Errorf("left %+v, want the new call", left)
+	}
+}
