@@ -37,6 +37,8 @@ type Organization struct {
 	FirstSignInAt *time.Time `json:"first_sign_in_at,omitempty" bson:"first_sign_in_at,omitempty"`
 	ExpiresAt     *time.Time `json:"invitation_expires_at,omitempty" bson:"expires_at,omitempty"`
 	SSO           *SSOConfig `json:"sso,omitempty" bson:"sso,omitempty"`
+	// MaxCredentialAge overrides the plan's maximum key age (Go duration); empty: the plan's.
+	MaxCredentialAge string `json:"max_credential_age,omitempty" bson:"max_credential_age,omitempty"`
 }
 
 // Validate returns EINVALID naming the first field to fix.

@@ -11,13 +11,16 @@ import (
 
 // SavePartner stores the invited organisation (status invited); re-running it re-invites.
 // The workflow's copy carries no SSO client secret (Temporal keeps inputs in its history): the
-// one the portal stored is kept.
+// one the portal stored is kept, and so is a key-age policy an admin set since.
 func (a *Activities) SavePartner(ctx context.Context, o onramp.Organization) error {
+	stored, err := a.Organizations.FindOrganization(ctx, o.ID)
+	if err != nil && onramp.ErrorCode(err) != onramp.ENOTFOUND {
+		return temporalError(err)
+	}
+	if err == nil {
+		o.MaxCredentialAge = stored.MaxCredentialAge
+	}
 	if o.SSO != nil && o.SSO.ClientSecret == "" {
-		stored, err := a.Organizations.FindOrganization(ctx, o.ID)
-		if err != nil {
-			return temporalError(err)
-		}
 		if stored.SSO == nil {
 			return temporalError(onramp.Errorf(onramp.EINVALID, "organisation %s has no stored SSO client secret", o.ID))
 		}

@@ -416,8 +416,17 @@ func assignmentForm(c *gin.Context) (string, assignRequest, error) {
 	if err != nil {
 		return "", assignRequest{}, onramp.Errorf(onramp.EINVALID, "quota limit %q must be a whole number of requests", c.PostForm("quota_limit"))
 	}
-	return strings.TrimSpace(c.PostForm("product")), assignRequest{Plan: c.PostForm("plan"), Scopes: append(c.PostFormArray("scope"), splitList(c.PostForm("scopes"))...),
-		Environments: c.PostFormArray("environment"), Quota: onramp.Quota{Limit: limit, Period: c.PostForm("quota_period")}}, nil
+	in := assignRequest{Plan: c.PostForm("plan"), Scopes: append(c.PostFormArray("scope"), splitList(c.PostForm("scopes"))...),
+		Environments: c.PostFormArray("environment"), Quota: onramp.Quota{Limit: limit, Period: c.PostForm("quota_period")}}
+	if rate := strings.TrimSpace(c.PostForm("rate_per_second")); rate != "" {
+		perSecond, err := strconv.ParseFloat(rate, 64)
+		burst, berr := strconv.Atoi(strings.TrimSpace(c.PostForm("rate_burst")))
+		if err != nil || berr != nil {
+			return "", in, onramp.Errorf(onramp.EINVALID, "a rate limit needs calls per second (e.g. 50) and a burst (e.g. 100); leave both empty for none")
+		}
+		in.RateLimit = &onramp.RateLimit{PerSecond: perSecond, Burst: burst}
+	}
+	return strings.TrimSpace(c.PostForm("product")), in, nil
 }
 
 func (s *Server) adminAssign(c *gin.Context) {

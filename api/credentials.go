@@ -30,8 +30,20 @@ type credentialView struct {
 	AgeReminder string     `json:"age_reminder,omitempty"`
 }
 
-// maxCredentialAge is the organisation's plan's maximum key age (0: none).
+// maxCredentialAge is the organisation's maximum key age, or else its plan's (0: none).
 func (s *Server) maxCredentialAge(ctx context.Context, org onramp.Organization) (time.Duration, error) {
+	if org.MaxCredentialAge != "" {
+		d, err := time.ParseDuration(org.MaxCredentialAge)
+		if err != nil {
+			return 0, fmt.Errorf("organisation %s: max_credential_age %q: %w", org.ID, org.MaxCredentialAge, err)
+		}
+		return d, nil
+	}
+	return s.planMaxAge(ctx, org)
+}
+
+// planMaxAge is the maximum key age of the organisation's plan (0: none).
+func (s *Server) planMaxAge(ctx context.Context, org onramp.Organization) (time.Duration, error) {
 	plans, err := s.cfg.Catalog.Plans(ctx)
 	if err != nil {
 		return 0, err
@@ -348,4 +360,50 @@ func awaitRecorded(ctx context.Context, limit time.Duration, done func() bool) {
 
 func credentialsRequest(orgID, by string, in createCredentialRequest) credentials.Request {
 	return credentials.Request{OrgID: orgID, Environment: in.Environment, Type: in.Type, Label: in.Label, Scopes: in.Scopes, CreatedBy: by}
+}
+
+// setCredentialPolicy sets (or, empty, removes) the organisation's own maximum key age.
+func (s *Server) setCredentialPolicy(ctx context.Context, orgID, maxAge string) (onramp.Organization, error) {
+	maxAge = strings.TrimSpace(maxAge)
+	if maxAge != "" {
+		d, err := time.ParseDuration(maxAge)
+		if err != nil || d < 24*time.Hour || d > 10*365*24*time.Hour {
+			return onramp.Organization{}, onramp.Errorf(onramp.EINVALID, "max_credential_age %q must be a duration from 24h to 87600h (e.g. 2160h for 90 days), or empty for the plan's", maxAge)
+		}
+	}
+	o, err := s.cfg.Organizations.FindOrganization(ctx, orgID)
+	if err != nil {
+		return o, err
+	}
+	o.MaxCredentialAge = maxAge
+	if err := s.cfg.Organizations.SaveOrganization(ctx, o); err != nil {
+		return o, err
+	}
+	s.audit(ctx, orgID, "provider admin", "credential_policy.changed", orgID, "max_credential_age="+maxAge)
+	return o, nil
+}
+
+func (s *Server) apiAdminCredentialPolicy(c *gin.Context) {
+	var in struct {
+		MaxCredentialAge string `json:"max_credential_age"`
+	}
+	if err := c.ShouldBindJSON(&in); err != nil {
+		s.fail(c, onramp.Errorf(onramp.EINVALID, `send {"max_credential_age": "720h"} ("" for the plan's): %v`, err))
+		return
+	}
+	o, err := s.setCredentialPolicy(c.Request.Context(), c.Param("id"), in.MaxCredentialAge)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"max_credential_age": o.MaxCredentialAge})
+}
+
+func (s *Server) adminCredentialPolicy(c *gin.Context) {
+	_, err := s.setCredentialPolicy(c.Request.Context(), c.Param("id"), c.PostForm("max_credential_age"))
+	if err != nil {
+		c.Redirect(http.StatusSeeOther, "/admin/partners/"+c.Param("id")+"?error="+urlQuery(onramp.ErrorMessage(err))+"#credential-policy")
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/admin/partners/"+c.Param("id")+"?notice="+urlQuery("Maximum key age saved.")+"#credential-policy")
 }

@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -251,6 +253,7 @@ type partnerDetailView struct {
 	Plans         []onramp.Plan
 	Products      []productAdmin
 	Environments  []string
+	PlanMaxAge    string // the plan's maximum key age, which the organisation's own replaces
 	Notice, Error string
 }
 
@@ -278,6 +281,12 @@ func (s *Server) adminPartner(c *gin.Context) {
 	}
 	if err == nil {
 		v.Plans, err = s.cfg.Catalog.Plans(ctx)
+	}
+	if err == nil {
+		var d time.Duration
+		if d, err = s.planMaxAge(ctx, o); d > 0 {
+			v.PlanMaxAge = fmt.Sprintf("%.0fh, %.0f days", d.Hours(), d.Hours()/24)
+		}
 	}
 	var products []onramp.Product
 	if err == nil {

@@ -177,15 +177,25 @@ func (s *Server) adminReviews(c *gin.Context) { s.adminReviewsPage(c, http.Statu
 
 func (s *Server) adminReviewAction(c *gin.Context) {
 	d := onramp.ReviewDecision{By: c.PostForm("by"), Reason: c.PostForm("reason"), Changes: c.PostForm("changes")}
-	if scopes := splitList(c.PostForm("scopes")); c.Param("action") == "approve" && len(scopes) > 0 {
-		// Narrower than asked: each requested product gets the listed scopes that are its own.
+	scopes := splitList(c.PostForm("scopes"))
+	var quota *onramp.Quota
+	if v := strings.TrimSpace(c.PostForm("quota_limit")); v != "" && c.Param("action") == "approve" {
+		limit, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || limit <= 0 {
+			s.adminReviewsPage(c, http.StatusBadRequest, reviewsView{Error: "The quota " + strconv.Quote(v) + " is not a positive number of calls; leave it empty for the plan's."})
+			return
+		}
+		quota = &onramp.Quota{Limit: limit, Period: c.DefaultPostForm("quota_period", "month")}
+	}
+	if c.Param("action") == "approve" && (len(scopes) > 0 || quota != nil) {
+		// Narrower than asked: each requested product gets the listed scopes that are its own, and the quota.
 		req, err := s.cfg.Requests.FindProductionRequest(c.Request.Context(), c.Param("id"))
 		if err != nil {
 			s.adminReviewsPage(c, http.StatusNotFound, reviewsView{Error: onramp.ErrorMessage(err)})
 			return
 		}
 		for _, p := range req.Products {
-			g := onramp.ApprovedProduct{Product: p.Product, Plan: p.Plan}
+			g := onramp.ApprovedProduct{Product: p.Product, Plan: p.Plan, Quota: quota}
 			for _, sc := range scopes {
 				if strings.HasPrefix(sc, p.Product+":") {
 					g.Scopes = append(g.Scopes, sc)

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -351,6 +352,8 @@ type usagePageView struct {
 	Credentials   []onramp.Credential
 	Calls         []onramp.UsageEvent
 	Filter        map[string]string
+	Products      []usageLine // one line per product, for the quota request form
+	Suggest       string      // the product nearest its quota, preselected in the form
 	CanRequest    bool
 	Notice, Error string
 }
@@ -383,6 +386,15 @@ func (s *Server) renderUsage(c *gin.Context, status int, v usagePageView) {
 	if err != nil {
 		s.fail(c, err)
 		return
+	}
+	top := -1.0
+	for _, l := range v.Usage.Lines {
+		if !slices.ContainsFunc(v.Products, func(p usageLine) bool { return p.Product == l.Product }) {
+			v.Products = append(v.Products, l)
+		}
+		if l.Percent > top {
+			top, v.Suggest = l.Percent, l.Product
+		}
 	}
 	s.render(c, status, "usage.html", v)
 }

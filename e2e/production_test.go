@@ -324,7 +324,9 @@ func TestE2EProductionBrowserTimeline(t *testing.T) {
 		t.Fatalf("claiming from the review queue: %v", err)
 	}
 	maybeScreenshot(t, ctx, "admin-reviews")
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(row+` form[action$="/approve"] button`))); err != nil {
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(row+` form[action$="/approve"] input[name="quota_limit"]`), "5000"),
+		chromedp.Click(chromedp.CSS(row+` form[action$="/approve"] button`))); err != nil {
 		t.Fatalf("approving from the review queue: %v", err)
 	}
 	waitFor(t, 15*time.Second, "the queue to confirm the approval", func() bool {
@@ -338,5 +340,14 @@ func TestE2EProductionBrowserTimeline(t *testing.T) {
 	steps := MustRun(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("section.request li[data-status]")].map(li => li.dataset.status)`))
 	if strings.Join(steps, ",") != "received,in_review,approved" {
 		t.Errorf("timeline = %v, want received, in review, approved", steps)
+	}
+	var assigned struct {
+		Assignments []onramp.Assignment `json:"assignments"`
+	}
+	MustGetJSON(t, st.PortalURL+"/admin/api/v1/partners/"+org.ID+"/assignments", http.StatusOK, &assigned, "Authorization", "Bearer "+MustAdminToken(t, st))
+	for _, a := range assigned.Assignments {
+		if a.Product == "payments" && (a.Quota.Limit != 5000 || a.Quota.Period != "month" || !slices.Contains(a.Environments, onramp.Production)) {
+			t.Errorf("payments after approval = %+v, want production with the 5000/month quota granted in the queue", a)
+		}
 	}
 }

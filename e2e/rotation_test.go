@@ -228,4 +228,30 @@ func TestE2ERotationMaxAgeShown(t *testing.T) {
 	if len(premiumList.Credentials) != 1 || premiumList.Credentials[0].RotateBy != nil {
 		t.Errorf("premium (no maximum age) keys = %+v, want no rotate_by", premiumList.Credentials)
 	}
+
+	// The provider sets this organisation's own maximum age; clearing it falls back to the plan's.
+	admin := []string{"Authorization", "Bearer " + MustAdminToken(t, st)}
+	policy := st.PortalURL + "/admin/api/v1/partners/" + premium.ID + "/credential-policy"
+	MustDo(t, "PUT", policy, map[string]string{"max_credential_age": "5m"}, http.StatusBadRequest, nil, admin...)
+	MustDo(t, "PUT", policy, map[string]string{"max_credential_age": "720h"}, http.StatusOK, nil, admin...)
+	var own struct {
+		Credentials []struct {
+			CreatedAt time.Time  `json:"created_at"`
+			RotateBy  *time.Time `json:"rotate_by"`
+		} `json:"credentials"`
+	}
+	MustGetJSON(t, st.PortalURL+"/api/v1/orgs/"+premium.ID+"/credentials", http.StatusOK, &own, "X-Session-Token", premiumToken)
+	if c := own.Credentials[0]; c.RotateBy == nil || c.RotateBy.Sub(c.CreatedAt) != 30*24*time.Hour {
+		t.Errorf("with the organisation's 720h: %+v, want rotate_by 30 days after creation", c)
+	}
+	MustDo(t, "PUT", policy, map[string]string{"max_credential_age": ""}, http.StatusOK, nil, admin...)
+	var cleared struct {
+		Credentials []struct {
+			RotateBy *time.Time `json:"rotate_by"`
+		} `json:"credentials"`
+	}
+	MustGetJSON(t, st.PortalURL+"/api/v1/orgs/"+premium.ID+"/credentials", http.StatusOK, &cleared, "X-Session-Token", premiumToken)
+	if cleared.Credentials[0].RotateBy != nil {
+		t.Errorf("cleared: %+v, want the premium plan's (none)", cleared.Credentials[0])
+	}
 }

@@ -67,10 +67,12 @@ type counter struct {
 
 func (c *counter) used() int64 { return c.known + c.inflight + c.pending }
 
-// hot reports whether the counter is in use and may run out before the next full flush.
+// hot reports whether the counter is in use and may run out before the next full flush: what is
+// left is within twice what all nodes used in the last interval plus what this node has used
+// since (before the first full flush, the other nodes are assumed as busy as this one).
 func (c *counter) hot() bool {
 	left := c.w.Quota.Limit - c.used()
-	return (c.pending > 0 || c.rate > 0) && left > 0 && left <= 2*c.rate+c.pending+1
+	return (c.pending > 0 || c.rate > 0) && left > 0 && left <= 2*(c.rate+c.pending)+1
 }
 
 // NewQuota starts the flusher; Stop flushes what is pending.

@@ -41,6 +41,8 @@ func (t *Temporal) StartQuotaReview(ctx context.Context, r onramp.QuotaRequest) 
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		// Without it the SDK hands back the running review as if this one had started.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
 	}, workflows.QuotaIncreaseReviewWorkflowName, workflows.QuotaIncreaseReviewInput{Request: r, PortalURL: t.cfg.PortalURL})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
