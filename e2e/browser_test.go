@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/onramp-dev/onramp/stack"
 )
 
 // MustBrowser returns a headless Chromium context (Debian's chromium, installed by .ci/run) with
@@ -46,6 +48,18 @@ func MustBrowser(tb testing.TB) context.Context {
 	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
 	tb.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	return ctx
+}
+
+// AdminSignIn signs the browser in as the provider's admin with the admin token, landing on the
+// partners page.
+func AdminSignIn(tb testing.TB, st *stack.Stack) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(st.PortalURL+"/admin/login"),
+		chromedp.WaitVisible(chromedp.CSS("#token")),
+		chromedp.SendKeys(chromedp.CSS("#token"), MustAdminToken(tb, st)),
+		chromedp.Submit(chromedp.CSS("#token")),
+		chromedp.WaitVisible(chromedp.CSS("#invite-form")),
+	)
 }
 
 // MustRun runs one browser action that returns a value.

@@ -96,11 +96,7 @@ func TestE2ECatalogBrowserAdminPublish(t *testing.T) {
 	}
 	ctx := MustBrowser(t)
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(st.PortalURL+"/admin/login"),
-		chromedp.WaitVisible(chromedp.CSS("#token")),
-		chromedp.SendKeys(chromedp.CSS("#token"), MustAdminToken(t, st)),
-		chromedp.Submit(chromedp.CSS("#token")),
-		chromedp.WaitVisible(chromedp.CSS("#invite-form")),
+		AdminSignIn(t, st),
 		chromedp.Navigate(st.PortalURL+"/admin/products"),
 		chromedp.WaitVisible(chromedp.CSS("#product-form")),
 		chromedp.SendKeys(chromedp.CSS(`#product-form input[name="slug"]`), slug),

@@ -310,11 +310,7 @@ func TestE2EProductionBrowserTimeline(t *testing.T) {
 	// The provider claims and approves it from the review queue, in the same browser.
 	row := `tr[data-request="` + id + `"]`
 	err = chromedp.Do(ctx,
-		chromedp.Navigate(st.PortalURL+"/admin/login"),
-		chromedp.WaitVisible(chromedp.CSS("#token")),
-		chromedp.SendKeys(chromedp.CSS("#token"), MustAdminToken(t, st)),
-		chromedp.Submit(chromedp.CSS("#token")),
-		chromedp.WaitVisible(chromedp.CSS("#invite-form")),
+		AdminSignIn(t, st),
 		chromedp.Navigate(st.PortalURL+"/admin/reviews"),
 		chromedp.WaitVisible(chromedp.CSS(row+` .countdown`)),
 		chromedp.Click(chromedp.CSS(row+` form[action$="/claim"] button`)),

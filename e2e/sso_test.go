@@ -143,11 +143,7 @@ func TestE2EIdentityBrowserAdminInvitesWithSSO(t *testing.T) {
 	domain := fmt.Sprintf("formsso%d.example", time.Now().UnixNano())
 	ctx := MustBrowser(t)
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(st.PortalURL+"/admin/login"),
-		chromedp.WaitVisible(chromedp.CSS("#token")),
-		chromedp.SendKeys(chromedp.CSS("#token"), MustAdminToken(t, st)),
-		chromedp.Submit(chromedp.CSS("#token")),
-		chromedp.WaitVisible(chromedp.CSS("#invite-form")),
+		AdminSignIn(t, st),
 		chromedp.SendKeys(chromedp.CSS(`#invite-form input[name="name"]`), "Form SSO Co"),
 		chromedp.SendKeys(chromedp.CSS(`#invite-form input[name="contact_email"]`), "it@"+domain),
 		chromedp.Click(chromedp.CSS(`details.sso summary`)),

@@ -60,12 +60,14 @@ func mustUsage(tb testing.TB, st *stack.Stack, org onramp.Organization, token st
 	return u
 }
 
-// mustQuotaOf sets the organisation's payments quota (sandbox only) as the provider would.
+// mustQuotaOf sets the organisation's payments quota (sandbox only) as the provider would, and
+// waits out the gateways' assignment cache.
 func mustQuotaOf(tb testing.TB, st *stack.Stack, org onramp.Organization, limit int64) {
 	tb.Helper()
 	MustDo(tb, "PUT", st.PortalURL+"/admin/api/v1/partners/"+org.ID+"/assignments/payments",
 		map[string]any{"plan": "standard", "scopes": []string{"payments:read", "payments:write"}, "environments": []string{"sandbox"}, "quota": map[string]any{"limit": limit, "period": "day"}},
 		http.StatusOK, nil, "Authorization", "Bearer "+MustAdminToken(tb, st))
+	time.Sleep(600 * time.Millisecond)
 }
 
 func notificationIDs(tb testing.TB, st *stack.Stack, org onramp.Organization, token, prefix string) []string {
@@ -117,9 +119,8 @@ func TestE2EUsageAlertsOnceAcrossGatewayNodes(t *testing.T) {
 	st := MustSharedStack(t)
 	org, token := MustPartnerSession(t, st, "Alerted", "standard")
 	_, key := MustFirstSandboxKey(t, st, org, token)
-	mustQuotaOf(t, st, org, 40)
 	second := MustSecondGateway(t, st)
-	time.Sleep(600 * time.Millisecond) // both nodes' assignment caches follow the new quota
+	mustQuotaOf(t, st, org, 40)
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -181,9 +182,13 @@ func TestE2EUsageAlertsOnceAcrossGatewayNodes(t *testing.T) {
 		}
 	}
 	u := mustUsage(t, st, org, token)
-	if l := usageLineOf(t, u, "payments"); l.Alert != 95 || l.Used < 40 || len(u.Notifications) != 2 {
+	l := usageLineOf(t, u, "payments")
+	if l.Alert != 95 || l.Used < 40 || len(u.Notifications) != 2 {
 		t.Errorf("payments usage %+v with %d alerts, want 95 %% or more with both alerts", l, len(u.Notifications))
 	}
+	// Admitted beyond the quota, and what the shared counter recorded of the admitted calls (on
+	// FerretDB, $incs from the two nodes' connections can be lost; docs/benchmarks.md).
+	t.Logf("%d admitted for a quota of 40; the shared counter says %d", statuses[200], l.Used)
 	if len(ids) > 0 {
 		mustWorkflowDone(t, st, ids[0])
 		MustReplayLiveHistory(t, st.Temporal, ids[0], "quota_alert.json")
@@ -264,7 +269,6 @@ func TestE2EUsageQuotaIncrease(t *testing.T) {
 	org, token := MustPartnerSession(t, st, "Growing", "standard")
 	_, key := MustFirstSandboxKey(t, st, org, token)
 	mustQuotaOf(t, st, org, 3)
-	time.Sleep(600 * time.Millisecond)
 	for range 3 {
 		gatewayCall(t, "GET", st.SandboxURL+"/payments/v2/payments", key, "")
 	}
@@ -342,7 +346,6 @@ func TestE2EUsageBrowser(t *testing.T) {
 	org, token := MustPartnerSession(t, st, "Charted", "standard")
 	_, key := MustFirstSandboxKey(t, st, org, token)
 	mustQuotaOf(t, st, org, 10)
-	time.Sleep(600 * time.Millisecond)
 	for range 9 {
 		if status, _, body := gatewayCall(t, "GET", st.SandboxURL+"/payments/v2/payments", key, ""); status != 200 {
 			t.Fatalf("call = %d %s", status, body)
@@ -390,11 +393,7 @@ func TestE2EUsageBrowser(t *testing.T) {
 
 	admin := MustBrowser(t)
 	err = chromedp.Do(admin,
-		chromedp.Navigate(st.PortalURL+"/admin/login"),
-		chromedp.WaitVisible(chromedp.CSS("#token")),
-		chromedp.SendKeys(chromedp.CSS("#token"), MustAdminToken(t, st)),
-		chromedp.Submit(chromedp.CSS("#token")),
-		chromedp.WaitVisible(chromedp.CSS("#invite-form")),
+		AdminSignIn(t, st),
 		chromedp.Navigate(st.PortalURL+"/admin/reviews"),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-quota-request="`+id+`"]`)),
 		chromedp.SetValue(chromedp.CSS(`tr[data-quota-request="`+id+`"] input[name="limit"]`), "30"),
@@ -429,11 +428,7 @@ func TestE2EUsageBrowserAdminPartnerPage(t *testing.T) {
 	_, key := MustFirstSandboxKey(t, st, org, token)
 	ctx := MustBrowser(t)
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(st.PortalURL+"/admin/login"),
-		chromedp.WaitVisible(chromedp.CSS("#token")),
-		chromedp.SendKeys(chromedp.CSS("#token"), MustAdminToken(t, st)),
-		chromedp.Submit(chromedp.CSS("#token")),
-		chromedp.WaitVisible(chromedp.CSS("#invite-form")),
+		AdminSignIn(t, st),
 		chromedp.Navigate(st.PortalURL+"/admin/partners/"+org.ID),
 		chromedp.WaitVisible(chromedp.CSS("#assign-form")),
 		chromedp.SetValue(chromedp.CSS(`#assign-form select[name="product"]`), "payments"),
@@ -473,14 +468,7 @@ func TestE2EUsageBrowserAdminPartnerPage(t *testing.T) {
 	if lastHeader.Get("Retry-After") != "2" {
 		t.Errorf("Retry-After = %q, want 2 (one call every 2 s)", lastHeader.Get("Retry-After"))
 	}
-	var list struct {
-		Credentials []struct {
-			CreatedAt time.Time  `json:"created_at"`
-			RotateBy  *time.Time `json:"rotate_by"`
-		} `json:"credentials"`
-	}
-	MustGetJSON(t, st.PortalURL+"/api/v1/orgs/"+org.ID+"/credentials", http.StatusOK, &list, "X-Session-Token", token)
-	if c := list.Credentials[0]; c.RotateBy == nil || c.RotateBy.Sub(c.CreatedAt) != 30*24*time.Hour {
-		t.Errorf("key = %+v, want rotate_by 30 days after creation (the organisation's 720h over the plan's 2160h)", c)
+	if age := mustKeyAge(t, st, org, token); age != 30*24*time.Hour {
+		t.Errorf("key: rotate_by %s after creation, want 30 days (the organisation's 720h over the plan's 2160h)", age)
 	}
 }

@@ -22,15 +22,19 @@ type queued[A any] struct {
 	err  error
 }
 
-// register installs the Update and Signal handlers of names; answer is what an Update returns.
-func registerActions[A, R any](ctx workflow.Context, q *actionQueue[A], names []string, answer func() R) error {
+// registerActions installs the query that answers the workflow's state, and the Update and Signal
+// handlers of names; an Update returns the state once its action is applied.
+func registerActions[A, R any](ctx workflow.Context, q *actionQueue[A], query string, names []string, state func() R) error {
+	if err := workflow.SetQueryHandler(ctx, query, func() (R, error) { return state(), nil }); err != nil {
+		return err
+	}
 	for _, name := range names {
 		err := workflow.SetUpdateHandlerWithOptions(ctx, name, func(ctx workflow.Context, act A) (R, error) {
 			p := q.add(name, act)
 			if err := workflow.Await(ctx, func() bool { return p.done }); err != nil {
-				return answer(), err
+				return state(), err
 			}
-			return answer(), p.err
+			return state(), p.err
 		}, workflow.UpdateHandlerOptions{Validator: func(act A) error { return q.validate(name, act) }})
 		if err != nil {
 			return err

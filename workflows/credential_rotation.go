@@ -25,10 +25,7 @@ func CredentialRotationWorkflow(ctx workflow.Context, in CredentialRotationInput
 	}
 	rt := &rotation{in: in, r: in.Rotation, state: RotationState{Status: in.Rotation.Status}}
 	rt.actions = &actionQueue[onramp.RotationAction]{validate: rt.validate}
-	if err := workflow.SetQueryHandler(ctx, QueryRotationState, func() (RotationState, error) { return rt.state, nil }); err != nil {
-		return rt.state, err
-	}
-	if err := registerActions(ctx, rt.actions, RotationActions, func() RotationState { return rt.state }); err != nil {
+	if err := registerActions(ctx, rt.actions, QueryRotationState, RotationActions, func() RotationState { return rt.state }); err != nil {
 		return rt.state, err
 	}
 	err := rt.run(ctx)

@@ -20,10 +20,7 @@ func ProductionReviewWorkflow(ctx workflow.Context, in ProductionReviewInput) (R
 	ctx = withActivityDefaults(ctx)
 	r := &review{in: in, state: ReviewState{Round: 1}}
 	r.actions = &actionQueue[ReviewAction]{validate: r.validate, onQueue: r.queued}
-	if err := workflow.SetQueryHandler(ctx, QueryReviewState, func() (ReviewState, error) { return r.state, nil }); err != nil {
-		return r.state, err
-	}
-	if err := registerActions(ctx, r.actions, ReviewActions, func() ReviewState { return r.state }); err != nil {
+	if err := registerActions(ctx, r.actions, QueryReviewState, ReviewActions, func() ReviewState { return r.state }); err != nil {
 		return r.state, err
 	}
 	err := r.run(ctx)

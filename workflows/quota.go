@@ -30,10 +30,7 @@ func QuotaIncreaseReviewWorkflow(ctx workflow.Context, in QuotaIncreaseReviewInp
 	}
 	qr := &quotaReview{in: in, r: in.Request}
 	qr.actions = &actionQueue[onramp.QuotaDecision]{validate: qr.validate, onQueue: func(string, onramp.QuotaDecision) { qr.decided = true }}
-	if err := workflow.SetQueryHandler(ctx, QueryQuotaReviewState, func() (onramp.QuotaRequest, error) { return qr.r, nil }); err != nil {
-		return qr.r, err
-	}
-	if err := registerActions(ctx, qr.actions, QuotaActions, func() onramp.QuotaRequest { return qr.r }); err != nil {
+	if err := registerActions(ctx, qr.actions, QueryQuotaReviewState, QuotaActions, func() onramp.QuotaRequest { return qr.r }); err != nil {
 		return qr.r, err
 	}
 	err := qr.run(ctx)
