@@ -62,6 +62,7 @@ type counter struct {
 	pending  int64 // counted here since
 	base     int64 // the total read at the last full flush
 	rate     int64 // calls all nodes added during the last full interval
+	recent   int64 // calls this node admitted since the last full flush
 	raised   map[int]bool
 }
 
@@ -72,7 +73,7 @@ func (c *counter) used() int64 { return c.known + c.inflight + c.pending }
 // since (before the first full flush, the other nodes are assumed as busy as this one).
 func (c *counter) hot() bool {
 	left := c.w.Quota.Limit - c.used()
-	return (c.pending > 0 || c.rate > 0) && left > 0 && left <= 2*(c.rate+c.pending)+1
+	return (c.recent > 0 || c.rate > 0) && left > 0 && left <= 2*(c.rate+c.recent)+1
 }
 
 // NewQuota starts the flusher; Stop flushes what is pending.
@@ -127,6 +128,7 @@ func (q *Quota) Take(ctx context.Context, w Window) (allowed bool, remaining int
 		return false, 0
 	}
 	c.pending++
+	c.recent++
 	q.alert(c)
 	return true, w.Quota.Limit - used - 1
 }
@@ -228,7 +230,7 @@ func (q *Quota) flush(full bool) {
 			continue
 		}
 		if full {
-			c.rate, c.base = max(0, total-c.base), total
+			c.rate, c.base, c.recent = max(0, total-c.base), total, 0
 		}
 		c.known, c.inflight = total, 0
 		q.alert(c)
