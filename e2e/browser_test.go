@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,16 @@ func AdminSignIn(tb testing.TB, st *stack.Stack) chromedp.Action[chromedp.Void] 
 		chromedp.Submit(chromedp.CSS("#token")),
 		chromedp.WaitVisible(chromedp.CSS("#invite-form")),
 	)
+}
+
+// MustSeeNotice waits until the page that a form submission led to has loaded and its notice
+// contains want (a notice of the page before does not count).
+func MustSeeNotice(tb testing.TB, ctx context.Context, want string) {
+	tb.Helper()
+	waitFor(tb, 15*time.Second, "the notice "+strconv.Quote(want), func() bool {
+		notice, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState === "complete" && document.querySelector(".notice") ? document.querySelector(".notice").innerText : ""`))
+		return err == nil && strings.Contains(notice, want)
+	})
 }
 
 // MustRun runs one browser action that returns a value.

@@ -325,10 +325,7 @@ func TestE2EProductionBrowserTimeline(t *testing.T) {
 		chromedp.Click(chromedp.CSS(row+` form[action$="/approve"] button`))); err != nil {
 		t.Fatalf("approving from the review queue: %v", err)
 	}
-	waitFor(t, 15*time.Second, "the queue to confirm the approval", func() bool {
-		notice, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState === "complete" && document.querySelector(".notice") ? document.querySelector(".notice").innerText : ""`))
-		return err == nil && strings.Contains(notice, "approved")
-	})
+	MustSeeNotice(t, ctx, "approved")
 	if err := chromedp.Do(ctx, chromedp.Navigate(st.PortalURL+"/production?org="+org.ID), chromedp.WaitVisible(chromedp.CSS(`section.request .badge.approved`))); err != nil {
 		t.Fatalf("the timeline does not show the approval: %v", err)
 	}

@@ -67,6 +67,13 @@ func mustQuotaOf(tb testing.TB, st *stack.Stack, org onramp.Organization, limit 
 	MustDo(tb, "PUT", st.PortalURL+"/admin/api/v1/partners/"+org.ID+"/assignments/payments",
 		map[string]any{"plan": "standard", "scopes": []string{"payments:read", "payments:write"}, "environments": []string{"sandbox"}, "quota": map[string]any{"limit": limit, "period": "day"}},
 		http.StatusOK, nil, "Authorization", "Bearer "+MustAdminToken(tb, st))
+	waitFor(tb, 5*time.Second, "the new quota in the store", func() bool {
+		var as struct {
+			Assignments []onramp.Assignment `json:"assignments"`
+		}
+		MustGetJSON(tb, st.PortalURL+"/admin/api/v1/partners/"+org.ID+"/assignments", http.StatusOK, &as, "Authorization", "Bearer "+MustAdminToken(tb, st))
+		return slices.ContainsFunc(as.Assignments, func(a onramp.Assignment) bool { return a.Product == "payments" && a.Quota.Limit == limit })
+	})
 	time.Sleep(600 * time.Millisecond)
 }
 
@@ -398,15 +405,11 @@ func TestE2EUsageBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-quota-request="`+id+`"]`)),
 		chromedp.SetValue(chromedp.CSS(`tr[data-quota-request="`+id+`"] input[name="limit"]`), "30"),
 		chromedp.Click(chromedp.CSS(`tr[data-quota-request="`+id+`"] button.approve`)),
-		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
 	)
 	if err != nil {
 		t.Fatalf("approving in the review queue: %v", err)
 	}
-	notice := MustRun(t, admin, chromedp.Text(chromedp.CSS(`p.notice`)))
-	if !strings.Contains(notice, id+" is approved") {
-		t.Errorf("admin notice = %q", notice)
-	}
+	MustSeeNotice(t, admin, id+" is approved")
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(st.PortalURL+"/usage?org="+org.ID),
 		chromedp.WaitVisible(chromedp.CSS(`[data-line="payments/sandbox"] [data-field="limit"]`)),
@@ -437,17 +440,19 @@ func TestE2EUsageBrowserAdminPartnerPage(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`#assign-form input[name="rate_per_second"]`), "0.5"),
 		chromedp.SetValue(chromedp.CSS(`#assign-form input[name="rate_burst"]`), "1"),
 		chromedp.Click(chromedp.CSS(`#assign-form button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`tr[data-product="payments"]`)),
+	)
+	if err != nil {
+		t.Fatalf("assigning on the partner page: %v", err)
+	}
+	MustSeeNotice(t, ctx, "Assignment of payments saved")
+	err = chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.CSS(`#credential-policy-form input[name="max_credential_age"]`), "720h"),
 		chromedp.Click(chromedp.CSS(`#credential-policy-form button[type="submit"]`)),
 	)
 	if err != nil {
-		t.Fatalf("the partner page: %v", err)
+		t.Fatalf("setting the key age on the partner page: %v", err)
 	}
-	waitFor(t, 10*time.Second, "the key age to be saved", func() bool {
-		notice, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState === "complete" && document.querySelector(".notice") ? document.querySelector(".notice").innerText : ""`))
-		return err == nil && strings.Contains(notice, "Maximum key age saved")
-	})
+	MustSeeNotice(t, ctx, "Maximum key age saved")
 	maybeScreenshot(t, ctx, "admin-partner")
 	row := MustRun(t, ctx, chromedp.Text(chromedp.CSS(`tr[data-product="payments"]`)))
 	if !strings.Contains(row, "0.5/s, burst 1") {
