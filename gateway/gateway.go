@@ -231,6 +231,12 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		g.problem(w, r, notFoundProduct(rt.product.Slug, g.portal))
 		return
 	}
+	// From here on the caller's quota is known: a refusal tells it too, without counting the call.
+	win := WindowAt(assignment, g.cfg.Environment, g.cfg.Now())
+	refuse := func(p problem.Problem) {
+		g.quotaHeaders(w, win, g.cfg.Quota.Remaining(ctx, win))
+		g.problem(w, r, p)
+	}
 
 	// Match the operation on the path below /<product>/<version>.
 	inner := r.Clone(ctx)
@@ -239,11 +245,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	var body []byte
 	if r.Body != nil {
 		if body, err = io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1)); err != nil {
-			g.problem(w, r, problem.New(http.StatusBadRequest, "invalid-request", "Invalid request", "The request body could not be read."))
+			refuse(problem.New(http.StatusBadRequest, "invalid-request", "Invalid request", "The request body could not be read."))
 			return
 		}
 		if len(body) > maxBodyBytes {
-			g.problem(w, r, problem.New(http.StatusRequestEntityTooLarge, "body-too-large", "Body too large", "Request bodies are limited to 1 MiB."))
+			refuse(problem.New(http.StatusRequestEntityTooLarge, "body-too-large", "Body too large", "Request bodies are limited to 1 MiB."))
 			return
 		}
 	}
@@ -251,11 +257,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	opRoute, params, err := rt.router.FindRoute(inner)
 	if err != nil {
 		if errors.Is(err, routers.ErrMethodNotAllowed) {
-			g.problem(w, r, problem.New(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
+			refuse(problem.New(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
 				r.Method+" is not an operation of "+rt.product.Slug+" "+rt.version.Version+" at "+rest+"; the catalog lists its operations at "+g.portal+"/catalog/"+rt.product.Slug))
 			return
 		}
-		g.problem(w, r, problem.New(http.StatusNotFound, "no-such-operation", "No such operation",
+		refuse(problem.New(http.StatusNotFound, "no-such-operation", "No such operation",
 			rest+" is not a path of "+rt.product.Slug+" "+rt.version.Version+"; the catalog lists its operations at "+g.portal+"/catalog/"+rt.product.Slug))
 		return
 	}
@@ -280,18 +286,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		g.internal(w, r, err)
 		return
 	}
-
-	win := WindowAt(assignment, g.cfg.Environment, g.cfg.Now())
 	if !d.Allow {
-		g.quotaHeaders(w, win, g.cfg.Quota.Remaining(ctx, win))
-		g.problem(w, r, problem.New(http.StatusForbidden, "access-denied", "Access denied", strings.Join(d.Reasons, "; ")+"."))
+		refuse(problem.New(http.StatusForbidden, "access-denied", "Access denied", strings.Join(d.Reasons, "; ")+"."))
 		return
 	}
 	if rl := assignment.RateLimit; rl != nil {
 		if ok, wait := g.rates.take(cred.ID, *rl, g.cfg.Now()); !ok {
-			g.quotaHeaders(w, win, g.cfg.Quota.Remaining(ctx, win))
 			w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(wait.Seconds())), 10))
-			g.problem(w, r, problem.New(http.StatusTooManyRequests, "rate-limited", "Rate limited",
+			refuse(problem.New(http.StatusTooManyRequests, "rate-limited", "Rate limited",
 				"This credential may make "+strconv.FormatFloat(rl.PerSecond, 'f', -1, 64)+" calls per second to "+rt.product.Slug+" (bursts of "+strconv.Itoa(rl.Burst)+
 					"); retry after "+wait.Round(time.Millisecond).String()+" and spread your calls. This call did not use your quota."))
 			return

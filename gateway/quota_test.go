@@ -87,6 +87,11 @@ func TestQuotaHeadersOnRefusedCalls(t *testing.T) {
 	if rec.Header().Get("RateLimit-Limit") != "10" || rec.Header().Get("RateLimit-Remaining") != "10" || rec.Header().Get("RateLimit-Reset") == "" {
 		t.Errorf("403 headers = %v, want the untouched quota of 10", rec.Header())
 	}
+	rec = call(t, h.sandbox, "GET", "/payments/v2/nowhere", key, "")
+	mustProblem(t, rec, 404, "no-such-operation")
+	if rec.Header().Get("RateLimit-Remaining") != "10" {
+		t.Errorf("404 headers = %v, want the untouched quota of 10", rec.Header())
+	}
 }
 
 // Four clients pushing an organisation past 80 % and 95 % of its quota raise each alert once on
