@@ -22,12 +22,14 @@ func TestE2EFoundationCLIDevStopsCleanly(t *testing.T) {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%s not built: run `make test` (it builds bin/onramp first)", bin)
 	}
-	data := t.TempDir()
-	cmd := exec.Command(bin, "dev", "--data", data, "--bin", filepath.Join(root, "bin"),
+	// A relative data directory, as `make dev`'s default .onramp is.
+	cwd := t.TempDir()
+	data := filepath.Join(cwd, "onramp-data")
+	cmd := exec.Command(bin, "dev", "--data", "onramp-data", "--bin", filepath.Join(root, "bin"),
 		"--portal-addr", "127.0.0.1:0", "--sandbox-addr", "127.0.0.1:0", "--production-addr", "127.0.0.1:0",
 		"--temporal-port", "0", "--temporal-ui-port", "0", "--mongo-port", "0",
 		"--kratos-public-port", "0", "--kratos-admin-port", "0", "--log-level", "warn")
-	cmd.Dir = root
+	cmd.Dir = cwd
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()

@@ -368,6 +368,13 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 func (s *Stack) startDependencies(ctx context.Context) error {
 	cfg := &s.cfg
 	if cfg.Dev {
+		// Child processes run in directories of their own: a relative data directory (the default
+		// .onramp) would mean another place to them.
+		abs, err := filepath.Abs(cfg.Data)
+		if err != nil {
+			return fmt.Errorf("data directory: %w", err)
+		}
+		cfg.Data = abs
 		if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 			return fmt.Errorf("data directory: %w", err)
 		}
