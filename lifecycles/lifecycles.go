@@ -49,20 +49,30 @@ func (t *Temporal) InvitePartner(ctx context.Context, o onramp.Organization) err
 		sso.ClientSecret = ""
 		o.SSO = &sso
 	}
+	return t.start(ctx, workflows.PartnerInvitationID(o.ID), enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, workflows.PartnerInvitationWorkflowName,
+		workflows.PartnerInvitationInput{Organization: o, PortalURL: t.cfg.PortalURL, ReminderAfter: t.cfg.ReminderAfter, ExpireAfter: t.cfg.ExpireAfter},
+		"an invitation for "+o.Name+" is already running")
+}
+
+// start starts a workflow under id. While one runs under it (or, with reject-duplicate, ever ran)
+// it answers ECONFLICT with conflict; "" treats that as done (an idempotent start).
+func (t *Temporal) start(ctx context.Context, id string, reuse enums.WorkflowIdReusePolicy, name string, input any, conflict string) error {
 	_, err := t.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflows.PartnerInvitationID(o.ID),
+		ID:                       id,
 		TaskQueue:                workflows.TaskQueue,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDReusePolicy:    reuse,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-	}, workflows.PartnerInvitationWorkflowName, workflows.PartnerInvitationInput{
-		Organization: o, PortalURL: t.cfg.PortalURL, ReminderAfter: t.cfg.ReminderAfter, ExpireAfter: t.cfg.ExpireAfter,
-	})
+		// Without it the SDK hands back the existing run as if this one had started.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}, name, input)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return onramp.Errorf(onramp.ECONFLICT, "an invitation for %s is already running", o.Name)
-	}
-	if err != nil {
-		return fmt.Errorf("start invitation: %w", err)
+	switch {
+	case errors.As(err, &started) && conflict == "":
+		return nil
+	case errors.As(err, &started):
+		return onramp.Errorf(onramp.ECONFLICT, "%s", conflict)
+	case err != nil:
+		return fmt.Errorf("start %s %s: %w", name, id, err)
 	}
 	return nil
 }
@@ -98,17 +108,9 @@ var _ onramp.MemberInvitations = (*Temporal)(nil)
 
 // InviteMember starts a member invitation.
 func (t *Temporal) InviteMember(ctx context.Context, inv onramp.MemberInvitation, orgName string) error {
-	_, err := t.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflows.MemberInvitationID(inv.ID),
-		TaskQueue:                workflows.TaskQueue,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-	}, workflows.MemberInvitationWorkflowName, workflows.MemberInvitationInput{
-		Invitation: inv, OrgName: orgName, PortalURL: t.cfg.PortalURL, ReminderAfter: t.cfg.ReminderAfter, ExpireAfter: t.cfg.ExpireAfter,
-	})
-	if err != nil {
-		return fmt.Errorf("start member invitation: %w", err)
-	}
-	return nil
+	return t.start(ctx, workflows.MemberInvitationID(inv.ID), enums.WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED, workflows.MemberInvitationWorkflowName,
+		workflows.MemberInvitationInput{Invitation: inv, OrgName: orgName, PortalURL: t.cfg.PortalURL, ReminderAfter: t.cfg.ReminderAfter, ExpireAfter: t.cfg.ExpireAfter},
+		"the invitation to "+inv.Email+" is already running")
 }
 
 // ResendMemberInvitation e-mails a pending invitation again; ECONFLICT when it has ended.

@@ -19,20 +19,8 @@ var _ onramp.Reviews = (*Temporal)(nil)
 
 // StartReview starts the review of a submitted request; ECONFLICT when one runs already.
 func (t *Temporal) StartReview(ctx context.Context, r onramp.ProductionRequest) error {
-	_, err := t.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflows.ProductionReviewID(r.ID),
-		TaskQueue:                workflows.TaskQueue,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-	}, workflows.ProductionReviewWorkflowName, workflows.ProductionReviewInput{RequestID: r.ID, OrgID: r.OrgID, PortalURL: t.cfg.PortalURL})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return onramp.Errorf(onramp.ECONFLICT, "request %s is already submitted", r.ID)
-	}
-	if err != nil {
-		return fmt.Errorf("start review: %w", err)
-	}
-	return nil
+	return t.start(ctx, workflows.ProductionReviewID(r.ID), enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, workflows.ProductionReviewWorkflowName,
+		workflows.ProductionReviewInput{RequestID: r.ID, OrgID: r.OrgID, PortalURL: t.cfg.PortalURL}, "request "+r.ID+" is already submitted")
 }
 
 // Review sends the action as a Temporal Update and waits until the workflow has recorded it. The
@@ -68,20 +56,8 @@ var _ onramp.Rotations = (*Temporal)(nil)
 
 // StartRotation starts a rotation; ECONFLICT when the rotation id runs already.
 func (t *Temporal) StartRotation(ctx context.Context, r onramp.Rotation) error {
-	_, err := t.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflows.CredentialRotationID(r.ID),
-		TaskQueue:                workflows.TaskQueue,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-	}, workflows.CredentialRotationWorkflowName, workflows.CredentialRotationInput{Rotation: r, PortalURL: t.cfg.PortalURL})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return onramp.Errorf(onramp.ECONFLICT, "rotation %s is already running", r.ID)
-	}
-	if err != nil {
-		return fmt.Errorf("start rotation: %w", err)
-	}
-	return nil
+	return t.start(ctx, workflows.CredentialRotationID(r.ID), enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, workflows.CredentialRotationWorkflowName,
+		workflows.CredentialRotationInput{Rotation: r, PortalURL: t.cfg.PortalURL}, "rotation "+r.ID+" is already running")
 }
 
 // Rotate sends a rotation action as an Update and waits until the workflow has recorded it.
