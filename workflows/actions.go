@@ -22,6 +22,19 @@ type queued[A any] struct {
 	err  error
 }
 
+// serveActions runs a workflow that takes actions: it installs the state query and the actions,
+// runs the main loop, then answers every Update still waiting with ended (what the workflow has
+// become) and waits for the handlers, so the workflow completes cleanly.
+func serveActions[A, R any](ctx workflow.Context, q *actionQueue[A], query string, names []string, state func() R,
+	run func(workflow.Context) error, ended func() error) (R, error) {
+	if err := registerActions(ctx, q, query, names, state); err != nil {
+		return state(), err
+	}
+	err := run(ctx)
+	q.finish(ctx, ended())
+	return state(), err
+}
+
 // registerActions installs the query that answers the workflow's state, and the Update and Signal
 // handlers of names; an Update returns the state once its action is applied.
 func registerActions[A, R any](ctx workflow.Context, q *actionQueue[A], query string, names []string, state func() R) error {

@@ -25,12 +25,8 @@ func CredentialRotationWorkflow(ctx workflow.Context, in CredentialRotationInput
 	}
 	rt := &rotation{in: in, r: in.Rotation, state: RotationState{Status: in.Rotation.Status}}
 	rt.actions = &actionQueue[onramp.RotationAction]{validate: rt.validate}
-	if err := registerActions(ctx, rt.actions, QueryRotationState, RotationActions, func() RotationState { return rt.state }); err != nil {
-		return rt.state, err
-	}
-	err := rt.run(ctx)
-	rt.actions.finish(ctx, fmt.Errorf("the rotation is %s", rt.state.Status))
-	return rt.state, err
+	return serveActions(ctx, rt.actions, QueryRotationState, RotationActions, func() RotationState { return rt.state }, rt.run,
+		func() error { return fmt.Errorf("the rotation is %s", rt.state.Status) })
 }
 
 type rotation struct {

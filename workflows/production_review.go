@@ -20,12 +20,8 @@ func ProductionReviewWorkflow(ctx workflow.Context, in ProductionReviewInput) (R
 	ctx = withActivityDefaults(ctx)
 	r := &review{in: in, state: ReviewState{Round: 1}}
 	r.actions = &actionQueue[ReviewAction]{validate: r.validate, onQueue: r.queued}
-	if err := registerActions(ctx, r.actions, QueryReviewState, ReviewActions, func() ReviewState { return r.state }); err != nil {
-		return r.state, err
-	}
-	err := r.run(ctx)
-	r.actions.finish(ctx, fmt.Errorf("the request is already %s", r.state.Status))
-	return r.state, err
+	return serveActions(ctx, r.actions, QueryReviewState, ReviewActions, func() ReviewState { return r.state }, r.run,
+		func() error { return fmt.Errorf("the request is already %s", r.state.Status) })
 }
 
 type review struct {

@@ -30,12 +30,8 @@ func QuotaIncreaseReviewWorkflow(ctx workflow.Context, in QuotaIncreaseReviewInp
 	}
 	qr := &quotaReview{in: in, r: in.Request}
 	qr.actions = &actionQueue[onramp.QuotaDecision]{validate: qr.validate, onQueue: func(string, onramp.QuotaDecision) { qr.decided = true }}
-	if err := registerActions(ctx, qr.actions, QueryQuotaReviewState, QuotaActions, func() onramp.QuotaRequest { return qr.r }); err != nil {
-		return qr.r, err
-	}
-	err := qr.run(ctx)
-	qr.actions.finish(ctx, fmt.Errorf("the request is already %s", qr.r.Status))
-	return qr.r, err
+	return serveActions(ctx, qr.actions, QueryQuotaReviewState, QuotaActions, func() onramp.QuotaRequest { return qr.r }, qr.run,
+		func() error { return fmt.Errorf("the request is already %s", qr.r.Status) })
 }
 
 type quotaReview struct {
