@@ -245,20 +245,33 @@ type compliance struct {
 }
 
 // reviewQueue lists the requests in statuses, soonest due first, with their countdowns.
+// orgNames names the organisations (an unknown one keeps no name), for the provider's queues.
+func (s *Server) orgNames(ctx context.Context, ids []string) map[string]string {
+	names := map[string]string{}
+	for _, id := range ids {
+		if _, ok := names[id]; ok {
+			continue
+		}
+		if o, err := s.cfg.Organizations.FindOrganization(ctx, id); err == nil {
+			names[id] = o.Name
+		}
+	}
+	return names
+}
+
 func (s *Server) reviewQueue(ctx context.Context, statuses []string) ([]queueItem, error) {
 	rs, err := s.cfg.Requests.ProductionRequests(ctx, statuses)
 	if err != nil {
 		return nil, err
 	}
 	now := s.cfg.Now()
-	names := map[string]string{}
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.OrgID
+	}
+	names := s.orgNames(ctx, ids)
 	out := make([]queueItem, 0, len(rs))
 	for _, r := range rs {
-		if _, ok := names[r.OrgID]; !ok {
-			if o, err := s.cfg.Organizations.FindOrganization(ctx, r.OrgID); err == nil {
-				names[r.OrgID] = o.Name
-			}
-		}
 		q := queueItem{ProductionRequest: r, OrgName: names[r.OrgID]}
 		if r.SLADue != nil {
 			left := r.SLADue.Sub(now).Round(time.Minute)

@@ -142,6 +142,7 @@ type reviewsView struct {
 	Notices    []onramp.Notification
 	Rotations  []onramp.Rotation     // elevated rotations waiting for the security review
 	Quotas     []onramp.QuotaRequest // quota increases waiting for a decision
+	OrgNames   map[string]string     // of the rotations' and quota requests' organisations
 	Notice     string
 	Error      string
 }
@@ -162,11 +163,19 @@ func (s *Server) adminReviewsPage(c *gin.Context, status int, v reviewsView) {
 	if err == nil {
 		v.Quotas, err = s.cfg.QuotaRequests.QuotaRequestsIn(ctx, []string{onramp.QuotaPending})
 	}
+	var ids []string
+	for _, r := range v.Rotations {
+		ids = append(ids, r.OrgID)
+	}
+	for _, q := range v.Quotas {
+		ids = append(ids, q.OrgID)
+	}
+	v.OrgNames = s.orgNames(ctx, ids)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	v.page = s.adminPage("Production reviews")
+	v.page = s.adminPage("Reviews")
 	if v.Notice == "" {
 		v.Notice = c.Query("notice")
 	}

@@ -403,6 +403,12 @@ func TestE2EUsageBrowser(t *testing.T) {
 		AdminSignIn(t, st),
 		chromedp.Navigate(st.PortalURL+"/admin/reviews"),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-quota-request="`+id+`"]`)),
+	)
+	if err != nil {
+		t.Fatalf("the review queue: %v", err)
+	}
+	maybeScreenshot(t, admin, "admin-quota-review")
+	err = chromedp.Do(admin,
 		chromedp.SetValue(chromedp.CSS(`tr[data-quota-request="`+id+`"] input[name="limit"]`), "30"),
 		chromedp.Click(chromedp.CSS(`tr[data-quota-request="`+id+`"] button.approve`)),
 	)
