@@ -145,13 +145,21 @@ func (s *Server) apiUsage(c *gin.Context) { s.usageJSON(c, c.Param("org")) }
 
 // Call history.
 
-// maxCSVRows bounds one export; narrow the time range for more.
-const maxCSVRows = 10000
+// Call history page sizes: a JSON page holds up to 1000 calls (100 unless asked), a CSV export up
+// to 10 000 (all of them unless asked); narrow the time range for more.
+const (
+	maxCallsJSON, defaultCallsJSON = 1000, 100
+	maxCallsCSV                    = 10000
+)
 
-// callFilter reads the history's filters from the query string.
-func callFilter(c *gin.Context, maxLimit int) (onramp.CallFilter, error) {
+// callFilter reads the history's filters from the query string, for a JSON page or a CSV export.
+func callFilter(c *gin.Context, csvOut bool) (onramp.CallFilter, error) {
+	maxLimit, limit := maxCallsJSON, defaultCallsJSON
+	if csvOut {
+		maxLimit, limit = maxCallsCSV, maxCallsCSV
+	}
 	f := onramp.CallFilter{Environment: c.Query("environment"), StatusClass: c.Query("status"), CredentialID: c.Query("credential"),
-		Operation: c.Query("operation"), Limit: 100}
+		Operation: c.Query("operation"), Limit: limit}
 	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
 		if v := c.Query(name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
@@ -167,8 +175,6 @@ func callFilter(c *gin.Context, maxLimit int) (onramp.CallFilter, error) {
 			return f, onramp.Errorf(onramp.EINVALID, "limit %q must be a number from 1 to %d", v, maxLimit)
 		}
 		f.Limit = n
-	} else if maxLimit == maxCSVRows {
-		f.Limit = maxCSVRows
 	}
 	return f, f.Validate()
 }
@@ -180,11 +186,7 @@ func (s *Server) calls(c *gin.Context, orgID string, csvOut bool) {
 		s.fail(c, err)
 		return
 	}
-	maxLimit := 1000
-	if csvOut {
-		maxLimit = maxCSVRows
-	}
-	f, err := callFilter(c, maxLimit)
+	f, err := callFilter(c, csvOut)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -371,10 +373,10 @@ func (s *Server) renderUsage(c *gin.Context, status int, v usagePageView) {
 	}
 	v.page, v.Memberships, v.Org = s.signedInPage("Usage"), p.Memberships, m
 	v.CanRequest = s.allowed(ctx, m.Role, "quota.request", "")
-	f, ferr := callFilter(c, 1000)
+	f, ferr := callFilter(c, false)
 	if ferr != nil && v.Error == "" {
 		v.Error = onramp.ErrorMessage(ferr)
-		f = onramp.CallFilter{Limit: 100}
+		f = onramp.CallFilter{Limit: defaultCallsJSON}
 	}
 	v.Filter = map[string]string{"environment": c.Query("environment"), "status": c.Query("status"), "credential": c.Query("credential"),
 		"operation": c.Query("operation"), "from": c.Query("from"), "to": c.Query("to")}
