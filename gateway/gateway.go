@@ -231,12 +231,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		g.problem(w, r, notFoundProduct(rt.product.Slug, g.portal))
 		return
 	}
-	// From here on the caller's quota is known: a refusal tells it too, without counting the call.
+	// From here on the caller's quota is known: a refusal tells it too (g.refuse).
 	win := WindowAt(assignment, g.cfg.Environment, g.cfg.Now())
-	refuse := func(p problem.Problem) {
-		g.quotaHeaders(w, win, g.cfg.Quota.Remaining(ctx, win))
-		g.problem(w, r, p)
-	}
 
 	// Match the operation on the path below /<product>/<version>.
 	inner := r.Clone(ctx)
@@ -245,11 +241,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	var body []byte
 	if r.Body != nil {
 		if body, err = io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1)); err != nil {
-			refuse(problem.New(http.StatusBadRequest, "invalid-request", "Invalid request", "The request body could not be read."))
+			g.refuse(w, r, win, problem.New(http.StatusBadRequest, "invalid-request", "Invalid request", "The request body could not be read."))
 			return
 		}
 		if len(body) > maxBodyBytes {
-			refuse(problem.New(http.StatusRequestEntityTooLarge, "body-too-large", "Body too large", "Request bodies are limited to 1 MiB."))
+			g.refuse(w, r, win, problem.New(http.StatusRequestEntityTooLarge, "body-too-large", "Body too large", "Request bodies are limited to 1 MiB."))
 			return
 		}
 	}
@@ -257,11 +253,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	opRoute, params, err := rt.router.FindRoute(inner)
 	if err != nil {
 		if errors.Is(err, routers.ErrMethodNotAllowed) {
-			refuse(problem.New(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
+			g.refuse(w, r, win, problem.New(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
 				r.Method+" is not an operation of "+rt.product.Slug+" "+rt.version.Version+" at "+rest+"; the catalog lists its operations at "+g.portal+"/catalog/"+rt.product.Slug))
 			return
 		}
-		refuse(problem.New(http.StatusNotFound, "no-such-operation", "No such operation",
+		g.refuse(w, r, win, problem.New(http.StatusNotFound, "no-such-operation", "No such operation",
 			rest+" is not a path of "+rt.product.Slug+" "+rt.version.Version+"; the catalog lists its operations at "+g.portal+"/catalog/"+rt.product.Slug))
 		return
 	}
@@ -287,13 +283,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	if !d.Allow {
-		refuse(problem.New(http.StatusForbidden, "access-denied", "Access denied", strings.Join(d.Reasons, "; ")+"."))
+		g.refuse(w, r, win, problem.New(http.StatusForbidden, "access-denied", "Access denied", strings.Join(d.Reasons, "; ")+"."))
 		return
 	}
 	if rl := assignment.RateLimit; rl != nil {
 		if ok, wait := g.rates.take(cred.ID, *rl, g.cfg.Now()); !ok {
 			w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(wait.Seconds())), 10))
-			refuse(problem.New(http.StatusTooManyRequests, "rate-limited", "Rate limited",
+			g.refuse(w, r, win, problem.New(http.StatusTooManyRequests, "rate-limited", "Rate limited",
 				"This credential may make "+strconv.FormatFloat(rl.PerSecond, 'f', -1, 64)+" calls per second to "+rt.product.Slug+" (bursts of "+strconv.Itoa(rl.Burst)+
 					"); retry after "+wait.Round(time.Millisecond).String()+" and spread your calls. This call did not use your quota."))
 			return
@@ -541,6 +537,12 @@ func (g *Gateway) quotaHeaders(w http.ResponseWriter, win Window, remaining int6
 	h.Set("RateLimit-Limit", strconv.FormatInt(win.Quota.Limit, 10))
 	h.Set("RateLimit-Remaining", strconv.FormatInt(remaining, 10))
 	h.Set("RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(win.Reset.Sub(g.cfg.Now()).Seconds())), 10))
+}
+
+// refuse answers p with the caller's quota headers, read without counting the call.
+func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, win Window, p problem.Problem) {
+	g.quotaHeaders(w, win, g.cfg.Quota.Remaining(r.Context(), win))
+	g.problem(w, r, p)
 }
 
 func (g *Gateway) problem(w http.ResponseWriter, r *http.Request, p problem.Problem) {
