@@ -142,19 +142,19 @@ func (s *Usage) RecordUsage(ctx context.Context, events []onramp.UsageEvent) err
 	if err != nil {
 		return err
 	}
-	incs := map[string]bson.M{}
+	incs := map[string]map[string]int64{} // usage_hours id → $inc of h.<hour>.calls / .errors
 	for i, e := range events {
 		if skipped[i] || e.Product == "" {
 			continue
 		}
 		id := hoursID(e.OrgID, e.Product, e.Environment, e.At)
 		if incs[id] == nil {
-			incs[id] = bson.M{}
+			incs[id] = map[string]int64{}
 		}
 		h := "h." + strconv.Itoa(e.At.UTC().Hour())
-		incs[id][h+".calls"] = toInt64(incs[id][h+".calls"]) + 1
+		incs[id][h+".calls"]++
 		if e.Status >= 400 {
-			incs[id][h+".errors"] = toInt64(incs[id][h+".errors"]) + 1
+			incs[id][h+".errors"]++
 		}
 	}
 	for id, inc := range incs {
@@ -163,11 +163,6 @@ func (s *Usage) RecordUsage(ctx context.Context, events []onramp.UsageEvent) err
 		}
 	}
 	return nil
-}
-
-func toInt64(v any) int64 {
-	n, _ := v.(int64)
-	return n
 }
 
 func hoursID(orgID, product, env string, day time.Time) string {
