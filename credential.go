@@ -27,6 +27,28 @@ func KeyPrefix(env string) string {
 	return SandboxKeyPrefix
 }
 
+// KeyRandomLength is how many base32 characters (a-z, 2-7) follow a key's prefix: 256 random bits.
+const KeyRandomLength = 52
+
+// WellFormedKey reports whether key has the shape of an issued key (an environment prefix and 52
+// base32 characters), so a malformed one is refused before anything is looked up.
+func WellFormedKey(key string) bool {
+	env := KeyEnvironment(key)
+	if env == "" {
+		return false
+	}
+	rest := key[len(KeyPrefix(env)):]
+	if len(rest) != KeyRandomLength {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if c := rest[i]; !(c >= 'a' && c <= 'z') && !(c >= '2' && c <= '7') {
+			return false
+		}
+	}
+	return true
+}
+
 // KeyEnvironment returns the environment a key's prefix names, or "" for none.
 func KeyEnvironment(key string) string {
 	switch {
@@ -110,7 +132,8 @@ type CredentialStore interface {
 
 // UsageEvent is one call through the gateway. It never holds a body or a secret.
 type UsageEvent struct {
-	ID           string    `json:"id" bson:"_id"` // the request id
+	ID           string    `json:"id" bson:"_id"`                                    // the gateway's own id for the call
+	RequestID    string    `json:"request_id,omitempty" bson:"request_id,omitempty"` // X-Request-Id as answered (the caller's, when well-formed)
 	At           time.Time `json:"at" bson:"at"`
 	OrgID        string    `json:"org_id" bson:"org_id"`
 	CredentialID string    `json:"credential_id" bson:"credential_id"`

@@ -119,6 +119,17 @@ func Latest(versions []ProductVersion) (ProductVersion, error) {
 	return ProductVersion{}, Errorf(ENOTFOUND, "no version is published yet")
 }
 
+// Retired reports whether every version is deprecated and past its sunset at now: the product is
+// gone for everyone (policies/catalog withholds it, and the gateway with it).
+func Retired(versions []ProductVersion, now time.Time) bool {
+	for _, v := range versions {
+		if v.Status != VersionDeprecated || v.Sunset == nil || v.Sunset.After(now) {
+			return false
+		}
+	}
+	return len(versions) > 0
+}
+
 // Quota is a number of requests per period.
 type Quota struct {
 	Limit  int64  `json:"limit" bson:"limit" yaml:"limit"`

@@ -176,19 +176,7 @@ func (s *Server) predict(ctx context.Context, cred onramp.Credential, a onramp.A
 	if r := cred.Refusal(s.cfg.Now()); r != "" {
 		return tryItPrediction{Message: "this credential is " + r + ": the gateway will answer 401", Reasons: []string{"credential " + r}}
 	}
-	set := func(xs []string) map[string]any {
-		out := map[string]any{}
-		for _, x := range xs {
-			out[x] = true
-		}
-		return out
-	}
-	d, err := s.cfg.Policy.Decide(ctx, policies.Gateway, map[string]any{
-		"environment": cred.Environment, "portal_url": s.cfg.PortalURL, "product": product,
-		"credential": map[string]any{"org_id": cred.OrgID, "environment": cred.Environment, "scopes": set(cred.Scopes)},
-		"assignment": map[string]any{"plan": a.Plan, "scopes": set(a.Scopes), "environments": set(a.Environments)},
-		"operation":  map[string]any{"id": op.ID, "scope": op.Scope},
-	})
+	d, err := s.cfg.Policy.Decide(ctx, policies.Gateway, onramp.GatewayInput(cred.Environment, s.cfg.PortalURL, product, cred, a, op.ID, op.Scope))
 	if err != nil {
 		return tryItPrediction{Message: "the policy could not predict the answer"}
 	}

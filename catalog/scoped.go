@@ -63,32 +63,9 @@ func (c *Catalog) Servers(a onramp.Assignment, version string) []specs.Server {
 	return out
 }
 
-// retired reports whether every version is deprecated and past its sunset.
-func (c *Catalog) retired(versions []onramp.ProductVersion) bool {
-	now := c.cfg.Now()
-	for _, v := range versions {
-		if v.Status != onramp.VersionDeprecated || v.Sunset == nil || v.Sunset.After(now) {
-			return false
-		}
-	}
-	return len(versions) > 0
-}
-
 // decide asks policies/catalog about one product version for the organisation.
 func (c *Catalog) decide(ctx context.Context, org onramp.Organization, assignments []onramp.Assignment, p onramp.Product, versions []onramp.ProductVersion, v onramp.ProductVersion) (onramp.Decision, error) {
-	granted := map[string]any{}
-	for _, a := range assignments {
-		granted[a.Product] = map[string]any{"plan": a.Plan, "scopes": a.Scopes, "environments": a.Environments}
-	}
-	ops := map[string]any{}
-	for _, op := range v.Operations {
-		ops[op.ID] = map[string]any{"method": op.Method, "path": op.Path, "scope": op.Scope}
-	}
-	input := map[string]any{
-		"organization": map[string]any{"id": org.ID, "tier": org.Tier, "status": org.Status},
-		"assignments":  granted,
-		"product":      map[string]any{"slug": p.Slug, "name": p.Name, "retired": c.retired(versions), "operations": ops},
-	}
+	input := onramp.CatalogInput(org, assignments, p, onramp.Retired(versions, c.cfg.Now()), v.Operations)
 	return c.cfg.Policy.Decide(ctx, PolicyName, input)
 }
 

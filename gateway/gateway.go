@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,6 +51,12 @@ type Credentials interface {
 	Client(ctx context.Context, clientID, secret string) (onramp.Credential, error)
 }
 
+// Organizations finds the organisation a credential belongs to: the catalog policy decides from
+// its tier and status what it may see, and the gateway refuses what the catalog hides.
+type Organizations interface {
+	FindOrganization(ctx context.Context, id string) (onramp.Organization, error)
+}
+
 // Journeys records onboarding milestones (onramp.OnboardingStore).
 type Journeys interface {
 	ReachStage(ctx context.Context, orgID, stage string, at time.Time) error
@@ -60,11 +67,14 @@ type Config struct {
 	Environment string // Sandbox or Production
 	PortalURL   string // where partners manage credentials; named in error details
 	Credentials Credentials
-	Catalog     onramp.CatalogStore
-	Assignments onramp.AssignmentStore
-	Policy      onramp.Policy
-	Recorder    *Recorder
-	Quota       *Quota
+	// Organizations and Catalog feed policies/catalog, the rules that decide what the catalog
+	// shows: what it hides (a withheld product) the gateway refuses the same way.
+	Organizations Organizations
+	Catalog       onramp.CatalogStore
+	Assignments   onramp.AssignmentStore
+	Policy        onramp.Policy
+	Recorder      *Recorder
+	Quota         *Quota
 	// ExampleUpstream answers for products whose production upstream is missing or on the reserved
 	// .example domain (the demo catalog's), in development; empty: no stand-in.
 	ExampleUpstream string
@@ -83,14 +93,32 @@ type Config struct {
 type Gateway struct {
 	cfg         Config
 	portal      string
-	creds       *ttlCache[onramp.Credential]
+	creds       *ttlCache[onramp.Credential] // by key hash, or "id:" and a token's subject
+	unknown     *ttlCache[onramp.Credential] // keys not found: apart, so a flood cannot evict known ones
+	guesses     *guessLimits                 // per client address, unknown keys tried
 	assignments *ttlCache[[]onramp.Assignment]
+	orgs        *ttlCache[onramp.Organization]
+	visible     *ttlCache[bool] // org × product: whether policies/catalog shows it
 	routes      *ttlCache[*route]
 	decisions   *ttlCache[onramp.Decision]
-	routers     *ttlCache[routers.Router] // by version id; published documents never change
+	compiled    *ttlCache[*compiled] // by version id; published documents never change
 	proxy       *httputil.ReverseProxy
 	reached     sync.Map // org id: its first successful call here is recorded (or being recorded)
 	rates       rateLimits
+}
+
+// Cache bounds: entries held per cache (least recently used evicted first).
+const (
+	maxCachedKeys    = 200_000
+	maxCachedUnknown = 20_000
+	maxCachedOther   = 50_000
+)
+
+// compiled is a published version prepared for routing: its router, and the response headers
+// each operation documents (what the gateway passes back from the upstream).
+type compiled struct {
+	router  routers.Router
+	headers map[*openapi3.Operation]map[string]bool
 }
 
 // route is a product version the gateway can serve.
@@ -99,7 +127,9 @@ type route struct {
 	version onramp.ProductVersion
 	doc     *openapi3.T
 	router  routers.Router
+	headers map[*openapi3.Operation]map[string]bool
 	scopes  map[string]string // operation id → scope
+	retired bool              // every version of the product is past its sunset (policies/catalog)
 }
 
 // New returns a gateway for one environment; it fails on a missing dependency.
@@ -107,8 +137,8 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Environment != Sandbox && cfg.Environment != Production {
 		return nil, errors.New("gateway.New: environment must be sandbox or production")
 	}
-	if cfg.PortalURL == "" || cfg.Credentials == nil || cfg.Catalog == nil || cfg.Assignments == nil || cfg.Policy == nil || cfg.Recorder == nil || cfg.Quota == nil {
-		return nil, errors.New("gateway.New: PortalURL, Credentials, Catalog, Assignments, Policy, Recorder and Quota are required")
+	if cfg.PortalURL == "" || cfg.Credentials == nil || cfg.Organizations == nil || cfg.Catalog == nil || cfg.Assignments == nil || cfg.Policy == nil || cfg.Recorder == nil || cfg.Quota == nil {
+		return nil, errors.New("gateway.New: PortalURL, Credentials, Organizations, Catalog, Assignments, Policy, Recorder and Quota are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -125,21 +155,21 @@ func New(cfg Config) (*Gateway, error) {
 		cfg.Transport = t
 	}
 	g := &Gateway{cfg: cfg, portal: strings.TrimRight(cfg.PortalURL, "/"),
-		creds:       newTTLCache[onramp.Credential](cfg.CacheTTL, cfg.Now),
-		assignments: newTTLCache[[]onramp.Assignment](cfg.CacheTTL, cfg.Now),
-		routes:      newTTLCache[*route](5*time.Second, cfg.Now),
-		decisions:   newTTLCache[onramp.Decision](cfg.CacheTTL, cfg.Now),
-		routers:     newTTLCache[routers.Router](time.Hour, cfg.Now),
+		creds:       newTTLCache[onramp.Credential](cfg.CacheTTL, maxCachedKeys, cfg.Now),
+		unknown:     newTTLCache[onramp.Credential](cfg.CacheTTL, maxCachedUnknown, cfg.Now),
+		guesses:     newGuessLimits(),
+		assignments: newTTLCache[[]onramp.Assignment](cfg.CacheTTL, maxCachedOther, cfg.Now),
+		orgs:        newTTLCache[onramp.Organization](cfg.CacheTTL, maxCachedOther, cfg.Now),
+		visible:     newTTLCache[bool](cfg.CacheTTL, maxCachedOther, cfg.Now),
+		routes:      newTTLCache[*route](5*time.Second, maxCachedOther, cfg.Now),
+		decisions:   newTTLCache[onramp.Decision](cfg.CacheTTL, maxCachedOther, cfg.Now),
+		compiled:    newTTLCache[*compiled](time.Hour, maxCachedOther, cfg.Now),
 	}
-	g.proxy = &httputil.ReverseProxy{
-		Rewrite:   func(*httputil.ProxyRequest) {}, // the request is rewritten before it is proxied
-		Transport: cfg.Transport,
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			g.cfg.Logger.Error("upstream", "error", err, "request_id", w.Header().Get(requestid.Header))
-			g.problem(w, r, problem.New(http.StatusBadGateway, "upstream-unavailable", "Upstream unavailable",
-				"The API behind the gateway did not answer. Retry with backoff; the request id identifies this call to the provider."))
-		},
-	}
+	g.proxy = newProxy(cfg.Transport, func(w http.ResponseWriter, r *http.Request, err error) {
+		g.cfg.Logger.Error("upstream", "error", err, "request_id", w.Header().Get(requestid.Header))
+		g.problem(w, r, problem.New(http.StatusBadGateway, "upstream-unavailable", "Upstream unavailable",
+			"The API behind the gateway did not answer. Retry with backoff; the request id identifies this call to the provider."))
+	})
 	return g, nil
 }
 
@@ -201,7 +231,9 @@ func (g *Gateway) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if w.status >= 200 && w.status < 300 {
 		g.firstSuccess(c.credential.OrgID)
 	}
-	g.cfg.Recorder.Record(onramp.UsageEvent{ID: id, At: c.started, OrgID: c.credential.OrgID, CredentialID: c.credential.ID,
+	// The event's id is the gateway's own: a caller's X-Request-Id could collide with another
+	// call's (hiding it from the history) or pre-claim another tenant's.
+	g.cfg.Recorder.Record(onramp.UsageEvent{ID: requestid.New(), RequestID: id, At: c.started, OrgID: c.credential.OrgID, CredentialID: c.credential.ID,
 		Label: c.credential.Label, Environment: g.cfg.Environment, Product: c.product, Version: c.version, Operation: c.operation,
 		Method: r.Method, Path: r.URL.Path, Status: w.status, LatencyMS: float64(g.cfg.Now().Sub(c.started).Microseconds()) / 1000})
 }
@@ -216,6 +248,16 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 
+	if upgradeRequested(r.Header) {
+		g.problem(w, r, problem.New(http.StatusBadRequest, "upgrade-not-supported", "Protocol upgrade not supported",
+			"The gateway serves plain HTTP requests only: send the request without Upgrade or HTTP2-Settings headers (WebSocket and h2c are not offered)."))
+		return
+	}
+	if why := unsafePath(r.URL.EscapedPath()); why != "" {
+		g.problem(w, r, problem.New(http.StatusBadRequest, "invalid-path", "Invalid path",
+			"The path cannot be routed: "+why+". Percent-encode each path parameter without dot segments, slashes or backslashes."))
+		return
+	}
 	rt, rest, p := g.route(ctx, r.URL.Path)
 	if p != nil {
 		g.problem(w, r, *p)
@@ -223,6 +265,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	c.product, c.version = rt.product.Slug, rt.version.Version
 	assignment, found, err := g.assignment(ctx, cred.OrgID, rt.product.Slug)
+	if err == nil && found {
+		found, err = g.catalogShows(ctx, cred.OrgID, rt)
+	}
 	if err != nil {
 		g.internal(w, r, err)
 		return
@@ -271,12 +316,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	// decision for this triple holds until a policy reload, which it follows within the cache TTL.
 	decisionKey := cred.ID + "\x00" + strings.Join(cred.Scopes, ",") + "\x00" + strconv.FormatInt(assignment.UpdatedAt.UnixNano(), 36) + "\x00" + rt.product.Slug + "\x00" + opID
 	d, err := g.decisions.get(decisionKey, func() (onramp.Decision, error) {
-		return g.cfg.Policy.Decide(ctx, "gateway", map[string]any{
-			"environment": g.cfg.Environment, "portal_url": g.portal, "product": rt.product.Slug,
-			"credential": map[string]any{"org_id": cred.OrgID, "environment": cred.Environment, "scopes": set(cred.Scopes)},
-			"assignment": map[string]any{"plan": assignment.Plan, "scopes": set(assignment.Scopes), "environments": set(assignment.Environments)},
-			"operation":  map[string]any{"id": opID, "scope": rt.scopes[opID]},
-		})
+		return g.cfg.Policy.Decide(ctx, onramp.DecisionGateway, onramp.GatewayInput(g.cfg.Environment, g.portal, rt.product.Slug, cred, assignment, opID, rt.scopes[opID]))
 	})
 	if err != nil {
 		g.internal(w, r, err)
@@ -319,7 +359,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		g.sandbox(w, r, opRoute.Operation, rest, body)
 		return
 	}
-	g.forward(w, r, rt, cred, rest, body)
+	g.forward(w, r, rt, opRoute.Operation, cred, restOf(r.URL.EscapedPath()), body)
 }
 
 // authenticate finds the request's credential, or the problem to answer. The key never appears
@@ -338,12 +378,18 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (onramp.Cre
 	if !ok {
 		return onramp.Credential{}, &invalid
 	}
-	var cred onramp.Credential
-	var err error
 	if looksLikeJWT(key) {
 		return g.authenticateToken(ctx, key, manage)
 	}
-	cred, err = g.creds.get(keyHash(key), func() (onramp.Credential, error) { return g.cfg.Credentials.Lookup(ctx, key) })
+	if !onramp.WellFormedKey(key) {
+		return onramp.Credential{}, &invalid // no lookup for what was never issued
+	}
+	cred, err := g.lookupKey(ctx, key, clientAddress(r))
+	if onramp.ErrorCode(err) == onramp.ERATELIMITED {
+		p := problem.New(http.StatusTooManyRequests, "too-many-unknown-credentials", "Too many unknown credentials",
+			"Your network sent many credentials that do not exist; keys the gateway has not seen recently are refused for a minute. Check that you send the whole key."+manage)
+		return onramp.Credential{}, &p
+	}
 	if err == nil && cred.Type == onramp.TypeOAuthClient {
 		p := problem.New(http.StatusUnauthorized, "invalid-credential", "Invalid credential",
 			"This is an OAuth client secret: exchange it with its client id at POST /oauth/token and send the access token as `Authorization: Bearer <token>`.")
@@ -394,7 +440,9 @@ func (g *Gateway) authenticateToken(ctx context.Context, token, manage string) (
 		return onramp.Credential{}, &invalid
 	}
 	cred, err := g.creds.get("id:"+cl.Subject, func() (onramp.Credential, error) { return g.cfg.Credentials.Find(ctx, cl.Subject) })
-	if err != nil {
+	// Only the OAuth client the token was issued to, in this environment, makes it valid: a
+	// token naming an API key's id (or another client's) is refused.
+	if err != nil || cred.Type != onramp.TypeOAuthClient || cred.ClientID != cl.ClientID || cred.Environment != env {
 		return onramp.Credential{}, &invalid
 	}
 	if r := cred.Refusal(g.cfg.Now()); r != "" {
@@ -448,34 +496,78 @@ func (g *Gateway) load(ctx context.Context, slug, version string) (*route, error
 	if err != nil {
 		return nil, err
 	}
-	var v onramp.ProductVersion
-	if version == onramp.LatestVersion {
-		vs, err := g.cfg.Catalog.ListVersions(ctx, slug)
-		if err != nil {
-			return nil, err
-		}
-		if v, err = onramp.Latest(vs); err != nil {
-			return nil, err
-		}
-	} else if v, err = g.cfg.Catalog.FindVersion(ctx, slug, version); err != nil {
-		return nil, err
-	}
-	router, err := g.routers.get(v.ID, func() (routers.Router, error) {
-		doc, err := specs.Load([]byte(v.Spec))
-		if err != nil {
-			return nil, err
-		}
-		doc.Servers = nil // match paths only: the gateway strips /<product>/<version>
-		return gorillamux.NewRouter(doc)
-	})
+	versions, err := g.cfg.Catalog.ListVersions(ctx, slug)
 	if err != nil {
 		return nil, err
 	}
-	rt := &route{product: p, version: v, router: router, scopes: map[string]string{}}
+	var v onramp.ProductVersion
+	if version == onramp.LatestVersion {
+		if v, err = onramp.Latest(versions); err != nil {
+			return nil, err
+		}
+	} else if i := slices.IndexFunc(versions, func(x onramp.ProductVersion) bool { return x.Version == version }); i >= 0 {
+		v = versions[i]
+	} else {
+		return nil, onramp.Errorf(onramp.ENOTFOUND, "no version %s of %s", version, slug)
+	}
+	cp, err := g.compiled.get(v.ID, func() (*compiled, error) { return compile(v) })
+	if err != nil {
+		return nil, err
+	}
+	rt := &route{product: p, version: v, router: cp.router, headers: cp.headers, scopes: map[string]string{}, retired: onramp.Retired(versions, g.cfg.Now())}
 	for _, op := range v.Operations {
 		rt.scopes[op.ID] = op.Scope
 	}
 	return rt, nil
+}
+
+// compile parses a published version and builds its router (paths only: the gateway strips
+// /<product>/<version>), noting the response headers each operation documents.
+func compile(v onramp.ProductVersion) (*compiled, error) {
+	doc, err := specs.Load([]byte(v.Spec))
+	if err != nil {
+		return nil, err
+	}
+	doc.Servers = nil
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, err
+	}
+	cp := &compiled{router: router, headers: map[*openapi3.Operation]map[string]bool{}}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			cp.headers[op] = documentedResponseHeaders(op)
+		}
+	}
+	return cp, nil
+}
+
+// restOf is an escaped request path below /<product>/<version>.
+func restOf(escaped string) string {
+	parts := strings.SplitN(strings.TrimPrefix(escaped, "/"), "/", 3)
+	if len(parts) < 3 {
+		return "/"
+	}
+	return "/" + parts[2]
+}
+
+// catalogShows asks policies/catalog whether the organisation sees the product: a product the
+// catalog hides (withheld by the security team, or retired) does not exist at the gateway either.
+func (g *Gateway) catalogShows(ctx context.Context, orgID string, rt *route) (bool, error) {
+	return g.visible.get(orgID+"\x00"+rt.product.Slug, func() (bool, error) {
+		org, err := g.orgs.get(orgID, func() (onramp.Organization, error) { return g.cfg.Organizations.FindOrganization(ctx, orgID) })
+		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
+		as, err := g.assignments.get(orgID, func() ([]onramp.Assignment, error) { return g.cfg.Assignments.AssignmentsOf(ctx, orgID) })
+		if err != nil {
+			return false, err
+		}
+		d, err := g.cfg.Policy.Decide(ctx, onramp.DecisionCatalog, onramp.CatalogInput(org, as, rt.product, rt.retired, rt.version.Operations))
+		return d.Allow, err
+	})
 }
 
 func (g *Gateway) assignment(ctx context.Context, orgID, product string) (onramp.Assignment, bool, error) {
@@ -505,7 +597,7 @@ func (g *Gateway) sandbox(w http.ResponseWriter, r *http.Request, op *openapi3.O
 	_, _ = w.Write(out)
 }
 
-func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *route, cred onramp.Credential, rest string, body []byte) {
+func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *route, op *openapi3.Operation, cred onramp.Credential, rest string, body []byte) {
 	base := rt.product.Upstreams[Production]
 	if u, err := url.Parse(base); g.cfg.ExampleUpstream != "" && (base == "" || err != nil || strings.HasSuffix(u.Hostname(), ".example")) {
 		base = g.cfg.ExampleUpstream
@@ -517,16 +609,17 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *route, cre
 		g.cfg.Logger.Error("product without production upstream", "product", rt.product.Slug)
 		return
 	}
-	out := r.Clone(r.Context())
-	out.URL = &url.URL{Scheme: target.Scheme, Host: target.Host, Path: target.Path + rest, RawQuery: r.URL.RawQuery}
-	out.Host = target.Host
+	// The path keeps the caller's escaping (checked by unsafePath), the query goes as sent.
+	up := &url.URL{Scheme: target.Scheme, Host: target.Host, RawQuery: r.URL.RawQuery}
+	if up.Path, err = url.PathUnescape(target.EscapedPath() + rest); err != nil {
+		g.internal(w, r, err)
+		return
+	}
+	up.RawPath = target.EscapedPath() + rest
+	f := &forwarded{target: up, org: cred.OrgID, cred: cred.ID, product: rt.product.Slug + "/" + rt.version.Version, op: op, documented: rt.headers[op]}
+	out := r.Clone(withForwarded(r.Context(), f))
 	out.Body = io.NopCloser(bytes.NewReader(body))
 	out.ContentLength = int64(len(body))
-	out.Header.Del("Authorization") // the partner's key stays at the gateway
-	out.Header.Del("X-API-Key")
-	out.Header.Set("X-Onramp-Org", cred.OrgID)
-	out.Header.Set("X-Onramp-Credential", cred.ID)
-	out.Header.Set("X-Onramp-Product", rt.product.Slug+"/"+rt.version.Version)
 	g.proxy.ServeHTTP(w, out)
 }
 
@@ -586,15 +679,6 @@ func requestErrors(err error) []onramp.ErrorDetail {
 			continue
 		}
 		out = append(out, onramp.ErrorDetail{Location: "request", Message: e.Error()})
-	}
-	return out
-}
-
-// set is a policy input set: an object to look members up in.
-func set(members []string) map[string]any {
-	out := make(map[string]any, len(members))
-	for _, m := range members {
-		out[m] = true
 	}
 	return out
 }

@@ -34,6 +34,8 @@ import (
 type harness struct {
 	sandbox, production *gateway.Gateway
 	creds               *credentials.Service
+	engine              *policies.Engine // the gateways' and the catalog's policies; tests may load others live
+	cat                 *catalog.Catalog
 	catalog             *catalogtest.Memory
 	usage               *credentialstest.Memory
 	recorder            *gateway.Recorder
@@ -87,14 +89,22 @@ func (l *alertLog) keys() []string {
 	return out
 }
 
-func MustHarness(tb testing.TB) *harness {
+// activeOrgs says every organisation exists, active on the standard plan.
+type activeOrgs struct{}
+
+func (activeOrgs) FindOrganization(_ context.Context, id string) (onramp.Organization, error) {
+	return onramp.Organization{ID: id, Name: id, Tier: "standard", Status: onramp.OrgActive}, nil
+}
+
+// MustHarness builds the harness; each option adjusts both gateways' configuration.
+func MustHarness(tb testing.TB, options ...func(*gateway.Config)) *harness {
 	tb.Helper()
 	ctx := context.Background()
 	engine, err := policies.New(ctx, policies.Embedded())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	h := &harness{catalog: catalogtest.NewMemory(), usage: credentialstest.NewMemory(), upstreamSaw: make(chan *http.Request, 100), clock: &clock{}, alerts: &alertLog{}}
+	h := &harness{engine: engine, catalog: catalogtest.NewMemory(), usage: credentialstest.NewMemory(), upstreamSaw: make(chan *http.Request, 100), clock: &clock{}, alerts: &alertLog{}}
 	cat, err := catalog.New(catalog.Config{Store: h.catalog, Assignments: h.catalog, Policy: engine, SandboxURL: "http://sandbox", ProductionURL: "http://production"})
 	if err != nil {
 		tb.Fatal(err)
@@ -103,6 +113,7 @@ func MustHarness(tb testing.TB) *harness {
 	if _, err := cat.LoadFiles(ctx, files); err != nil {
 		tb.Fatal(err)
 	}
+	h.cat = cat
 	keys, _ := credentials.ParseKeyring("t:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32)))
 	if h.creds, err = credentials.New(credentials.Config{Store: h.usage, Assignments: h.catalog, Keys: keys, PortalURL: "http://portal.test"}); err != nil {
 		tb.Fatal(err)
@@ -118,8 +129,12 @@ func MustHarness(tb testing.TB) *harness {
 	quota := gateway.NewQuota(gateway.QuotaConfig{Store: h.usage, Alerts: h.alerts, Logger: log, Interval: 20 * time.Millisecond, Now: h.clock.Now})
 	tb.Cleanup(func() { h.recorder.Stop(); quota.Stop() })
 	for _, env := range []string{onramp.Sandbox, onramp.Production} {
-		g, err := gateway.New(gateway.Config{Environment: env, PortalURL: "http://portal.test", Credentials: h.creds, Catalog: h.catalog,
-			Assignments: h.catalog, Policy: engine, Recorder: h.recorder, Quota: quota, ExampleUpstream: h.upstream.URL, Logger: log, CacheTTL: 50 * time.Millisecond, Now: h.clock.Now})
+		cfg := gateway.Config{Environment: env, PortalURL: "http://portal.test", Credentials: h.creds, Organizations: activeOrgs{}, Catalog: h.catalog,
+			Assignments: h.catalog, Policy: engine, Recorder: h.recorder, Quota: quota, ExampleUpstream: h.upstream.URL, Logger: log, CacheTTL: 50 * time.Millisecond, Now: h.clock.Now}
+		for _, o := range options {
+			o(&cfg)
+		}
+		g, err := gateway.New(cfg)
 		if err != nil {
 			tb.Fatal(err)
 		}

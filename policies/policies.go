@@ -35,10 +35,10 @@ var noMetrics = metrics.NoOp()
 
 // Decisions the bundle must define.
 const (
-	Members  = "members"
-	Catalog  = "catalog"
-	Gateway  = "gateway"
-	Rotation = "rotation"
+	Members  = onramp.DecisionMembers
+	Catalog  = onramp.DecisionCatalog
+	Gateway  = onramp.DecisionGateway
+	Rotation = onramp.DecisionRotation
 )
 
 var required = []string{Members, Catalog, Gateway, Rotation}

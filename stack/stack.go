@@ -351,7 +351,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			env string
 			l   net.Listener
 		}{{gateway.Sandbox, sandboxL}, {gateway.Production, prodL}} {
-			h, err := gateway.New(gateway.Config{Environment: g.env, PortalURL: s.portalURLOrDefault(), Credentials: creds,
+			h, err := gateway.New(gateway.Config{Environment: g.env, PortalURL: s.portalURLOrDefault(), Credentials: creds, Organizations: orgs,
 				Catalog: catalogStore, Assignments: catalogStore, Policy: policy, Recorder: s.recorder, Quota: s.quota,
 				ExampleUpstream: upstream, Journeys: onboarding, Tokens: tokens, Logger: log})
 			if err != nil {

@@ -99,7 +99,7 @@ func run(rounds int, duration time.Duration, workers int) error {
 	quota := gateway.NewQuota(gateway.QuotaConfig{Store: creds, Logger: quiet})
 	defer recorder.Stop()
 	defer quota.Stop()
-	gw, err := gateway.New(gateway.Config{Environment: onramp.Production, PortalURL: "http://portal", Credentials: svc, Catalog: store, Assignments: store,
+	gw, err := gateway.New(gateway.Config{Environment: onramp.Production, PortalURL: "http://portal", Credentials: svc, Organizations: benchOrgs{}, Catalog: store, Assignments: store,
 		Policy: engine, Recorder: recorder, Quota: quota, ExampleUpstream: upstream.URL, Transport: transport(workers), Logger: quiet})
 	if err != nil {
 		return err
@@ -166,4 +166,11 @@ func run(rounds int, duration time.Duration, workers int) error {
 	fmt.Fprintf(os.Stdout, "workers %d, %s per measurement, usage events dropped: %d\n", workers, duration, recorder.Dropped())
 	fmt.Printf("gateway/bare throughput ratio: %.2f\n", gwTotal/bareTotal)
 	return nil
+}
+
+// benchOrgs says every organisation exists and is active.
+type benchOrgs struct{}
+
+func (benchOrgs) FindOrganization(_ context.Context, id string) (onramp.Organization, error) {
+	return onramp.Organization{ID: id, Name: id, Tier: "standard", Status: onramp.OrgActive}, nil
 }

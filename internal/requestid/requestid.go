@@ -19,6 +19,11 @@ func From(incoming string) string {
 	if wellFormed.MatchString(incoming) {
 		return incoming
 	}
+	return New()
+}
+
+// New returns a random id (96 bits, hex) that no caller chose.
+func New() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])

@@ -1,0 +1,45 @@
+package gateway
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/onramp-dev/onramp"
+)
+
+// A flood of distinct keys evicts the least recently used entries, never the whole cache: a key
+// in use stays, however many others pass through.
+func TestCacheEvictsTheLeastRecentlyUsed(t *testing.T) {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	c := newTTLCache[int](time.Minute, 3, func() time.Time { return now })
+	loads := 0
+	load := func(v int) func() (int, error) { return func() (int, error) { loads++; return v, nil } }
+	_, _ = c.get("hot", load(1))
+	for i := range 100 {
+		_, _ = c.get(fmt.Sprint("flood", i), load(i))
+		if v, _ := c.get("hot", load(-1)); v != 1 {
+			t.Fatalf("after %d others the hot entry was reloaded as %d", i+1, v)
+		}
+	}
+	if c.len() != 3 {
+		t.Errorf("cache holds %d entries, want its bound of 3", c.len())
+	}
+	if loads != 101 {
+		t.Errorf("%d loads, want 101 (the hot key once, each flood key once)", loads)
+	}
+	if _, err, ok := c.lookup("flood0"); ok {
+		t.Errorf("the oldest flood entry is still cached (%v)", err)
+	}
+	now = now.Add(2 * time.Minute)
+	if _, _, ok := c.lookup("hot"); ok {
+		t.Error("an expired entry is still served")
+	}
+	_, err := c.get("broken", func() (int, error) { return 0, fmt.Errorf("store down") })
+	if onramp.ErrorCode(err) != onramp.EINTERNAL {
+		t.Fatalf("err = %v", err)
+	}
+	if _, _, ok := c.lookup("broken"); ok {
+		t.Error("a failing load is remembered")
+	}
+}

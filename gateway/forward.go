@@ -1,0 +1,161 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"net/http/httputil"
+	"net/textproto"
+	"net/url"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// The trust boundary between partners and upstreams: what the gateway forwards and what it
+// passes back. Upstreams trust the X-Onramp-* identity headers, so no partner may set or remove
+// them, and partners see only the response headers an API is expected to send.
+
+// IdentityHeaderPrefix starts every header the gateway tells upstreams who is calling with.
+const IdentityHeaderPrefix = "X-Onramp-"
+
+// methodOverrides would make an upstream run another operation than the one the gateway decided on.
+var methodOverrides = map[string]bool{"x-http-method-override": true, "x-http-method": true, "x-method-override": true}
+
+// credentialHeaders carry the partner's credential, which stays at the gateway.
+var credentialHeaders = map[string]bool{"authorization": true, "x-api-key": true, "proxy-authorization": true}
+
+// passedResponseHeaders are the upstream response headers partners get, besides those the
+// operation documents: content description, caching, redirects and retry hints.
+var passedResponseHeaders = map[string]bool{}
+
+func init() {
+	for _, h := range []string{"Content-Type", "Content-Length", "Content-Encoding", "Content-Language",
+		"Content-Disposition", "Content-Range", "Accept-Ranges", "Cache-Control", "Expires", "Last-Modified",
+		"Etag", "Vary", "Location", "Retry-After", "Link", "Date", "Allow", "Idempotency-Key"} {
+		passedResponseHeaders[textproto.CanonicalMIMEHeaderKey(h)] = true
+	}
+}
+
+// normalizedHeader is a header name as many stacks see it: lower case, underscores as dashes
+// (CGI-style servers map X_Onramp_Org and X-Onramp-Org to the same variable).
+func normalizedHeader(name string) string {
+	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
+}
+
+// isIdentityHeader reports whether name is, or would be read as, one of the gateway's headers.
+func isIdentityHeader(name string) bool {
+	return strings.HasPrefix(normalizedHeader(name), "x-onramp-")
+}
+
+// declaresHeader reports whether the operation takes a header parameter of that name.
+func declaresHeader(op *openapi3.Operation, name string) bool {
+	for _, p := range op.Parameters {
+		if p.Value != nil && p.Value.In == openapi3.ParameterInHeader && strings.EqualFold(p.Value.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// scrubRequest removes what a partner must not pass to an upstream: its credential, anything
+// that reads as a gateway identity header, and method overrides the operation does not declare.
+func scrubRequest(h http.Header, op *openapi3.Operation) {
+	for name := range h {
+		n := normalizedHeader(name)
+		if strings.HasPrefix(n, "x-onramp-") || credentialHeaders[n] || (methodOverrides[n] && !declaresHeader(op, name)) {
+			delete(h, name)
+		}
+	}
+}
+
+// documentedResponseHeaders are the headers the operation's responses declare, canonicalised.
+func documentedResponseHeaders(op *openapi3.Operation) map[string]bool {
+	out := map[string]bool{}
+	if op.Responses == nil {
+		return out
+	}
+	for _, r := range op.Responses.Map() {
+		if r.Value == nil {
+			continue
+		}
+		for name := range r.Value.Headers {
+			out[textproto.CanonicalMIMEHeaderKey(name)] = true
+		}
+	}
+	return out
+}
+
+// scrubResponse keeps the upstream headers partners may see: the allow-list and what the
+// operation documents. Identity headers never go back, documented or not.
+func scrubResponse(h http.Header, documented map[string]bool) {
+	for name := range h {
+		canon := textproto.CanonicalMIMEHeaderKey(name)
+		if isIdentityHeader(name) || (!passedResponseHeaders[canon] && !documented[canon]) {
+			delete(h, name)
+		}
+	}
+}
+
+// upgradeRequested reports whether the request asks to switch protocols (WebSocket, h2c): a
+// tunnel would bypass routing, policy, quota and usage for everything sent through it.
+func upgradeRequested(h http.Header) bool {
+	return h.Get("Upgrade") != "" || h.Get("Http2-Settings") != ""
+}
+
+// unsafePath reports why an escaped request path cannot be routed safely, or "" when it can: a
+// dot segment, a backslash or an encoded slash (raw or percent-encoded) would let a path
+// parameter reach another resource at the upstream than the operation the gateway decided on.
+func unsafePath(escaped string) string {
+	for _, seg := range strings.Split(escaped, "/") {
+		decoded, err := url.PathUnescape(seg)
+		switch {
+		case err != nil:
+			return "it has an invalid percent-encoding"
+		case decoded == "." || decoded == "..":
+			return "it has a dot segment (. or ..)"
+		case strings.ContainsAny(decoded, `\/`):
+			return "it has a backslash or an encoded slash"
+		case strings.ContainsFunc(decoded, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+			return "it has a control character"
+		}
+	}
+	return ""
+}
+
+// forwarded is what the proxy's Rewrite adds to one outbound request.
+type forwarded struct {
+	target     *url.URL // scheme, host and escaped path at the upstream
+	org, cred  string
+	product    string
+	op         *openapi3.Operation
+	documented map[string]bool
+}
+
+type forwardedKey struct{}
+
+// newProxy is the production reverse proxy. Identity headers are set in Rewrite, after the
+// proxy has removed hop-by-hop headers, so a partner's `Connection: X-Onramp-Org` cannot strip them.
+func newProxy(transport http.RoundTripper, onError func(http.ResponseWriter, *http.Request, error)) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			f := pr.In.Context().Value(forwardedKey{}).(*forwarded)
+			pr.Out.URL = f.target
+			pr.Out.Host = f.target.Host
+			scrubRequest(pr.Out.Header, f.op)
+			pr.Out.Header.Set(IdentityHeaderPrefix+"Org", f.org)
+			pr.Out.Header.Set(IdentityHeaderPrefix+"Credential", f.cred)
+			pr.Out.Header.Set(IdentityHeaderPrefix+"Product", f.product)
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			f := resp.Request.Context().Value(forwardedKey{}).(*forwarded)
+			scrubResponse(resp.Header, f.documented)
+			return nil
+		},
+		Transport:    transport,
+		ErrorHandler: onError,
+	}
+}
+
+func withForwarded(ctx context.Context, f *forwarded) context.Context {
+	return context.WithValue(ctx, forwardedKey{}, f)
+}

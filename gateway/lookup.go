@@ -1,0 +1,102 @@
+package gateway
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/onramp-dev/onramp"
+)
+
+// Unknown keys cost a store read each, so a client address that keeps sending keys nobody issued
+// gets a small budget of them: past it, keys this node has not seen recently are refused without
+// a lookup until the budget refills. Known keys, cached, keep working from that address.
+const (
+	guessesPerSecond = 1.0
+	guessBurst       = 30
+	maxGuessClients  = 50_000
+)
+
+// guessLimits holds one token bucket of unknown keys per client address.
+type guessLimits struct {
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+func newGuessLimits() *guessLimits { return &guessLimits{buckets: map[string]*bucket{}} }
+
+// exhausted reports whether addr has no unknown key left to try at now.
+func (l *guessLimits) exhausted(addr string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[addr]
+	return ok && refill(b, now) < 1
+}
+
+// spend counts one unknown key sent from addr.
+func (l *guessLimits) spend(addr string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[addr]
+	if !ok {
+		if len(l.buckets) >= maxGuessClients {
+			l.sweep(now)
+		}
+		b = &bucket{tokens: guessBurst, last: now}
+		l.buckets[addr] = b
+	}
+	refill(b, now)
+	b.tokens--
+}
+
+// sweep forgets the addresses whose budget is full again: they owe nothing.
+func (l *guessLimits) sweep(now time.Time) {
+	for addr, b := range l.buckets {
+		if refill(b, now) >= guessBurst {
+			delete(l.buckets, addr)
+		}
+	}
+}
+
+func refill(b *bucket, now time.Time) float64 {
+	b.tokens = min(guessBurst, b.tokens+now.Sub(b.last).Seconds()*guessesPerSecond)
+	b.last = now
+	return b.tokens
+}
+
+// clientAddress is the peer's IP. Forwarded headers are not trusted: whoever runs a load
+// balancer in front of the gateways sees its address here, and its own limits apply.
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// lookupKey finds a well-formed key's credential: from the cache, else from the store unless
+// addr has spent its budget of unknown keys (ERATELIMITED). EUNAUTHORIZED for an unknown key.
+func (g *Gateway) lookupKey(ctx context.Context, key, addr string) (onramp.Credential, error) {
+	h := keyHash(key)
+	if c, err, ok := g.creds.lookup(h); ok {
+		return c, err
+	}
+	if c, err, ok := g.unknown.lookup(h); ok {
+		return c, err
+	}
+	now := g.cfg.Now()
+	if g.guesses.exhausted(addr, now) {
+		return onramp.Credential{}, onramp.Errorf(onramp.ERATELIMITED, "too many unknown credentials from %s", addr)
+	}
+	c, err := g.cfg.Credentials.Lookup(ctx, key)
+	switch code := onramp.ErrorCode(err); {
+	case code == onramp.EUNAUTHORIZED:
+		g.guesses.spend(addr, now)
+		g.unknown.put(h, c, err)
+	case code == "":
+		g.creds.put(h, c, nil)
+	}
+	return c, err
+}
