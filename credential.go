@@ -197,6 +197,9 @@ type Rotation struct {
 	RequestedBy     string     `json:"requested_by" bson:"requested_by"`
 	CreatedAt       time.Time  `json:"created_at" bson:"created_at"`
 	UpdatedAt       time.Time  `json:"updated_at" bson:"updated_at"`
+	// WorkflowID is the rotation's workflow: one per credential, so a second concurrent rotation
+	// of a key cannot start (empty for rotations started before: their id named the workflow).
+	WorkflowID string `json:"workflow_id,omitempty" bson:"workflow_id,omitempty"`
 }
 
 // RotationStore keeps rotations (the read model the workflow writes).
@@ -212,10 +215,13 @@ type RotationStore interface {
 
 // Rotations runs credential rotations (lifecycles.Temporal).
 type Rotations interface {
+	// RotationWorkflowID is the workflow id a new rotation of the credential gets (r.WorkflowID):
+	// one rotation of a credential runs at a time.
+	RotationWorkflowID(credentialID string) string
 	// StartRotation starts rotating r.OldCredentialID; ECONFLICT when a rotation of it runs.
 	StartRotation(ctx context.Context, r Rotation) error
 	// Rotate acts on a running rotation: approve, reject (reviewer), revoke-old-now, extend, cancel.
-	Rotate(ctx context.Context, rotationID, action string, a RotationAction) error
+	Rotate(ctx context.Context, r Rotation, action string, a RotationAction) error
 }
 
 // RotationAction is the payload of a rotation action.

@@ -100,19 +100,6 @@ type MemberStore interface {
 	MarkFirstSignIn(ctx context.Context, memberID string, at time.Time) (bool, error)
 }
 
-// Identities creates or finds people in the identity provider.
-type Identities interface {
-	// EnsureIdentity returns the id of the identity for email, creating it when missing.
-	EnsureIdentity(ctx context.Context, email string) (string, error)
-}
-
-// Session is a signed-in person.
-type Session struct {
-	IdentityID string
-	Email      string
-	ExpiresAt  time.Time
-}
-
 // Invitations drives partner invitation lifecycles (Temporal workflows).
 type Invitations interface {
 	// InvitePartner starts the invitation of a validated organisation.
@@ -121,4 +108,7 @@ type Invitations interface {
 	ResendInvitation(ctx context.Context, o Organization) error
 	// ContactSignedIn tells the invitation that the contact signed in; a finished one ignores it.
 	ContactSignedIn(ctx context.Context, orgID string, at time.Time) error
+	// CancelInvitation withdraws a running invitation (the organisation ends expired, its
+	// contact's invitation with it); ECONFLICT when none is running.
+	CancelInvitation(ctx context.Context, orgID string) error
 }

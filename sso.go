@@ -11,9 +11,13 @@ import (
 // SSOConfig is a partner's own OpenID Connect identity provider. Addresses in Domains sign in
 // through it; the client secret is never returned by the API.
 type SSOConfig struct {
-	Issuer            string   `json:"issuer" bson:"issuer"`
-	ClientID          string   `json:"client_id" bson:"client_id"`
-	ClientSecret      string   `json:"client_secret,omitempty" bson:"client_secret"`
+	Issuer   string `json:"issuer" bson:"issuer"`
+	ClientID string `json:"client_id" bson:"client_id"`
+	// ClientSecret is the plaintext in memory only: stores keep it sealed (SealedSecret, by the
+	// key SecretKeyID) and open it when read; older records may hold it in client_secret.
+	ClientSecret      string   `json:"client_secret,omitempty" bson:"client_secret,omitempty"`
+	SealedSecret      []byte   `json:"-" bson:"client_secret_sealed,omitempty"`
+	SecretKeyID       string   `json:"-" bson:"client_secret_key,omitempty"`
 	Domains           []string `json:"domains" bson:"domains"`
 	AllowDomainSignup bool     `json:"allow_domain_signup" bson:"allow_domain_signup"` // anyone from Domains may join as developer
 }
@@ -63,6 +67,12 @@ func (o Organization) Public() Organization {
 		o.SSO = &sso
 	}
 	return o
+}
+
+// Sealer encrypts secrets at rest, bound to what they belong to (credentials.Keyring).
+type Sealer interface {
+	Seal(plaintext, aad []byte) (keyID string, sealed []byte)
+	Open(keyID string, sealed, aad []byte) ([]byte, error)
 }
 
 // SSOProviders installs the organisations' identity providers in the identity service.

@@ -18,16 +18,25 @@ const (
 	InvitationExpired   = "expired"
 )
 
-// MemberInvitation invites a person to join an organisation with a role.
+// Membership is one of a person's organisations (its public view) and their role in it.
+type Membership struct {
+	Organization Organization `json:"organization"`
+	Role         string       `json:"role"`
+}
+
+// MemberInvitation invites a person to join an organisation with a role. IdentityID is the
+// identity created for the address: only that identity can accept it. It is empty only for an
+// address of a partner's SSO domain, whose identity provider must vouch for it instead.
 type MemberInvitation struct {
-	ID        string    `json:"id" bson:"_id"`
-	OrgID     string    `json:"organization_id" bson:"org_id"`
-	Email     string    `json:"email" bson:"email"`
-	Role      string    `json:"role" bson:"role"`
-	InvitedBy string    `json:"invited_by" bson:"invited_by"` // e-mail of the member who invited
-	Status    string    `json:"status" bson:"status"`
-	CreatedAt time.Time `json:"created_at" bson:"created_at"`
-	ExpiresAt time.Time `json:"expires_at" bson:"expires_at"`
+	ID         string    `json:"id" bson:"_id"`
+	OrgID      string    `json:"organization_id" bson:"org_id"`
+	Email      string    `json:"email" bson:"email"`
+	IdentityID string    `json:"identity_id,omitempty" bson:"identity_id,omitempty"`
+	Role       string    `json:"role" bson:"role"`
+	InvitedBy  string    `json:"invited_by" bson:"invited_by"` // e-mail of the member who invited
+	Status     string    `json:"status" bson:"status"`
+	CreatedAt  time.Time `json:"created_at" bson:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at" bson:"expires_at"`
 }
 
 // Validate returns EINVALID naming the field to fix. Ownership is transferred, never invited.

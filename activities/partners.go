@@ -35,7 +35,27 @@ func (a *Activities) SavePartner(ctx context.Context, o onramp.Organization) err
 	if err := a.Organizations.SaveOrganization(ctx, o); err != nil {
 		return temporalError(err)
 	}
+	if err := a.extendContactInvitation(ctx, o); err != nil {
+		return temporalError(err)
+	}
 	return temporalError(a.Onboarding.ReachStage(ctx, o.ID, onramp.StageInvited, o.InvitedAt))
+}
+
+// ContactInvitationID is the owner invitation of an organisation whose contact signs in through
+// its SSO: it lives and ends with the partner invitation.
+func ContactInvitationID(orgID string) string { return "contact-" + orgID }
+
+// extendContactInvitation gives a pending contact invitation the partner invitation's new expiry
+// (a re-send restarts both).
+func (a *Activities) extendContactInvitation(ctx context.Context, o onramp.Organization) error {
+	inv, err := a.Team.FindInvitation(ctx, ContactInvitationID(o.ID))
+	if onramp.ErrorCode(err) == onramp.ENOTFOUND || (err == nil && (inv.Status != onramp.InvitationPending || o.ExpiresAt == nil)) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	inv.ExpiresAt = *o.ExpiresAt
+	return a.Team.SaveInvitation(ctx, inv)
 }
 
 // AddContactInput names the organisation and its primary contact.
@@ -55,7 +75,7 @@ func (a *Activities) AddContact(ctx context.Context, in AddContactInput) (string
 		return "", temporalError(err)
 	}
 	if org.UsesSSO(in.Email) {
-		inv := onramp.MemberInvitation{ID: "contact-" + in.OrgID, OrgID: in.OrgID, Email: in.Email, Role: onramp.RoleOwner,
+		inv := onramp.MemberInvitation{ID: ContactInvitationID(in.OrgID), OrgID: in.OrgID, Email: in.Email, Role: onramp.RoleOwner,
 			InvitedBy: "provider", Status: onramp.InvitationPending, CreatedAt: in.JoinedAt}
 		if org.ExpiresAt != nil {
 			inv.ExpiresAt = *org.ExpiresAt
@@ -102,10 +122,18 @@ type SetPartnerStatusInput struct {
 	FirstSignIn *time.Time `json:"first_sign_in,omitempty"`
 }
 
-// SetPartnerStatus records the organisation's new status (and first sign-in time, once).
+// SetPartnerStatus records the organisation's new status (and first sign-in time, once). An
+// invitation that expired (or was cancelled) takes its contact's owner invitation with it: nobody
+// can accept it until the organisation is invited again.
 func (a *Activities) SetPartnerStatus(ctx context.Context, in SetPartnerStatusInput) error {
 	if err := a.Organizations.SetOrganizationStatus(ctx, in.OrgID, in.Status, in.FirstSignIn); err != nil {
 		return temporalError(err)
+	}
+	if in.Status == onramp.OrgExpired {
+		err := a.Team.SetInvitationStatus(ctx, ContactInvitationID(in.OrgID), onramp.InvitationExpired)
+		if code := onramp.ErrorCode(err); code != "" && code != onramp.ENOTFOUND && code != onramp.ECONFLICT {
+			return temporalError(err)
+		}
 	}
 	if in.FirstSignIn == nil {
 		return nil

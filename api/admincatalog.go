@@ -280,7 +280,7 @@ func (s *Server) adminProductsPage(c *gin.Context, status int, v productsView) {
 	}
 	v.page = s.adminPage("Products")
 	if v.Notice == "" {
-		v.Notice = c.Query("notice")
+		v.Notice = s.takeFlash(c).Notice
 	}
 	s.render(c, status, "admin_products.html", v)
 }
@@ -315,7 +315,7 @@ func (s *Server) adminSaveProduct(c *gin.Context) {
 		s.adminProductsPage(c, http.StatusBadRequest, productsView{Form: p, Error: onramp.ErrorMessage(err)})
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/admin/products/"+p.Slug+"?notice="+urlQuery("Saved "+p.Name+"."))
+	s.redirectNotice(c, "/admin/products/"+p.Slug, "Saved "+p.Name+".")
 }
 
 type adminProductView struct {
@@ -344,7 +344,7 @@ func (s *Server) adminProductPage(c *gin.Context, status int, v adminProductView
 	}
 	v.page = s.adminPage(p.Name)
 	if v.Notice == "" {
-		v.Notice = c.Query("notice")
+		v.Notice = s.takeFlash(c).Notice
 	}
 	s.render(c, status, "admin_product.html", v)
 }
@@ -389,7 +389,7 @@ func (s *Server) adminPublish(c *gin.Context) {
 		s.adminProductPage(c, http.StatusOK, adminProductView{Form: in, Preview: &out})
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/admin/products/"+out.Version.Product+"?notice="+urlQuery("Published "+out.Version.Product+" "+out.Version.Version+"."))
+	s.redirectNotice(c, "/admin/products/"+out.Version.Product, "Published "+out.Version.Product+" "+out.Version.Version+".")
 }
 
 // adminUpdateVersion is the version row's status and sunset form.
@@ -407,7 +407,7 @@ func (s *Server) adminUpdateVersion(c *gin.Context) {
 		s.adminProductPage(c, http.StatusBadRequest, adminProductView{Error: onramp.ErrorMessage(err)})
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/admin/products/"+old.Product+"?notice="+urlQuery(old.Product+" "+old.Version+" is now "+c.PostForm("status")+"."))
+	s.redirectNotice(c, "/admin/products/"+old.Product, old.Product+" "+old.Version+" is now "+c.PostForm("status")+".")
 }
 
 // assignmentForm reads the partner page's assignment form.
@@ -435,18 +435,18 @@ func (s *Server) adminAssign(c *gin.Context) {
 		_, err = s.assign(c, c.Param("id"), product, in)
 	}
 	if err != nil {
-		c.Redirect(http.StatusSeeOther, "/admin/partners/"+c.Param("id")+"?error="+urlQuery(onramp.ErrorMessage(err))+"#assignments")
+		s.redirectError(c, "/admin/partners/"+c.Param("id")+"#assignments", onramp.ErrorMessage(err))
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/admin/partners/"+c.Param("id")+"?notice="+urlQuery("Assignment of "+product+" saved.")+"#assignments")
+	s.redirectNotice(c, "/admin/partners/"+c.Param("id")+"#assignments", "Assignment of "+product+" saved.")
 }
 
 func (s *Server) adminUnassign(c *gin.Context) {
 	if err := s.cfg.Catalog.Unassign(c.Request.Context(), c.Param("id"), c.Param("product")); err != nil {
-		c.Redirect(http.StatusSeeOther, "/admin/partners/"+c.Param("id")+"?error="+urlQuery(onramp.ErrorMessage(err))+"#assignments")
+		s.redirectError(c, "/admin/partners/"+c.Param("id")+"#assignments", onramp.ErrorMessage(err))
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/admin/partners/"+c.Param("id")+"?notice="+urlQuery(c.Param("product")+" is no longer assigned.")+"#assignments")
+	s.redirectNotice(c, "/admin/partners/"+c.Param("id")+"#assignments", c.Param("product")+" is no longer assigned.")
 }
 
 type policiesView struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -294,7 +295,7 @@ func (s *Server) renderCredentials(c *gin.Context, status int, v credentialsPage
 		v.CanCreate[env] = len(v.Granted[env]) > 0 && s.allowed(ctx, m.Role, "credential.create", env)
 	}
 	if v.Notice == "" {
-		v.Notice = c.Query("notice")
+		v.Notice = s.takeFlash(c).Notice
 	}
 	if v.Key != "" {
 		c.Header("Cache-Control", "no-store")
@@ -330,7 +331,7 @@ func (s *Server) credentialsRevoke(c *gin.Context) {
 		s.renderCredentials(c, http.StatusForbidden, credentialsPageView{Error: onramp.ErrorMessage(err)})
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/credentials?org="+orgID+"&notice="+urlQuery(cred.Label+" ("+cred.Masked()+") is revoked."))
+	s.redirectNotice(c, "/credentials?org="+url.QueryEscape(orgID), cred.Label+" ("+cred.Masked()+") is revoked.")
 }
 
 // waitForFirstKey gives the invitation workflow a moment to issue the sandbox key of an
@@ -402,8 +403,8 @@ func (s *Server) apiAdminCredentialPolicy(c *gin.Context) {
 func (s *Server) adminCredentialPolicy(c *gin.Context) {
 	_, err := s.setCredentialPolicy(c.Request.Context(), c.Param("id"), c.PostForm("max_credential_age"))
 	if err != nil {
-		c.Redirect(http.StatusSeeOther, "/admin/partners/"+c.Param("id")+"?error="+urlQuery(onramp.ErrorMessage(err))+"#credential-policy")
+		s.redirectError(c, "/admin/partners/"+c.Param("id")+"#credential-policy", onramp.ErrorMessage(err))
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/admin/partners/"+c.Param("id")+"?notice="+urlQuery("Maximum key age saved.")+"#credential-policy")
+	s.redirectNotice(c, "/admin/partners/"+c.Param("id")+"#credential-policy", "Maximum key age saved.")
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -100,36 +101,116 @@ func (s *Server) kratosProxy() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		r := c.Request
 		r.Header.Del("X-Onramp-Code-Submitted") // only the portal sets it, below
-		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, KratosPathPrefix+"/self-service/login") {
-			body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-			if err != nil {
-				s.fail(c, onramp.Errorf(onramp.EINVALID, "could not read the form"))
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			r.ContentLength = int64(len(body))
-			form, _ := url.ParseQuery(string(body))
-			code := form.Get("code")
-			email := ""
-			if code == "" {
-				email = form.Get("identifier") // a code is being requested
-			} else {
-				r.Header.Set("X-Onramp-Code-Submitted", "1")
-			}
-			if err := s.signIn.check(email, c.ClientIP()); err != nil {
-				s.signInPage(c, http.StatusTooManyRequests, loginView{Error: onramp.ErrorMessage(err), Email: form.Get("identifier")}, err)
-				return
-			}
-			// An address of a partner with SSO goes to that partner's identity provider instead.
-			if org, ok, err := s.ssoOrgFor(r.Context(), email); err != nil {
-				s.fail(c, err)
-				return
-			} else if ok {
-				body = []byte(ssoForm(form, org.ID, strings.ToLower(strings.TrimSpace(email))).Encode())
-				r.Body = io.NopCloser(bytes.NewReader(body))
-				r.ContentLength = int64(len(body))
-			}
+		route := strings.TrimPrefix(r.URL.Path, KratosPathPrefix)
+		if !proxiedKratosRoute(r.Method, route) {
+			writeProblem(c, problem.New(http.StatusNotFound, "not-found", "Not found",
+				"The portal's sign-in service offers only the sign-in routes its own pages use; sign in at "+s.cfg.PortalURL+"/login."))
+			return
+		}
+		if r.Method == http.MethodPost && route == "/self-service/login" && !s.screenLoginPost(c) {
+			return
 		}
 		proxy.ServeHTTP(c.Writer, r)
 	}
+}
+
+// proxiedKratosRoute is the allow-list of Kratos's public API behind /.ory: the browser login flow
+// the sign-in page renders, the partners' OIDC callbacks, and logout. Settings (where traits
+// could change), registration, recovery and verification are not reachable through the portal.
+func proxiedKratosRoute(method, route string) bool {
+	switch {
+	case method == http.MethodGet && (route == "/self-service/login/browser" || route == "/self-service/logout"):
+		return true
+	case method == http.MethodPost && route == "/self-service/login":
+		return true
+	case (method == http.MethodGet || method == http.MethodPost) && strings.HasPrefix(route, "/self-service/methods/oidc/callback/"):
+		return !strings.Contains(strings.TrimPrefix(route, "/self-service/methods/oidc/callback/"), "/")
+	}
+	return false
+}
+
+// loginPost is a sign-in form as posted, form-encoded or JSON, which the portal re-encodes after
+// looking at it (to send an SSO address to its identity provider).
+type loginPost struct {
+	json bool
+	form url.Values
+}
+
+func parseLoginPost(r *http.Request, body []byte) (loginPost, error) {
+	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/json") {
+		var fields map[string]any
+		if err := json.Unmarshal(body, &fields); err != nil {
+			return loginPost{}, err
+		}
+		form := url.Values{}
+		for k, v := range fields {
+			if str, ok := v.(string); ok {
+				form.Set(k, str)
+			}
+		}
+		return loginPost{json: true, form: form}, nil
+	}
+	form, err := url.ParseQuery(string(body))
+	return loginPost{form: form}, err
+}
+
+// encode is the post as Kratos expects it, in its original encoding; dotted keys
+// (upstream_parameters.login_hint) become nested objects in JSON.
+func (p loginPost) encode() []byte {
+	if !p.json {
+		return []byte(p.form.Encode())
+	}
+	out := map[string]any{}
+	for k := range p.form {
+		if outer, inner, ok := strings.Cut(k, "."); ok {
+			m, _ := out[outer].(map[string]any)
+			if m == nil {
+				m = map[string]any{}
+			}
+			m[inner] = p.form.Get(k)
+			out[outer] = m
+			continue
+		}
+		out[k] = p.form.Get(k)
+	}
+	b, _ := json.Marshal(out)
+	return b
+}
+
+// screenLoginPost applies the sign-in limits to a login post (form or JSON alike), marks a code
+// submission, and routes an address of a partner with SSO to its identity provider. It answers
+// the request itself and returns false when the post goes no further.
+func (s *Server) screenLoginPost(c *gin.Context) bool {
+	r := c.Request
+	body, err := io.ReadAll(r.Body) // bounded by the body limit on every route
+	if err != nil {
+		s.fail(c, onramp.Errorf(onramp.EINVALID, "could not read the form"))
+		return false
+	}
+	post, err := parseLoginPost(r, body)
+	if err != nil {
+		s.fail(c, onramp.Errorf(onramp.EINVALID, "the sign-in form could not be read; reload the sign-in page"))
+		return false
+	}
+	email := ""
+	if post.form.Get("code") == "" {
+		email = strings.ToLower(strings.TrimSpace(post.form.Get("identifier"))) // a code is being requested
+	} else {
+		r.Header.Set("X-Onramp-Code-Submitted", "1")
+	}
+	if err := s.signIn.check(email, c.ClientIP()); err != nil {
+		s.signInPage(c, http.StatusTooManyRequests, loginView{Error: onramp.ErrorMessage(err), Email: post.form.Get("identifier")}, err)
+		return false
+	}
+	// An address of a partner with SSO goes to that partner's identity provider instead.
+	if org, ok, err := s.ssoOrgFor(r.Context(), email); err != nil {
+		s.fail(c, err)
+		return false
+	} else if ok {
+		post.form = ssoForm(post.form, org.ID, email)
+		body = post.encode()
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	return true
 }

@@ -55,6 +55,17 @@ func (s *Server) invitePartner(c *gin.Context, in invitePartnerRequest) (onramp.
 	if err := s.cfg.Catalog.CheckPlan(ctx, o.Tier); err != nil {
 		return o, err
 	}
+	if o.SSO != nil {
+		// One identity provider per domain: who signs in from a domain, and which tenant's IdP may
+		// vouch for its addresses, must never be ambiguous.
+		for _, d := range o.SSO.Domains {
+			if other, taken, err := s.cfg.Organizations.SSOOrganization(ctx, d); err != nil {
+				return o, err
+			} else if taken {
+				return o, onramp.Errorf(onramp.ECONFLICT, "sso.domains: %s already signs in through the identity provider of %s; each domain belongs to one partner", d, other.Name)
+			}
+		}
+	}
 	// Saved before the workflow starts so the admin sees it at once (the workflow's save is
 	// idempotent), and removed again if the workflow cannot start: nothing is left half-invited.
 	if err := s.cfg.Organizations.SaveOrganization(ctx, o); err != nil {
@@ -132,6 +143,28 @@ func (s *Server) resendInvitation(c *gin.Context) (onramp.Organization, error) {
 		return o, err
 	}
 	return o, s.cfg.Invitations.ResendInvitation(c.Request.Context(), o)
+}
+
+// cancelPartnerInvitation withdraws a partner's running invitation: the organisation ends expired and
+// its contact's invitation can no longer be accepted; re-sending invites it again.
+func (s *Server) cancelPartnerInvitation(c *gin.Context) (onramp.Organization, error) {
+	o, err := s.cfg.Organizations.FindOrganization(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		return o, err
+	}
+	if o.Status == onramp.OrgActive {
+		return o, onramp.Errorf(onramp.ECONFLICT, "%s has already signed in; remove people from its team instead", o.Name)
+	}
+	return o, s.cfg.Invitations.CancelInvitation(c.Request.Context(), o.ID)
+}
+
+func (s *Server) apiCancelPartnerInvitation(c *gin.Context) {
+	o, err := s.cancelPartnerInvitation(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, o.Public())
 }
 
 func (s *Server) apiResendInvitation(c *gin.Context) {
@@ -214,7 +247,7 @@ func (s *Server) partnersPage(c *gin.Context, status int, v partnersView) {
 	}
 	v.page.Admin = true
 	if v.Notice == "" {
-		v.Notice = c.Query("notice")
+		v.Notice = s.takeFlash(c).Notice
 	}
 	s.render(c, status, "admin_partners.html", v)
 }
@@ -231,7 +264,7 @@ func (s *Server) adminInvitePartner(c *gin.Context) {
 		s.partnersPage(c, http.StatusBadRequest, partnersView{Form: in, Error: onramp.ErrorMessage(err)})
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/admin/partners?notice="+urlQuery("Invitation sent to "+o.ContactEmail+" for "+o.Name+"."))
+	s.redirectNotice(c, "/admin/partners", "Invitation sent to "+o.ContactEmail+" for "+o.Name+".")
 }
 
 func (s *Server) adminResend(c *gin.Context) {
@@ -240,7 +273,16 @@ func (s *Server) adminResend(c *gin.Context) {
 		s.partnersPage(c, http.StatusConflict, partnersView{Error: onramp.ErrorMessage(err)})
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/admin/partners?notice="+urlQuery("Invitation re-sent to "+o.ContactEmail+"."))
+	s.redirectNotice(c, "/admin/partners", "Invitation re-sent to "+o.ContactEmail+".")
+}
+
+func (s *Server) adminCancelInvitation(c *gin.Context) {
+	o, err := s.cancelPartnerInvitation(c)
+	if err != nil {
+		s.partnersPage(c, http.StatusConflict, partnersView{Error: onramp.ErrorMessage(err)})
+		return
+	}
+	s.redirectNotice(c, "/admin/partners", "The invitation of "+o.Name+" is withdrawn; re-send it to invite the organisation again.")
 }
 
 type partnerDetailView struct {
@@ -269,7 +311,8 @@ func (s *Server) adminPartner(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	v := partnerDetailView{page: s.adminPage(o.Name), Org: o, Environments: onramp.Environments, Notice: c.Query("notice"), Error: c.Query("error")}
+	f := s.takeFlash(c)
+	v := partnerDetailView{page: s.adminPage(o.Name), Org: o, Environments: onramp.Environments, Notice: f.Notice, Error: f.Error}
 	if v.Members, err = s.cfg.Team.MembersOf(ctx, o.ID); err == nil {
 		v.Invitations, err = s.cfg.Team.Invitations(ctx, o.ID)
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,7 +35,7 @@ type productionPageView struct {
 }
 
 func (s *Server) productionPage(c *gin.Context) {
-	s.renderProduction(c, http.StatusOK, productionPageView{Notice: c.Query("notice")})
+	s.renderProduction(c, http.StatusOK, productionPageView{Notice: s.takeFlash(c).Notice})
 }
 
 func (s *Server) renderProduction(c *gin.Context, status int, v productionPageView) {
@@ -129,7 +130,7 @@ func (s *Server) productionSave(c *gin.Context) {
 	if c.PostForm("submit") != "" {
 		notice = "Submitted: the provider reviews it by " + timeText(r.SLADue) + "."
 	}
-	c.Redirect(http.StatusSeeOther, "/production?org="+orgID+"&notice="+urlQuery(notice))
+	s.redirectNotice(c, "/production?org="+url.QueryEscape(orgID), notice)
 }
 
 // Admin review queue and funnel pages.
@@ -177,7 +178,7 @@ func (s *Server) adminReviewsPage(c *gin.Context, status int, v reviewsView) {
 	}
 	v.page = s.adminPage("Reviews")
 	if v.Notice == "" {
-		v.Notice = c.Query("notice")
+		v.Notice = s.takeFlash(c).Notice
 	}
 	s.render(c, status, "admin_reviews.html", v)
 }
@@ -218,7 +219,7 @@ func (s *Server) adminReviewAction(c *gin.Context) {
 		s.adminReviewsPage(c, http.StatusConflict, reviewsView{Error: onramp.ErrorMessage(err)})
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/admin/reviews?notice="+urlQuery("Request "+r.ID+" is now "+strings.ReplaceAll(r.Status, "_", " ")+"."))
+	s.redirectNotice(c, "/admin/reviews", "Request "+r.ID+" is now "+strings.ReplaceAll(r.Status, "_", " ")+".")
 }
 
 type funnelPageView struct {

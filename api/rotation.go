@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -83,13 +84,15 @@ func (s *Server) startRotation(ctx context.Context, p Principal, orgID, credID, 
 	_, _ = rand.Read(b[:])
 	now := s.cfg.Now()
 	r := onramp.Rotation{ID: "rot_" + hex.EncodeToString(b[:]), OrgID: orgID, OldCredentialID: cred.ID, Environment: cred.Environment, Label: cred.Label,
-		Overlap: d.String(), Status: onramp.RotationStarting, RequestedBy: p.Session.Email, CreatedAt: now, UpdatedAt: now}
+		Overlap: d.String(), Status: onramp.RotationStarting, RequestedBy: p.Session.Email, CreatedAt: now, UpdatedAt: now,
+		WorkflowID: s.cfg.Rotations.RotationWorkflowID(cred.ID)}
 	if err := s.cfg.RotationStore.SaveRotation(ctx, r); err != nil {
 		return r, err
 	}
 	if err := s.cfg.Rotations.StartRotation(ctx, r); err != nil {
-		// Not started: record it cancelled, so it does not block the next attempt.
-		r.Status, r.Note = onramp.RotationCancelled, "could not start"
+		// Not started (e.g. a concurrent rotation of the same key won): record it cancelled, so it
+		// does not block the next attempt.
+		r.Status, r.Note = onramp.RotationCancelled, "could not start: "+onramp.ErrorMessage(err)
 		if serr := s.cfg.RotationStore.SaveRotation(context.WithoutCancel(ctx), r); serr != nil {
 			s.log.Error("record a rotation that could not start", "rotation", r.ID, "error", serr)
 		}
@@ -153,7 +156,7 @@ func (s *Server) rotationAction(ctx context.Context, p Principal, orgID, id, act
 		return r, err
 	}
 	a.By = p.Session.Email
-	if err := s.cfg.Rotations.Rotate(ctx, id, action, a); err != nil {
+	if err := s.cfg.Rotations.Rotate(ctx, r, action, a); err != nil {
 		return r, err
 	}
 	s.audit(ctx, orgID, p.Session.Email, "credential.rotation."+action, r.Label, a.Overlap)
@@ -196,10 +199,11 @@ func (s *Server) reviewRotation(ctx context.Context, id, action string, a onramp
 	if strings.TrimSpace(a.By) == "" {
 		a.By = "provider admin"
 	}
-	if _, err := s.cfg.RotationStore.FindRotation(ctx, id); err != nil {
+	r, err := s.cfg.RotationStore.FindRotation(ctx, id)
+	if err != nil {
 		return onramp.Rotation{}, err
 	}
-	if err := s.cfg.Rotations.Rotate(ctx, id, action, a); err != nil {
+	if err := s.cfg.Rotations.Rotate(ctx, r, action, a); err != nil {
 		return onramp.Rotation{}, err
 	}
 	return s.cfg.RotationStore.FindRotation(ctx, id)
@@ -233,7 +237,7 @@ func (s *Server) credentialsRotate(c *gin.Context) {
 	if r.Status == onramp.RotationPendingReview {
 		notice = r.Label + ": the rotation waits for the provider's security review."
 	}
-	c.Redirect(http.StatusSeeOther, "/credentials?org="+orgID+"&notice="+urlQuery(notice))
+	s.redirectNotice(c, "/credentials?org="+url.QueryEscape(orgID), notice)
 }
 
 func (s *Server) credentialsRotationAction(c *gin.Context) {
@@ -244,7 +248,7 @@ func (s *Server) credentialsRotationAction(c *gin.Context) {
 		s.renderCredentials(c, http.StatusConflict, credentialsPageView{Error: onramp.ErrorMessage(err)})
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/credentials?org="+orgID+"&notice="+urlQuery("Rotation of "+r.Label+": "+c.Param("action")+" done."))
+	s.redirectNotice(c, "/credentials?org="+url.QueryEscape(orgID), "Rotation of "+r.Label+": "+c.Param("action")+" done.")
 }
 
 func (s *Server) adminRotationAction(c *gin.Context) {
@@ -253,5 +257,5 @@ func (s *Server) adminRotationAction(c *gin.Context) {
 		s.adminReviewsPage(c, http.StatusConflict, reviewsView{Error: onramp.ErrorMessage(err)})
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/admin/reviews?notice="+urlQuery("Rotation "+c.Param("id")+": "+c.Param("action")+"d."))
+	s.redirectNotice(c, "/admin/reviews", "Rotation "+c.Param("id")+": "+c.Param("action")+"d.")
 }

@@ -6,10 +6,10 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -22,6 +22,7 @@ import (
 	"github.com/onramp-dev/onramp/internal/problem"
 	"github.com/onramp-dev/onramp/kratos"
 	"github.com/onramp-dev/onramp/policies"
+	"github.com/onramp-dev/onramp/team"
 	"github.com/onramp-dev/onramp/web"
 )
 
@@ -41,6 +42,7 @@ type Identity interface {
 	StartCodeLogin(ctx context.Context, email string) (string, error)
 	CompleteCodeLogin(ctx context.Context, flowID, email, code string) (string, error)
 	RevokeSession(ctx context.Context, token string) error
+	FlowErrorMessage(ctx context.Context, id string) (string, error)
 }
 
 // PolicyStatus reports the running policies' version and the last refused change.
@@ -64,6 +66,7 @@ type Config struct {
 	Members           onramp.MemberStore
 	Invitations       onramp.Invitations
 	Team              onramp.TeamStore
+	TeamService       *team.Service
 	Sessions          onramp.Sessions
 	MemberInvitations onramp.MemberInvitations
 	Policy            onramp.Policy
@@ -79,9 +82,12 @@ type Config struct {
 	QuotaRequests     onramp.QuotaRequestStore
 	QuotaReviews      onramp.QuotaReviews
 	SignInPerClient   int // sign-in attempts per client address per 15 minutes; 0: DefaultPostsPerAddress
-	SSOProviders      onramp.SSOProviders
-	HookToken         string // Kratos's registration gate authenticates with it
-	Now               func() time.Time
+	// TrustedProxies are the CIDRs (or addresses) of proxies whose X-Forwarded-For names the
+	// client; none by default, so the peer's address is the client's.
+	TrustedProxies []string
+	SSOProviders   onramp.SSOProviders
+	HookToken      string // Kratos's registration gate authenticates with it
+	Now            func() time.Time
 }
 
 // Server is the portal's http.Handler.
@@ -97,9 +103,9 @@ type Server struct {
 // New validates cfg and builds the routes; it fails on a missing dependency.
 func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil || cfg.Registry == nil || cfg.Identity == nil || cfg.Organizations == nil ||
-		cfg.Members == nil || cfg.Invitations == nil || cfg.Team == nil || cfg.Sessions == nil ||
+		cfg.Members == nil || cfg.Invitations == nil || cfg.Team == nil || cfg.TeamService == nil || cfg.Sessions == nil ||
 		cfg.MemberInvitations == nil || cfg.Policy == nil || cfg.Policies == nil || cfg.Catalog == nil || cfg.Credentials == nil || cfg.Usage == nil || cfg.Requests == nil || cfg.Reviews == nil || cfg.Onboarding == nil || cfg.Rotations == nil || cfg.RotationStore == nil || cfg.QuotaRequests == nil || cfg.QuotaReviews == nil || cfg.SSOProviders == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
-		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, Team, Sessions, MemberInvitations, Policy, Policies, Catalog, Credentials, Usage, Requests, Reviews, Onboarding, Rotations, RotationStore, QuotaRequests, QuotaReviews, SSOProviders, PortalURL and KratosPublicURL are required")
+		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, Team, TeamService, Sessions, MemberInvitations, Policy, Policies, Catalog, Credentials, Usage, Requests, Reviews, Onboarding, Rotations, RotationStore, QuotaRequests, QuotaReviews, SSOProviders, PortalURL and KratosPublicURL are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -110,6 +116,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.DevMode && (cfg.Mailbox == nil || len(cfg.CourierToken) < 32) {
 		return nil, errors.New("api.New: dev mode needs a Mailbox and a CourierToken of at least 32 characters")
+	}
+	if err := gin.New().SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("api.New: TRUSTED_PROXIES: %w (give CIDRs such as 10.0.0.0/8 or addresses)", err)
 	}
 	pages, err := web.Templates()
 	if err != nil {
@@ -131,7 +140,12 @@ func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.Use(RequestID(), s.metrics.middleware(), AccessLog(s.log), Recover(s.log))
+	// Forwarded headers name the client only when a configured proxy sent them; otherwise anyone
+	// could pick the address the sign-in limits count.
+	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		panic("api: TrustedProxies were validated in New: " + err.Error())
+	}
+	r.Use(RequestID(), securityHeaders, s.metrics.middleware(), AccessLog(s.log), Recover(s.log), limitBodies)
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
@@ -150,7 +164,9 @@ func (s *Server) routes() *gin.Engine {
 	r.Any(KratosPathPrefix+"/*path", s.kratosProxy())
 	r.GET("/login", s.loginPage)
 	r.GET("/login/refused", s.refusedPage)
+	r.GET("/error", s.signInErrorPage)
 	r.POST("/hooks/kratos/registration", s.registrationGate)
+	r.POST("/hooks/kratos/signed-in", s.signedInHook)
 	r.POST("/logout", s.logout)
 	r.GET("/dashboard", s.requireBrowserSession, s.dashboard)
 
@@ -231,6 +247,7 @@ func (s *Server) routes() *gin.Engine {
 	admin.GET("/partners", s.apiListPartners)
 	admin.GET("/partners/:id", s.apiGetPartner)
 	admin.POST("/partners/:id/resend", s.apiResendInvitation)
+	admin.POST("/partners/:id/cancel", s.apiCancelPartnerInvitation)
 	admin.GET("/partners/:id/members", s.apiPartnerMembers)
 	admin.GET("/partners/:id/assignments", s.apiAdminAssignments)
 	admin.PUT("/partners/:id/assignments/:product", s.apiAdminAssign)
@@ -262,6 +279,7 @@ func (s *Server) routes() *gin.Engine {
 	adminUI.POST("/partners", s.adminInvitePartner)
 	adminUI.GET("/partners/:id", s.adminPartner)
 	adminUI.POST("/partners/:id/resend", s.adminResend)
+	adminUI.POST("/partners/:id/cancel", s.adminCancelInvitation)
 	adminUI.POST("/partners/:id/assignments", s.adminAssign)
 	adminUI.POST("/partners/:id/assignments/:product/delete", s.adminUnassign)
 	adminUI.POST("/partners/:id/credential-policy", s.adminCredentialPolicy)
@@ -385,5 +403,3 @@ func (s *Server) notFound(c *gin.Context) {
 	writeProblem(c, problem.New(http.StatusNotFound, "not-found", "Not found",
 		"There is no resource at "+c.Request.URL.Path+"; the API is described at /api/openapi.yaml."))
 }
-
-func urlQuery(s string) string { return url.QueryEscape(s) }

@@ -32,6 +32,7 @@ import (
 	"github.com/onramp-dev/onramp/kratos"
 	"github.com/onramp-dev/onramp/mail"
 	"github.com/onramp-dev/onramp/policies"
+	"github.com/onramp-dev/onramp/team"
 )
 
 const (
@@ -65,6 +66,7 @@ func MustHarness(tb testing.TB, dev bool, checks ...api.Check) *harness {
 		Members:           noOrgs{},
 		Invitations:       noOrgs{},
 		Team:              noTeam{},
+		TeamService:       mustTeamService(t),
 		Sessions:          noTeam{},
 		MemberInvitations: noTeam{},
 		Policy:            MustPolicy(t),
@@ -321,7 +323,8 @@ func (signedOut) StartCodeLogin(context.Context, string) (string, error) {
 func (signedOut) CompleteCodeLogin(context.Context, string, string, string) (string, error) {
 	return "", errSignedOut
 }
-func (signedOut) RevokeSession(context.Context, string) error { return nil }
+func (signedOut) RevokeSession(context.Context, string) error              { return nil }
+func (signedOut) FlowErrorMessage(context.Context, string) (string, error) { return "", nil }
 
 // noOrgs has no organisations and refuses to store any.
 type noOrgs struct{}
@@ -350,6 +353,7 @@ func (noOrgs) MarkFirstSignIn(context.Context, string, time.Time) (bool, error) 
 func (noOrgs) InvitePartner(context.Context, onramp.Organization) error    { return errNoStore }
 func (noOrgs) ResendInvitation(context.Context, onramp.Organization) error { return errNoStore }
 func (noOrgs) ContactSignedIn(context.Context, string, time.Time) error    { return errNoStore }
+func (noOrgs) CancelInvitation(context.Context, string) error              { return errNoStore }
 
 func TestPartnerAPIShapes(t *testing.T) {
 	h := MustHarness(t, false)
@@ -407,7 +411,7 @@ func TestInvitationThatCannotStartLeavesNothingBehind(t *testing.T) {
 		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
 		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{},
 		Organizations: spy, Members: noOrgs{}, Invitations: noOrgs{}, // InvitePartner fails
-		Team: noTeam{}, Sessions: noTeam{}, MemberInvitations: noTeam{}, Policy: MustPolicy(t), SSOProviders: noProviders{},
+		Team: noTeam{}, TeamService: mustTeamService(t), Sessions: noTeam{}, MemberInvitations: noTeam{}, Policy: MustPolicy(t), SSOProviders: noProviders{},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -472,6 +476,25 @@ func MustPolicy(tb testing.TB) *policies.Engine {
 // noTeam has no team data; team behaviour runs against the real stack in e2e.
 type noTeam struct{}
 
+// noIdentities knows nobody.
+type noIdentities struct{}
+
+func (noIdentities) EnsureIdentity(context.Context, string) (string, error) { return "", errNoStore }
+func (noIdentities) FindIdentity(context.Context, string) (onramp.Identity, error) {
+	return onramp.Identity{}, errNoStore
+}
+
+// mustTeamService is the team service on the stores these tests do not use.
+func mustTeamService(tb testing.TB) *team.Service {
+	tb.Helper()
+	svc, err := team.New(team.Config{Identities: noIdentities{}, Organizations: noOrgs{}, Members: noOrgs{}, Team: noTeam{},
+		Invitations: noOrgs{}, MemberInvitations: noTeam{}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return svc
+}
+
 func (noTeam) SaveInvitation(context.Context, onramp.MemberInvitation) error { return errNoStore }
 func (noTeam) FindInvitation(context.Context, string) (onramp.MemberInvitation, error) {
 	return onramp.MemberInvitation{}, onramp.Errorf(onramp.ENOTFOUND, "no invitation")
@@ -518,7 +541,7 @@ func TestRegistrationGate(t *testing.T) {
 	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store), Usage: credentialstest.NewMemory(), Requests: noOnboarding{}, Reviews: noOnboarding{}, Onboarding: noOnboarding{}, Rotations: noOnboarding{}, RotationStore: noOnboarding{}, QuotaRequests: noOnboarding{}, QuotaReviews: noOnboarding{},
 		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
 		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{}, Organizations: spy, Members: noOrgs{},
-		Invitations: noOrgs{}, Team: noTeam{}, Sessions: noTeam{}, MemberInvitations: noTeam{}, Policy: MustPolicy(t),
+		Invitations: noOrgs{}, Team: noTeam{}, TeamService: mustTeamService(t), Sessions: noTeam{}, MemberInvitations: noTeam{}, Policy: MustPolicy(t),
 		SSOProviders: noProviders{}, HookToken: "hook-token-0123456789-0123456789-x",
 	})
 	if err != nil {
@@ -576,7 +599,8 @@ func (noOnboarding) NotificationsOf(context.Context, string, int) ([]onramp.Noti
 func (noOnboarding) ReachStage(context.Context, string, string, time.Time) error { return errNoStore }
 func (noOnboarding) Journeys(context.Context) ([]onramp.Journey, error)          { return nil, nil }
 func (noOnboarding) StartRotation(context.Context, onramp.Rotation) error        { return errNoStore }
-func (noOnboarding) Rotate(context.Context, string, string, onramp.RotationAction) error {
+func (noOnboarding) RotationWorkflowID(string) string                            { return "" }
+func (noOnboarding) Rotate(context.Context, onramp.Rotation, string, onramp.RotationAction) error {
 	return errNoStore
 }
 func (noOnboarding) SaveRotation(context.Context, onramp.Rotation) error { return errNoStore }

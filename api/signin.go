@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,11 +34,8 @@ type Principal struct {
 	Memberships []Membership
 }
 
-// Membership is a member's organisation and role.
-type Membership struct {
-	Organization onramp.Organization `json:"organization"`
-	Role         string              `json:"role"`
-}
+// Membership is a member's organisation (its public view) and role.
+type Membership = onramp.Membership
 
 // loginView is the sign-in page: step "email" asks for the address, step "code" for the code.
 type loginView struct {
@@ -176,8 +172,9 @@ func (s *Server) requireAPISession(c *gin.Context) {
 	s.setPrincipal(c, sess)
 }
 
+// setPrincipal loads the person's memberships; it only reads (sign-in completion granted them).
 func (s *Server) setPrincipal(c *gin.Context, sess onramp.Session) {
-	ms, err := s.memberships(c.Request.Context(), sess)
+	ms, err := s.cfg.TeamService.Memberships(c.Request.Context(), sess.IdentityID)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -192,47 +189,24 @@ func principal(c *gin.Context) Principal {
 	return pr
 }
 
-// memberships loads the person's organisations and records a first sign-in: the owner's first
-// one completes the organisation's invitation.
-func (s *Server) memberships(ctx context.Context, sess onramp.Session) ([]Membership, error) {
-	if err := s.acceptInvitations(ctx, sess); err != nil {
-		return nil, err
+// signedInHook is Kratos's after-login and after-registration hook: sign-in completion, where
+// memberships are granted (team.CompleteSignIn). A failure fails the sign-in, which can be retried.
+func (s *Server) signedInHook(c *gin.Context) {
+	if !s.hookAuthorized(c) {
+		return
 	}
-	ms, err := s.cfg.Members.MembershipsOf(ctx, sess.IdentityID)
-	if err != nil {
-		return nil, err
+	var in struct {
+		IdentityID string `json:"identity_id"`
 	}
-	if ms, err = s.joinByDomain(ctx, sess, ms); err != nil {
-		return nil, err
+	if err := c.ShouldBindJSON(&in); err != nil || in.IdentityID == "" {
+		c.AbortWithStatus(http.StatusBadRequest)
+		return
 	}
-	out := make([]Membership, 0, len(ms))
-	for _, m := range ms {
-		activated := false
-		now := s.cfg.Now()
-		if m.FirstSignInAt == nil {
-			first, err := s.cfg.Members.MarkFirstSignIn(ctx, m.ID, now)
-			if err != nil {
-				return nil, err
-			}
-			if first && m.Role == onramp.RoleOwner {
-				if err := s.cfg.Invitations.ContactSignedIn(ctx, m.OrgID, now); err != nil {
-					s.log.Error("signal first sign-in", "organization", m.OrgID, "error", err)
-				} else {
-					activated = true
-				}
-			}
-		}
-		org, err := s.cfg.Organizations.FindOrganization(ctx, m.OrgID)
-		if err != nil {
-			return nil, err
-		}
-		if activated && org.Status == onramp.OrgInvited {
-			// The workflow stores this in a moment; answer with what is already true.
-			org.Status, org.FirstSignInAt = onramp.OrgActive, &now
-		}
-		out = append(out, Membership{Organization: org, Role: m.Role})
+	if err := s.cfg.TeamService.CompleteSignIn(c.Request.Context(), in.IdentityID); err != nil {
+		s.fail(c, err)
+		return
 	}
-	return out, nil
+	c.Status(http.StatusNoContent)
 }
 
 // orgCard is one organisation on the dashboard, with its credentials.
@@ -321,10 +295,6 @@ func (s *Server) apiCompleteLogin(c *gin.Context) {
 	}
 	sess, err := s.cfg.Identity.Whoami(c.Request.Context(), token)
 	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if _, err := s.memberships(c.Request.Context(), sess); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -43,9 +43,7 @@ type gateRequest struct {
 // registrationGate is Kratos's registration web hook: it admits only invited addresses, or
 // addresses of a verified SSO domain whose organisation allows sign-up. Kratos shows the refusal.
 func (s *Server) registrationGate(c *gin.Context) {
-	token, ok := bearer(c.GetHeader("Authorization"))
-	if !ok || s.cfg.HookToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.HookToken)) != 1 {
-		c.AbortWithStatus(http.StatusUnauthorized)
+	if !s.hookAuthorized(c) {
 		return
 	}
 	var in gateRequest
@@ -80,6 +78,16 @@ func (s *Server) registrationGate(c *gin.Context) {
 	}}})
 }
 
+// hookAuthorized checks that Kratos called: its hooks send the hook token. It answers 401 otherwise.
+func (s *Server) hookAuthorized(c *gin.Context) bool {
+	token, ok := bearer(c.GetHeader("Authorization"))
+	if !ok || s.cfg.HookToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.HookToken)) != 1 {
+		c.AbortWithStatus(http.StatusUnauthorized)
+		return false
+	}
+	return true
+}
+
 // refusedPage shows why Kratos refused to create an account (the gate's message).
 func (s *Server) refusedPage(c *gin.Context) {
 	v := loginView{page: s.page("Sign in"), Step: "restart",
@@ -103,6 +111,22 @@ func (s *Server) refusedPage(c *gin.Context) {
 	s.render(c, http.StatusForbidden, "login.html", v)
 }
 
+// signInErrorPage is where Kratos sends a browser whose sign-in failed: the partner claims
+// mapper's refusal (an address its identity provider may not vouch for) is shown as written,
+// anything else as a general text with what to do next.
+func (s *Server) signInErrorPage(c *gin.Context) {
+	v := loginView{page: s.page("Sign in"), Step: "restart",
+		Error: "Signing in did not work. Start again; if it keeps failing, ask your contact at the provider."}
+	if id := c.Query("id"); id != "" {
+		if msg, err := s.cfg.Identity.FlowErrorMessage(c.Request.Context(), id); err == nil && msg != "" {
+			v.Error = msg
+		} else if err != nil && onramp.ErrorCode(err) == onramp.EINTERNAL {
+			s.log.Error("read sign-in error", "error", err)
+		}
+	}
+	s.render(c, http.StatusForbidden, "login.html", v)
+}
+
 // syncSSO installs every organisation's identity provider in Kratos.
 func (s *Server) syncSSO(ctx context.Context) error {
 	orgs, err := s.cfg.Organizations.ListOrganizations(ctx)
@@ -110,26 +134,4 @@ func (s *Server) syncSSO(ctx context.Context) error {
 		return err
 	}
 	return s.cfg.SSOProviders.SyncProviders(ctx, orgs)
-}
-
-// joinByDomain makes a person from a verified SSO domain a developer of that organisation when it
-// allows sign-up from its domains (the registration gate admitted them on that basis). It returns
-// ms with the new membership added, so the caller needs no second lookup.
-func (s *Server) joinByDomain(ctx context.Context, sess onramp.Session, ms []onramp.Member) ([]onramp.Member, error) {
-	org, found, err := s.ssoOrgFor(ctx, sess.Email)
-	if err != nil || !found || !org.SSO.AllowDomainSignup {
-		return ms, err
-	}
-	for _, m := range ms {
-		if m.OrgID == org.ID {
-			return ms, nil
-		}
-	}
-	m := onramp.Member{OrgID: org.ID, IdentityID: sess.IdentityID, Email: strings.ToLower(sess.Email), Role: onramp.RoleDeveloper, JoinedAt: s.cfg.Now()}
-	m.ID = onramp.MemberID(m.OrgID, m.IdentityID)
-	if err := s.cfg.Members.SaveMember(ctx, m); err != nil {
-		return ms, err
-	}
-	s.audit(ctx, org.ID, m.Email, "member.joined", m.Email, "as developer, through the organisation's SSO domain")
-	return append(ms, m), nil
 }

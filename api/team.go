@@ -87,6 +87,9 @@ func (s *Server) inviteMember(ctx context.Context, p Principal, orgID, email, ro
 			return inv, onramp.Errorf(onramp.ECONFLICT, "%s is already invited; re-send that invitation instead", inv.Email)
 		}
 	}
+	if inv.IdentityID, err = s.cfg.TeamService.Invitee(ctx, inv.Email); err != nil {
+		return inv, err
+	}
 	if err := s.cfg.Team.SaveInvitation(ctx, inv); err != nil {
 		return inv, err
 	}
@@ -252,28 +255,6 @@ func (s *Server) transferOwnership(ctx context.Context, p Principal, orgID, iden
 		return err
 	}
 	s.audit(ctx, orgID, p.Session.Email, "ownership.transferred", target.Email, "previous owner is now admin")
-	return nil
-}
-
-// acceptInvitations turns the person's pending invitations into memberships at sign-in.
-func (s *Server) acceptInvitations(ctx context.Context, sess onramp.Session) error {
-	pending, err := s.cfg.Team.PendingInvitationsFor(ctx, strings.ToLower(sess.Email))
-	if err != nil {
-		return err
-	}
-	for _, inv := range pending {
-		m := onramp.Member{OrgID: inv.OrgID, IdentityID: sess.IdentityID, Email: inv.Email, Role: inv.Role, JoinedAt: s.cfg.Now()}
-		if err := s.cfg.Members.SaveMember(ctx, m); err != nil {
-			return err
-		}
-		if err := s.cfg.Team.SetInvitationStatus(ctx, inv.ID, onramp.InvitationAccepted); err != nil && onramp.ErrorCode(err) != onramp.ECONFLICT {
-			return err
-		}
-		if err := s.cfg.MemberInvitations.MemberAccepted(ctx, inv.ID); err != nil {
-			s.log.Error("signal member accepted", "invitation", inv.ID, "error", err)
-		}
-		s.audit(ctx, inv.OrgID, inv.Email, "member.joined", inv.Email, "as "+inv.Role+", invited by "+inv.InvitedBy)
-	}
 	return nil
 }
 

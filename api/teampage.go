@@ -62,7 +62,7 @@ func (s *Server) renderTeam(c *gin.Context, status int, errMsg, formEmail string
 	}
 	v := teamView{page: page{Title: "Team", DevMode: s.cfg.DevMode, SignedIn: true}, Memberships: p.Memberships, Org: m,
 		Roles: []string{onramp.RoleAdmin, onramp.RoleDeveloper, onramp.RoleViewer}, MyID: p.Session.IdentityID,
-		Notice: c.Query("notice"), Error: errMsg, FormEmail: formEmail}
+		Notice: s.takeFlash(c).Notice, Error: errMsg, FormEmail: formEmail}
 	_, manageErr := s.authorize(ctx, p, orgID, "member.invite", nil)
 	_, transferErr := s.authorize(ctx, p, orgID, "ownership.transfer", nil)
 	v.CanManage, v.CanTransfer = manageErr == nil, transferErr == nil
@@ -99,7 +99,7 @@ func (s *Server) teamResult(c *gin.Context, err error, notice string) {
 		s.renderTeam(c, status, onramp.ErrorMessage(err), c.PostForm("email"))
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/team?org="+url.QueryEscape(currentOrg(c, principal(c)))+"&notice="+url.QueryEscape(notice))
+	s.redirectNotice(c, "/team?org="+url.QueryEscape(currentOrg(c, principal(c))), notice)
 }
 
 func (s *Server) teamInvite(c *gin.Context) {

@@ -52,8 +52,9 @@ type tryItResult struct {
 	Snippets   map[string]string `json:"snippets"`
 }
 
-// tryItClient calls the gateways; a slow upstream must not hold a portal handler forever.
-var tryItClient = &http.Client{Timeout: 20 * time.Second}
+// tryItClient calls the gateways; a slow upstream must not hold a portal handler forever. It never
+// follows a redirect: the partner sees the 3xx the gateway gave, and the key goes nowhere else.
+var tryItClient = &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 func (s *Server) tryIt(ctx context.Context, p Principal, orgID, product string, in tryItRequest) (tryItResult, error) {
 	m, err := s.authorize(ctx, p, orgID, "tryit.use", nil)

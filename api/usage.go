@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -361,7 +362,7 @@ type usagePageView struct {
 }
 
 func (s *Server) usagePage(c *gin.Context) {
-	s.renderUsage(c, http.StatusOK, usagePageView{Notice: c.Query("notice")})
+	s.renderUsage(c, http.StatusOK, usagePageView{Notice: s.takeFlash(c).Notice})
 }
 
 func (s *Server) renderUsage(c *gin.Context, status int, v usagePageView) {
@@ -414,7 +415,7 @@ func (s *Server) usageRequestQuota(c *gin.Context) {
 		s.renderUsage(c, http.StatusBadRequest, usagePageView{Error: onramp.ErrorMessage(err)})
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/usage?org="+orgID+"&notice="+urlQuery("Asked for "+strconv.FormatInt(r.RequestedLimit, 10)+" calls per "+r.Period+" on "+r.Product+"; the provider reviews it and you will be told here and by e-mail."))
+	s.redirectNotice(c, "/usage?org="+url.QueryEscape(orgID), "Asked for "+strconv.FormatInt(r.RequestedLimit, 10)+" calls per "+r.Period+" on "+r.Product+"; the provider reviews it and you will be told here and by e-mail.")
 }
 
 func (s *Server) adminQuotaAction(c *gin.Context) {
@@ -431,5 +432,5 @@ func (s *Server) adminQuotaAction(c *gin.Context) {
 		s.adminReviewsPage(c, http.StatusConflict, reviewsView{Error: onramp.ErrorMessage(err)})
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/admin/reviews?notice="+urlQuery("Quota request "+r.ID+" is "+r.Status+"."))
+	s.redirectNotice(c, "/admin/reviews", "Quota request "+r.ID+" is "+r.Status+".")
 }

@@ -103,7 +103,7 @@ func (k *Kratos) Done() <-chan struct{} { return k.proc.done }
 func (k *Kratos) SyncProviders(ctx context.Context, orgs []onramp.Organization) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	providers, ids := kratos.ProviderEntries(orgs, "file://"+filepath.Join(k.abs(), "oidc-mapper.jsonnet"))
+	providers, ids := kratos.ProviderEntries(orgs, deploy.OIDCMapper)
 	if _, err := renderKratosConfig(k.dir, k.opts, providers); err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (k *Kratos) abs() string {
 }
 
 func renderKratosConfig(dir string, o KratosOptions, providers []map[string]any) (string, error) {
-	for _, name := range []string{"identity.schema.json", "courier-body.jsonnet", "gate-body.jsonnet", "oidc-mapper.jsonnet"} {
+	for _, name := range []string{"identity.schema.json", "courier-body.jsonnet", "gate-body.jsonnet", "signed-in-body.jsonnet"} {
 		b, err := fs.ReadFile(deploy.Kratos, "kratos/"+name)
 		if err != nil {
 			return "", err
@@ -160,7 +160,8 @@ func renderKratosConfig(dir string, o KratosOptions, providers []map[string]any)
 		"courier.http.request_config.url":                           portal + "/dev/mail/courier",
 		"courier.http.request_config.body":                          "file://" + filepath.Join(abs, "courier-body.jsonnet"),
 		"courier.http.request_config.auth.config.value":             "Bearer " + o.Secrets.CourierToken,
-		"selfservice.flows.registration.after":                      registrationGate(portal, "file://"+filepath.Join(abs, "gate-body.jsonnet"), o.Secrets.HookToken),
+		"selfservice.flows.registration.after":                      registrationHooks(portal, abs, o.Secrets.HookToken),
+		"selfservice.flows.login.after":                             map[string]any{"hooks": []any{signedInHook(portal, abs, o.Secrets.HookToken)}},
 		"selfservice.methods.oidc.config.providers":                 orEmpty(providers),
 	}
 	for path, v := range set {
@@ -182,17 +183,25 @@ func renderKratosConfig(dir string, o KratosOptions, providers []map[string]any)
 	return cfgPath, os.Rename(tmp, cfgPath)
 }
 
-// registrationGate is the registration "after" hooks: the portal's gate, then a session.
-func registrationGate(portal, body, token string) map[string]any {
-	hooks := map[string]any{"hooks": []any{
-		map[string]any{"hook": "web_hook", "config": map[string]any{
-			"url": portal + "/hooks/kratos/registration", "method": "POST", "body": body,
-			"response": map[string]any{"parse": true},
-			"auth":     map[string]any{"type": "api_key", "config": map[string]any{"name": "Authorization", "value": "Bearer " + token, "in": "header"}},
-		}},
-		map[string]any{"hook": "session"},
-	}}
+// registrationHooks are the registration "after" hooks: the portal's gate (before the identity is
+// stored), its sign-in completion (after), then a session.
+func registrationHooks(portal, dir, token string) map[string]any {
+	gate := portalHook(portal+"/hooks/kratos/registration", "file://"+filepath.Join(dir, "gate-body.jsonnet"), token)
+	gate["config"].(map[string]any)["response"] = map[string]any{"parse": true}
+	hooks := map[string]any{"hooks": []any{gate, signedInHook(portal, dir, token), map[string]any{"hook": "session"}}}
 	return map[string]any{"code": hooks, "oidc": hooks}
+}
+
+// signedInHook is the portal's sign-in completion: memberships are granted there, once per sign-in.
+func signedInHook(portal, dir, token string) map[string]any {
+	return portalHook(portal+"/hooks/kratos/signed-in", "file://"+filepath.Join(dir, "signed-in-body.jsonnet"), token)
+}
+
+func portalHook(url, body, token string) map[string]any {
+	return map[string]any{"hook": "web_hook", "config": map[string]any{
+		"url": url, "method": "POST", "body": body,
+		"auth": map[string]any{"type": "api_key", "config": map[string]any{"name": "Authorization", "value": "Bearer " + token, "in": "header"}},
+	}}
 }
 
 func orEmpty(p []map[string]any) []map[string]any {

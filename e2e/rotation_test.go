@@ -113,7 +113,7 @@ func TestE2ERotationOverlapEndsOnTimeWithTheWorkerDown(t *testing.T) {
 		}
 	}
 	MustWaitForMail(t, st.PortalURL, org.ContactEmail, func(m mailMessage) bool { return strings.HasPrefix(m.Subject, "Old key revoked") }, 10*time.Second)
-	MustReplayLiveHistory(t, st.Temporal, workflows.CredentialRotationID(r.ID), "credential_rotation_completed.json")
+	MustReplayLiveHistory(t, st.Temporal, workflows.RotationWorkflowID(r), "credential_rotation_completed.json")
 }
 
 // Rotating a production key that can write waits for the security review; an approval sent as a
@@ -149,7 +149,7 @@ func TestE2ERotationElevatedWaitsForReview(t *testing.T) {
 	// Revoke-old-now is not possible before the new key exists.
 	MustDo(t, "POST", st.PortalURL+"/api/v1/orgs/"+org.ID+"/rotations/"+r.ID+"/revoke-old-now", map[string]string{}, http.StatusConflict, nil, "X-Session-Token", token)
 
-	if err := st.Temporal.SignalWorkflow(t.Context(), workflows.CredentialRotationID(r.ID), "", workflows.RotationApprove, onramp.RotationAction{By: "sec@provider.example"}); err != nil {
+	if err := st.Temporal.SignalWorkflow(t.Context(), workflows.RotationWorkflowID(r), "", workflows.RotationApprove, onramp.RotationAction{By: "sec@provider.example"}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "the approved rotation to issue the new key", func() bool {

@@ -172,6 +172,30 @@ func (c *Client) EnsureIdentity(ctx context.Context, email string) (string, erro
 	return found[0].Id, nil
 }
 
+// FindIdentity returns the identity with id, with the OIDC providers it is linked to (its
+// credential identifiers are "<provider>:<subject>"); ENOTFOUND when there is none.
+func (c *Client) FindIdentity(ctx context.Context, id string) (onramp.Identity, error) {
+	found, resp, err := c.admin.IdentityAPI.GetIdentity(ctx, id).Execute()
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusNotFound {
+			return onramp.Identity{}, onramp.Errorf(onramp.ENOTFOUND, "no identity %q", id)
+		}
+		return onramp.Identity{}, fmt.Errorf("kratos get identity: %w", err)
+	}
+	out := onramp.Identity{ID: found.Id}
+	if traits, ok := found.Traits.(map[string]any); ok {
+		out.Email, _ = traits["email"].(string)
+	}
+	if found.Credentials != nil {
+		for _, ident := range (*found.Credentials)["oidc"].Identifiers {
+			if provider, _, ok := strings.Cut(ident, ":"); ok {
+				out.SSOProviders = append(out.SSOProviders, provider)
+			}
+		}
+	}
+	return out, nil
+}
+
 // RevokeSession ends an API session (sign-out of an API client).
 func (c *Client) RevokeSession(ctx context.Context, token string) error {
 	resp, err := c.public.FrontendAPI.PerformNativeLogout(ctx).PerformNativeLogoutBody(*ory.NewPerformNativeLogoutBody(token)).Execute()
@@ -297,4 +321,32 @@ func (c *Client) GetRegistrationFlow(ctx context.Context, id, cookie string) (Lo
 	}
 	var out LoginFlow
 	return out, json.Unmarshal(b, &out)
+}
+
+// OnrampErrorPrefix starts the texts the partner claims mapper refuses with (deploy/kratos/
+// oidc-mapper.jsonnet): written for the person signing in, so the portal shows them.
+const OnrampErrorPrefix = "onramp: "
+
+// FlowErrorMessage returns what the person should read about a failed self-service flow (Kratos
+// sends the browser to the portal's /error?id=…): the mapper's own refusal when that is the cause,
+// else "" (the portal then shows a general text). ENOTFOUND when the error is unknown or expired.
+func (c *Client) FlowErrorMessage(ctx context.Context, id string) (string, error) {
+	fe, resp, err := c.public.FrontendAPI.GetFlowError(ctx).Id(id).Execute()
+	if err != nil {
+		if resp != nil && resp.StatusCode < 500 {
+			return "", onramp.Errorf(onramp.ENOTFOUND, "that sign-in error is no longer known")
+		}
+		return "", fmt.Errorf("kratos get flow error: %w", err)
+	}
+	b, _ := json.Marshal(fe.Error)
+	text := string(b)
+	i := strings.Index(text, OnrampErrorPrefix)
+	if i < 0 {
+		return "", nil
+	}
+	msg := text[i+len(OnrampErrorPrefix):]
+	if end := strings.IndexAny(msg, "\\\"\n"); end >= 0 {
+		msg = msg[:end]
+	}
+	return strings.TrimSpace(msg), nil
 }

@@ -2,6 +2,8 @@ package kratos
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,8 +18,9 @@ import (
 )
 
 // ProviderEntries is Kratos's selfservice.methods.oidc.config.providers for every organisation
-// with SSO: one generic provider each, its id the organisation's id.
-func ProviderEntries(orgs []onramp.Organization, mapperURL string) ([]map[string]any, []string) {
+// with SSO: one generic provider each, its id the organisation's id, its claims mapper the
+// template (deploy/kratos/oidc-mapper.jsonnet) bound to that organisation's own domains, inline.
+func ProviderEntries(orgs []onramp.Organization, mapper []byte) ([]map[string]any, []string) {
 	entries, ids := []map[string]any{}, []string{}
 	for _, o := range orgs {
 		if o.SSO == nil {
@@ -26,12 +29,21 @@ func ProviderEntries(orgs []onramp.Organization, mapperURL string) ([]map[string
 		entries = append(entries, map[string]any{
 			"id": o.ID, "provider": "generic", "label": o.Name + " SSO",
 			"client_id": o.SSO.ClientID, "client_secret": o.SSO.ClientSecret,
-			"issuer_url": o.SSO.Issuer, "mapper_url": mapperURL,
+			"issuer_url": o.SSO.Issuer, "mapper_url": MapperURL(o, mapper),
 			"scope": []string{"openid", "email", "profile"}, "pkce": "auto",
 		})
 		ids = append(ids, o.ID)
 	}
 	return entries, ids
+}
+
+// MapperURL is o's claims mapper as a base64:// URL: the template with the organisation's name
+// and SSO domains bound (JSON literals are valid Jsonnet).
+func MapperURL(o onramp.Organization, template []byte) string {
+	name, _ := json.Marshal(o.Name)
+	domains, _ := json.Marshal(o.SSO.Domains)
+	src := fmt.Sprintf("local organisation = %s;\nlocal domains = %s;\n%s", name, domains, template)
+	return "base64://" + base64.StdEncoding.EncodeToString([]byte(src))
 }
 
 // WaitForProviders polls a fresh API login flow until Kratos offers every provider id: Kratos
@@ -66,13 +78,13 @@ func WaitForProviders(ctx context.Context, publicURL string, ids []string) error
 // as a second `-c` (production: a volume shared by the portal and Kratos).
 type ProvidersFile struct {
 	Path      string
-	MapperURL string
+	Mapper    []byte // deploy/kratos/oidc-mapper.jsonnet
 	PublicURL string
 }
 
 // SyncProviders writes the file atomically and waits until Kratos offers the providers.
 func (p ProvidersFile) SyncProviders(ctx context.Context, orgs []onramp.Organization) error {
-	entries, ids := ProviderEntries(orgs, p.MapperURL)
+	entries, ids := ProviderEntries(orgs, p.Mapper)
 	doc := map[string]any{"selfservice": map[string]any{"methods": map[string]any{"oidc": map[string]any{
 		"enabled": true, "config": map[string]any{"providers": entries}}}}}
 	b, err := yaml.Marshal(doc)

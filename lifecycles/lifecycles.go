@@ -104,6 +104,16 @@ func (t *Temporal) ContactSignedIn(ctx context.Context, orgID string, at time.Ti
 	return err
 }
 
+// CancelInvitation withdraws the organisation's running invitation; ECONFLICT when none runs.
+func (t *Temporal) CancelInvitation(ctx context.Context, orgID string) error {
+	err := t.c.SignalWorkflow(ctx, workflows.PartnerInvitationID(orgID), "", workflows.SignalCancelInvitation, nil)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return onramp.Errorf(onramp.ECONFLICT, "the invitation is not running (it was accepted, or it has ended); re-send it to invite the organisation again")
+	}
+	return err
+}
+
 var _ onramp.MemberInvitations = (*Temporal)(nil)
 
 // InviteMember starts a member invitation.

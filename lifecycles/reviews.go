@@ -54,13 +54,19 @@ func (t *Temporal) update(ctx context.Context, workflowID, name string, arg any,
 
 var _ onramp.Rotations = (*Temporal)(nil)
 
-// StartRotation starts a rotation; ECONFLICT when the rotation id runs already.
+// RotationWorkflowID is the workflow a new rotation of a credential runs as (one at a time).
+func (t *Temporal) RotationWorkflowID(credentialID string) string {
+	return workflows.CredentialRotationOf(credentialID)
+}
+
+// StartRotation starts a rotation under its workflow id; ECONFLICT when a rotation of the same
+// credential is running (Temporal refuses the id), so two concurrent starts make one rotation.
 func (t *Temporal) StartRotation(ctx context.Context, r onramp.Rotation) error {
-	return t.start(ctx, workflows.CredentialRotationID(r.ID), enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, workflows.CredentialRotationWorkflowName,
-		workflows.CredentialRotationInput{Rotation: r, PortalURL: t.cfg.PortalURL}, "rotation "+r.ID+" is already running")
+	return t.start(ctx, workflows.RotationWorkflowID(r), enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, workflows.CredentialRotationWorkflowName,
+		workflows.CredentialRotationInput{Rotation: r, PortalURL: t.cfg.PortalURL}, r.Label+" is already being rotated")
 }
 
 // Rotate sends a rotation action as an Update and waits until the workflow has recorded it.
-func (t *Temporal) Rotate(ctx context.Context, rotationID, action string, a onramp.RotationAction) error {
-	return t.update(ctx, workflows.CredentialRotationID(rotationID), action, a, "rotation "+rotationID)
+func (t *Temporal) Rotate(ctx context.Context, r onramp.Rotation, action string, a onramp.RotationAction) error {
+	return t.update(ctx, workflows.RotationWorkflowID(r), action, a, "rotation "+r.ID)
 }

@@ -58,17 +58,27 @@ var dbSeq atomic.Int64
 // MustOpen connects to a database of its own, so each test starts empty.
 func MustOpen(tb testing.TB) *mongo.DB {
 	tb.Helper()
+	return MustOpenClients(tb, 1)[0]
+}
+
+// MustOpenClients opens n clients (each its own connection pool, like n nodes) on one new database.
+func MustOpenClients(tb testing.TB, n int) []*mongo.DB {
+	tb.Helper()
 	u, err := url.Parse(serverURI)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	u.Path = fmt.Sprintf("/test_%d_%d", os.Getpid(), dbSeq.Add(1))
-	db, err := mongo.Open(context.Background(), u.String())
-	if err != nil {
-		tb.Fatal(err)
+	out := make([]*mongo.DB, n)
+	for i := range out {
+		db, err := mongo.Open(context.Background(), u.String())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { db.Close(context.Background()) })
+		out[i] = db
 	}
-	tb.Cleanup(func() { db.Close(context.Background()) })
-	return db
+	return out
 }
 
 func TestMailboxContract(t *testing.T) {

@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -11,36 +12,73 @@ import (
 )
 
 // Organizations is the organisation and membership store (collections organizations, members).
-type Organizations struct{ db *DB }
+// Partners' SSO client secrets are sealed with sealer before they are written and opened when read.
+type Organizations struct {
+	db     *DB
+	sealer onramp.Sealer
+}
 
 var (
 	_ onramp.OrganizationStore = (*Organizations)(nil)
 	_ onramp.MemberStore       = (*Organizations)(nil)
 )
 
-// NewOrganizations returns the store on db; it panics on a nil db.
-func NewOrganizations(db *DB) *Organizations {
-	if db == nil {
-		panic("mongo.NewOrganizations: nil db")
+// NewOrganizations returns the store on db, sealing SSO secrets with sealer; it panics on a nil one.
+func NewOrganizations(db *DB, sealer onramp.Sealer) *Organizations {
+	if db == nil || sealer == nil {
+		panic("mongo.NewOrganizations: nil db or sealer")
 	}
-	return &Organizations{db: db}
+	return &Organizations{db: db, sealer: sealer}
 }
 
-// SaveOrganization upserts o by ID.
+// SaveOrganization upserts o by ID, its SSO client secret sealed.
 func (s *Organizations) SaveOrganization(ctx context.Context, o onramp.Organization) error {
 	o.InvitedAt = o.InvitedAt.UTC().Truncate(time.Millisecond)
+	if o.SSO != nil && o.SSO.ClientSecret != "" {
+		sso := *o.SSO
+		sso.SecretKeyID, sso.SealedSecret = s.sealer.Seal([]byte(sso.ClientSecret), []byte(o.ID))
+		sso.ClientSecret = ""
+		o.SSO = &sso
+	}
 	_, err := s.db.Collection("organizations").ReplaceOne(ctx, bson.M{"_id": o.ID}, o, options.Replace().SetUpsert(true))
 	return err
 }
 
+// opened is o as read, its SSO client secret opened (records from before sealing hold it plain).
+func (s *Organizations) opened(o onramp.Organization) (onramp.Organization, error) {
+	if o.SSO == nil || len(o.SSO.SealedSecret) == 0 {
+		return o, nil
+	}
+	plain, err := s.sealer.Open(o.SSO.SecretKeyID, o.SSO.SealedSecret, []byte(o.ID))
+	if err != nil {
+		return o, fmt.Errorf("open the SSO client secret of %s: %w", o.ID, err)
+	}
+	o.SSO.ClientSecret, o.SSO.SealedSecret, o.SSO.SecretKeyID = string(plain), nil, ""
+	return o, nil
+}
+
+func (s *Organizations) openedAll(orgs []onramp.Organization, err error) ([]onramp.Organization, error) {
+	for i := range orgs {
+		if err != nil {
+			break
+		}
+		orgs[i], err = s.opened(orgs[i])
+	}
+	return orgs, err
+}
+
 // FindOrganization returns ENOTFOUND when there is no organisation with id.
 func (s *Organizations) FindOrganization(ctx context.Context, id string) (onramp.Organization, error) {
-	return findByID[onramp.Organization](ctx, s.db.Collection("organizations"), id, "organisation")
+	o, err := findByID[onramp.Organization](ctx, s.db.Collection("organizations"), id, "organisation")
+	if err != nil {
+		return o, err
+	}
+	return s.opened(o)
 }
 
 // ListOrganizations returns every organisation, newest invitation first.
 func (s *Organizations) ListOrganizations(ctx context.Context) ([]onramp.Organization, error) {
-	return findAll[onramp.Organization](ctx, s.db.Collection("organizations"), bson.M{}, bson.D{{Key: "invited_at", Value: -1}, {Key: "_id", Value: 1}}, 0)
+	return s.openedAll(findAll[onramp.Organization](ctx, s.db.Collection("organizations"), bson.M{}, bson.D{{Key: "invited_at", Value: -1}, {Key: "_id", Value: 1}}, 0))
 }
 
 // SetOrganizationStatus sets the status, and the first sign-in time only if none is recorded.
@@ -70,7 +108,8 @@ func (s *Organizations) SSOOrganization(ctx context.Context, domain string) (onr
 	if err != nil || len(found) == 0 {
 		return onramp.Organization{}, false, err
 	}
-	return found[0], true, nil
+	o, err := s.opened(found[0])
+	return o, err == nil, err
 }
 
 // DeleteOrganization removes the organisation with id; a missing one is not an error.

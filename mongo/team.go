@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -63,19 +64,93 @@ func (s *Organizations) MembersOf(ctx context.Context, orgID string) ([]onramp.M
 	return findAll[onramp.Member](ctx, s.db.Collection("members"), bson.M{"org_id": orgID}, bson.D{{Key: "joined_at", Value: 1}}, 0)
 }
 
-// DeleteMember ends a membership; a missing one is not an error.
+// DeleteMember ends a membership; a missing one is not an error. ECONFLICT when it is the
+// organisation's last owner: the check and the delete hold the team's lock, so two concurrent
+// removals cannot both pass it.
 func (s *Organizations) DeleteMember(ctx context.Context, memberID string) error {
-	_, err := s.db.Collection("members").DeleteOne(ctx, bson.M{"_id": memberID})
-	return err
+	return s.withTeamLock(ctx, memberID, func(m onramp.Member, found bool) error {
+		if !found {
+			return nil
+		}
+		if err := s.keepsAnOwner(ctx, m, ""); err != nil {
+			return err
+		}
+		_, err := s.db.Collection("members").DeleteOne(ctx, bson.M{"_id": memberID})
+		return err
+	})
 }
 
-// SetMemberRole changes a member's role; ENOTFOUND for an unknown member.
+// SetMemberRole changes a member's role; ENOTFOUND for an unknown member, ECONFLICT when it
+// would leave the organisation without an owner (checked under the team's lock).
 func (s *Organizations) SetMemberRole(ctx context.Context, memberID, role string) error {
-	res, err := s.db.Collection("members").UpdateOne(ctx, bson.M{"_id": memberID}, bson.M{"$set": bson.M{"role": role}})
-	if err == nil && res.MatchedCount == 0 {
-		return onramp.Errorf(onramp.ENOTFOUND, "no such member")
+	return s.withTeamLock(ctx, memberID, func(m onramp.Member, found bool) error {
+		if !found {
+			return onramp.Errorf(onramp.ENOTFOUND, "no such member")
+		}
+		if err := s.keepsAnOwner(ctx, m, role); err != nil {
+			return err
+		}
+		_, err := s.db.Collection("members").UpdateOne(ctx, bson.M{"_id": memberID}, bson.M{"$set": bson.M{"role": role}})
+		return err
+	})
+}
+
+// keepsAnOwner returns ECONFLICT when m is its organisation's only owner and would stop being
+// one (newRole "" means removed).
+func (s *Organizations) keepsAnOwner(ctx context.Context, m onramp.Member, newRole string) error {
+	if m.Role != onramp.RoleOwner || newRole == onramp.RoleOwner {
+		return nil
 	}
-	return err
+	n, err := s.db.Collection("members").CountDocuments(ctx, bson.M{"org_id": m.OrgID, "role": onramp.RoleOwner})
+	if err != nil {
+		return err
+	}
+	if n <= 1 {
+		return onramp.Errorf(onramp.ECONFLICT, "%s is the only owner; transfer ownership first", m.Email)
+	}
+	return nil
+}
+
+// Team lock: changes that must keep an owner run one at a time per organisation, on any node.
+// Taking the lock inserts a document under a unique _id (atomic on MongoDB and FerretDB alike);
+// releasing deletes it; one left by a crashed holder expires.
+const (
+	teamLockLease = 30 * time.Second
+	teamLockWait  = 10 * time.Second
+)
+
+// withTeamLock runs fn with the member (found or not) under the lock of the member's organisation.
+func (s *Organizations) withTeamLock(ctx context.Context, memberID string, fn func(m onramp.Member, found bool) error) error {
+	orgID, _, _ := strings.Cut(memberID, ":")
+	locks := s.db.Collection("locks")
+	lockID, token := "team:"+orgID, newID()
+	deadline := time.Now().Add(teamLockWait)
+	for {
+		_, err := locks.InsertOne(ctx, bson.M{"_id": lockID, "token": token, "expires_at": time.Now().Add(teamLockLease)})
+		if err == nil {
+			break
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return err
+		}
+		if _, err := locks.DeleteOne(ctx, bson.M{"_id": lockID, "expires_at": bson.M{"$lt": time.Now()}}); err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return onramp.Errorf(onramp.EUNAVAILABLE, "the team is being changed right now; try again in a moment")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	defer func() { _, _ = locks.DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": lockID, "token": token}) }()
+	m, err := findByID[onramp.Member](ctx, s.db.Collection("members"), memberID, "member")
+	if code := onramp.ErrorCode(err); code != "" && code != onramp.ENOTFOUND {
+		return err
+	}
+	return fn(m, err == nil)
 }
 
 // AppendAudit writes one audit event (its ID makes a retried write harmless).

@@ -37,6 +37,7 @@ import (
 	"github.com/onramp-dev/onramp/mongo"
 	"github.com/onramp-dev/onramp/policies"
 	"github.com/onramp-dev/onramp/sla"
+	"github.com/onramp-dev/onramp/team"
 	"github.com/onramp-dev/onramp/worker"
 )
 
@@ -83,9 +84,12 @@ type Config struct {
 	InvitationReminder, InvitationExpiry time.Duration
 	// SignInPerClient limits sign-in attempts per client address per 15 minutes (0: the default).
 	SignInPerClient int
+	// TrustedProxies are the proxies (CIDRs) whose X-Forwarded-For the portal believes; none by
+	// default.
+	TrustedProxies []string
 	// Partner SSO outside dev: the Kratos config file the portal writes providers to (a second
-	// `kratos -c`), the claims mapper's URL as Kratos sees it, and the registration gate's token.
-	KratosProvidersFile, KratosMapperURL, KratosHookToken string
+	// `kratos -c`) and the token of the portal's hooks (registration gate, sign-in completion).
+	KratosProvidersFile, KratosHookToken string
 
 	// PolicyDir, when set, holds the Rego policies (reloaded when its files change) instead of the
 	// embedded ones; DecisionLogRate is the fraction of policy decisions logged for audit.
@@ -210,7 +214,6 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		}
 	}
 
-	orgs := mongo.NewOrganizations(s.Mongo)
 	catalogStore := mongo.NewCatalog(s.Mongo)
 	credStore := mongo.NewCredentials(s.Mongo)
 	usage := mongo.NewUsage(s.Mongo)
@@ -225,6 +228,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	orgs := mongo.NewOrganizations(s.Mongo, keys)
 	creds, err := credentials.New(credentials.Config{Store: credStore, Assignments: catalogStore, Keys: keys, PortalURL: s.portalURLOrDefault()})
 	if err != nil {
 		return nil, err
@@ -264,6 +268,11 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			return nil, err
 		}
 		invitations := lc
+		teamSvc, err := team.New(team.Config{Identities: s.Kratos, Organizations: orgs, Members: orgs, Team: orgs,
+			Invitations: invitations, MemberInvitations: invitations, Logger: cfg.Logger.With("role", "portal")})
+		if err != nil {
+			return nil, err
+		}
 		apiCfg := api.Config{
 			Logger:            cfg.Logger.With("role", "portal"),
 			Checks:            s.checks(),
@@ -277,6 +286,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			Members:           orgs,
 			Invitations:       invitations,
 			Team:              orgs,
+			TeamService:       teamSvc,
 			Sessions:          s.Kratos,
 			MemberInvitations: invitations,
 			Policy:            policy,
@@ -292,6 +302,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			QuotaRequests:     onboarding,
 			QuotaReviews:      lc,
 			SignInPerClient:   cfg.SignInPerClient,
+			TrustedProxies:    cfg.TrustedProxies,
 			SSOProviders:      s.ssoProviders(),
 			HookToken:         cfg.KratosHookToken,
 		}
@@ -440,6 +451,12 @@ func (s *Stack) startDependencies(ctx context.Context) error {
 	if cfg.Roles.Portal && len(cfg.AdminToken) < 32 {
 		return errors.New("ADMIN_TOKEN must be set to a random value of at least 32 characters for the portal")
 	}
+	if cfg.Roles.Portal && !cfg.Dev && len(cfg.KratosHookToken) < 32 {
+		return errors.New("KRATOS_HOOK_TOKEN must be set to a random value of at least 32 characters (the same in Kratos's hook config): sign-in completion and the registration gate authenticate Kratos with it")
+	}
+	if err := checkSecrets(*cfg); err != nil {
+		return err
+	}
 	s.MongoURI, s.TemporalAddress = cfg.MongoURI, cfg.TemporalAddress
 	s.KratosPublicURL, s.KratosAdminURL = cfg.KratosPublicURL, cfg.KratosAdminURL
 
@@ -587,11 +604,7 @@ func (s *Stack) ssoProviders() onramp.SSOProviders {
 	case s.kratosP != nil:
 		return s.kratosP
 	case s.cfg.KratosProvidersFile != "":
-		mapper := s.cfg.KratosMapperURL
-		if mapper == "" {
-			mapper = "file:///etc/config/kratos/oidc-mapper.jsonnet"
-		}
-		return kratos.ProvidersFile{Path: s.cfg.KratosProvidersFile, MapperURL: mapper, PublicURL: s.cfg.KratosPublicURL}
+		return kratos.ProvidersFile{Path: s.cfg.KratosProvidersFile, Mapper: deploy.OIDCMapper, PublicURL: s.cfg.KratosPublicURL}
 	}
 	return noSSO{}
 }
@@ -619,8 +632,22 @@ func (s *Stack) checks() []api.Check {
 	}
 }
 
+// Listener limits: a slow or idle client cannot hold a connection for long, nor send endless
+// headers. Only the portal bounds the time to answer (gateway answers stream from upstreams).
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = time.Minute
+	idleTimeout       = 2 * time.Minute
+	portalWriteTime   = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+)
+
 func (s *Stack) serve(l net.Listener, h http.Handler, name string) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn)}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, IdleTimeout: idleTimeout,
+		MaxHeaderBytes: maxHeaderBytes, ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn)}
+	if name == "portal" {
+		srv.WriteTimeout = portalWriteTime
+	}
 	s.servers = append(s.servers, srv)
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -70,7 +70,8 @@ const (
 	MemberInvitationWorkflowName = "onramp.MemberInvitation"
 	// SignalMemberAccepted carries ContactSignedIn: the invitee signed in and joined.
 	SignalMemberAccepted = "member-accepted"
-	// SignalCancelInvitation (no payload) withdraws a member invitation.
+	// SignalCancelInvitation (no payload) withdraws a member invitation, or a partner invitation
+	// (the organisation ends expired, as if it had run out).
 	SignalCancelInvitation = "cancel-invitation"
 )
 
@@ -157,6 +158,19 @@ var RotationActions = []string{RotationApprove, RotationReject, RotationRevokeNo
 
 // CredentialRotationID is the workflow id of a rotation.
 func CredentialRotationID(rotationID string) string { return "credential-rotation-" + rotationID }
+
+// CredentialRotationOf is the workflow id of a credential's rotation: the id allows one running
+// rotation per credential (a new one only once the last has closed).
+func CredentialRotationOf(credentialID string) string { return "credential-rotation-" + credentialID }
+
+// RotationWorkflowID is the workflow of a rotation record (rotations from before WorkflowID was
+// kept ran under their own id).
+func RotationWorkflowID(r onramp.Rotation) string {
+	if r.WorkflowID != "" {
+		return r.WorkflowID
+	}
+	return CredentialRotationID(r.ID)
+}
 
 // CredentialRotationInput starts a rotation (its Rotation is already stored, pending).
 type CredentialRotationInput struct {

@@ -55,6 +55,7 @@ func PartnerInvitationWorkflow(ctx workflow.Context, in PartnerInvitationInput) 
 			return workflow.ExecuteActivity(ctx, a.SavePartner, org).Get(ctx, nil)
 		},
 		accept: SignalContactSignedIn,
+		cancel: SignalCancelInvitation, // a withdrawn invitation ends like an expired one
 	}.run(ctx, start)
 	if err != nil {
 		return *state, err

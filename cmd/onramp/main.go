@@ -114,7 +114,6 @@ func stackConfig(cmd string, v values, stdout, stderr io.Writer) (stack.Config, 
 		SMTPURL:             v["smtp-url"],
 		CredentialKeys:      v["credential-keys"],
 		KratosProvidersFile: v["kratos-providers-file"],
-		KratosMapperURL:     v["kratos-mapper-url"],
 		KratosHookToken:     v["kratos-hook-token"],
 		DevHost:             "127.0.0.1",
 		Logger:              slog.New(handler),
@@ -141,6 +140,11 @@ func stackConfig(cmd string, v values, stdout, stderr io.Writer) (stack.Config, 
 		var err error
 		cfg.PolicyDir, cfg.CatalogDir = v["policy-dir"], v["catalog-dir"]
 		cfg.SandboxPublicURL, cfg.ProductionPublicURL = v["sandbox-url"], v["production-url"]
+		for _, p := range strings.Split(v["trusted-proxies"], ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				cfg.TrustedProxies = append(cfg.TrustedProxies, p)
+			}
+		}
 		if cfg.DecisionLogRate, err = strconv.ParseFloat(v["decision-log-rate"], 64); err != nil || cfg.DecisionLogRate < 0 || cfg.DecisionLogRate > 1 {
 			return cfg, fmt.Errorf("--decision-log-rate %q must be a number from 0 to 1", v["decision-log-rate"])
 		}
