@@ -76,3 +76,17 @@ func ErrorDetails(err error) []ErrorDetail {
 	}
 	return nil
 }
+
+// Owned returns v when it belongs to orgID (owner says whose it is). A missing object and another
+// organisation's get the same ENOTFOUND, word for word, so nobody learns that another tenant's
+// id exists.
+func Owned[T any](v T, err error, owner func(T) string, orgID, kind, id string) (T, error) {
+	var zero T
+	if ErrorCode(err) == ENOTFOUND || (err == nil && owner(v) != orgID) {
+		return zero, Errorf(ENOTFOUND, "no %s %q in your organisation", kind, id)
+	}
+	if err != nil {
+		return zero, err
+	}
+	return v, nil
+}

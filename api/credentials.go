@@ -147,10 +147,11 @@ func (s *Server) apiCreateCredential(c *gin.Context) {
 
 // credentialAction authorizes action on one of the organisation's credentials.
 func (s *Server) credentialAction(ctx context.Context, p Principal, orgID, id, action string) (onramp.Credential, error) {
+	if !p.memberOf(orgID) {
+		return onramp.Credential{}, notYourOrg(orgID) // before anything of the organisation is read
+	}
 	cred, err := s.cfg.Credentials.Get(ctx, orgID, id)
-	if onramp.ErrorCode(err) == onramp.ENOTFOUND || (err == nil && !p.memberOf(orgID)) {
-		return cred, onramp.Errorf(onramp.ENOTFOUND, "no credential %q in your organisation", id)
-	} else if err != nil {
+	if err != nil {
 		return cred, err
 	}
 	_, err = s.authorize(ctx, p, orgID, action, map[string]any{"environment": cred.Environment})

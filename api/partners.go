@@ -152,8 +152,11 @@ func (s *Server) cancelPartnerInvitation(c *gin.Context) (onramp.Organization, e
 	if err != nil {
 		return o, err
 	}
-	if o.Status == onramp.OrgActive {
+	switch o.Status {
+	case onramp.OrgActive:
 		return o, onramp.Errorf(onramp.ECONFLICT, "%s has already signed in; remove people from its team instead", o.Name)
+	case onramp.OrgExpired:
+		return o, onramp.Errorf(onramp.ECONFLICT, "the invitation of %s has already ended; re-send it to invite the organisation again", o.Name)
 	}
 	return o, s.cfg.Invitations.CancelInvitation(c.Request.Context(), o.ID)
 }

@@ -56,10 +56,7 @@ func newRequestID() string {
 // orgRequest returns one of the organisation's requests; ENOTFOUND for another's.
 func (s *Server) orgRequest(ctx context.Context, orgID, id string) (onramp.ProductionRequest, error) {
 	r, err := s.cfg.Requests.FindProductionRequest(ctx, id)
-	if err == nil && r.OrgID != orgID {
-		err = onramp.Errorf(onramp.ENOTFOUND, "no production request %q in your organisation", id)
-	}
-	return r, err
+	return onramp.Owned(r, err, func(r onramp.ProductionRequest) string { return r.OrgID }, orgID, "production request", id)
 }
 
 // saveDraft creates (id "") or edits a request; only drafts and requests sent back for changes

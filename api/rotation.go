@@ -142,10 +142,11 @@ var partnerRotationActions = map[string]bool{"revoke-old-now": true, "extend": t
 
 // rotationAction lets a member who may rotate the old credential act on its rotation.
 func (s *Server) rotationAction(ctx context.Context, p Principal, orgID, id, action string, a onramp.RotationAction) (onramp.Rotation, error) {
-	r, err := s.cfg.RotationStore.FindRotation(ctx, id)
-	if err == nil && r.OrgID != orgID {
-		err = onramp.Errorf(onramp.ENOTFOUND, "no rotation %q in your organisation", id)
+	if !p.memberOf(orgID) {
+		return onramp.Rotation{}, notYourOrg(orgID) // before anything of the organisation is read
 	}
+	r, err := s.cfg.RotationStore.FindRotation(ctx, id)
+	r, err = onramp.Owned(r, err, func(r onramp.Rotation) string { return r.OrgID }, orgID, "rotation", id)
 	if err != nil {
 		return r, err
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -117,8 +118,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.DevMode && (cfg.Mailbox == nil || len(cfg.CourierToken) < 32) {
 		return nil, errors.New("api.New: dev mode needs a Mailbox and a CourierToken of at least 32 characters")
 	}
-	if err := gin.New().SetTrustedProxies(cfg.TrustedProxies); err != nil {
-		return nil, fmt.Errorf("api.New: TRUSTED_PROXIES: %w (give CIDRs such as 10.0.0.0/8 or addresses)", err)
+	for _, p := range cfg.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return nil, fmt.Errorf("api.New: TRUSTED_PROXIES: %q is neither a CIDR such as 10.0.0.0/8 nor an address", p)
+		}
 	}
 	pages, err := web.Templates()
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/catalog/catalogtest"
 	"github.com/onramp-dev/onramp/credentials"
@@ -624,4 +625,42 @@ func (noOnboarding) QuotaRequestsIn(context.Context, []string) ([]onramp.QuotaRe
 func (noOnboarding) StartQuotaReview(context.Context, onramp.QuotaRequest) error { return errNoStore }
 func (noOnboarding) DecideQuota(context.Context, onramp.QuotaRequest, string, onramp.QuotaDecision) error {
 	return errNoStore
+}
+
+// A client cannot pick the address the sign-in limits count by sending X-Forwarded-For: only a
+// configured proxy's header is believed.
+func TestSignInLimitsIgnoreForgedForwardedFor(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		trusted []string
+		want    []int // statuses of four attempts from 192.0.2.1, each claiming another address
+	}{
+		{"no trusted proxy", nil, []int{202, 202, 202, 429}},
+		{"the peer is a trusted proxy", []string{"192.0.2.0/24"}, []int{202, 202, 202, 202}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			store := catalogtest.NewMemory()
+			srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store), Usage: credentialstest.NewMemory(),
+				Requests: noOnboarding{}, Reviews: noOnboarding{}, Onboarding: noOnboarding{}, Rotations: noOnboarding{}, RotationStore: noOnboarding{}, QuotaRequests: noOnboarding{}, QuotaReviews: noOnboarding{},
+				Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken, PortalURL: base, KratosPublicURL: "http://127.0.0.1:1",
+				Identity: signedOut{}, Organizations: noOrgs{}, Members: noOrgs{}, Invitations: noOrgs{}, Team: noTeam{}, TeamService: mustTeamService(t), Sessions: noTeam{},
+				MemberInvitations: noTeam{}, Policy: MustPolicy(t), SSOProviders: noProviders{}, SignInPerClient: 3, TrustedProxies: c.trusted})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			for i := range 4 {
+				req := httptest.NewRequest("POST", base+"/api/v1/auth/login", strings.NewReader(fmt.Sprintf(`{"email":"person%d@x.example"}`, i)))
+				req.RemoteAddr = "192.0.2.1:5555"
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i+1))
+				rec := httptest.NewRecorder()
+				srv.ServeHTTP(rec, req)
+				got = append(got, rec.Code)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Errorf("statuses = %v, want %v", got, c.want)
+			}
+		})
+	}
 }

@@ -28,7 +28,7 @@ func (s *Server) authorize(ctx context.Context, p Principal, orgID, action strin
 		}
 	}
 	if !found {
-		return m, onramp.Errorf(onramp.ENOTFOUND, "no organisation %q among yours", orgID)
+		return m, notYourOrg(orgID)
 	}
 	input := map[string]any{"role": m.Role, "action": action}
 	for k, v := range extra {
@@ -42,6 +42,11 @@ func (s *Server) authorize(ctx context.Context, p Principal, orgID, action strin
 		return m, onramp.Errorf(onramp.EFORBIDDEN, "%s", strings.Join(d.Reasons, "; "))
 	}
 	return m, nil
+}
+
+// notYourOrg is how an organisation the caller is not in answers: as one that does not exist.
+func notYourOrg(orgID string) error {
+	return onramp.Errorf(onramp.ENOTFOUND, "no organisation %q among yours", orgID)
 }
 
 func (s *Server) audit(ctx context.Context, orgID, actor, action, target, detail string) {
@@ -104,10 +109,7 @@ func (s *Server) inviteMember(ctx context.Context, p Principal, orgID, email, ro
 // invitationOf returns an invitation of orgID; ENOTFOUND for another organisation's.
 func (s *Server) invitationOf(ctx context.Context, orgID, id string) (onramp.MemberInvitation, error) {
 	inv, err := s.cfg.Team.FindInvitation(ctx, id)
-	if err == nil && inv.OrgID != orgID {
-		err = onramp.Errorf(onramp.ENOTFOUND, "no invitation %q", id)
-	}
-	return inv, err
+	return onramp.Owned(inv, err, func(i onramp.MemberInvitation) string { return i.OrgID }, orgID, "invitation", id)
 }
 
 func (s *Server) cancelInvitation(ctx context.Context, p Principal, orgID, id string) error {
@@ -154,7 +156,7 @@ func (s *Server) memberOf(ctx context.Context, orgID, identityID string) (onramp
 			return m, all, nil
 		}
 	}
-	return onramp.Member{}, all, onramp.Errorf(onramp.ENOTFOUND, "no member %q in this organisation", identityID)
+	return onramp.Member{}, all, onramp.Errorf(onramp.ENOTFOUND, "no member %q in your organisation", identityID)
 }
 
 func owners(all []onramp.Member) int {
@@ -168,6 +170,9 @@ func owners(all []onramp.Member) int {
 }
 
 func (s *Server) changeRole(ctx context.Context, p Principal, orgID, identityID, role string) error {
+	if !p.memberOf(orgID) {
+		return notYourOrg(orgID) // before anything of the organisation is read
+	}
 	target, all, err := s.memberOf(ctx, orgID, identityID)
 	if err != nil {
 		return err
@@ -192,6 +197,9 @@ func (s *Server) changeRole(ctx context.Context, p Principal, orgID, identityID,
 // disabled when they belong nowhere else), and invitations they sent that are still pending are
 // cancelled. The organisation's credentials are not touched.
 func (s *Server) removeMember(ctx context.Context, p Principal, orgID, identityID string) error {
+	if !p.memberOf(orgID) {
+		return notYourOrg(orgID) // before anything of the organisation is read
+	}
 	target, all, err := s.memberOf(ctx, orgID, identityID)
 	if err != nil {
 		return err

@@ -206,7 +206,7 @@ func (s *Server) calls(c *gin.Context, orgID string, csvOut bool) {
 	w := csv.NewWriter(c.Writer)
 	_ = w.Write([]string{"time", "request_id", "environment", "method", "path", "operation", "status", "latency_ms", "credential_label", "credential_id"})
 	for _, e := range events {
-		_ = w.Write([]string{e.At.UTC().Format(time.RFC3339Nano), e.ID, e.Environment, e.Method, cell(e.Path), cell(e.Operation),
+		_ = w.Write([]string{e.At.UTC().Format(time.RFC3339Nano), e.RequestID, e.Environment, e.Method, cell(e.Path), cell(e.Operation),
 			strconv.Itoa(e.Status), strconv.FormatFloat(e.LatencyMS, 'f', 3, 64), cell(e.Label), e.CredentialID})
 	}
 	w.Flush()

@@ -215,10 +215,7 @@ func (s *Service) IssueRotated(ctx context.Context, orgID, oldID, newID string) 
 // Get returns an organisation's credential; ENOTFOUND when it is another organisation's.
 func (s *Service) Get(ctx context.Context, orgID, id string) (onramp.Credential, error) {
 	c, err := s.cfg.Store.FindCredential(ctx, id)
-	if err == nil && c.OrgID != orgID {
-		err = onramp.Errorf(onramp.ENOTFOUND, "no credential %q in your organisation", id)
-	}
-	return c, err
+	return onramp.Owned(c, err, func(c onramp.Credential) string { return c.OrgID }, orgID, "credential", id)
 }
 
 // List returns the organisation's credentials, newest first.

@@ -245,7 +245,7 @@ func TestE2EUsageFreshnessAndCallHistory(t *testing.T) {
 		t.Errorf("4xx calls = %+v", calls.Calls)
 	}
 	MustGetJSON(t, base+"?status=2xx&operation=listPayments&credential="+cred.ID+"&environment=sandbox&from="+url.QueryEscape(sent.Add(-time.Minute).UTC().Format(time.RFC3339)), http.StatusOK, &calls, "X-Session-Token", token)
-	if len(calls.Calls) != 1 || calls.Calls[0].ID != requestID || calls.Calls[0].Label == "" || calls.Calls[0].LatencyMS <= 0 {
+	if len(calls.Calls) != 1 || calls.Calls[0].RequestID != requestID || calls.Calls[0].Label == "" || calls.Calls[0].LatencyMS <= 0 {
 		t.Errorf("the 2xx listPayments call = %+v, want request %s with its key's label and latency", calls.Calls, requestID)
 	}
 	MustGetJSON(t, base+"?environment=production", http.StatusOK, &calls, "X-Session-Token", token)

@@ -59,11 +59,24 @@ func ExampleUpstream(catalog onramp.CatalogStore) http.Handler {
 			http.Error(w, "example upstream: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
-		w.Header().Set("X-Example-Upstream", "onramp-dev")
+		w.Header().Set(exampleHeader, "onramp-dev")
 		if ctype != "" {
 			w.Header().Set("Content-Type", ctype)
 		}
 		w.WriteHeader(status)
 		_, _ = w.Write(out)
 	})
+}
+
+// exampleHeader marks an answer of the example upstream, which the gateway passes back.
+const exampleHeader = "X-Example-Upstream"
+
+// withExampleHeader is an operation's documented response headers plus the example upstream's marker.
+func withExampleHeader(documented map[string]bool) map[string]bool {
+	out := make(map[string]bool, len(documented)+1)
+	for k := range documented {
+		out[k] = true
+	}
+	out[exampleHeader] = true
+	return out
 }

@@ -616,7 +616,11 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *route, op 
 		return
 	}
 	up.RawPath = target.EscapedPath() + rest
-	f := &forwarded{target: up, org: cred.OrgID, cred: cred.ID, product: rt.product.Slug + "/" + rt.version.Version, op: op, documented: rt.headers[op]}
+	documented := rt.headers[op]
+	if base == g.cfg.ExampleUpstream {
+		documented = withExampleHeader(documented) // the dev stand-in says it is one
+	}
+	f := &forwarded{target: up, org: cred.OrgID, cred: cred.ID, product: rt.product.Slug + "/" + rt.version.Version, op: op, documented: documented}
 	out := r.Clone(withForwarded(r.Context(), f))
 	out.Body = io.NopCloser(bytes.NewReader(body))
 	out.ContentLength = int64(len(body))
