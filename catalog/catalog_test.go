@@ -208,10 +208,15 @@ func TestDemoChangelogFlagsTheBreakingChange(t *testing.T) {
 func TestPublishRefusesInvalidAndChangesNothing(t *testing.T) {
 	c, store := MustDemoCatalog(t)
 	before, _ := store.ListVersions(t.Context(), "accounts")
-	bad := "openapi: 3.0.3\ninfo: {title: Accounts}\npaths:\n  /accounts:\n    post:\n      requestBody:\n        content:\n          application/json:\n            schema: {type: objectx}\n      responses: {}\n"
+	bad := "openapi: 3.0.3\ninfo: {title: Accounts, version: '2'}\npaths:\n  /accounts:\n    post:\n      x-onramp-scope: accounts\n      responses:\n        '201': {$ref: '#/components/responses/Missing'}\n  /accounts/{id}:\n    get:\n      x-onramp-scope: read\n      responses: {'200': {description: ok}}\n"
 	_, err := c.Publish(t.Context(), catalog.Publish{Product: "accounts", Version: "v2", Spec: []byte(bad)})
-	if onramp.ErrorCode(err) != onramp.EINVALID || len(onramp.ErrorDetails(err)) < 3 {
-		t.Fatalf("err = %v %+v, want EINVALID with every problem located", err, onramp.ErrorDetails(err))
+	if onramp.ErrorCode(err) != onramp.EINVALID || len(onramp.ErrorDetails(err)) != 1 || onramp.ErrorDetails(err)[0].Location != "$ref" {
+		t.Fatalf("err = %v %+v, want EINVALID with the unresolved $ref located", err, onramp.ErrorDetails(err))
+	}
+	unscoped := strings.Replace(bad, "{$ref: '#/components/responses/Missing'}", "{description: created}", 1)
+	_, err = c.Publish(t.Context(), catalog.Publish{Product: "accounts", Version: "v2", Spec: []byte(unscoped)})
+	if details := onramp.ErrorDetails(err); onramp.ErrorCode(err) != onramp.EINVALID || len(details) != 2 || details[0].Location != "paths./accounts.post.x-onramp-scope" || details[1].Location != "paths./accounts/{id}.get.x-onramp-scope" {
+		t.Fatalf("err = %v %+v, want EINVALID with both malformed scopes located", err, details)
 	}
 	after, _ := store.ListVersions(t.Context(), "accounts")
 	if len(after) != len(before) {
@@ -230,6 +235,37 @@ func TestPublishRefusesInvalidAndChangesNothing(t *testing.T) {
 	}
 	if _, err := c.Publish(t.Context(), catalog.Publish{Product: "ghost", Version: "v1", Spec: good}); onramp.ErrorCode(err) != onramp.ENOTFOUND {
 		t.Errorf("unknown product: %v, want ENOTFOUND", err)
+	}
+}
+
+// A document with mistakes publishes: its findings come back from the dry run and the
+// publication, and are stored with the version.
+func TestPublishKeepsTheFindingsWithTheVersion(t *testing.T) {
+	c, store := MustDemoCatalog(t)
+	sloppy := "openapi: 3.0.3\ninfo: {title: Accounts, version: ''}\npaths:\n  /accounts:\n    get:\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: {type: object, properties: {id: {type: integer}}}\n              example: {id: not-a-number}\n"
+	for _, dry := range []bool{true, false} {
+		out, err := c.Publish(t.Context(), catalog.Publish{Product: "accounts", Version: "v2", Spec: []byte(sloppy), DryRun: dry})
+		if err != nil {
+			t.Fatalf("dry run %v: %v %+v", dry, err, onramp.ErrorDetails(err))
+		}
+		rules := map[string]string{}
+		for _, f := range out.Findings {
+			rules[f.Rule] = f.Severity + " " + f.Location
+		}
+		want := map[string]string{specs.RuleInfoVersionEmpty: "warning info.version", specs.RuleExampleInvalid: "warning paths./accounts.get",
+			specs.RuleOperationIDMissing: "warning paths./accounts.get", specs.RuleOperationDescription: "info paths./accounts.get"}
+		for rule, where := range want {
+			if rules[rule] != where {
+				t.Errorf("dry run %v: %s = %q, want %q (all: %v)", dry, rule, rules[rule], where, rules)
+			}
+		}
+		if len(out.Version.Findings) != len(out.Findings) || out.Version.Operations[0].ID != "getAccounts" {
+			t.Errorf("dry run %v: version findings %d, operations %+v", dry, len(out.Version.Findings), out.Version.Operations)
+		}
+	}
+	stored, err := store.FindVersion(t.Context(), "accounts", "v2")
+	if err != nil || len(stored.Findings) != 5 || stored.Findings[0].Severity != onramp.SeverityWarning {
+		t.Fatalf("stored = %+v, %v; want the 5 findings, most severe first", stored.Findings, err)
 	}
 }
 

@@ -58,14 +58,28 @@ func TestOperationScopes(t *testing.T) {
 	}
 }
 
-func TestParseRefusesInvalidWithLocations(t *testing.T) {
+// MustFinding returns the finding of rule at location, failing when there is none.
+func MustFinding(tb testing.TB, findings []onramp.Finding, rule, location string) onramp.Finding {
+	tb.Helper()
+	i := slices.IndexFunc(findings, func(f onramp.Finding) bool { return f.Rule == rule && f.Location == location })
+	if i < 0 {
+		var all []string
+		for _, f := range findings {
+			all = append(all, f.Severity+" "+f.Rule+" "+f.Location+": "+f.Message)
+		}
+		tb.Fatalf("no %s finding at %s in:\n%s", rule, location, strings.Join(all, "\n"))
+	}
+	return findings[i]
+}
+
+// What used to refuse a document is now a finding, located, and the document publishes.
+func TestParseReportsFindingsWithLocations(t *testing.T) {
 	doc := `openapi: 3.0.3
 info: {title: Payments}
 paths:
   /payments:
     post:
       operationId: createPayment
-      x-onramp-scope: "not a scope"
       requestBody:
         content:
           application/json:
@@ -75,36 +89,92 @@ paths:
     post:
       operationId: createPayment
       responses: {"201": {description: created}}
+    get:
+      responses: {"200": {description: ok}}
 `
-	_, err := specs.Parse(context.Background(), []byte(doc))
-	if onramp.ErrorCode(err) != onramp.EINVALID {
-		t.Fatalf("err = %v, want EINVALID", err)
+	s := MustParse(t, []byte(doc))
+	if f := MustFinding(t, s.Findings, specs.RuleInfoVersionEmpty, "info.version"); f.Severity != onramp.SeverityWarning {
+		t.Errorf("empty version = %+v, want a warning", f)
 	}
-	details := onramp.ErrorDetails(err)
-	var locs []string
-	for _, d := range details {
-		locs = append(locs, d.Location+": "+d.Message)
+	var invalid []string
+	for _, f := range s.Findings {
+		if f.Rule == specs.RuleInvalid && f.Location == "paths./payments.post" {
+			invalid = append(invalid, f.Message)
+		}
 	}
-	for _, want := range []string{"info: value of version", "paths./payments.post: unsupported 'type' value \"objectx\"", "paths./payments.post: the responses object",
-		"paths./payments.post.x-onramp-scope", "paths./refunds.post.operationId"} {
-		if !slices.ContainsFunc(locs, func(l string) bool { return strings.HasPrefix(l, want) }) {
-			t.Errorf("no problem located at %q in:\n%s", want, strings.Join(locs, "\n"))
+	if len(invalid) != 2 || !strings.Contains(strings.Join(invalid, "|"), `unsupported 'type' value "objectx"`) || !strings.Contains(strings.Join(invalid, "|"), "responses object") {
+		t.Errorf("paths./payments.post findings = %q, want the bad type and the empty responses", invalid)
+	}
+	dup := MustFinding(t, s.Findings, specs.RuleOperationIDDuplicate, "paths./refunds.post.operationId")
+	if dup.Severity != onramp.SeverityError || !strings.Contains(dup.Message, "createPayment_2") || !strings.Contains(dup.Message, "paths./payments.post") {
+		t.Errorf("duplicate = %+v, want an error naming the first use and the new id", dup)
+	}
+	MustFinding(t, s.Findings, specs.RuleOperationIDMissing, "paths./refunds.get")
+	var ids []string
+	for _, op := range specs.Operations(s.Doc, "payments") {
+		ids = append(ids, op.ID)
+	}
+	if got, want := strings.Join(ids, ","), "createPayment,getRefunds,createPayment_2"; got != want {
+		t.Errorf("operation ids = %s, want %s (unique, derived, the same in the stored document)", got, want)
+	}
+	if again := MustParse(t, s.JSON); len(again.Findings) >= len(s.Findings) || again.SHA256() != s.SHA256() {
+		t.Errorf("re-parsing the stored document: %d findings (was %d), sha %s (was %s); want the ids kept as stored", len(again.Findings), len(s.Findings), again.SHA256(), s.SHA256())
+	}
+	for i := 1; i < len(s.Findings); i++ {
+		if rank(s.Findings[i-1].Severity) > rank(s.Findings[i].Severity) {
+			t.Fatalf("findings are not most severe first: %+v", s.Findings)
 		}
 	}
 }
 
-func TestParseRefusesWhatIsNotOpenAPI3(t *testing.T) {
-	for name, doc := range map[string]string{
-		"not yaml":     "{{{",
-		"no version":   "info: {title: x}\npaths: {}\n",
-		"openapi 2.x":  "openapi: 2.5\n",
-		"swagger 1.2":  "swagger: \"1.2\"\n",
-		"external ref": "openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        '200': {$ref: 'https://example.com/r.yaml'}\n",
+func rank(severity string) int {
+	return slices.Index([]string{onramp.SeverityError, onramp.SeverityWarning, onramp.SeverityInfo}, severity)
+}
+
+// A written operationId is never taken by a derived one, and the result is stable.
+func TestOperationIDsAreDerivedStably(t *testing.T) {
+	doc := `openapi: 3.0.3
+info: {title: Pets, version: "1"}
+paths:
+  /pets:
+    get:
+      responses: {"200": {description: ok}}
+  /zoo:
+    get:
+      operationId: getPets
+      responses: {"200": {description: ok}}
+  /pets/{petId}:
+    get:
+      parameters: [{name: petId, in: path, required: true, schema: {type: string}}]
+      responses: {"200": {description: ok}}
+`
+	for range 3 {
+		ops := specs.Operations(MustParse(t, []byte(doc)).Doc, "pets")
+		got := map[string]string{}
+		for _, op := range ops {
+			got[op.Method+" "+op.Path] = op.ID
+		}
+		if got["GET /zoo"] != "getPets" || got["GET /pets"] != "getPets_2" || got["GET /pets/{petId}"] != "getPetsPetId" {
+			t.Fatalf("ids = %v, want the written getPets kept and the derived ones around it", got)
+		}
+	}
+}
+
+func TestParseRefusesWhatCannotBeServed(t *testing.T) {
+	head := "openapi: 3.0.3\ninfo: {title: x, version: '1'}\n"
+	for name, tt := range map[string]struct{ doc, location string }{
+		"malformed scope":  {head + "paths:\n  /a:\n    get:\n      x-onramp-scope: not a scope\n      responses: {'200': {description: ok}}\n", "paths./a.get.x-onramp-scope"},
+		"no operations":    {head + "paths: {}\n", "paths"},
+		"unresolved $ref":  {head + "paths:\n  /a:\n    get:\n      responses: {'200': {$ref: '#/components/responses/Missing'}}\n", "$ref"},
+		"reference to URL": {head + "paths:\n  /a:\n    get:\n      responses:\n        '200': {$ref: 'https://example.com/r.yaml'}\n", "paths./a.get.responses.200.$ref"},
+		"other file":       {head + "paths:\n  /a:\n    get:\n      responses:\n        '200': {$ref: 'responses.yaml#/ok'}\n", "paths./a.get.responses.200.$ref"},
+		"absolute path":    {head + "paths:\n  /a:\n    get:\n      responses:\n        '200': {$ref: '/etc/passwd'}\n", "paths./a.get.responses.200.$ref"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := specs.Parse(context.Background(), []byte(doc))
-			if onramp.ErrorCode(err) != onramp.EINVALID || onramp.ErrorMessage(err) == "" {
-				t.Fatalf("err = %v, want EINVALID with a message", err)
+			_, err := specs.Parse(context.Background(), []byte(tt.doc))
+			details := onramp.ErrorDetails(err)
+			if onramp.ErrorCode(err) != onramp.EINVALID || len(details) != 1 || details[0].Location != tt.location || details[0].Message == "" {
+				t.Fatalf("err = %v %+v, want EINVALID with one problem at %s", err, details, tt.location)
 			}
 		})
 	}

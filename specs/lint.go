@@ -1,0 +1,232 @@
+package specs
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/onramp-dev/onramp"
+)
+
+// Lint rules: what Redocly and Spectral would report, as findings that never block publishing.
+const (
+	RuleInvalid                 = "openapi-invalid"           // kin-openapi's validation refused something else
+	RuleExampleInvalid          = "example-invalid"           // an example does not match its schema (the sandbox generates data instead)
+	RuleDefaultInvalid          = "default-invalid"           // a default does not match its schema
+	RuleSecuritySchemeUndefined = "security-scheme-undefined" // a security requirement names no defined scheme
+	RuleInfoVersionEmpty        = "info-version-empty"
+	RuleInfoDescription         = "info-description-missing"
+	RuleOperationIDMissing      = "operation-id-missing"   // Onramp derived one
+	RuleOperationIDDuplicate    = "operation-id-duplicate" // Onramp renamed the later one
+	RuleOperationDescription    = "operation-description-missing"
+	RuleComponentUnused         = "component-unused"
+)
+
+// normalizeOperationIDs gives every operation a unique operationId, so the catalog, the gateway
+// and the scopes can key on it: a missing one is derived from method and path, a duplicate gets
+// the first free _2, _3 … suffix. Ids the document sets are claimed first, in path then method
+// order, so a derived id never takes a written one and the result is the same on every parse.
+func normalizeOperationIDs(doc *openapi3.T) []onramp.Finding {
+	type located struct {
+		loc string
+		op  *openapi3.Operation
+	}
+	var written, missing []located
+	derived := map[*openapi3.Operation]string{}
+	each(doc, func(path, method string, op *openapi3.Operation) {
+		if op.OperationID == "" {
+			derived[op] = derivedOperationID(method, path)
+			missing = append(missing, located{opLocation(path, method), op})
+			return
+		}
+		written = append(written, located{opLocation(path, method), op})
+	})
+	taken := map[string]bool{}
+	for _, w := range written {
+		taken[w.op.OperationID] = true
+	}
+	var out []onramp.Finding
+	owner := map[string]string{}
+	for _, w := range written {
+		id := w.op.OperationID
+		if first, dup := owner[id]; dup {
+			w.op.OperationID = freeID(id, taken)
+			out = append(out, onramp.Finding{Rule: RuleOperationIDDuplicate, Severity: onramp.SeverityError, Location: w.loc + ".operationId",
+				Message: fmt.Sprintf("operationId %q is also used by %s; Onramp names this operation %s (code generators refuse duplicates)", id, first, w.op.OperationID)})
+			continue
+		}
+		owner[id] = w.loc
+	}
+	for _, m := range missing {
+		m.op.OperationID = freeID(derived[m.op], taken)
+		out = append(out, onramp.Finding{Rule: RuleOperationIDMissing, Severity: onramp.SeverityWarning, Location: m.loc,
+			Message: fmt.Sprintf("the operation has no operationId; Onramp names it %s in the catalog, the gateway and downloads", m.op.OperationID)})
+	}
+	return out
+}
+
+// freeID returns id when no operation has it yet, otherwise id_2, id_3 …, and takes it.
+func freeID(id string, taken map[string]bool) string {
+	candidate := id
+	for n := 2; taken[candidate]; n++ {
+		candidate = id + "_" + strconv.Itoa(n)
+	}
+	taken[candidate] = true
+	return candidate
+}
+
+// derivedOperationID names an operation from its method and path the way code generators would:
+// GET /pets/{petId} is getPetsPetId.
+func derivedOperationID(method, path string) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(method))
+	words := strings.FieldsFunc(path, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	for _, w := range words {
+		r := []rune(w)
+		b.WriteString(strings.ToUpper(string(r[0])) + string(r[1:]))
+	}
+	if len(words) == 0 {
+		b.WriteString("Root")
+	}
+	return b.String()
+}
+
+// lint runs Onramp's own rules on a loaded document.
+func lint(doc *openapi3.T) []onramp.Finding {
+	var out []onramp.Finding
+	if doc.Info != nil && strings.TrimSpace(doc.Info.Description) == "" {
+		out = append(out, onramp.Finding{Rule: RuleInfoDescription, Severity: onramp.SeverityInfo, Location: "info.description",
+			Message: "the document has no description; partners see it first on the product page"})
+	}
+	each(doc, func(path, method string, op *openapi3.Operation) {
+		if strings.TrimSpace(op.Description) == "" && strings.TrimSpace(op.Summary) == "" {
+			out = append(out, onramp.Finding{Rule: RuleOperationDescription, Severity: onramp.SeverityInfo, Location: opLocation(path, method),
+				Message: "the operation has neither a summary nor a description"})
+		}
+	})
+	return append(out, unusedComponents(doc)...)
+}
+
+var componentRef = regexp.MustCompile(`"\$ref":"#/components/([A-Za-z]+)/([^"/]+)"`)
+
+// unusedComponents reports components nothing outside the components refers to, directly or
+// through other components.
+func unusedComponents(doc *openapi3.T) []onramp.Finding {
+	comps := doc.Components
+	if comps == nil {
+		return nil
+	}
+	edges := componentEdges(comps)
+	doc.Components = nil
+	outside, err := json.Marshal(doc)
+	doc.Components = comps
+	if err != nil {
+		return nil
+	}
+	used := map[string]bool{}
+	var visit func(key string)
+	visit = func(key string) {
+		if used[key] {
+			return
+		}
+		used[key] = true
+		for _, next := range edges[key] {
+			visit(next)
+		}
+	}
+	for _, key := range refsIn(outside) {
+		visit(key)
+	}
+	for _, name := range securitySchemesUsed(doc) {
+		visit("securitySchemes/" + name)
+	}
+	var out []onramp.Finding
+	for _, key := range slices.Sorted(maps.Keys(edges)) {
+		if !used[key] {
+			kind, name, _ := strings.Cut(key, "/")
+			out = append(out, onramp.Finding{Rule: RuleComponentUnused, Severity: onramp.SeverityInfo, Location: "components." + kind + "." + name,
+				Message: "nothing in the document refers to this component"})
+		}
+	}
+	return out
+}
+
+// componentEdges maps every component ("schemas/Pet") to the components it refers to.
+func componentEdges(c *openapi3.Components) map[string][]string {
+	edges := map[string][]string{}
+	add := func(kind string, name string, v any) {
+		js, err := json.Marshal(v)
+		if err != nil {
+			js = nil
+		}
+		edges[kind+"/"+name] = refsIn(js)
+	}
+	addAll(c.Schemas, "schemas", add)
+	addAll(c.Parameters, "parameters", add)
+	addAll(c.Headers, "headers", add)
+	addAll(c.RequestBodies, "requestBodies", add)
+	addAll(c.Responses, "responses", add)
+	addAll(c.SecuritySchemes, "securitySchemes", add)
+	addAll(c.Examples, "examples", add)
+	addAll(c.Links, "links", add)
+	addAll(c.Callbacks, "callbacks", add)
+	return edges
+}
+
+func addAll[M ~map[string]V, V any](m M, kind string, add func(kind, name string, v any)) {
+	for name, v := range m {
+		add(kind, name, v)
+	}
+}
+
+// refsIn lists the components that JSON refers to, as "kind/name".
+func refsIn(js []byte) []string {
+	var out []string
+	for _, m := range componentRef.FindAllSubmatch(js, -1) {
+		name := strings.ReplaceAll(strings.ReplaceAll(string(m[2]), "~1", "/"), "~0", "~")
+		out = append(out, string(m[1])+"/"+name)
+	}
+	return out
+}
+
+// securitySchemesUsed lists the schemes the document's security requirements name.
+func securitySchemesUsed(doc *openapi3.T) []string {
+	var out []string
+	add := func(reqs openapi3.SecurityRequirements) {
+		for _, r := range reqs {
+			for name := range r {
+				out = append(out, name)
+			}
+		}
+	}
+	add(doc.Security)
+	each(doc, func(_, _ string, op *openapi3.Operation) {
+		if op.Security != nil {
+			add(*op.Security)
+		}
+	})
+	return out
+}
+
+var severityRank = map[string]int{onramp.SeverityError: 0, onramp.SeverityWarning: 1, onramp.SeverityInfo: 2}
+
+// sortFindings orders findings most severe first, then by location, so a document's findings
+// read the same on every parse.
+func sortFindings(fs []onramp.Finding) []onramp.Finding {
+	if fs == nil {
+		return []onramp.Finding{}
+	}
+	slices.SortStableFunc(fs, func(a, b onramp.Finding) int {
+		return cmp.Or(cmp.Compare(severityRank[a.Severity], severityRank[b.Severity]), strings.Compare(a.Location, b.Location),
+			strings.Compare(a.Rule, b.Rule), strings.Compare(a.Message, b.Message))
+	})
+	return fs
+}
