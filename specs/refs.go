@@ -126,8 +126,14 @@ func fileLocation(src source, file, location string) string {
 	return file + ":" + location
 }
 
-// valueKeys hold example data, not references: a "$ref" inside them is just data.
+// valueKeys hold data, not references: a "$ref" inside an example or a default is just data.
 var valueKeys = map[string]bool{"example": true, "default": true, "enum": true, "const": true, "value": true}
+
+// nameMaps are the keys whose mappings are keyed by names (a property, a response code, a
+// component) rather than keywords: a property named "default" is no default value.
+var nameMaps = map[string]bool{"properties": true, "patternProperties": true, "$defs": true, "definitions": true, "paths": true, "webhooks": true,
+	"callbacks": true, "responses": true, "schemas": true, "parameters": true, "headers": true, "requestBodies": true, "examples": true,
+	"links": true, "securitySchemes": true, "pathItems": true, "content": true, "encoding": true, "variables": true}
 
 // externalRefsIn lists the $refs of a YAML or JSON file that do not start with '#'.
 func externalRefsIn(data []byte) ([]externalRef, error) {
@@ -135,33 +141,36 @@ func externalRefsIn(data []byte) ([]externalRef, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, err
 	}
-	var out []externalRef
-	var walk func(n *yaml.Node, loc []string)
-	walk = func(n *yaml.Node, loc []string) {
-		switch n.Kind {
-		case yaml.DocumentNode:
-			for _, c := range n.Content {
-				walk(c, loc)
-			}
-		case yaml.SequenceNode:
-			for i, c := range n.Content {
-				walk(c, append(loc, strconv.Itoa(i)))
-			}
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				key, value := n.Content[i].Value, n.Content[i+1]
-				switch {
-				case key == "$ref" && value.Kind == yaml.ScalarNode:
-					if !strings.HasPrefix(value.Value, "#") {
-						out = append(out, externalRef{location: strings.Join(append(loc, "$ref"), "."), ref: value.Value})
-					}
-				case valueKeys[key] || strings.HasPrefix(key, "x-"):
-				default:
-					walk(value, append(loc, key))
+	w := refWalker{}
+	w.walk(&root, nil, false)
+	return w.refs, nil
+}
+
+type refWalker struct{ refs []externalRef }
+
+// walk visits n at loc; names says n's keys are names, not keywords.
+func (w *refWalker) walk(n *yaml.Node, loc []string, names bool) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			w.walk(c, loc, false)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			w.walk(c, append(loc, strconv.Itoa(i)), false)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, value := n.Content[i].Value, n.Content[i+1]
+			switch {
+			case !names && key == "$ref" && value.Kind == yaml.ScalarNode:
+				if !strings.HasPrefix(value.Value, "#") {
+					w.refs = append(w.refs, externalRef{location: strings.Join(append(loc, "$ref"), "."), ref: value.Value})
 				}
+			case !names && (valueKeys[key] || strings.HasPrefix(key, "x-")):
+			default:
+				w.walk(value, append(loc, key), !names && nameMaps[key])
 			}
 		}
 	}
-	walk(&root, nil)
-	return out, nil
 }

@@ -83,7 +83,7 @@ func parse(ctx context.Context, src source, rootName string, data []byte) (*Spec
 		}
 	}
 	loadFrom := src
-	if len(used) <= 1 {
+	if len(used) <= 1 && !mayReferOutside.Match(data) {
 		loadFrom = nil // a description in one file loads, and hashes, exactly like a single upload
 	}
 	doc, err := loadDocument(ctx, loadFrom, rootName, data)
