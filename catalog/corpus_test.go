@@ -38,7 +38,7 @@ var corpus = []struct {
 	counts    map[string]int // rule → exactly this many findings
 }{
 	{file: "ory/client-go-v1.22.92-openapi.yaml",
-		has: []finding{{specs.RuleExampleInvalid, "components.schemas.DeriveTokenResponse"}, {specs.RuleSecuritySchemeUndefined, "paths./self-service/settings.post"}},
+		has:    []finding{{specs.RuleExampleInvalid, "components.schemas.DeriveTokenResponse"}, {specs.RuleSecuritySchemeUndefined, "paths./self-service/settings.post"}},
 		counts: map[string]int{specs.RuleExampleInvalid: 159, specs.RuleSecuritySchemeUndefined: 1, specs.RuleInvalid: 0}},
 	{file: "ory/kratos-v1.3.1-api.json",
 		has:    []finding{{specs.RuleInfoVersionEmpty, "info.version"}, {specs.RuleSecuritySchemeUndefined, "paths./self-service/settings.post"}},

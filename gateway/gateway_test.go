@@ -35,6 +35,7 @@ type harness struct {
 	sandbox, production *gateway.Gateway
 	creds               *credentials.Service
 	catalog             *catalogtest.Memory
+	publisher           *catalog.Catalog
 	usage               *credentialstest.Memory
 	recorder            *gateway.Recorder
 	upstream            *httptest.Server
@@ -103,6 +104,7 @@ func MustHarness(tb testing.TB) *harness {
 	if _, err := cat.LoadFiles(ctx, files); err != nil {
 		tb.Fatal(err)
 	}
+	h.publisher = cat
 	keys, _ := credentials.ParseKeyring("t:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, 32)))
 	if h.creds, err = credentials.New(credentials.Config{Store: h.usage, Assignments: h.catalog, Keys: keys, PortalURL: "http://portal.test"}); err != nil {
 		tb.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/specs"
 )
@@ -303,5 +305,44 @@ func TestChangelogBetweenPublicPetstores(t *testing.T) {
 		if changes[i-1].Level == specs.NonBreaking && changes[i].Level == specs.Breaking {
 			t.Fatal("breaking changes are not listed first")
 		}
+	}
+}
+
+// OpenAPI 3.1: webhooks and the keywords beside a $ref survive publication and the download.
+func TestParseKeepsOpenAPI31(t *testing.T) {
+	s := MustParse(t, MustRead(t, "deliveries-3.1.yaml"))
+	if s.Doc.Webhooks["deliveryStatusChanged"] == nil || !s.Doc.IsOpenAPI31OrLater() {
+		t.Fatalf("webhooks = %v, openapi %s; want the 3.1 webhook kept", s.Doc.Webhooks, s.Doc.OpenAPI)
+	}
+	for _, want := range []string{`"$ref":"#/components/schemas/Status","description":"Where the parcel is."`, `"type":["string","null"]`, `"exclusiveMinimum":0`} {
+		if !strings.Contains(string(s.JSON), want) {
+			t.Errorf("the stored document lost %s", want)
+		}
+	}
+	out, err := specs.Export(s.Doc, "deliveries", map[string]bool{"listDeliveries": true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Webhooks["deliveryStatusChanged"] == nil || len(specs.Operations(out, "deliveries")) != 1 {
+		t.Errorf("the download has webhooks %v and %d operations, want the webhook and listDeliveries", out.Webhooks, len(specs.Operations(out, "deliveries")))
+	}
+}
+
+// Generate never returns a schema's example, const, enum value or default that does not fit it.
+func TestGenerateSkipsValuesThatDoNotFit(t *testing.T) {
+	date := &openapi3.Schema{Type: &openapi3.Types{"string"}, Format: "date", Example: "05/11/2026", Default: "tomorrow", Enum: []any{"soon", "2026-11-05"}}
+	for seed := range uint64(20) {
+		if got := specs.Generate(&openapi3.SchemaRef{Value: date}, seed); got != "2026-11-05" {
+			t.Fatalf("seed %d: %v, want the one enum value that is a date", seed, got)
+		}
+	}
+	object := &openapi3.Schema{Type: &openapi3.Types{"object"}, Example: "{}", Properties: openapi3.Schemas{"id": {Value: &openapi3.Schema{Type: &openapi3.Types{"integer"}}}}}
+	got, isObject := specs.Generate(&openapi3.SchemaRef{Value: object}, 1).(map[string]any)
+	if !isObject || !specs.Fits(object, got) {
+		t.Errorf("Generate = %#v, want a generated object instead of the string example", got)
+	}
+	fine := &openapi3.Schema{Type: &openapi3.Types{"string"}, Format: "date", Example: "2026-01-31"}
+	if got := specs.Generate(&openapi3.SchemaRef{Value: fine}, 1); got != "2026-01-31" {
+		t.Errorf("Generate = %v, want the fitting example", got)
 	}
 }
