@@ -65,7 +65,7 @@ func checkExternalRefs(src source, rootName string, data []byte) ([]string, erro
 			target, why := resolveRef(src, name, r.ref)
 			if why == "" && contents[target] == nil {
 				if contents[target], err = src(target); err != nil {
-					why = "names " + target + ", which is not in the bundle"
+					why = "names " + target + ", which is not in the bundle (or catalog directory) it came in"
 				} else {
 					queue = append(queue, target)
 				}
@@ -109,7 +109,7 @@ func insidePath(dir string, u *url.URL) (string, string) {
 	}
 	p = path.Join(dir, p)
 	if p == ".." || strings.HasPrefix(p, "../") || !fs.ValidPath(p) {
-		return "", "leaves the bundle: refer only to files inside it"
+		return "", "leaves the bundle (or catalog directory) it came in: refer only to files inside it"
 	}
 	return p, ""
 }
