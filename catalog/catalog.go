@@ -100,11 +100,27 @@ func (c *Catalog) Publish(ctx context.Context, p Publish) (Published, error) {
 	if err != nil {
 		return Published{}, err
 	}
+	warmed := c.warmLatest(ctx, p.Product)
 	spec, err := specs.ParseUpload(ctx, p.Spec)
+	<-warmed
 	if err != nil {
 		return Published{}, err
 	}
 	return c.publish(ctx, v, spec, p.DryRun)
+}
+
+// warmLatest loads the product's newest document into the cache while the new one is parsed, so
+// a large publication's changelog does not wait for it in turn (each takes seconds at 5 MB); the
+// channel closes when it is done. A failure is left for the changelog to report.
+func (c *Catalog) warmLatest(ctx context.Context, product string) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if vs, err := c.cfg.Store.ListVersions(ctx, product); err == nil && len(vs) > 0 {
+			_, _ = c.doc(vs[len(vs)-1])
+		}
+	}()
+	return done
 }
 
 // newVersion validates what p says about the version and that its product exists.
@@ -159,6 +175,7 @@ func (c *Catalog) publish(ctx context.Context, v onramp.ProductVersion, spec *sp
 	if err := c.cfg.Store.PublishVersion(ctx, v); err != nil {
 		return Published{}, err
 	}
+	c.docs.Store(v.ID, spec.Doc) // what loading v.Spec would give, without the seconds a large one takes
 	return out, nil
 }
 

@@ -40,16 +40,7 @@ func (g *generator) value(ref *openapi3.SchemaRef, depth int) any {
 	g.seen[s]++
 	defer func() { g.seen[s]-- }()
 
-	if v, ok := firstFitting(s, append([]any{s.Const, s.Example}, s.Examples...)); ok {
-		return v
-	}
-	if len(s.Enum) > 0 {
-		i := g.rng.IntN(len(s.Enum))
-		if v, ok := firstFitting(s, append(slices.Clone(s.Enum[i:]), s.Enum[:i]...)); ok {
-			return v
-		}
-	}
-	if v, ok := firstFitting(s, []any{s.Default}); ok {
+	if v, ok := g.documented(s); ok {
 		return v
 	}
 	switch {
@@ -107,6 +98,21 @@ func (g *generator) value(ref *openapi3.SchemaRef, depth int) any {
 		return g.str(s)
 	}
 	return nil
+}
+
+// documented returns the schema's own value that fits it: its const or example (or 3.1
+// examples), else an enum value (from a seeded start), else its default.
+func (g *generator) documented(s *openapi3.Schema) (any, bool) {
+	if v, ok := firstFitting(s, append([]any{s.Const, s.Example}, s.Examples...)); ok {
+		return v, true
+	}
+	if len(s.Enum) > 0 {
+		i := g.rng.IntN(len(s.Enum))
+		if v, ok := firstFitting(s, append(slices.Clone(s.Enum[i:]), s.Enum[:i]...)); ok {
+			return v, true
+		}
+	}
+	return firstFitting(s, []any{s.Default})
 }
 
 // firstFitting returns the first non-nil value that is valid against s.

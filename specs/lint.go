@@ -99,8 +99,8 @@ func derivedOperationID(method, path string) string {
 	return b.String()
 }
 
-// lint runs Onramp's own rules on a loaded document.
-func lint(doc *openapi3.T) []onramp.Finding {
+// lint runs Onramp's own rules on a loaded document and its canonical JSON.
+func lint(doc *openapi3.T, canonical []byte) []onramp.Finding {
 	var out []onramp.Finding
 	if doc.Info != nil && strings.TrimSpace(doc.Info.Description) == "" {
 		out = append(out, onramp.Finding{Rule: RuleInfoDescription, Severity: onramp.SeverityInfo, Location: "info.description",
@@ -112,24 +112,28 @@ func lint(doc *openapi3.T) []onramp.Finding {
 				Message: "the operation has neither a summary nor a description"})
 		}
 	})
-	return append(out, unusedComponents(doc)...)
+	return append(out, unusedComponents(canonical, securitySchemesUsed(doc))...)
 }
 
-var componentRef = regexp.MustCompile(`"\$ref":"#/components/([A-Za-z]+)/([^"/]+)"`)
+var componentRef = regexp.MustCompile(`"\$ref":"#/components/([A-Za-z]+)/([^"/]+)[^"]*"`)
 
-// unusedComponents reports components nothing outside the components refers to, directly or
-// through other components.
-func unusedComponents(doc *openapi3.T) []onramp.Finding {
-	comps := doc.Components
-	if comps == nil {
+// unusedComponents reports the components nothing outside the components refers to, directly
+// or through other components, reading the references off the canonical JSON (re-encoding the
+// document would cost as much as publishing it).
+func unusedComponents(canonical []byte, schemesUsed []string) []onramp.Finding {
+	var top map[string]json.RawMessage
+	var comps map[string]map[string]json.RawMessage
+	if json.Unmarshal(canonical, &top) != nil || top["components"] == nil || json.Unmarshal(top["components"], &comps) != nil {
 		return nil
 	}
-	edges := componentEdges(comps)
-	doc.Components = nil
-	outside, err := json.Marshal(doc)
-	doc.Components = comps
-	if err != nil {
-		return nil
+	edges := map[string][]string{}
+	for kind, entries := range comps {
+		if !componentKinds[kind] {
+			continue
+		}
+		for name, raw := range entries {
+			edges[kind+"/"+name] = refsIn(raw)
+		}
 	}
 	used := map[string]bool{}
 	var visit func(key string)
@@ -142,10 +146,14 @@ func unusedComponents(doc *openapi3.T) []onramp.Finding {
 			visit(next)
 		}
 	}
-	for _, key := range refsIn(outside) {
-		visit(key)
+	for section, raw := range top {
+		if section != "components" {
+			for _, key := range refsIn(raw) {
+				visit(key)
+			}
+		}
 	}
-	for _, name := range securitySchemesUsed(doc) {
+	for _, name := range schemesUsed {
 		visit("securitySchemes/" + name)
 	}
 	var out []onramp.Finding
@@ -159,33 +167,9 @@ func unusedComponents(doc *openapi3.T) []onramp.Finding {
 	return out
 }
 
-// componentEdges maps every component ("schemas/Pet") to the components it refers to.
-func componentEdges(c *openapi3.Components) map[string][]string {
-	edges := map[string][]string{}
-	add := func(kind string, name string, v any) {
-		js, err := json.Marshal(v)
-		if err != nil {
-			js = nil
-		}
-		edges[kind+"/"+name] = refsIn(js)
-	}
-	addAll(c.Schemas, "schemas", add)
-	addAll(c.Parameters, "parameters", add)
-	addAll(c.Headers, "headers", add)
-	addAll(c.RequestBodies, "requestBodies", add)
-	addAll(c.Responses, "responses", add)
-	addAll(c.SecuritySchemes, "securitySchemes", add)
-	addAll(c.Examples, "examples", add)
-	addAll(c.Links, "links", add)
-	addAll(c.Callbacks, "callbacks", add)
-	return edges
-}
-
-func addAll[M ~map[string]V, V any](m M, kind string, add func(kind, name string, v any)) {
-	for name, v := range m {
-		add(kind, name, v)
-	}
-}
+// componentKinds are the sections of components whose entries can be referred to.
+var componentKinds = map[string]bool{"schemas": true, "parameters": true, "headers": true, "requestBodies": true, "responses": true,
+	"securitySchemes": true, "examples": true, "links": true, "callbacks": true, "pathItems": true}
 
 // refsIn lists the components that JSON refers to, as "kind/name".
 func refsIn(js []byte) []string {

@@ -95,11 +95,11 @@ func parse(ctx context.Context, src source, rootName string, data []byte) (*Spec
 	}
 	findings := normalizeOperationIDs(doc)
 	findings = append(findings, validationFindings(doc.Validate(ctx, openapi3.EnableMultiError()))...)
-	findings = append(findings, lint(doc)...)
 	canonical, err := json.Marshal(doc)
 	if err != nil {
 		return nil, fmt.Errorf("marshal spec: %w", err)
 	}
+	findings = append(findings, lint(doc, canonical)...)
 	if len(canonical) > MaxDocumentBytes {
 		return nil, onramp.Errorf(onramp.EINVALID, "the document is %.1f MiB as JSON; Onramp publishes documents up to %d MiB", float64(len(canonical))/(1<<20), MaxDocumentBytes>>20)
 	}
@@ -113,11 +113,8 @@ func parse(ctx context.Context, src source, rootName string, data []byte) (*Spec
 // documentVersion returns the document's `openapi` or `swagger` version, or EINVALID saying why
 // it is not a document Onramp publishes.
 func documentVersion(data []byte) (string, error) {
-	var head struct {
-		Swagger any `yaml:"swagger"`
-		OpenAPI any `yaml:"openapi"`
-	}
-	if err := yaml.Unmarshal(data, &head); err != nil {
+	head, err := readHead(data)
+	if err != nil {
 		return "", onramp.Errorf(onramp.EINVALID, "the document is neither YAML nor JSON: %v", err)
 	}
 	switch {
@@ -134,6 +131,37 @@ func documentVersion(data []byte) (string, error) {
 		return "2.0", nil
 	}
 	return "", onramp.Errorf(onramp.EINVALID, "this is not an OpenAPI document: it has no `openapi: 3.x` (or `swagger: \"2.0\"`) field at the top")
+}
+
+type head struct {
+	Swagger any `yaml:"swagger" json:"swagger"`
+	OpenAPI any `yaml:"openapi" json:"openapi"`
+}
+
+// topLevelVersion finds a block-style YAML document's version line without parsing the rest.
+var topLevelVersion = regexp.MustCompile(`(?m)^(openapi|swagger):[ \t]*["']?([0-9][0-9.]*)["']?[ \t]*(#.*)?\r?$`)
+
+// readHead reads the document's version fields, cheaply where it can: a YAML parse of a large
+// document costs seconds, encoding/json or one line of YAML milliseconds (a document whose YAML
+// is broken further down is refused by kin-openapi's loader instead).
+func readHead(data []byte) (head, error) {
+	var h head
+	if looksLikeJSON(data) && json.Unmarshal(data, &h) == nil {
+		return h, nil
+	}
+	if m := topLevelVersion.FindSubmatch(data); m != nil {
+		if string(m[1]) == "openapi" {
+			h.OpenAPI = string(m[2])
+		} else {
+			h.Swagger = string(m[2])
+		}
+		return h, nil
+	}
+	return h, yaml.Unmarshal(data, &h)
+}
+
+func looksLikeJSON(data []byte) bool {
+	return bytes.HasPrefix(bytes.TrimSpace(data), []byte("{"))
 }
 
 // loadDocument resolves every $ref with kin-openapi, inside the bundle only, and merges a bundle's files
