@@ -144,7 +144,10 @@ func (u *unpacked) tarGz(archive []byte) error {
 			return bundleError("it is not a readable tar.gz archive: %v", err)
 		}
 		switch h.Typeflag {
-		case tar.TypeXGlobalHeader: // git archive's comment entry
+		case tar.TypeXGlobalHeader: // git archive's comment entry: counted, or a stream of them would never end
+			if u.entries++; u.entries > MaxBundleFiles {
+				return bundleError("it has more than %d entries", MaxBundleFiles)
+			}
 			continue
 		case tar.TypeReg, tar.TypeDir:
 		default:
@@ -157,16 +160,17 @@ func (u *unpacked) tarGz(archive []byte) error {
 	}
 }
 
-// add keeps one entry, refusing unsafe names and counting it against the limits.
+// add keeps one entry, refusing unsafe names and counting it against the limits. A skipped
+// entry (Finder metadata) is read too: a tar reader would decompress it anyway to skip it.
 func (u *unpacked) add(raw string, dir bool, open func() (io.ReadCloser, error)) error {
 	if u.entries++; u.entries > MaxBundleFiles {
 		return bundleError("it has more than %d entries", MaxBundleFiles)
 	}
 	name, skip, err := entryName(raw)
-	if err != nil || skip || dir {
+	if err != nil || dir {
 		return err
 	}
-	if _, dup := u.files[name]; dup {
+	if _, dup := u.files[name]; dup && !skip {
 		return bundleError("it holds %s twice", name)
 	}
 	r, err := open()
@@ -182,7 +186,9 @@ func (u *unpacked) add(raw string, dir bool, open func() (io.ReadCloser, error))
 	if err != nil {
 		return bundleError("entry %q cannot be read: %v", raw, err)
 	}
-	u.files[name] = buf.Bytes()
+	if !skip {
+		u.files[name] = buf.Bytes()
+	}
 	return nil
 }
 

@@ -242,6 +242,13 @@ func TestBundleLimits(t *testing.T) {
 			t.Errorf("%s, one byte over: %v, want EINVALID", kind, err)
 		}
 	}
+	skipped := mergeFiles(petsBundle(""), map[string]string{"__MACOSX/._zeros": strings.Repeat("\x00", specs.MaxBundleBytes)})
+	if _, err := specs.ParseBundle(context.Background(), MustTarGz(t, skipped)); onramp.ErrorCode(err) != onramp.EINVALID || !strings.Contains(onramp.ErrorMessage(err), "unpacks to more than") {
+		t.Errorf("a skipped entry over the limit: %v, want EINVALID (it is decompressed to be skipped)", err)
+	}
+	if _, err := specs.ParseBundle(context.Background(), mustGlobalHeaders(t, specs.MaxBundleFiles+1)); onramp.ErrorCode(err) != onramp.EINVALID || !strings.Contains(onramp.ErrorMessage(err), strconv.Itoa(specs.MaxBundleFiles)) {
+		t.Errorf("a stream of pax global headers: %v, want EINVALID naming the entry limit", err)
+	}
 	many := func(n int) map[string]string {
 		files := petsBundle("")
 		for i := len(files); i < n; i++ {
@@ -257,6 +264,26 @@ func TestBundleLimits(t *testing.T) {
 			t.Errorf("%s, one entry over: %v, want EINVALID naming the limit", kind, err)
 		}
 	}
+}
+
+// mustGlobalHeaders is a tar.gz of n pax global headers (git archive writes one) and nothing else.
+func mustGlobalHeaders(tb testing.TB, n int) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	w := tar.NewWriter(gz)
+	for range n {
+		if err := w.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header", PAXRecords: map[string]string{"comment": "x"}}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 func TestBundleRoot(t *testing.T) {
