@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -21,8 +22,12 @@ import (
 // the validation errors or the computed changelog before anything is stored), plans,
 // assignments per organisation, and the state of the live policies.
 
-// maxUploadBytes bounds an uploaded OpenAPI document or bundle (as uploaded, before unpacking).
-const maxUploadBytes = specs.MaxDocumentBytes
+// maxUploadBytes bounds an uploaded OpenAPI document or bundle (as uploaded, before unpacking);
+// a publication request may be twice that, for the confirmation form's base64 and its fields.
+const (
+	maxUploadBytes  = specs.MaxDocumentBytes
+	maxRequestBytes = 2 * maxUploadBytes
+)
 
 type productAdmin struct {
 	onramp.Product
@@ -128,6 +133,24 @@ func (in publishRequest) publish(product string) (catalog.Publish, error) {
 	return catalog.Publish{Product: product, Version: in.Version, Status: in.Status, Sunset: sunset, ReleaseNotes: in.ReleaseNotes, Spec: doc, DryRun: in.DryRun}, nil
 }
 
+// limitPublishRequest bounds the request body to maxRequestBytes and reads a multipart form,
+// so an upload cannot fill the disk with temporary files. EINVALID when it is larger.
+func limitPublishRequest(c *gin.Context) error {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxRequestBytes)
+	if c.ContentType() != "multipart/form-data" {
+		return nil
+	}
+	err := c.Request.ParseMultipartForm(32 << 20)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return onramp.Errorf(onramp.EINVALID, "the upload is larger than %d MiB", maxRequestBytes>>20)
+	case err != nil:
+		return onramp.Errorf(onramp.EINVALID, "the form cannot be read: %v", err)
+	}
+	return nil
+}
+
 // readUpload puts the form's file, when there is one, into in: a bundle as Bundle, a document as
 // Spec. EINVALID when it is larger than maxUploadBytes.
 func readUpload(c *gin.Context, in *publishRequest) error {
@@ -164,6 +187,9 @@ func publishForm(c *gin.Context) publishRequest {
 // readPublishRequest reads a JSON publication, or a multipart/form-data one whose file is the
 // document or bundle.
 func readPublishRequest(c *gin.Context) (publishRequest, error) {
+	if err := limitPublishRequest(c); err != nil {
+		return publishRequest{}, err
+	}
 	if c.ContentType() != "multipart/form-data" {
 		var in publishRequest
 		if err := c.ShouldBindJSON(&in); err != nil {
@@ -440,9 +466,12 @@ func (s *Server) adminProduct(c *gin.Context) {
 // adminPublish is the upload form: without confirm it is a dry run that shows the problems or
 // the changelog and findings; the confirmation re-sends the same document (or bundle) to publish it.
 func (s *Server) adminPublish(c *gin.Context) {
+	err := limitPublishRequest(c)
 	in := publishForm(c)
 	in.DryRun = c.PostForm("confirm") == ""
-	err := readUpload(c, &in)
+	if err == nil {
+		err = readUpload(c, &in)
+	}
 	var out catalog.Published
 	if err == nil {
 		var pub catalog.Publish

@@ -14,6 +14,7 @@ import (
 
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/catalog"
+	"github.com/onramp-dev/onramp/specs"
 )
 
 // accountsBundle is accounts v2 split over two files; owner is where schemas/account.yaml's
@@ -153,5 +154,29 @@ func TestAdminPublishPageShowsDocumentationQuality(t *testing.T) {
 	}
 	if !strings.Contains(quality, "info.version") || !strings.Contains(quality, onramp.SeverityWarning) {
 		t.Errorf("v2's findings are not listed:\n%s", quality)
+	}
+}
+
+// An upload over the limit is refused before it is stored anywhere, in the API and the UI.
+func TestAdminPublishRefusesAnOversizedUpload(t *testing.T) {
+	h := MustHarness(t, true)
+	huge := bytes.Repeat([]byte("#"), 2*specs.MaxDocumentBytes+1)
+	for path, auth := range map[string][]string{
+		"/admin/api/v1/products/accounts/versions": {"Authorization", "Bearer " + adminToken},
+		"/admin/products/accounts/publish":         {"Cookie", "onramp_admin=" + adminToken},
+	} {
+		body, ctype := multipartBody(t, map[string]string{"version": "v2"}, huge)
+		rec := h.do(t, "POST", path, body, append(auth, "Content-Type", ctype)...)
+		if rec.Code != 400 || !strings.Contains(rec.Body.String(), "larger than 24 MiB") {
+			t.Errorf("%s: %d %.300s, want 400 saying the upload is too large", path, rec.Code, rec.Body)
+		}
+	}
+	body, ctype := multipartBody(t, map[string]string{"version": "v2", "dry_run": "true"}, bytes.Repeat([]byte("#"), specs.MaxDocumentBytes))
+	if rec := h.do(t, "POST", "/admin/api/v1/products/accounts/versions", body, "Authorization", "Bearer "+adminToken, "Content-Type", ctype); rec.Code != 400 || !strings.Contains(rec.Body.String(), "not an OpenAPI document") {
+		t.Errorf("a file of exactly 12 MiB: %d %.300s, want it read (and refused for what it holds)", rec.Code, rec.Body)
+	}
+	body, ctype = multipartBody(t, map[string]string{"version": "v2", "dry_run": "true"}, bytes.Repeat([]byte("#"), specs.MaxDocumentBytes+1))
+	if rec := h.do(t, "POST", "/admin/api/v1/products/accounts/versions", body, "Authorization", "Bearer "+adminToken, "Content-Type", ctype); rec.Code != 400 || !strings.Contains(rec.Body.String(), "larger than 12 MiB") {
+		t.Errorf("a file one byte over: %d %.300s, want 400", rec.Code, rec.Body)
 	}
 }
