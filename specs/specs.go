@@ -1,6 +1,7 @@
-// Package specs does Onramp's OpenAPI work with kin-openapi: it parses and validates a document
-// being published (converting Swagger 2.0), lists its operations with the scope each needs,
-// renders the copy an organisation downloads, and computes the changelog between two versions.
+// Package specs does Onramp's OpenAPI work with kin-openapi: it parses a document (or a bundle of
+// files) being published, converting Swagger 2.0, refusing only what cannot be served and
+// reporting the rest as lint findings; lists its operations with the scope each needs; renders
+// the copy an organisation downloads; and computes the changelog between two versions.
 package specs
 
 import (
@@ -57,8 +58,9 @@ const convertHint = "convert it to OpenAPI 3 (e.g. `npx swagger2openapi swagger.
 // Parse reads one YAML or JSON OpenAPI 3.0/3.1 document, or a Swagger 2.0 one (converted). It
 // refuses only what cannot be served, with EINVALID and every problem located: a document that
 // is neither YAML nor JSON, is not OpenAPI 3.x or Swagger 2.0, has a $ref that does not resolve
-// (references to other files or URLs included: publish those as a bundle), has no operations,
-// or sets a malformed x-onramp-scope. Everything else is returned as Findings.
+// (references to other files or URLs included: publish those as a bundle), has no operations or
+// paths the gateway cannot route, or sets a malformed x-onramp-scope. Everything else is
+// returned as Findings; missing and duplicate operationIds are also fixed in the document.
 func Parse(ctx context.Context, data []byte) (*Spec, error) {
 	return parse(ctx, nil, "", data)
 }
