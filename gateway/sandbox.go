@@ -14,8 +14,7 @@ import (
 
 // The sandbox answers like production with synthetic data: the operation's success response,
 // its example when the spec has one that matches the schema, otherwise data generated from the
-// schema. The data is
-// seeded by the request, so a retried request sees the same answer.
+// schema. The data is seeded by the request, so a retried request sees the same answer.
 
 // sandboxResponse picks the operation's success status and body for a request's seed.
 func sandboxResponse(op *openapi3.Operation, seed uint64) (status int, contentType string, body []byte, err error) {
