@@ -35,30 +35,32 @@ const (
 // the first free _2, _3 … suffix. Ids the document sets are claimed first, in path then method
 // order, so a derived id never takes a written one and the result is the same on every parse.
 func normalizeOperationIDs(doc *openapi3.T) []onramp.Finding {
+	ownOperations(doc)
 	type located struct {
-		loc string
-		op  *openapi3.Operation
+		path, loc string
+		op        *openapi3.Operation
 	}
 	var written, missing []located
-	derived := map[*openapi3.Operation]string{}
 	each(doc, func(path, method string, op *openapi3.Operation) {
+		l := located{path, opLocation(path, method), op}
 		if op.OperationID == "" {
-			derived[op] = derivedOperationID(method, path)
-			missing = append(missing, located{opLocation(path, method), op})
-			return
+			op.OperationID = derivedOperationID(method, path)
+			missing = append(missing, l)
+		} else {
+			written = append(written, l)
 		}
-		written = append(written, located{opLocation(path, method), op})
 	})
 	taken := map[string]bool{}
 	for _, w := range written {
 		taken[w.op.OperationID] = true
 	}
 	var out []onramp.Finding
+	changed := map[string]bool{}
 	owner := map[string]string{}
 	for _, w := range written {
 		id := w.op.OperationID
 		if first, dup := owner[id]; dup {
-			w.op.OperationID = freeID(id, taken)
+			w.op.OperationID, changed[w.path] = freeID(id, taken), true
 			out = append(out, onramp.Finding{Rule: RuleOperationIDDuplicate, Severity: onramp.SeverityError, Location: w.loc + ".operationId",
 				Message: fmt.Sprintf("operationId %q is also used by %s; Onramp names this operation %s (code generators refuse duplicates)", id, first, w.op.OperationID)})
 			continue
@@ -66,11 +68,47 @@ func normalizeOperationIDs(doc *openapi3.T) []onramp.Finding {
 		owner[id] = w.loc
 	}
 	for _, m := range missing {
-		m.op.OperationID = freeID(derived[m.op], taken)
+		m.op.OperationID, changed[m.path] = freeID(m.op.OperationID, taken), true
 		out = append(out, onramp.Finding{Rule: RuleOperationIDMissing, Severity: onramp.SeverityWarning, Location: m.loc,
 			Message: fmt.Sprintf("the operation has no operationId; Onramp names it %s in the catalog, the gateway and downloads", m.op.OperationID)})
 	}
+	inlinePathItems(doc, changed)
 	return out
+}
+
+// ownOperations gives every path its own copies of its operations when its item is a $ref (a 3.1
+// components.pathItems entry, a bundle's file) or shares them with another path: renaming an
+// operation for one path must not rename it for another, or in the component.
+func ownOperations(doc *openapi3.T) {
+	if doc.Paths == nil {
+		return
+	}
+	seen := map[*openapi3.Operation]bool{}
+	for _, path := range slices.Sorted(maps.Keys(doc.Paths.Map())) {
+		item := doc.Paths.Value(path)
+		shared := item.Ref != ""
+		for _, op := range item.Operations() {
+			shared = shared || seen[op]
+			seen[op] = true
+		}
+		if !shared {
+			continue
+		}
+		own := *item
+		for method, op := range item.Operations() {
+			copied := *op
+			own.SetOperation(method, &copied)
+		}
+		doc.Paths.Set(path, &own)
+	}
+}
+
+// inlinePathItems writes the items of the changed paths out in full instead of as a $ref, so the
+// stored document keeps the ids given to their operations.
+func inlinePathItems(doc *openapi3.T, changed map[string]bool) {
+	for path := range changed {
+		doc.Paths.Value(path).Ref = ""
+	}
 }
 
 // freeID returns id when no operation has it yet, otherwise id_2, id_3 …, and takes it.

@@ -346,3 +346,41 @@ func TestGenerateSkipsValuesThatDoNotFit(t *testing.T) {
 		t.Errorf("Generate = %v, want the fitting example", got)
 	}
 }
+
+// A path item used by two paths (3.1 components.pathItems) still gives each path its own,
+// unique operationId.
+func TestSharedPathItemsGetAnOperationIDEach(t *testing.T) {
+	doc := `openapi: 3.1.0
+info: {title: Notes, version: '1'}
+paths:
+  /notes:
+    $ref: '#/components/pathItems/Listing'
+  /archive:
+    $ref: '#/components/pathItems/Listing'
+components:
+  pathItems:
+    Listing:
+      get:
+        operationId: list
+        responses: {'200': {description: ok}}
+`
+	s := MustParse(t, []byte(doc))
+	got := map[string]string{}
+	for _, op := range specs.Operations(s.Doc, "notes") {
+		got[op.Path] = op.ID
+	}
+	if got["/archive"] != "list" || got["/notes"] != "list_2" {
+		t.Errorf("ids = %v, want list and list_2", got)
+	}
+	stored, err := specs.Load(s.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, n := stored.Paths.Value("/archive").Get.OperationID, stored.Paths.Value("/notes").Get.OperationID; a != "list" || n != "list_2" {
+		t.Errorf("stored ids = %s and %s, want list and list_2 in the stored document itself", a, n)
+	}
+	if !strings.Contains(string(s.JSON), `"pathItems":{"Listing":{"get":{"operationId":"list",`) {
+		t.Errorf("the component's operationId changed:\n%s", s.JSON)
+	}
+	MustFinding(t, s.Findings, specs.RuleOperationIDDuplicate, "paths./notes.get.operationId")
+}
