@@ -65,7 +65,7 @@ func (p Product) Validate() error {
 
 // Operation is one callable operation of a published version, with the scope that calling it needs.
 type Operation struct {
-	ID      string   `json:"id" bson:"id"` // operationId, or "METHOD /path" when the spec has none
+	ID      string   `json:"id" bson:"id"` // operationId (derived from method and path, and made unique, at publication)
 	Method  string   `json:"method" bson:"method"`
 	Path    string   `json:"path" bson:"path"`
 	Summary string   `json:"summary,omitempty" bson:"summary"`
@@ -86,7 +86,47 @@ type ProductVersion struct {
 	Spec         string      `json:"-" bson:"spec"`                      // the OpenAPI 3 document as JSON
 	SpecSHA256   string      `json:"spec_sha256" bson:"spec_sha256"`
 	Operations   []Operation `json:"operations" bson:"operations"`
+	Findings     []Finding   `json:"findings" bson:"findings"` // the document's lint findings at publication
 	PublishedAt  time.Time   `json:"published_at" bson:"published_at"`
+}
+
+// Finding severities. None of them blocks publishing: they say how likely a partner's tools are to
+// trip over the document (error), what misleads a reader (warning), and what is merely missing (info).
+const (
+	SeverityError   = "error"
+	SeverityWarning = "warning"
+	SeverityInfo    = "info"
+)
+
+// Finding is one documentation-quality problem of an OpenAPI document, with where it is.
+type Finding struct {
+	Rule     string `json:"rule" bson:"rule"`         // e.g. example-invalid, operation-id-missing
+	Severity string `json:"severity" bson:"severity"` // SeverityError, SeverityWarning or SeverityInfo
+	Location string `json:"location" bson:"location"` // e.g. paths./payments.post.requestBody
+	Message  string `json:"message" bson:"message"`
+}
+
+// FindingCounts counts findings by severity.
+type FindingCounts struct {
+	Errors   int `json:"errors"`
+	Warnings int `json:"warnings"`
+	Infos    int `json:"infos"`
+}
+
+// CountFindings counts findings by severity; an unknown severity counts as info.
+func CountFindings(findings []Finding) FindingCounts {
+	var c FindingCounts
+	for _, f := range findings {
+		switch f.Severity {
+		case SeverityError:
+			c.Errors++
+		case SeverityWarning:
+			c.Warnings++
+		default:
+			c.Infos++
+		}
+	}
+	return c
 }
 
 // VersionID is the stored id of a product's version.

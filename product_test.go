@@ -26,3 +26,14 @@ func TestRotateBy(t *testing.T) {
 		}
 	}
 }
+
+func TestCountFindings(t *testing.T) {
+	got := onramp.CountFindings([]onramp.Finding{{Severity: onramp.SeverityError}, {Severity: onramp.SeverityWarning}, {Severity: onramp.SeverityWarning},
+		{Severity: onramp.SeverityInfo}, {Severity: "notice"}})
+	if want := (onramp.FindingCounts{Errors: 1, Warnings: 2, Infos: 2}); got != want {
+		t.Errorf("CountFindings = %+v, want %+v (an unknown severity counts as info)", got, want)
+	}
+	if got := onramp.CountFindings(nil); got != (onramp.FindingCounts{}) {
+		t.Errorf("CountFindings(nil) = %+v", got)
+	}
+}

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"encoding/base64"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -13,14 +15,19 @@ import (
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/policies"
+	"github.com/onramp-dev/onramp/specs"
 )
 
 // The provider's side of the catalog: products, publishing versions (with a dry run that shows
 // the validation errors or the computed changelog before anything is stored), plans,
 // assignments per organisation, and the state of the live policies.
 
-// maxSpecBytes bounds an uploaded OpenAPI document.
-const maxSpecBytes = 4 << 20
+// maxUploadBytes bounds an uploaded OpenAPI document or bundle (as uploaded, before unpacking);
+// a publication request may be twice that, for the confirmation form's base64 and its fields.
+const (
+	maxUploadBytes  = specs.MaxDocumentBytes
+	maxRequestBytes = 2 * maxUploadBytes
+)
 
 type productAdmin struct {
 	onramp.Product
@@ -89,7 +96,8 @@ type publishRequest struct {
 	Status       string `json:"status"`
 	Sunset       string `json:"sunset"` // YYYY-MM-DD
 	ReleaseNotes string `json:"release_notes"`
-	Spec         string `json:"spec"` // the OpenAPI document, YAML or JSON
+	Spec         string `json:"spec"`   // the OpenAPI document, YAML or JSON
+	Bundle       string `json:"bundle"` // or a zip or tar.gz bundle of one, base64
 	DryRun       bool   `json:"dry_run"`
 }
 
@@ -104,21 +112,100 @@ func parseSunset(s string) (*time.Time, error) {
 	return &t, nil
 }
 
+const sendSpec = "send the OpenAPI document (YAML or JSON) as spec, or a zip or tar.gz bundle as bundle (base64) or as the file of a multipart/form-data upload"
+
 func (in publishRequest) publish(product string) (catalog.Publish, error) {
 	sunset, err := parseSunset(in.Sunset)
 	if err != nil {
 		return catalog.Publish{}, err
 	}
-	if strings.TrimSpace(in.Spec) == "" {
-		return catalog.Publish{}, onramp.Errorf(onramp.EINVALID, "send the OpenAPI document (YAML or JSON) as spec")
+	doc := []byte(in.Spec)
+	switch {
+	case in.Bundle != "" && strings.TrimSpace(in.Spec) != "":
+		return catalog.Publish{}, onramp.Errorf(onramp.EINVALID, "send spec or bundle, not both")
+	case in.Bundle != "":
+		if doc, err = base64.StdEncoding.DecodeString(in.Bundle); err != nil || !specs.IsBundle(doc) {
+			return catalog.Publish{}, onramp.Errorf(onramp.EINVALID, "bundle must be a zip or tar.gz archive, base64-encoded")
+		}
+	case strings.TrimSpace(in.Spec) == "":
+		return catalog.Publish{}, onramp.Errorf(onramp.EINVALID, "%s", sendSpec)
 	}
-	return catalog.Publish{Product: product, Version: in.Version, Status: in.Status, Sunset: sunset, ReleaseNotes: in.ReleaseNotes, Spec: []byte(in.Spec), DryRun: in.DryRun}, nil
+	return catalog.Publish{Product: product, Version: in.Version, Status: in.Status, Sunset: sunset, ReleaseNotes: in.ReleaseNotes, Spec: doc, DryRun: in.DryRun}, nil
+}
+
+// limitPublishRequest bounds the request body to maxRequestBytes and reads a multipart form,
+// so an upload cannot fill the disk with temporary files. EINVALID when it is larger.
+func limitPublishRequest(c *gin.Context) error {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxRequestBytes)
+	if c.ContentType() != "multipart/form-data" {
+		return nil
+	}
+	err := c.Request.ParseMultipartForm(32 << 20)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return onramp.Errorf(onramp.EINVALID, "the upload is larger than %d MiB", maxRequestBytes>>20)
+	case err != nil:
+		return onramp.Errorf(onramp.EINVALID, "the form cannot be read: %v", err)
+	}
+	return nil
+}
+
+// readUpload puts the form's file, when there is one, into in: a bundle as Bundle, a document as
+// Spec. EINVALID when it is larger than maxUploadBytes.
+func readUpload(c *gin.Context, in *publishRequest) error {
+	fh, err := c.FormFile("file")
+	if err != nil || fh.Size == 0 {
+		return nil
+	}
+	if fh.Size > maxUploadBytes {
+		return onramp.Errorf(onramp.EINVALID, "the file is larger than %d MiB", maxUploadBytes>>20)
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxUploadBytes))
+	if err != nil {
+		return err
+	}
+	if specs.IsBundle(b) {
+		in.Bundle, in.Spec = base64.StdEncoding.EncodeToString(b), ""
+	} else {
+		in.Spec, in.Bundle = string(b), ""
+	}
+	return nil
+}
+
+// publishForm reads the publication's fields from a form (the admin UI's, or a multipart API call).
+func publishForm(c *gin.Context) publishRequest {
+	return publishRequest{Version: strings.TrimSpace(c.PostForm("version")), Status: c.PostForm("status"), Sunset: c.PostForm("sunset"),
+		ReleaseNotes: c.PostForm("release_notes"), Spec: c.PostForm("spec"), Bundle: c.PostForm("bundle")}
+}
+
+// readPublishRequest reads a JSON publication, or a multipart/form-data one whose file is the
+// document or bundle.
+func readPublishRequest(c *gin.Context) (publishRequest, error) {
+	if err := limitPublishRequest(c); err != nil {
+		return publishRequest{}, err
+	}
+	if c.ContentType() != "multipart/form-data" {
+		var in publishRequest
+		if err := c.ShouldBindJSON(&in); err != nil {
+			return in, onramp.Errorf(onramp.EINVALID, `send {"version": "v3", "status": "current", "release_notes": "…", "spec": "<OpenAPI YAML or JSON>", "dry_run": true}, or the same fields as multipart/form-data with the document or a zip/tar.gz bundle as file: %v`, err)
+		}
+		return in, nil
+	}
+	in := publishForm(c)
+	in.DryRun = c.PostForm("dry_run") == "true"
+	return in, readUpload(c, &in)
 }
 
 func (s *Server) apiAdminPublish(c *gin.Context) {
-	var in publishRequest
-	if err := c.ShouldBindJSON(&in); err != nil {
-		s.fail(c, onramp.Errorf(onramp.EINVALID, `send {"version": "v3", "status": "current", "release_notes": "…", "spec": "<OpenAPI YAML or JSON>", "dry_run": true}: %v`, err))
+	in, err := readPublishRequest(c)
+	if err != nil {
+		s.fail(c, err)
 		return
 	}
 	pub, err := in.publish(c.Param("slug"))
@@ -321,15 +408,30 @@ func (s *Server) adminSaveProduct(c *gin.Context) {
 type adminProductView struct {
 	page
 	Product productAdmin
+	Quality []quality // each version's findings, newest first
 	Form    publishRequest
 	Preview *catalog.Published
-	Errors  []onramp.ErrorDetail
-	Error   string
-	Notice  string
+	// PreviewQuality is the previewed document's findings.
+	PreviewQuality quality
+	Errors         []onramp.ErrorDetail
+	Error          string
+	Notice         string
+}
+
+// quality is a version's "documentation quality" section: its findings, counted by severity.
+type quality struct {
+	Version  string
+	Counts   onramp.FindingCounts
+	Findings []onramp.Finding
+}
+
+func qualityOf(version string, findings []onramp.Finding) quality {
+	return quality{Version: version, Counts: onramp.CountFindings(findings), Findings: findings}
 }
 
 func (s *Server) adminProductPage(c *gin.Context, status int, v adminProductView) {
-	p, err := s.cfg.Catalog.Store().FindProduct(c.Request.Context(), c.Param("slug"))
+	ctx := c.Request.Context()
+	p, err := s.cfg.Catalog.Store().FindProduct(ctx, c.Param("slug"))
 	if err != nil {
 		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
 			s.notFound(c)
@@ -341,6 +443,14 @@ func (s *Server) adminProductPage(c *gin.Context, status int, v adminProductView
 	if v.Product, err = s.productAdmin(c, p); err != nil {
 		s.fail(c, err)
 		return
+	}
+	vs, err := s.cfg.Catalog.Store().ListVersions(ctx, p.Slug)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	for i := len(vs) - 1; i >= 0; i-- {
+		v.Quality = append(v.Quality, qualityOf(vs[i].Version, vs[i].Findings))
 	}
 	v.page = s.adminPage(p.Name)
 	if v.Notice == "" {
@@ -354,39 +464,31 @@ func (s *Server) adminProduct(c *gin.Context) {
 }
 
 // adminPublish is the upload form: without confirm it is a dry run that shows the problems or
-// the changelog; the confirmation re-sends the same document to publish it.
+// the changelog and findings; the confirmation re-sends the same document (or bundle) to publish it.
 func (s *Server) adminPublish(c *gin.Context) {
-	in := publishRequest{Version: strings.TrimSpace(c.PostForm("version")), Status: c.PostForm("status"), Sunset: c.PostForm("sunset"),
-		ReleaseNotes: c.PostForm("release_notes"), Spec: c.PostForm("spec"), DryRun: c.PostForm("confirm") == ""}
-	if fh, err := c.FormFile("file"); err == nil && fh.Size > 0 {
-		if fh.Size > maxSpecBytes {
-			s.adminProductPage(c, http.StatusBadRequest, adminProductView{Form: in, Error: "The file is larger than 4 MiB."})
-			return
-		}
-		f, err := fh.Open()
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		b, err := io.ReadAll(io.LimitReader(f, maxSpecBytes))
-		f.Close()
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		in.Spec = string(b)
+	err := limitPublishRequest(c)
+	in := publishForm(c)
+	in.DryRun = c.PostForm("confirm") == ""
+	if err == nil {
+		err = readUpload(c, &in)
 	}
-	pub, err := in.publish(c.Param("slug"))
 	var out catalog.Published
 	if err == nil {
-		out, err = s.cfg.Catalog.Publish(c.Request.Context(), pub)
+		var pub catalog.Publish
+		if pub, err = in.publish(c.Param("slug")); err == nil {
+			out, err = s.cfg.Catalog.Publish(c.Request.Context(), pub)
+		}
 	}
 	if err != nil {
+		if onramp.ErrorCode(err) == onramp.EINTERNAL {
+			s.fail(c, err)
+			return
+		}
 		s.adminProductPage(c, http.StatusBadRequest, adminProductView{Form: in, Error: onramp.ErrorMessage(err), Errors: onramp.ErrorDetails(err)})
 		return
 	}
 	if out.DryRun {
-		s.adminProductPage(c, http.StatusOK, adminProductView{Form: in, Preview: &out})
+		s.adminProductPage(c, http.StatusOK, adminProductView{Form: in, Preview: &out, PreviewQuality: qualityOf("", out.Findings)})
 		return
 	}
 	s.redirectNotice(c, "/admin/products/"+out.Version.Product, "Published "+out.Version.Product+" "+out.Version.Version+".")

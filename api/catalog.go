@@ -254,6 +254,7 @@ type productPageView struct {
 	Servers     []specs.Server
 	Downloads   map[string]string
 	Keys        []onramp.Credential // what the member may try operations with
+	Quality     quality             // the version's documentation findings
 }
 
 func (s *Server) productPage(c *gin.Context) {
@@ -283,6 +284,7 @@ func (s *Server) productPage(c *gin.Context) {
 			"api":  downloadPath(org, slug, onramp.LatestVersion, "yaml"),
 		}}
 	v.Groups = groupOperations(view)
+	v.Quality = qualityOf(ver, view.Version.Findings)
 	if s.allowed(ctx, m.Role, "tryit.use", "") {
 		v.Keys = s.tryItCredentials(ctx, m)
 	}

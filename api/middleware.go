@@ -129,10 +129,10 @@ func wantsHTML(r *http.Request) bool {
 }
 
 // Request body limits: every route reads at most DefaultBodyLimit, a spec upload at most
-// SpecUploadLimit (a bundle of a large API's documents).
+// SpecUploadLimit (a document or bundle of maxUploadBytes, form- or base64-encoded).
 const (
 	DefaultBodyLimit = 64 << 10
-	SpecUploadLimit  = 16 << 20
+	SpecUploadLimit  = maxRequestBytes
 )
 
 // specUploadRoutes take an OpenAPI document or bundle.

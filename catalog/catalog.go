@@ -73,8 +73,10 @@ type Publish struct {
 	Status       string     `json:"status"`
 	Sunset       *time.Time `json:"sunset,omitempty"`
 	ReleaseNotes string     `json:"release_notes"`
-	Spec         []byte     `json:"-"`
-	DryRun       bool       `json:"dry_run"`
+	// Spec is the OpenAPI document (YAML or JSON), or a zip or tar.gz bundle of one with the files
+	// its relative $refs name (see specs.ParseBundle).
+	Spec   []byte `json:"-"`
+	DryRun bool   `json:"dry_run"`
 }
 
 // Published is the outcome of a publication, or of its dry run.
@@ -84,36 +86,68 @@ type Published struct {
 	Changes   []specs.Change        `json:"changes"`
 	Breaking  bool                  `json:"breaking"`
 	Converted bool                  `json:"converted_from_swagger2"`
+	Files     []string              `json:"files,omitempty"` // a bundle's files merged into the document, its root first
+	Findings  []onramp.Finding      `json:"findings"`        // the document's lint findings, most severe first; none blocked it
 	DryRun    bool                  `json:"dry_run"`
 }
 
-// Publish validates p's document and, unless it is a dry run, stores the version in one write.
-// EINVALID lists every problem with its location; ECONFLICT when the version exists; ENOTFOUND
-// for an unknown product. The changelog compares with the newest version published before it.
+// Publish checks p's document (or bundle) and, unless it is a dry run, stores the version in one
+// write with the document's lint findings. EINVALID for what makes the document unusable, every
+// problem located (see specs.Parse); ECONFLICT when the version exists; ENOTFOUND for an unknown
+// product. The changelog compares with the newest version published before it.
 func (c *Catalog) Publish(ctx context.Context, p Publish) (Published, error) {
+	v, err := c.newVersion(ctx, p)
+	if err != nil {
+		return Published{}, err
+	}
+	warmed := c.warmLatest(ctx, p.Product)
+	spec, err := specs.ParseUpload(ctx, p.Spec)
+	<-warmed
+	if err != nil {
+		return Published{}, err
+	}
+	return c.publish(ctx, v, spec, p.DryRun)
+}
+
+// warmLatest loads the product's newest document into the cache while the new one is parsed, so
+// a large publication's changelog does not wait for it in turn (each takes seconds at 5 MB); the
+// channel closes when it is done. A failure is left for the changelog to report.
+func (c *Catalog) warmLatest(ctx context.Context, product string) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if vs, err := c.cfg.Store.ListVersions(ctx, product); err == nil && len(vs) > 0 {
+			_, _ = c.doc(vs[len(vs)-1])
+		}
+	}()
+	return done
+}
+
+// newVersion validates what p says about the version and that its product exists.
+func (c *Catalog) newVersion(ctx context.Context, p Publish) (onramp.ProductVersion, error) {
 	if p.Status == "" {
 		p.Status = onramp.VersionCurrent
 	}
 	v := onramp.ProductVersion{Product: p.Product, Version: strings.TrimSpace(p.Version), Status: p.Status, Sunset: p.Sunset,
 		ReleaseNotes: strings.TrimSpace(p.ReleaseNotes), PublishedAt: c.cfg.Now()}
 	if err := v.Validate(); err != nil {
-		return Published{}, err
+		return v, err
 	}
-	if _, err := c.cfg.Store.FindProduct(ctx, p.Product); err != nil {
-		return Published{}, err
-	}
-	spec, err := specs.Parse(ctx, p.Spec)
-	if err != nil {
-		return Published{}, err
-	}
+	_, err := c.cfg.Store.FindProduct(ctx, p.Product)
+	return v, err
+}
+
+// publish numbers v after the product's newest version, computes its changelog against it and,
+// unless dryRun, stores it.
+func (c *Catalog) publish(ctx context.Context, v onramp.ProductVersion, spec *specs.Spec, dryRun bool) (Published, error) {
 	c.locks.Lock()
 	defer c.locks.Unlock()
-	existing, err := c.cfg.Store.ListVersions(ctx, p.Product)
+	existing, err := c.cfg.Store.ListVersions(ctx, v.Product)
 	if err != nil {
 		return Published{}, err
 	}
 	if slices.ContainsFunc(existing, func(e onramp.ProductVersion) bool { return e.Version == v.Version }) {
-		return Published{}, onramp.Errorf(onramp.ECONFLICT, "%s %s is already published; publish a new version instead (published specs never change)", p.Product, v.Version)
+		return Published{}, onramp.Errorf(onramp.ECONFLICT, "%s %s is already published; publish a new version instead (published specs never change)", v.Product, v.Version)
 	}
 	v.ID = onramp.VersionID(v.Product, v.Version)
 	v.Number = len(existing) + 1
@@ -121,8 +155,9 @@ func (c *Catalog) Publish(ctx context.Context, p Publish) (Published, error) {
 		v.Number = existing[n-1].Number + 1
 	}
 	v.Spec, v.SpecSHA256 = string(spec.JSON), spec.SHA256()
-	v.Operations = specs.Operations(spec.Doc, p.Product)
-	out := Published{Version: v, Changes: []specs.Change{}, Converted: spec.Converted, DryRun: p.DryRun}
+	v.Operations = specs.Operations(spec.Doc, v.Product)
+	v.Findings = spec.Findings
+	out := Published{Version: v, Changes: []specs.Change{}, Converted: spec.Converted, Files: spec.Files, Findings: spec.Findings, DryRun: dryRun}
 	if n := len(existing); n > 0 {
 		prev := existing[n-1]
 		prevDoc, err := c.doc(prev)
@@ -134,12 +169,13 @@ func (c *Catalog) Publish(ctx context.Context, p Publish) (Published, error) {
 		}
 		out.Previous, out.Breaking = prev.Version, specs.HasBreaking(out.Changes)
 	}
-	if p.DryRun {
+	if dryRun {
 		return out, nil
 	}
 	if err := c.cfg.Store.PublishVersion(ctx, v); err != nil {
 		return Published{}, err
 	}
+	c.docs.Store(v.ID, spec.Doc) // what loading v.Spec would give, without the seconds a large one takes
 	return out, nil
 }
 

@@ -74,18 +74,56 @@ func TestLoadFilesIsIdempotent(t *testing.T) {
 
 func TestLoadFilesRefusesAChangedPublishedSpec(t *testing.T) {
 	c, _ := MustDemoCatalog(t)
-	files := fstest.MapFS{}
-	_ = fs.WalkDir(demoFS(t), ".", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			b, _ := fs.ReadFile(demoFS(t), p)
-			files[p] = &fstest.MapFile{Data: b}
-		}
-		return err
-	})
+	files := demoFiles(t)
 	files["products/accounts/v1.yaml"].Data = []byte(strings.Replace(string(files["products/accounts/v1.yaml"].Data), "List accounts", "List all accounts", 1))
 	_, err := c.LoadFiles(t.Context(), files)
 	if err == nil || !strings.Contains(err.Error(), "products/accounts/v1.yaml changed after accounts v1 was published") {
 		t.Fatalf("err = %v, want the changed published document refused", err)
+	}
+}
+
+// demoFiles is the demo catalog as a map, to add to or change.
+func demoFiles(tb testing.TB) fstest.MapFS {
+	tb.Helper()
+	files := fstest.MapFS{}
+	err := fs.WalkDir(demoFS(tb), ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, rerr := fs.ReadFile(demoFS(tb), p)
+			files[p], err = &fstest.MapFile{Data: b}, rerr
+		}
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return files
+}
+
+// A catalog directory may hold a version as several files: its relative $refs resolve inside the
+// product's directory, and one leaving it is refused with its file and place.
+func TestLoadFilesResolvesRefsInsideTheProductDirectory(t *testing.T) {
+	c, store := MustDemoCatalog(t)
+	files := demoFiles(t)
+	files["products/accounts/product.yaml"].Data = append(files["products/accounts/product.yaml"].Data, []byte("  - version: v2\n    status: beta\n    spec: v2/openapi.yaml\n")...)
+	files["products/accounts/v2/openapi.yaml"] = &fstest.MapFile{Data: []byte("openapi: 3.0.3\ninfo: {title: Accounts, version: '2'}\npaths:\n  /accounts:\n    get:\n      operationId: listAccounts\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: {$ref: '../shared/account.yaml'}\n")}
+	files["products/accounts/shared/account.yaml"] = &fstest.MapFile{Data: []byte("type: object\nproperties:\n  id: {type: string}\n")}
+	r, err := c.LoadFiles(t.Context(), files)
+	if err != nil || r.Published != 1 || r.Unchanged != 4 {
+		t.Fatalf("LoadFiles = %+v, %v; want v2 published from two files", r, err)
+	}
+	v2, err := store.FindVersion(t.Context(), "accounts", "v2")
+	if err != nil || strings.Contains(v2.Spec, ".yaml") || !strings.Contains(v2.Spec, `"id":{"type":"string"}`) {
+		t.Fatalf("v2 = %.300s, %v; want one document with the shared schema merged in", v2.Spec, err)
+	}
+	if r, err := c.LoadFiles(t.Context(), files); err != nil || r.Unchanged != 5 {
+		t.Errorf("loading again = %+v, %v; want v2 unchanged", r, err)
+	}
+
+	files["products/accounts/product.yaml"].Data = append(files["products/accounts/product.yaml"].Data, []byte("  - version: v3\n    status: beta\n    spec: v3/openapi.yaml\n")...)
+	files["products/accounts/v3/openapi.yaml"] = &fstest.MapFile{Data: []byte(strings.Replace(string(files["products/accounts/v2/openapi.yaml"].Data), "../shared/account.yaml", "../../payments/v1.yaml", 1))}
+	_, err = c.LoadFiles(t.Context(), files)
+	if err == nil || !strings.Contains(err.Error(), "products/accounts/v3/openapi.yaml") || !strings.Contains(err.Error(), "v3/openapi.yaml:paths./accounts.get.responses.200.content.application/json.schema.$ref") || !strings.Contains(err.Error(), "leaves the bundle") {
+		t.Fatalf("err = %v, want the $ref leaving the product directory refused with its place", err)
 	}
 }
 
@@ -208,10 +246,15 @@ func TestDemoChangelogFlagsTheBreakingChange(t *testing.T) {
 func TestPublishRefusesInvalidAndChangesNothing(t *testing.T) {
 	c, store := MustDemoCatalog(t)
 	before, _ := store.ListVersions(t.Context(), "accounts")
-	bad := "openapi: 3.0.3\ninfo: {title: Accounts}\npaths:\n  /accounts:\n    post:\n      requestBody:\n        content:\n          application/json:\n            schema: {type: objectx}\n      responses: {}\n"
+	bad := "openapi: 3.0.3\ninfo: {title: Accounts, version: '2'}\npaths:\n  /accounts:\n    post:\n      x-onramp-scope: accounts\n      responses:\n        '201': {$ref: '#/components/responses/Missing'}\n  /accounts/{id}:\n    get:\n      x-onramp-scope: read\n      responses: {'200': {description: ok}}\n"
 	_, err := c.Publish(t.Context(), catalog.Publish{Product: "accounts", Version: "v2", Spec: []byte(bad)})
-	if onramp.ErrorCode(err) != onramp.EINVALID || len(onramp.ErrorDetails(err)) < 3 {
-		t.Fatalf("err = %v %+v, want EINVALID with every problem located", err, onramp.ErrorDetails(err))
+	if onramp.ErrorCode(err) != onramp.EINVALID || len(onramp.ErrorDetails(err)) != 1 || onramp.ErrorDetails(err)[0].Location != "$ref" {
+		t.Fatalf("err = %v %+v, want EINVALID with the unresolved $ref located", err, onramp.ErrorDetails(err))
+	}
+	unscoped := strings.Replace(bad, "{$ref: '#/components/responses/Missing'}", "{description: created}", 1)
+	_, err = c.Publish(t.Context(), catalog.Publish{Product: "accounts", Version: "v2", Spec: []byte(unscoped)})
+	if details := onramp.ErrorDetails(err); onramp.ErrorCode(err) != onramp.EINVALID || len(details) != 2 || details[0].Location != "paths./accounts.post.x-onramp-scope" || details[1].Location != "paths./accounts/{id}.get.x-onramp-scope" {
+		t.Fatalf("err = %v %+v, want EINVALID with both malformed scopes located", err, details)
 	}
 	after, _ := store.ListVersions(t.Context(), "accounts")
 	if len(after) != len(before) {
@@ -230,6 +273,37 @@ func TestPublishRefusesInvalidAndChangesNothing(t *testing.T) {
 	}
 	if _, err := c.Publish(t.Context(), catalog.Publish{Product: "ghost", Version: "v1", Spec: good}); onramp.ErrorCode(err) != onramp.ENOTFOUND {
 		t.Errorf("unknown product: %v, want ENOTFOUND", err)
+	}
+}
+
+// A document with mistakes publishes: its findings come back from the dry run and the
+// publication, and are stored with the version.
+func TestPublishKeepsTheFindingsWithTheVersion(t *testing.T) {
+	c, store := MustDemoCatalog(t)
+	sloppy := "openapi: 3.0.3\ninfo: {title: Accounts, version: ''}\npaths:\n  /accounts:\n    get:\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: {type: object, properties: {id: {type: integer}}}\n              example: {id: not-a-number}\n"
+	for _, dry := range []bool{true, false} {
+		out, err := c.Publish(t.Context(), catalog.Publish{Product: "accounts", Version: "v2", Spec: []byte(sloppy), DryRun: dry})
+		if err != nil {
+			t.Fatalf("dry run %v: %v %+v", dry, err, onramp.ErrorDetails(err))
+		}
+		rules := map[string]string{}
+		for _, f := range out.Findings {
+			rules[f.Rule] = f.Severity + " " + f.Location
+		}
+		want := map[string]string{specs.RuleInfoVersionEmpty: "warning info.version", specs.RuleExampleInvalid: "warning paths./accounts.get",
+			specs.RuleOperationIDMissing: "warning paths./accounts.get", specs.RuleOperationDescription: "info paths./accounts.get"}
+		for rule, where := range want {
+			if rules[rule] != where {
+				t.Errorf("dry run %v: %s = %q, want %q (all: %v)", dry, rule, rules[rule], where, rules)
+			}
+		}
+		if len(out.Version.Findings) != len(out.Findings) || out.Version.Operations[0].ID != "getAccounts" {
+			t.Errorf("dry run %v: version findings %d, operations %+v", dry, len(out.Version.Findings), out.Version.Operations)
+		}
+	}
+	stored, err := store.FindVersion(t.Context(), "accounts", "v2")
+	if err != nil || len(stored.Findings) != 5 || stored.Findings[0].Severity != onramp.SeverityWarning {
+		t.Fatalf("stored = %+v, %v; want the 5 findings, most severe first", stored.Findings, err)
 	}
 }
 

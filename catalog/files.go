@@ -18,16 +18,20 @@ import (
 //
 //	plans.yaml                     a list of plans (name, title, description, products → grant)
 //	products/<slug>/product.yaml   the product and its versions (version, status, sunset, release_notes, spec)
-//	products/<slug>/<spec file>    each version's OpenAPI document
+//	products/<slug>/<spec file>    each version's OpenAPI document; its relative $refs may name
+//	                               other files of the product's directory (e.g. v3/openapi.yaml
+//	                               referring to v3/schemas/*.yaml), never files outside it
 type productFile struct {
 	onramp.Product `yaml:",inline"`
-	Versions       []struct {
-		Version      string `yaml:"version"`
-		Status       string `yaml:"status"`
-		Sunset       string `yaml:"sunset"` // YYYY-MM-DD
-		ReleaseNotes string `yaml:"release_notes"`
-		Spec         string `yaml:"spec"`
-	} `yaml:"versions"`
+	Versions       []fileVersion `yaml:"versions"`
+}
+
+type fileVersion struct {
+	Version      string `yaml:"version"`
+	Status       string `yaml:"status"`
+	Sunset       string `yaml:"sunset"` // YYYY-MM-DD
+	ReleaseNotes string `yaml:"release_notes"`
+	Spec         string `yaml:"spec"` // relative to the product's directory
 }
 
 // LoadReport says what loading catalog files changed.
@@ -101,41 +105,68 @@ func (c *Catalog) loadProduct(ctx context.Context, fsys fs.FS, dir string, r *Lo
 	if err != nil {
 		return err
 	}
+	productDir, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return fmt.Errorf("catalog files: %w", err)
+	}
 	for _, fv := range pf.Versions {
-		specName := path.Join(dir, fv.Spec)
-		doc, err := fs.ReadFile(fsys, specName)
+		changed, err := c.loadVersion(ctx, productDir, path.Join(dir, fv.Spec), pf.Slug, fv, published)
 		if err != nil {
-			return fmt.Errorf("catalog files: %s, version %s: %w", name, fv.Version, err)
+			return err
 		}
-		var sunset *time.Time
-		if fv.Sunset != "" {
-			t, err := time.Parse(time.DateOnly, fv.Sunset)
-			if err != nil {
-				return fmt.Errorf("catalog files: %s, version %s: sunset %q is not YYYY-MM-DD", name, fv.Version, fv.Sunset)
-			}
-			sunset = &t
-		}
-		i := slices.IndexFunc(published, func(v onramp.ProductVersion) bool { return v.Version == fv.Version })
-		if i < 0 {
-			if _, err := c.Publish(ctx, Publish{Product: pf.Slug, Version: fv.Version, Status: fv.Status, Sunset: sunset, ReleaseNotes: fv.ReleaseNotes, Spec: doc}); err != nil {
-				return fmt.Errorf("catalog files: %s: %s%s", specName, onramp.ErrorMessage(err), detailText(err))
-			}
+		if changed {
 			r.Published++
-			continue
+		} else {
+			r.Unchanged++
 		}
-		spec, err := specs.Parse(ctx, doc)
-		if err != nil {
-			return fmt.Errorf("catalog files: %s: %s%s", specName, onramp.ErrorMessage(err), detailText(err))
-		}
-		if spec.SHA256() != published[i].SpecSHA256 {
-			return fmt.Errorf("catalog files: %s changed after %s %s was published; published versions never change: give the new document a new version", specName, pf.Slug, fv.Version)
-		}
-		if _, err := c.UpdateVersion(ctx, pf.Slug, fv.Version, fv.Status, sunset, fv.ReleaseNotes); err != nil {
-			return fmt.Errorf("catalog files: %s, version %s: %s", name, fv.Version, onramp.ErrorMessage(err))
-		}
-		r.Unchanged++
 	}
 	return nil
+}
+
+// loadVersion publishes fv's document (its relative $refs resolve inside productDir) unless it
+// is published already, and reports whether it did; a published version's status, sunset and
+// notes follow the file, its document may not change.
+// Errors name the document as specName.
+func (c *Catalog) loadVersion(ctx context.Context, productDir fs.FS, specName, product string, fv fileVersion, published []onramp.ProductVersion) (bool, error) {
+	var sunset *time.Time
+	if fv.Sunset != "" {
+		t, err := time.Parse(time.DateOnly, fv.Sunset)
+		if err != nil {
+			return false, fmt.Errorf("catalog files: %s, version %s: sunset %q is not YYYY-MM-DD", specName, fv.Version, fv.Sunset)
+		}
+		sunset = &t
+	}
+	spec, err := specs.ParseFS(ctx, productDir, fv.Spec)
+	if err != nil {
+		return false, fmt.Errorf("catalog files: %s: %s%s", specName, errorText(err), detailText(err))
+	}
+	i := slices.IndexFunc(published, func(v onramp.ProductVersion) bool { return v.Version == fv.Version })
+	if i < 0 {
+		v, err := c.newVersion(ctx, Publish{Product: product, Version: fv.Version, Status: fv.Status, Sunset: sunset, ReleaseNotes: fv.ReleaseNotes})
+		if err == nil {
+			_, err = c.publish(ctx, v, spec, false)
+		}
+		if err != nil {
+			return false, fmt.Errorf("catalog files: %s, version %s: %s", specName, fv.Version, errorText(err))
+		}
+		return true, nil
+	}
+	if spec.SHA256() != published[i].SpecSHA256 {
+		return false, fmt.Errorf("catalog files: %s changed after %s %s was published; published versions never change: give the new document a new version", specName, product, fv.Version)
+	}
+	if _, err := c.UpdateVersion(ctx, product, fv.Version, fv.Status, sunset, fv.ReleaseNotes); err != nil {
+		return false, fmt.Errorf("catalog files: %s, version %s: %s", specName, fv.Version, errorText(err))
+	}
+	return false, nil
+}
+
+// errorText is err's caller-safe message, or the error itself when it is not an onramp.Error
+// (a missing file): the operator reading the catalog files needs to see it.
+func errorText(err error) string {
+	if onramp.ErrorCode(err) == onramp.EINTERNAL {
+		return err.Error()
+	}
+	return onramp.ErrorMessage(err)
 }
 
 func detailText(err error) string {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"archive/zip"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -69,6 +70,10 @@ func TestE2ECatalogBrowserPartner(t *testing.T) {
 	if strings.Contains(create, "not in your plan") {
 		t.Errorf("createPayment is marked unavailable on the standard plan: %q", create)
 	}
+	quality := MustRun(t, ctx, chromedp.Text(chromedp.CSS("#quality details.quality summary")))
+	if !strings.Contains(quality, "errors") || !strings.Contains(quality, "warnings") || !strings.Contains(quality, "info") {
+		t.Errorf("documentation quality summary = %q, want the counts by severity", quality)
+	}
 	href := MustRun(t, ctx, chromedp.Evaluate[string](`document.querySelector("a[download]").href`))
 	if !strings.HasSuffix(strings.Split(href, "?")[0], "/catalog/payments/versions/v2/openapi.yaml") {
 		t.Errorf("download link = %s", href)
@@ -79,21 +84,23 @@ func TestE2ECatalogBrowserPartner(t *testing.T) {
 	}
 }
 
-// The provider publishes from the admin UI: an invalid upload lists every located problem; a
-// valid one shows its preview and is published on confirmation; the product is then assigned
-// to a partner from the partner page. The Policies page shows the running version.
+// The provider publishes from the admin UI: an unusable upload lists every located problem; a
+// zip bundle shows its preview with its files and documentation quality and is published on
+// confirmation; the product is then assigned to a partner from the partner page. The Policies
+// page shows the running version.
 func TestE2ECatalogBrowserAdminPublish(t *testing.T) {
 	st := MustSharedStack(t)
 	org := MustInvitePartner(t, st, "Assigned Co")
 	slug := "notes-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	dir := t.TempDir()
-	bad, good := filepath.Join(dir, "bad.yaml"), filepath.Join(dir, "good.yaml")
-	if err := os.WriteFile(bad, []byte("openapi: 3.0.3\ninfo: {title: Notes}\npaths:\n  /notes:\n    get:\n      responses: {}\n"), 0o644); err != nil {
+	bad, good := filepath.Join(dir, "bad.yaml"), filepath.Join(dir, "notes.zip")
+	if err := os.WriteFile(bad, []byte("openapi: 3.0.3\ninfo: {title: Notes, version: '1'}\npaths:\n  /notes:\n    get:\n      x-onramp-scope: notes\n      responses: {'200': {description: ok}}\n    post:\n      x-onramp-scope: Notes:Write\n      responses: {'201': {description: created}}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(good, []byte("openapi: 3.0.3\ninfo: {title: Notes, version: '1'}\npaths:\n  /notes:\n    get:\n      operationId: listNotes\n      responses:\n        '200': {description: ok}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	MustWriteZip(t, good, map[string]string{
+		"openapi.yaml":      "openapi: 3.0.3\ninfo: {title: Notes, version: ''}\npaths:\n  /notes:\n    get:\n      operationId: listNotes\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema: {$ref: 'schemas/note.yaml'}\n",
+		"schemas/note.yaml": "type: object\nproperties:\n  text: {type: string}\n",
+	})
 	ctx := MustBrowser(t)
 	err := chromedp.Do(ctx,
 		AdminSignIn(t, st),
@@ -112,7 +119,7 @@ func TestE2ECatalogBrowserAdminPublish(t *testing.T) {
 		t.Fatalf("uploading an invalid document: %v", err)
 	}
 	problems := MustRun(t, ctx, chromedp.Text(chromedp.CSS("ol.problems")))
-	if !strings.Contains(problems, "info:") || !strings.Contains(problems, "paths./notes.get:") {
+	if !strings.Contains(problems, "paths./notes.get.x-onramp-scope:") || !strings.Contains(problems, "paths./notes.post.x-onramp-scope:") {
 		t.Errorf("problems listed = %q, want each with its location", problems)
 	}
 	err = chromedp.Do(ctx,
@@ -121,7 +128,13 @@ func TestE2ECatalogBrowserAdminPublish(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#confirm-publish")),
 	)
 	if err != nil {
-		t.Fatalf("previewing a valid document: %v", err)
+		t.Fatalf("previewing a bundle: %v", err)
+	}
+	preview := MustRun(t, ctx, chromedp.TextContent(chromedp.CSS("#preview")))
+	for _, want := range []string{"merged from 2 files", "schemas/note.yaml", "1 warning", "info.version"} {
+		if !strings.Contains(preview, want) {
+			t.Errorf("the preview lacks %q:\n%s", want, preview)
+		}
 	}
 	if rows := MustRun(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("tr[data-version]").length`)); rows != 0 {
 		t.Fatalf("the preview published already (%d versions)", rows)
@@ -129,6 +142,9 @@ func TestE2ECatalogBrowserAdminPublish(t *testing.T) {
 	maybeScreenshot(t, ctx, "admin-publish-preview")
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#confirm-publish")), chromedp.WaitVisible(chromedp.CSS(`tr[data-version="v1"]`))); err != nil {
 		t.Fatalf("confirming: %v", err)
+	}
+	if q := MustRun(t, ctx, chromedp.TextContent(chromedp.CSS(`#quality details[data-version="v1"]`))); !strings.Contains(q, "info-version-empty") {
+		t.Errorf("the product page's documentation quality for v1 = %q, want its findings", q)
 	}
 	// Deprecate it with a sunset date from the version row.
 	err = chromedp.Do(ctx,
@@ -169,5 +185,28 @@ func TestE2ECatalogBrowserAdminPublish(t *testing.T) {
 	}
 	if v := MustRun(t, ctx, chromedp.Text(chromedp.CSS("#policy-version"))); len(v) != 64 {
 		t.Errorf("policy version shown = %q, want a SHA-256", v)
+	}
+}
+
+// MustWriteZip writes files (path → content) as a zip archive at name.
+func MustWriteZip(tb testing.TB, name string, files map[string]string) {
+	tb.Helper()
+	f, err := os.Create(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	w := zip.NewWriter(f)
+	for path, content := range files {
+		entry, err := w.Create(path)
+		if err == nil {
+			_, err = entry.Write([]byte(content))
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
 	}
 }

@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -13,12 +11,9 @@ import (
 	"testing"
 	"time"
 
-	// The generated client imports it; requiring it here keeps it in go.mod, so the client
-	// compiles offline inside this module.
-	_ "github.com/oapi-codegen/runtime"
-
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/internal/problem"
+	"github.com/onramp-dev/onramp/internal/speccheck"
 	"github.com/onramp-dev/onramp/specs"
 	"github.com/onramp-dev/onramp/stack"
 )
@@ -215,53 +210,9 @@ func TestE2ECatalogDownloadedSpecIsUsable(t *testing.T) {
 		if err := os.WriteFile(file, body, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		mustSwaggerParse(t, file)
+		speccheck.MustSwaggerParse(t, file)
 	}
-	mustGenerateGoClient(t, filepath.Join(dir, "payments.yaml"))
-}
-
-// mustSwaggerParse validates file with @apidevtools/swagger-parser (installed by make test-deps).
-func mustSwaggerParse(tb testing.TB, file string) {
-	tb.Helper()
-	root := repoRoot(tb)
-	modules := filepath.Join(root, ".cache", "npm", "node_modules")
-	if _, err := os.Stat(filepath.Join(modules, "@apidevtools", "swagger-parser")); err != nil {
-		tb.Fatalf("swagger-parser is not installed (%v): run `make test-deps`", err)
-	}
-	cmd := exec.Command("node", filepath.Join(root, "e2e", "testdata", "validate-openapi.cjs"), file)
-	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
-	if out, err := cmd.CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "valid:") {
-		tb.Fatalf("swagger-parser refuses %s: %v\n%s", filepath.Base(file), err, out)
-	}
-}
-
-// mustGenerateGoClient runs oapi-codegen (built by make test-deps) on file and compiles the client
-// inside this module, offline.
-func mustGenerateGoClient(tb testing.TB, file string) {
-	tb.Helper()
-	root := repoRoot(tb)
-	gen := filepath.Join(root, "bin", "oapi-codegen")
-	if _, err := os.Stat(gen); err != nil {
-		tb.Fatalf("oapi-codegen is not built (%v): run `make test-deps`", err)
-	}
-	pkgDir, err := os.MkdirTemp(filepath.Join(root, "e2e", "testdata"), "client-")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { os.RemoveAll(pkgDir) })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, gen, "-generate", "types,client", "-package", "paymentsclient", "-o", filepath.Join(pkgDir, "client.go"), file).CombinedOutput()
-	if err != nil {
-		tb.Fatalf("oapi-codegen: %v\n%s", err, out)
-	}
-	build := exec.CommandContext(ctx, "go", "build", "-o", os.DevNull, "./"+filepath.Base(pkgDir))
-	build.Dir = filepath.Join(root, "e2e", "testdata")
-	build.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=readonly")
-	if out, err := build.CombinedOutput(); err != nil {
-		src, _ := os.ReadFile(filepath.Join(pkgDir, "client.go"))
-		tb.Fatalf("the generated client does not compile: %v\n%s\n%.2000s", err, out, src)
-	}
+	speccheck.MustGenerateGoClient(t, filepath.Join(dir, "payments.yaml"))
 }
 
 type changelogBody struct {
@@ -299,8 +250,8 @@ func TestE2ECatalogChangelogFlagsBreakingChange(t *testing.T) {
 	}
 }
 
-// Publishing: an invalid document is refused with every problem located and changes nothing; a
-// Swagger 2.0 document is converted; a dry run shows the changelog; an assigned new product
+// Publishing: a document Onramp cannot serve is refused with every problem located and changes
+// nothing, a sloppy one has its findings located; a Swagger 2.0 document is converted; a dry run shows the changelog; an assigned new product
 // appears in the partner's catalog at once.
 func TestE2ECatalogPublish(t *testing.T) {
 	st := MustSharedStack(t)
@@ -308,15 +259,28 @@ func TestE2ECatalogPublish(t *testing.T) {
 	slug := "ledger-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	MustDo(t, "PUT", st.PortalURL+"/admin/api/v1/products/"+slug, map[string]any{"name": "Ledger", "summary": "Entries", "tags": []string{"books"}}, http.StatusOK, nil, admin...)
 
-	invalid := "openapi: 3.0.3\ninfo: {title: Ledger}\npaths:\n  /entries:\n    post:\n      requestBody:\n        content:\n          application/json:\n            schema: {type: objectx}\n      responses: {}\n"
+	unusable := "openapi: 3.0.3\ninfo: {title: Ledger, version: '1'}\npaths:\n  /entries:\n    get:\n      x-onramp-scope: entries\n      responses: {'200': {description: ok}}\n    post:\n      x-onramp-scope: Ledger:Write\n      responses: {'201': {description: created}}\n"
 	var pr problem.Problem
-	MustDo(t, "POST", st.PortalURL+"/admin/api/v1/products/"+slug+"/versions", map[string]any{"version": "v1", "spec": invalid}, http.StatusBadRequest, &pr, admin...)
+	MustDo(t, "POST", st.PortalURL+"/admin/api/v1/products/"+slug+"/versions", map[string]any{"version": "v1", "spec": unusable}, http.StatusBadRequest, &pr, admin...)
 	locs := map[string]bool{}
 	for _, e := range pr.Errors {
 		locs[e.Location] = true
 	}
-	if !locs["info"] || !locs["paths./entries.post"] || len(pr.Errors) < 3 {
-		t.Errorf("problems = %+v, want each located (info, paths./entries.post …)", pr.Errors)
+	if !locs["paths./entries.get.x-onramp-scope"] || !locs["paths./entries.post.x-onramp-scope"] || len(pr.Errors) != 2 {
+		t.Errorf("problems = %+v, want both malformed scopes located", pr.Errors)
+	}
+	// Mistakes that do not stop Onramp serving the document are findings, not refusals.
+	sloppy := "openapi: 3.0.3\ninfo: {title: Ledger}\npaths:\n  /entries:\n    post:\n      requestBody:\n        content:\n          application/json:\n            schema: {type: objectx}\n      responses: {}\n"
+	var dry struct {
+		Findings []onramp.Finding `json:"findings"`
+	}
+	MustDo(t, "POST", st.PortalURL+"/admin/api/v1/products/"+slug+"/versions", map[string]any{"version": "v1", "spec": sloppy, "dry_run": true}, http.StatusOK, &dry, admin...)
+	found := map[string]bool{}
+	for _, f := range dry.Findings {
+		found[f.Location] = true
+	}
+	if !found["info.version"] || !found["paths./entries.post"] || len(dry.Findings) < 3 {
+		t.Errorf("findings = %+v, want each located (info.version, paths./entries.post …)", dry.Findings)
 	}
 	var product struct {
 		Versions []struct{ Version string } `json:"versions"`

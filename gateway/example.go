@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/specs"
@@ -37,8 +36,7 @@ func ExampleUpstream(catalog onramp.CatalogStore) http.Handler {
 			}
 			doc, err := specs.Load([]byte(v.Spec))
 			if err == nil {
-				doc.Servers = nil
-				router, err = gorillamux.NewRouter(doc)
+				router, err = specs.Router(doc)
 			}
 			if err != nil {
 				http.Error(w, "example upstream: "+err.Error(), http.StatusInternalServerError)

@@ -26,7 +26,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/internal/problem"
@@ -306,10 +305,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 			rest+" is not a path of "+rt.product.Slug+" "+rt.version.Version+"; the catalog lists its operations at "+g.portal+"/catalog/"+rt.product.Slug))
 		return
 	}
-	opID := opRoute.Operation.OperationID
-	if opID == "" {
-		opID = opRoute.Method + " " + opRoute.Path
-	}
+	opID := specs.OperationID(opRoute.Method, opRoute.Path, opRoute.Operation)
 	c.operation = opID
 
 	// A credential's scopes never change and an assignment's UpdatedAt changes with it, so the
@@ -528,8 +524,7 @@ func compile(v onramp.ProductVersion) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc.Servers = nil
-	router, err := gorillamux.NewRouter(doc)
+	router, err := specs.Router(doc)
 	if err != nil {
 		return nil, err
 	}

@@ -13,8 +13,8 @@ import (
 )
 
 // The sandbox answers like production with synthetic data: the operation's success response,
-// its example when the spec has one, otherwise data generated from the schema. The data is
-// seeded by the request, so a retried request sees the same answer.
+// its example when the spec has one that matches the schema, otherwise data generated from the
+// schema. The data is seeded by the request, so a retried request sees the same answer.
 
 // sandboxResponse picks the operation's success status and body for a request's seed.
 func sandboxResponse(op *openapi3.Operation, seed uint64) (status int, contentType string, body []byte, err error) {
@@ -27,25 +27,35 @@ func sandboxResponse(op *openapi3.Operation, seed uint64) (status int, contentTy
 	if media == nil {
 		return status, "", nil, nil
 	}
-	var v any
-	switch {
-	case media.Example != nil:
-		v = media.Example
-	case len(media.Examples) > 0:
-		names := make([]string, 0, len(media.Examples))
-		for n := range media.Examples {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		if ex := media.Examples[names[0]]; ex != nil && ex.Value != nil {
-			v = ex.Value.Value
-		}
-	}
+	v := documentedExample(media)
 	if v == nil {
 		v = specs.Generate(media.Schema, seed)
 	}
 	body, err = json.Marshal(v)
 	return status, mt, body, err
+}
+
+// documentedExample returns the media type's example, or its first named example by name, that is
+// valid against its schema: real documents often have examples that are not, and serving one
+// would teach partners the wrong shape. nil when there is none.
+func documentedExample(media *openapi3.MediaType) any {
+	candidates := []any{media.Example}
+	names := make([]string, 0, len(media.Examples))
+	for n := range media.Examples {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if ex := media.Examples[n]; ex != nil && ex.Value != nil {
+			candidates = append(candidates, ex.Value.Value)
+		}
+	}
+	for _, v := range candidates {
+		if v != nil && (media.Schema == nil || media.Schema.Value == nil || specs.Fits(media.Schema.Value, v)) {
+			return v
+		}
+	}
+	return nil
 }
 
 // successResponse returns the lowest 2xx response (or default, answered as 200).

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,8 +13,10 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 )
 
-// Generate returns a value valid against the schema where it can: examples first, then enums,
-// then data shaped by type, format and bounds, deterministic for a seed. It never panics.
+// Generate returns a value valid against the schema where it can: its example (or 3.1 const or
+// examples) when the value fits the schema, then a fitting enum value or default, then data shaped
+// by type, format and bounds, deterministic for a seed. A value the document gets wrong is never
+// returned. It never panics.
 func Generate(ref *openapi3.SchemaRef, seed uint64) any {
 	g := generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), seen: map[*openapi3.Schema]int{}}
 	return g.value(ref, 0)
@@ -37,14 +40,8 @@ func (g *generator) value(ref *openapi3.SchemaRef, depth int) any {
 	g.seen[s]++
 	defer func() { g.seen[s]-- }()
 
-	if s.Example != nil {
-		return s.Example
-	}
-	if len(s.Enum) > 0 {
-		return s.Enum[g.rng.IntN(len(s.Enum))]
-	}
-	if s.Default != nil {
-		return s.Default
+	if v, ok := g.documented(s); ok {
+		return v
 	}
 	switch {
 	case len(s.AllOf) > 0:
@@ -101,6 +98,37 @@ func (g *generator) value(ref *openapi3.SchemaRef, depth int) any {
 		return g.str(s)
 	}
 	return nil
+}
+
+// documented returns the schema's own value that fits it: its const or example (or 3.1
+// examples), else an enum value (from a seeded start), else its default.
+func (g *generator) documented(s *openapi3.Schema) (any, bool) {
+	if v, ok := firstFitting(s, append([]any{s.Const, s.Example}, s.Examples...)); ok {
+		return v, true
+	}
+	if len(s.Enum) > 0 {
+		i := g.rng.IntN(len(s.Enum))
+		if v, ok := firstFitting(s, append(slices.Clone(s.Enum[i:]), s.Enum[:i]...)); ok {
+			return v, true
+		}
+	}
+	return firstFitting(s, []any{s.Default})
+}
+
+// firstFitting returns the first non-nil value that is valid against s.
+func firstFitting(s *openapi3.Schema, values []any) (any, bool) {
+	for _, v := range values {
+		if v != nil && Fits(s, v) {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// Fits reports whether v is valid against s, formats included: the sandbox serves a document's
+// example only when it is.
+func Fits(s *openapi3.Schema, v any) bool {
+	return s.VisitJSON(v, openapi3.EnableFormatValidation()) == nil
 }
 
 // bounds returns the schema's numeric range around [lo, hi], clamped to ±1e15 so any

@@ -1,6 +1,7 @@
-// Package specs does Onramp's OpenAPI work with kin-openapi: it parses and validates a document
-// being published (converting Swagger 2.0), lists its operations with the scope each needs,
-// renders the copy an organisation downloads, and computes the changelog between two versions.
+// Package specs does Onramp's OpenAPI work with kin-openapi: it parses a document (or a bundle of
+// files) being published, converting Swagger 2.0, refusing only what cannot be served and
+// reporting the rest as lint findings; lists its operations with the scope each needs; renders
+// the copy an organisation downloads; and computes the changelog between two versions.
 package specs
 
 import (
@@ -12,14 +13,18 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi2"
 	"github.com/getkin/kin-openapi/openapi2conv"
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"gopkg.in/yaml.v3"
 
 	"github.com/onramp-dev/onramp"
@@ -29,11 +34,13 @@ import (
 // everything else <product>:write.
 const ScopeExtension = "x-onramp-scope"
 
-// Spec is a parsed, valid OpenAPI 3 document.
+// Spec is a parsed OpenAPI 3 document that Onramp can serve, with what is wrong with it.
 type Spec struct {
 	Doc       *openapi3.T
-	JSON      []byte // canonical JSON of Doc, what is stored
-	Converted bool   // it was uploaded as Swagger 2.0
+	JSON      []byte           // canonical JSON of Doc, what is stored
+	Converted bool             // it was uploaded as Swagger 2.0
+	Files     []string         // a bundle's files merged into it, the root first; nil for one document
+	Findings  []onramp.Finding // lint findings, most severe first; none of them refused the document
 }
 
 // SHA256 is the hex digest of the canonical JSON.
@@ -42,59 +49,186 @@ func (s *Spec) SHA256() string {
 	return hex.EncodeToString(sum[:])
 }
 
+// MaxDocumentBytes bounds a stored document's canonical JSON, well inside MongoDB's 16 MiB limit
+// on the version it is stored with.
+const MaxDocumentBytes = 12 << 20
+
 const convertHint = "convert it to OpenAPI 3 (e.g. `npx swagger2openapi swagger.yaml -o openapi.yaml`) and upload the result"
 
-// Parse reads a YAML or JSON OpenAPI 3.0/3.1 document, or a Swagger 2.0 one (converted), and
-// validates it. EINVALID lists every problem found with its location; external $refs are refused.
+// Parse reads one YAML or JSON OpenAPI 3.0/3.1 document, or a Swagger 2.0 one (converted). It
+// refuses only what cannot be served, with EINVALID and every problem located: a document that
+// is neither YAML nor JSON, is not OpenAPI 3.x or Swagger 2.0, has a $ref that does not resolve
+// (references to other files or URLs included: publish those as a bundle), has no operations or
+// paths the gateway cannot route, or sets a malformed x-onramp-scope. Everything else is
+// returned as Findings; missing and duplicate operationIds are also fixed in the document.
 func Parse(ctx context.Context, data []byte) (*Spec, error) {
-	var head struct {
-		Swagger any `yaml:"swagger"`
-		OpenAPI any `yaml:"openapi"`
+	return parse(ctx, nil, "", data)
+}
+
+// parse reads the root document data, named rootName inside src (nil for a single document).
+func parse(ctx context.Context, src source, rootName string, data []byte) (*Spec, error) {
+	version, err := documentVersion(data)
+	if err != nil {
+		return nil, err
 	}
-	if err := yaml.Unmarshal(data, &head); err != nil {
-		return nil, onramp.Errorf(onramp.EINVALID, "the document is neither YAML nor JSON: %v", err)
+	used, err := checkExternalRefs(src, rootName, data)
+	if err != nil {
+		return nil, err
 	}
-	converted := false
-	switch {
-	case head.OpenAPI != nil:
-		v := fmt.Sprint(head.OpenAPI)
-		if !strings.HasPrefix(v, "3.0") && !strings.HasPrefix(v, "3.1") {
-			return nil, onramp.Errorf(onramp.EINVALID, "openapi %q is not supported; publish OpenAPI 3.0 or 3.1", v)
-		}
-	case head.Swagger != nil:
-		if fmt.Sprint(head.Swagger) != "2.0" {
-			return nil, onramp.Errorf(onramp.EINVALID, "swagger %q is not supported; %s", fmt.Sprint(head.Swagger), convertHint)
-		}
-		var err error
+	converted := version == "2.0"
+	if converted && len(used) > 1 {
+		return nil, onramp.Errorf(onramp.EINVALID, "%s refers to other files; Swagger 2.0 descriptions are published as one file: %s", rootName, convertHint)
+	}
+	if converted {
 		if data, err = convertSwagger2(data); err != nil {
 			return nil, err
 		}
-		converted = true
-	default:
-		return nil, onramp.Errorf(onramp.EINVALID, "this is not an OpenAPI document: it has no `openapi: 3.x` (or `swagger: \"2.0\"`) field at the top")
 	}
-
-	loader := openapi3.NewLoader()
-	loader.IsExternalRefsAllowed = false
-	doc, err := loader.LoadFromData(data)
+	loadFrom := src
+	if len(used) <= 1 && !mayReferOutside.Match(data) {
+		loadFrom = nil // a description in one file loads, and hashes, exactly like a single upload
+	}
+	doc, err := loadDocument(ctx, loadFrom, rootName, data)
 	if err != nil {
-		return nil, &onramp.Error{Code: onramp.EINVALID, Message: "the document cannot be loaded: fix the problem listed and publish again",
-			Details: []onramp.ErrorDetail{{Location: "$ref", Message: err.Error()}}}
+		return nil, err
 	}
-	details := validationDetails(doc.Validate(ctx, openapi3.EnableMultiError()))
-	details = append(details, checkOperations(doc)...)
-	if len(details) > 0 {
-		return nil, &onramp.Error{Code: onramp.EINVALID, Details: details,
-			Message: fmt.Sprintf("the document has %d problem(s); each is listed with its location: fix them all and publish again", len(details))}
+	if err := checkServable(doc); err != nil {
+		return nil, err
 	}
+	findings := normalizeOperationIDs(doc)
+	findings = append(findings, validationFindings(doc.Validate(ctx, openapi3.EnableMultiError()))...)
 	canonical, err := json.Marshal(doc)
 	if err != nil {
 		return nil, fmt.Errorf("marshal spec: %w", err)
 	}
-	return &Spec{Doc: doc, JSON: canonical, Converted: converted}, nil
+	findings = append(findings, lint(doc, canonical)...)
+	if len(canonical) > MaxDocumentBytes {
+		return nil, onramp.Errorf(onramp.EINVALID, "the document is %.1f MiB as JSON; Onramp publishes documents up to %d MiB", float64(len(canonical))/(1<<20), MaxDocumentBytes>>20)
+	}
+	s := &Spec{Doc: doc, JSON: canonical, Converted: converted, Findings: sortFindings(findings)}
+	if src != nil {
+		s.Files = used
+	}
+	return s, nil
 }
 
-// Load reads a stored canonical document (already validated at publication).
+// documentVersion returns the document's `openapi` or `swagger` version, or EINVALID saying why
+// it is not a document Onramp publishes.
+func documentVersion(data []byte) (string, error) {
+	head, err := readHead(data)
+	if err != nil {
+		return "", onramp.Errorf(onramp.EINVALID, "the document is neither YAML nor JSON: %v", err)
+	}
+	switch {
+	case head.OpenAPI != nil:
+		v := fmt.Sprint(head.OpenAPI)
+		if !strings.HasPrefix(v, "3.0") && !strings.HasPrefix(v, "3.1") {
+			return "", onramp.Errorf(onramp.EINVALID, "openapi %q is not supported; publish OpenAPI 3.0 or 3.1", v)
+		}
+		return v, nil
+	case head.Swagger != nil:
+		if v := fmt.Sprint(head.Swagger); v != "2.0" {
+			return "", onramp.Errorf(onramp.EINVALID, "swagger %q is not supported; %s", v, convertHint)
+		}
+		return "2.0", nil
+	}
+	return "", onramp.Errorf(onramp.EINVALID, "this is not an OpenAPI document: it has no `openapi: 3.x` (or `swagger: \"2.0\"`) field at the top")
+}
+
+type head struct {
+	Swagger any `yaml:"swagger" json:"swagger"`
+	OpenAPI any `yaml:"openapi" json:"openapi"`
+}
+
+// topLevelVersion finds a block-style YAML document's version line without parsing the rest.
+var topLevelVersion = regexp.MustCompile(`(?m)^(openapi|swagger):[ \t]*["']?([0-9][0-9.]*)["']?[ \t]*(#.*)?\r?$`)
+
+// readHead reads the document's version fields, cheaply where it can: a YAML parse of a large
+// document costs seconds, encoding/json or one line of YAML milliseconds (a document whose YAML
+// is broken further down is refused by kin-openapi's loader instead).
+func readHead(data []byte) (head, error) {
+	var h head
+	if looksLikeJSON(data) && json.Unmarshal(data, &h) == nil {
+		return h, nil
+	}
+	if m := topLevelVersion.FindSubmatch(data); m != nil {
+		if string(m[1]) == "openapi" {
+			h.OpenAPI = string(m[2])
+		} else {
+			h.Swagger = string(m[2])
+		}
+		return h, nil
+	}
+	return h, yaml.Unmarshal(data, &h)
+}
+
+func looksLikeJSON(data []byte) bool {
+	return bytes.HasPrefix(bytes.TrimSpace(data), []byte("{"))
+}
+
+// loadDocument resolves every $ref with kin-openapi, inside the bundle only, and merges a bundle's files
+// into one document. EINVALID when a $ref does not resolve.
+func loadDocument(ctx context.Context, src source, rootName string, data []byte) (*openapi3.T, error) {
+	loader := openapi3.NewLoader()
+	loader.Context = ctx
+	loader.IsExternalRefsAllowed = false
+	var doc *openapi3.T
+	var err error
+	if src == nil {
+		doc, err = loader.LoadFromData(data)
+	} else {
+		loader.ReadFromURIFunc = src.read
+		doc, err = loader.LoadFromDataWithPath(data, &url.URL{Path: rootName})
+	}
+	if err != nil {
+		return nil, &onramp.Error{Code: onramp.EINVALID, Message: "the document cannot be loaded: fix the problem listed and publish again",
+			Details: []onramp.ErrorDetail{{Location: "$ref", Message: err.Error()}}}
+	}
+	if src == nil {
+		return doc, nil
+	}
+	doc.InternalizeRefs(ctx, nil)
+	merged, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("marshal bundled spec: %w", err)
+	}
+	// Loading the merged document the way stored ones are loaded proves no file reference is left.
+	if doc, err = Load(merged); err != nil {
+		return nil, &onramp.Error{Code: onramp.EINVALID, Message: "the bundle's files could not be merged into one document",
+			Details: []onramp.ErrorDetail{{Location: "$ref", Message: err.Error()}}}
+	}
+	return doc, nil
+}
+
+// checkServable refuses what the gateway cannot serve: no operations, paths it cannot route, or
+// malformed scopes (falling back to the default scope would silently change who may call it).
+func checkServable(doc *openapi3.T) error {
+	var details []onramp.ErrorDetail
+	count := 0
+	each(doc, func(path, method string, op *openapi3.Operation) {
+		count++
+		if v, ok := op.Extensions[ScopeExtension]; ok {
+			if s, isString := v.(string); !isString || !scopePattern.MatchString(s) {
+				details = append(details, onramp.ErrorDetail{Location: opLocation(path, method) + "." + ScopeExtension,
+					Message: fmt.Sprintf("%v is not a scope; write it as <product>:<access>, e.g. payments:refund", v)})
+			}
+		}
+	})
+	if count == 0 {
+		return &onramp.Error{Code: onramp.EINVALID, Message: "the document has no operations: partners could call nothing",
+			Details: []onramp.ErrorDetail{{Location: "paths", Message: "add at least one operation under paths (webhooks alone are not callable through the gateway)"}}}
+	}
+	if err := checkRoutable(doc); err != nil {
+		details = append(details, onramp.ErrorDetail{Location: "paths", Message: "the gateway cannot route these paths: " + err.Error()})
+	}
+	if len(details) > 0 {
+		return &onramp.Error{Code: onramp.EINVALID, Details: details,
+			Message: fmt.Sprintf("the document has %d problem(s) Onramp cannot serve; each is listed with its location: fix them and publish again", len(details))}
+	}
+	return nil
+}
+
+// Load reads a stored canonical document (already checked at publication).
 func Load(data []byte) (*openapi3.T, error) {
 	loader := openapi3.NewLoader()
 	loader.IsExternalRefsAllowed = false
@@ -103,6 +237,37 @@ func Load(data []byte) (*openapi3.T, error) {
 		return nil, fmt.Errorf("load stored spec: %w", err)
 	}
 	return doc, nil
+}
+
+// Router routes requests to doc's operations by path alone: it clears doc's servers (document and
+// path level), because the gateway serves every version under /<product>/<version>.
+func Router(doc *openapi3.T) (routers.Router, error) {
+	doc.Servers = nil
+	if doc.Paths != nil {
+		for _, item := range doc.Paths.Map() {
+			item.Servers = nil
+		}
+	}
+	return gorillamux.NewRouter(doc)
+}
+
+// checkRoutable builds the gateway's router for doc, leaving doc's servers as they were.
+func checkRoutable(doc *openapi3.T) error {
+	servers := doc.Servers
+	pathServers := map[*openapi3.PathItem]openapi3.Servers{}
+	if doc.Paths != nil {
+		for _, item := range doc.Paths.Map() {
+			pathServers[item] = item.Servers
+		}
+	}
+	defer func() {
+		doc.Servers = servers
+		for item, s := range pathServers {
+			item.Servers = s
+		}
+	}()
+	_, err := Router(doc)
+	return err
 }
 
 func convertSwagger2(data []byte) ([]byte, error) {
@@ -129,9 +294,10 @@ func convertSwagger2(data []byte) ([]byte, error) {
 	return out, nil
 }
 
-// validationDetails turns kin-openapi's nested messages ("invalid paths: invalid path /x:
-// invalid operation POST: …") into located details ("paths./x.post").
-func validationDetails(err error) []onramp.ErrorDetail {
+// validationFindings turns kin-openapi's validation errors into findings, located by their
+// nested messages ("invalid paths: invalid path /x: invalid operation POST: …" is at
+// "paths./x.post") and classified by their types.
+func validationFindings(err error) []onramp.Finding {
 	if err == nil {
 		return nil
 	}
@@ -142,11 +308,51 @@ func validationDetails(err error) []onramp.ErrorDetail {
 	} else {
 		errs = []error{err}
 	}
-	out := make([]onramp.ErrorDetail, 0, len(errs))
+	out := make([]onramp.Finding, 0, len(errs))
 	for _, e := range errs {
-		out = append(out, locate(e.Error()))
+		d := locate(e.Error())
+		rule, severity := classify(e)
+		if rule == RuleInfoVersionEmpty {
+			d.Location = "info.version"
+		}
+		out = append(out, onramp.Finding{Rule: rule, Severity: severity, Location: d.Location, Message: firstLine(d.Message)})
 	}
 	return out
+}
+
+// classify names the rule a kin-openapi validation error breaks and how much it matters.
+func classify(err error) (rule, severity string) {
+	var value *openapi3.SchemaValueError
+	var undefined *openapi3.SecurityRequirementSchemeUndefinedError
+	var version *openapi3.InfoVersionRequired
+	switch {
+	case errors.As(err, &value) && value.ValueKind == "example":
+		return RuleExampleInvalid, onramp.SeverityWarning
+	case errors.As(err, &value) && value.ValueKind == "default":
+		return RuleDefaultInvalid, onramp.SeverityWarning
+	case errors.As(err, &undefined):
+		return RuleSecuritySchemeUndefined, onramp.SeverityError
+	case errors.As(err, &version):
+		return RuleInfoVersionEmpty, onramp.SeverityWarning
+	}
+	return RuleInvalid, onramp.SeverityError
+}
+
+// maxMessage bounds a finding's message: kin-openapi appends whole schemas and values to some.
+const maxMessage = 400
+
+// firstLine keeps a message's first line, at most maxMessage bytes of it.
+func firstLine(msg string) string {
+	msg, _, _ = strings.Cut(msg, "\n")
+	msg = strings.TrimSpace(msg)
+	if len(msg) > maxMessage {
+		cut := maxMessage
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
+	return msg
 }
 
 var locators = []struct {
@@ -219,37 +425,25 @@ func each(doc *openapi3.T, fn func(path, method string, op *openapi3.Operation))
 
 var scopePattern = regexp.MustCompile(`^[a-z][a-z0-9_-]*:[a-z][a-z0-9_.-]*$`)
 
-// checkOperations finds what kin-openapi accepts but Onramp cannot serve: duplicate operation ids
-// and malformed scopes.
-func checkOperations(doc *openapi3.T) []onramp.ErrorDetail {
-	var out []onramp.ErrorDetail
-	seen := map[string]string{}
-	each(doc, func(path, method string, op *openapi3.Operation) {
-		loc := "paths." + path + "." + strings.ToLower(method)
-		if op.OperationID != "" {
-			if prev, dup := seen[op.OperationID]; dup {
-				out = append(out, onramp.ErrorDetail{Location: loc + ".operationId", Message: fmt.Sprintf("operationId %q is also used by %s; operation ids must be unique", op.OperationID, prev)})
-			}
-			seen[op.OperationID] = loc
-		}
-		if v, ok := op.Extensions[ScopeExtension]; ok {
-			if s, isString := v.(string); !isString || !scopePattern.MatchString(s) {
-				out = append(out, onramp.ErrorDetail{Location: loc + "." + ScopeExtension, Message: fmt.Sprintf("%v is not a scope; write it as <product>:<access>, e.g. payments:refund", v)})
-			}
-		}
-	})
-	return out
+// opLocation is where an operation is in the document, e.g. paths./payments.post.
+func opLocation(path, method string) string {
+	return "paths." + path + "." + strings.ToLower(method)
+}
+
+// OperationID is the id Onramp knows an operation by: its operationId, which publication fills
+// in and makes unique; versions published before that use "METHOD /path" for a missing one.
+func OperationID(method, path string, op *openapi3.Operation) string {
+	if op.OperationID != "" {
+		return op.OperationID
+	}
+	return method + " " + path
 }
 
 // Operations lists doc's operations with the scope each needs in product.
 func Operations(doc *openapi3.T, product string) []onramp.Operation {
 	var out []onramp.Operation
 	each(doc, func(path, method string, op *openapi3.Operation) {
-		id := op.OperationID
-		if id == "" {
-			id = method + " " + path
-		}
-		out = append(out, onramp.Operation{ID: id, Method: method, Path: path, Summary: op.Summary, Tags: op.Tags, Scope: scopeOf(op, product, method)})
+		out = append(out, onramp.Operation{ID: OperationID(method, path, op), Method: method, Path: path, Summary: op.Summary, Tags: op.Tags, Scope: scopeOf(op, product, method)})
 	})
 	return out
 }
@@ -289,11 +483,7 @@ func Export(doc *openapi3.T, product string, allowed map[string]bool, servers []
 	}
 	for path, item := range out.Paths.Map() {
 		for method, op := range item.Operations() {
-			id := op.OperationID
-			if id == "" {
-				id = method + " " + path
-			}
-			if !allowed[id] {
+			if !allowed[OperationID(method, path, op)] {
 				item.SetOperation(method, nil)
 				continue
 			}

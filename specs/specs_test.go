@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/specs"
 )
@@ -58,14 +60,28 @@ func TestOperationScopes(t *testing.T) {
 	}
 }
 
-func TestParseRefusesInvalidWithLocations(t *testing.T) {
+// MustFinding returns the finding of rule at location, failing when there is none.
+func MustFinding(tb testing.TB, findings []onramp.Finding, rule, location string) onramp.Finding {
+	tb.Helper()
+	i := slices.IndexFunc(findings, func(f onramp.Finding) bool { return f.Rule == rule && f.Location == location })
+	if i < 0 {
+		var all []string
+		for _, f := range findings {
+			all = append(all, f.Severity+" "+f.Rule+" "+f.Location+": "+f.Message)
+		}
+		tb.Fatalf("no %s finding at %s in:\n%s", rule, location, strings.Join(all, "\n"))
+	}
+	return findings[i]
+}
+
+// What used to refuse a document is now a finding, located, and the document publishes.
+func TestParseReportsFindingsWithLocations(t *testing.T) {
 	doc := `openapi: 3.0.3
 info: {title: Payments}
 paths:
   /payments:
     post:
       operationId: createPayment
-      x-onramp-scope: "not a scope"
       requestBody:
         content:
           application/json:
@@ -75,36 +91,92 @@ paths:
     post:
       operationId: createPayment
       responses: {"201": {description: created}}
+    get:
+      responses: {"200": {description: ok}}
 `
-	_, err := specs.Parse(context.Background(), []byte(doc))
-	if onramp.ErrorCode(err) != onramp.EINVALID {
-		t.Fatalf("err = %v, want EINVALID", err)
+	s := MustParse(t, []byte(doc))
+	if f := MustFinding(t, s.Findings, specs.RuleInfoVersionEmpty, "info.version"); f.Severity != onramp.SeverityWarning {
+		t.Errorf("empty version = %+v, want a warning", f)
 	}
-	details := onramp.ErrorDetails(err)
-	var locs []string
-	for _, d := range details {
-		locs = append(locs, d.Location+": "+d.Message)
+	var invalid []string
+	for _, f := range s.Findings {
+		if f.Rule == specs.RuleInvalid && f.Location == "paths./payments.post" {
+			invalid = append(invalid, f.Message)
+		}
 	}
-	for _, want := range []string{"info: value of version", "paths./payments.post: unsupported 'type' value \"objectx\"", "paths./payments.post: the responses object",
-		"paths./payments.post.x-onramp-scope", "paths./refunds.post.operationId"} {
-		if !slices.ContainsFunc(locs, func(l string) bool { return strings.HasPrefix(l, want) }) {
-			t.Errorf("no problem located at %q in:\n%s", want, strings.Join(locs, "\n"))
+	if len(invalid) != 2 || !strings.Contains(strings.Join(invalid, "|"), `unsupported 'type' value "objectx"`) || !strings.Contains(strings.Join(invalid, "|"), "responses object") {
+		t.Errorf("paths./payments.post findings = %q, want the bad type and the empty responses", invalid)
+	}
+	dup := MustFinding(t, s.Findings, specs.RuleOperationIDDuplicate, "paths./refunds.post.operationId")
+	if dup.Severity != onramp.SeverityError || !strings.Contains(dup.Message, "createPayment_2") || !strings.Contains(dup.Message, "paths./payments.post") {
+		t.Errorf("duplicate = %+v, want an error naming the first use and the new id", dup)
+	}
+	MustFinding(t, s.Findings, specs.RuleOperationIDMissing, "paths./refunds.get")
+	var ids []string
+	for _, op := range specs.Operations(s.Doc, "payments") {
+		ids = append(ids, op.ID)
+	}
+	if got, want := strings.Join(ids, ","), "createPayment,getRefunds,createPayment_2"; got != want {
+		t.Errorf("operation ids = %s, want %s (unique, derived, the same in the stored document)", got, want)
+	}
+	if again := MustParse(t, s.JSON); len(again.Findings) >= len(s.Findings) || again.SHA256() != s.SHA256() {
+		t.Errorf("re-parsing the stored document: %d findings (was %d), sha %s (was %s); want the ids kept as stored", len(again.Findings), len(s.Findings), again.SHA256(), s.SHA256())
+	}
+	for i := 1; i < len(s.Findings); i++ {
+		if rank(s.Findings[i-1].Severity) > rank(s.Findings[i].Severity) {
+			t.Fatalf("findings are not most severe first: %+v", s.Findings)
 		}
 	}
 }
 
-func TestParseRefusesWhatIsNotOpenAPI3(t *testing.T) {
-	for name, doc := range map[string]string{
-		"not yaml":     "{{{",
-		"no version":   "info: {title: x}\npaths: {}\n",
-		"openapi 2.x":  "openapi: 2.5\n",
-		"swagger 1.2":  "swagger: \"1.2\"\n",
-		"external ref": "openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths:\n  /a:\n    get:\n      responses:\n        '200': {$ref: 'https://example.com/r.yaml'}\n",
+func rank(severity string) int {
+	return slices.Index([]string{onramp.SeverityError, onramp.SeverityWarning, onramp.SeverityInfo}, severity)
+}
+
+// A written operationId is never taken by a derived one, and the result is stable.
+func TestOperationIDsAreDerivedStably(t *testing.T) {
+	doc := `openapi: 3.0.3
+info: {title: Pets, version: "1"}
+paths:
+  /pets:
+    get:
+      responses: {"200": {description: ok}}
+  /zoo:
+    get:
+      operationId: getPets
+      responses: {"200": {description: ok}}
+  /pets/{petId}:
+    get:
+      parameters: [{name: petId, in: path, required: true, schema: {type: string}}]
+      responses: {"200": {description: ok}}
+`
+	for range 3 {
+		ops := specs.Operations(MustParse(t, []byte(doc)).Doc, "pets")
+		got := map[string]string{}
+		for _, op := range ops {
+			got[op.Method+" "+op.Path] = op.ID
+		}
+		if got["GET /zoo"] != "getPets" || got["GET /pets"] != "getPets_2" || got["GET /pets/{petId}"] != "getPetsPetId" {
+			t.Fatalf("ids = %v, want the written getPets kept and the derived ones around it", got)
+		}
+	}
+}
+
+func TestParseRefusesWhatCannotBeServed(t *testing.T) {
+	head := "openapi: 3.0.3\ninfo: {title: x, version: '1'}\n"
+	for name, tt := range map[string]struct{ doc, location string }{
+		"malformed scope":  {head + "paths:\n  /a:\n    get:\n      x-onramp-scope: not a scope\n      responses: {'200': {description: ok}}\n", "paths./a.get.x-onramp-scope"},
+		"no operations":    {head + "paths: {}\n", "paths"},
+		"unresolved $ref":  {head + "paths:\n  /a:\n    get:\n      responses: {'200': {$ref: '#/components/responses/Missing'}}\n", "$ref"},
+		"reference to URL": {head + "paths:\n  /a:\n    get:\n      responses:\n        '200': {$ref: 'https://example.com/r.yaml'}\n", "paths./a.get.responses.200.$ref"},
+		"other file":       {head + "paths:\n  /a:\n    get:\n      responses:\n        '200': {$ref: 'responses.yaml#/ok'}\n", "paths./a.get.responses.200.$ref"},
+		"absolute path":    {head + "paths:\n  /a:\n    get:\n      responses:\n        '200': {$ref: '/etc/passwd'}\n", "paths./a.get.responses.200.$ref"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := specs.Parse(context.Background(), []byte(doc))
-			if onramp.ErrorCode(err) != onramp.EINVALID || onramp.ErrorMessage(err) == "" {
-				t.Fatalf("err = %v, want EINVALID with a message", err)
+			_, err := specs.Parse(context.Background(), []byte(tt.doc))
+			details := onramp.ErrorDetails(err)
+			if onramp.ErrorCode(err) != onramp.EINVALID || len(details) != 1 || details[0].Location != tt.location || details[0].Message == "" {
+				t.Fatalf("err = %v %+v, want EINVALID with one problem at %s", err, details, tt.location)
 			}
 		})
 	}
@@ -234,4 +306,81 @@ func TestChangelogBetweenPublicPetstores(t *testing.T) {
 			t.Fatal("breaking changes are not listed first")
 		}
 	}
+}
+
+// OpenAPI 3.1: webhooks and the keywords beside a $ref survive publication and the download.
+func TestParseKeepsOpenAPI31(t *testing.T) {
+	s := MustParse(t, MustRead(t, "deliveries-3.1.yaml"))
+	if s.Doc.Webhooks["deliveryStatusChanged"] == nil || !s.Doc.IsOpenAPI31OrLater() {
+		t.Fatalf("webhooks = %v, openapi %s; want the 3.1 webhook kept", s.Doc.Webhooks, s.Doc.OpenAPI)
+	}
+	for _, want := range []string{`"$ref":"#/components/schemas/Status","description":"Where the parcel is."`, `"type":["string","null"]`, `"exclusiveMinimum":0`} {
+		if !strings.Contains(string(s.JSON), want) {
+			t.Errorf("the stored document lost %s", want)
+		}
+	}
+	out, err := specs.Export(s.Doc, "deliveries", map[string]bool{"listDeliveries": true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Webhooks["deliveryStatusChanged"] == nil || len(specs.Operations(out, "deliveries")) != 1 {
+		t.Errorf("the download has webhooks %v and %d operations, want the webhook and listDeliveries", out.Webhooks, len(specs.Operations(out, "deliveries")))
+	}
+}
+
+// Generate never returns a schema's example, const, enum value or default that does not fit it.
+func TestGenerateSkipsValuesThatDoNotFit(t *testing.T) {
+	date := &openapi3.Schema{Type: &openapi3.Types{"string"}, Format: "date", Example: "05/11/2026", Default: "tomorrow", Enum: []any{"soon", "2026-11-05"}}
+	for seed := range uint64(20) {
+		if got := specs.Generate(&openapi3.SchemaRef{Value: date}, seed); got != "2026-11-05" {
+			t.Fatalf("seed %d: %v, want the one enum value that is a date", seed, got)
+		}
+	}
+	object := &openapi3.Schema{Type: &openapi3.Types{"object"}, Example: "{}", Properties: openapi3.Schemas{"id": {Value: &openapi3.Schema{Type: &openapi3.Types{"integer"}}}}}
+	got, isObject := specs.Generate(&openapi3.SchemaRef{Value: object}, 1).(map[string]any)
+	if !isObject || !specs.Fits(object, got) {
+		t.Errorf("Generate = %#v, want a generated object instead of the string example", got)
+	}
+	fine := &openapi3.Schema{Type: &openapi3.Types{"string"}, Format: "date", Example: "2026-01-31"}
+	if got := specs.Generate(&openapi3.SchemaRef{Value: fine}, 1); got != "2026-01-31" {
+		t.Errorf("Generate = %v, want the fitting example", got)
+	}
+}
+
+// A path item used by two paths (3.1 components.pathItems) still gives each path its own,
+// unique operationId.
+func TestSharedPathItemsGetAnOperationIDEach(t *testing.T) {
+	doc := `openapi: 3.1.0
+info: {title: Notes, version: '1'}
+paths:
+  /notes:
+    $ref: '#/components/pathItems/Listing'
+  /archive:
+    $ref: '#/components/pathItems/Listing'
+components:
+  pathItems:
+    Listing:
+      get:
+        operationId: list
+        responses: {'200': {description: ok}}
+`
+	s := MustParse(t, []byte(doc))
+	got := map[string]string{}
+	for _, op := range specs.Operations(s.Doc, "notes") {
+		got[op.Path] = op.ID
+	}
+	if got["/archive"] != "list" || got["/notes"] != "list_2" {
+		t.Errorf("ids = %v, want list and list_2", got)
+	}
+	stored, err := specs.Load(s.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, n := stored.Paths.Value("/archive").Get.OperationID, stored.Paths.Value("/notes").Get.OperationID; a != "list" || n != "list_2" {
+		t.Errorf("stored ids = %s and %s, want list and list_2 in the stored document itself", a, n)
+	}
+	if !strings.Contains(string(s.JSON), `"pathItems":{"Listing":{"get":{"operationId":"list",`) {
+		t.Errorf("the component's operationId changed:\n%s", s.JSON)
+	}
+	MustFinding(t, s.Findings, specs.RuleOperationIDDuplicate, "paths./notes.get.operationId")
 }

@@ -36,7 +36,8 @@ func testProductsAndVersions(t *testing.T, s Store) {
 	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	for i, v := range []string{"v1", "v2"} {
 		pv := onramp.ProductVersion{Product: "payments", Version: v, Number: i + 1, Status: onramp.VersionCurrent, Spec: `{"openapi":"3.0.3"}`, PublishedAt: t0,
-			Operations: []onramp.Operation{{ID: "list", Method: "GET", Path: "/payments", Scope: "payments:read"}}}
+			Operations: []onramp.Operation{{ID: "list", Method: "GET", Path: "/payments", Scope: "payments:read"}},
+			Findings:   []onramp.Finding{{Rule: "example-invalid", Severity: onramp.SeverityWarning, Location: "components.schemas.Payment", Message: "invalid example"}}}
 		if err := s.PublishVersion(ctx, pv); err != nil {
 			t.Fatal(err)
 		}
@@ -56,6 +57,9 @@ func testProductsAndVersions(t *testing.T, s Store) {
 	v1, err := s.FindVersion(ctx, "payments", "v1")
 	if err != nil || v1.Status != onramp.VersionDeprecated || v1.Sunset == nil || !v1.Sunset.Equal(sunset) || v1.Spec != `{"openapi":"3.0.3"}` || len(v1.Operations) != 1 {
 		t.Fatalf("v1 after update = %+v, %v", v1, err)
+	}
+	if len(v1.Findings) != 1 || v1.Findings[0] != list[0].Findings[0] || v1.Findings[0].Location != "components.schemas.Payment" || v1.Findings[0].Severity != onramp.SeverityWarning {
+		t.Errorf("v1 findings after update = %+v, want the one published, kept", v1.Findings)
 	}
 	if err := s.UpdateVersion(ctx, onramp.ProductVersion{Product: "payments", Version: "v9", Status: onramp.VersionBeta}); onramp.ErrorCode(err) != onramp.ENOTFOUND {
 		t.Errorf("UpdateVersion(missing) = %v, want ENOTFOUND", err)
