@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/base64"
-	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -133,19 +132,13 @@ func (in publishRequest) publish(product string) (catalog.Publish, error) {
 	return catalog.Publish{Product: product, Version: in.Version, Status: in.Status, Sunset: sunset, ReleaseNotes: in.ReleaseNotes, Spec: doc, DryRun: in.DryRun}, nil
 }
 
-// limitPublishRequest bounds the request body to maxRequestBytes and reads a multipart form,
-// so an upload cannot fill the disk with temporary files. EINVALID when it is larger.
+// limitPublishRequest reads a multipart publication form in memory: limitBodies has bounded the
+// body to SpecUploadLimit already (413 beyond), so no temporary file is ever written.
 func limitPublishRequest(c *gin.Context) error {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxRequestBytes)
 	if c.ContentType() != "multipart/form-data" {
 		return nil
 	}
-	err := c.Request.ParseMultipartForm(32 << 20)
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return onramp.Errorf(onramp.EINVALID, "the upload is larger than %d MiB", maxRequestBytes>>20)
-	case err != nil:
+	if err := c.Request.ParseMultipartForm(SpecUploadLimit + 1<<20); err != nil {
 		return onramp.Errorf(onramp.EINVALID, "the form cannot be read: %v", err)
 	}
 	return nil

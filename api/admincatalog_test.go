@@ -167,8 +167,8 @@ func TestAdminPublishRefusesAnOversizedUpload(t *testing.T) {
 	} {
 		body, ctype := multipartBody(t, map[string]string{"version": "v2"}, huge)
 		rec := h.do(t, "POST", path, body, append(auth, "Content-Type", ctype)...)
-		if rec.Code != 400 || !strings.Contains(rec.Body.String(), "larger than 24 MiB") {
-			t.Errorf("%s: %d %.300s, want 400 saying the upload is too large", path, rec.Code, rec.Body)
+		if rec.Code != 413 || !strings.Contains(rec.Body.String(), "up to 24 MiB") {
+			t.Errorf("%s: %d %.300s, want 413 saying the upload is too large", path, rec.Code, rec.Body)
 		}
 	}
 	body, ctype := multipartBody(t, map[string]string{"version": "v2", "dry_run": "true"}, bytes.Repeat([]byte("#"), specs.MaxDocumentBytes))
