@@ -1,5 +1,21 @@
 package onramp
 
+import "context"
+
+// Decision is a policy's answer: allowed or not, and why not in words a partner can act on.
+type Decision struct {
+	Allow   bool     `json:"allow"`
+	Reasons []string `json:"reasons"`
+	// Operations holds per-operation decisions when the policy gives them (catalog, gateway),
+	// keyed by operation id.
+	Operations map[string]Decision `json:"operations,omitempty"`
+}
+
+// Policy evaluates a named decision (policies/<name>) for an input.
+type Policy interface {
+	Decide(ctx context.Context, decision string, input any) (Decision, error)
+}
+
 // Policy decisions (policies/<name>) and the one place each decision's input is built, so every
 // caller asks the same question: the catalog and the gateway about visibility, the gateway and
 // try-it's prediction about a call.

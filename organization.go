@@ -3,6 +3,9 @@ package onramp
 import (
 	"context"
 	"net/mail"
+	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -12,14 +15,6 @@ const (
 	OrgInvited = "invited" // invitation sent, contact has not signed in yet
 	OrgActive  = "active"  // the contact signed in
 	OrgExpired = "expired" // the invitation ran out before anyone signed in; an admin can re-send
-)
-
-// Member roles, from most to least privileged; what each may do is policies/members.
-const (
-	RoleOwner     = "owner"
-	RoleAdmin     = "admin"
-	RoleDeveloper = "developer"
-	RoleViewer    = "viewer"
 )
 
 // Tiers are the plans offered when no catalog plans are loaded; with plans loaded, the portal
@@ -65,20 +60,6 @@ func PlainEmail(s string) bool {
 	return err == nil && a.Address == s && len(s) <= 320
 }
 
-// Member is a person's membership of an organisation. Its ID is "<org id>:<identity id>".
-type Member struct {
-	ID            string     `json:"-" bson:"_id"`
-	OrgID         string     `json:"organization_id" bson:"org_id"`
-	IdentityID    string     `json:"identity_id" bson:"identity_id"`
-	Email         string     `json:"email" bson:"email"`
-	Role          string     `json:"role" bson:"role"`
-	JoinedAt      time.Time  `json:"joined_at" bson:"joined_at"`
-	FirstSignInAt *time.Time `json:"first_sign_in_at,omitempty" bson:"first_sign_in_at,omitempty"`
-}
-
-// MemberID is the deterministic id of a membership, so re-adding is idempotent.
-func MemberID(orgID, identityID string) string { return orgID + ":" + identityID }
-
 // OrganizationStore keeps organisations. Save upserts by ID; Find returns ENOTFOUND.
 type OrganizationStore interface {
 	SaveOrganization(ctx context.Context, o Organization) error
@@ -92,14 +73,6 @@ type OrganizationStore interface {
 	SSOOrganization(ctx context.Context, domain string) (Organization, bool, error)
 }
 
-// MemberStore keeps memberships. Save upserts by ID.
-type MemberStore interface {
-	SaveMember(ctx context.Context, m Member) error
-	MembershipsOf(ctx context.Context, identityID string) ([]Member, error)
-	// MarkFirstSignIn records the first sign-in and reports whether this call recorded it.
-	MarkFirstSignIn(ctx context.Context, memberID string, at time.Time) (bool, error)
-}
-
 // Invitations drives partner invitation lifecycles (Temporal workflows).
 type Invitations interface {
 	// InvitePartner starts the invitation of a validated organisation.
@@ -111,4 +84,76 @@ type Invitations interface {
 	// CancelInvitation withdraws a running invitation (the organisation ends expired, its
 	// contact's invitation with it); ECONFLICT when none is running.
 	CancelInvitation(ctx context.Context, orgID string) error
+}
+
+// SSOConfig is a partner's own OpenID Connect identity provider. Addresses in Domains sign in
+// through it; the client secret is never returned by the API.
+type SSOConfig struct {
+	Issuer   string `json:"issuer" bson:"issuer"`
+	ClientID string `json:"client_id" bson:"client_id"`
+	// ClientSecret is the plaintext in memory only: stores keep it sealed (SealedSecret, by the
+	// key SecretKeyID) and open it when read; older records may hold it in client_secret.
+	ClientSecret      string   `json:"client_secret,omitempty" bson:"client_secret,omitempty"`
+	SealedSecret      []byte   `json:"-" bson:"client_secret_sealed,omitempty"`
+	SecretKeyID       string   `json:"-" bson:"client_secret_key,omitempty"`
+	Domains           []string `json:"domains" bson:"domains"`
+	AllowDomainSignup bool     `json:"allow_domain_signup" bson:"allow_domain_signup"` // anyone from Domains may join as developer
+}
+
+var domainName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+
+// Validate returns EINVALID naming the field to fix.
+func (s *SSOConfig) Validate() error {
+	u, err := url.Parse(s.Issuer)
+	switch {
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		return Errorf(EINVALID, "sso.issuer must be the identity provider's issuer URL, e.g. https://login.partner.example")
+	case strings.TrimSpace(s.ClientID) == "" || strings.TrimSpace(s.ClientSecret) == "":
+		return Errorf(EINVALID, "sso.client_id and sso.client_secret are required: register the portal as a client at the identity provider")
+	case len(s.Domains) == 0:
+		return Errorf(EINVALID, "sso.domains must list the e-mail domains that sign in through this provider")
+	}
+	for i, d := range s.Domains {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if !domainName.MatchString(d) {
+			return Errorf(EINVALID, "sso.domains: %q is not a domain name such as partner.example", d)
+		}
+		s.Domains[i] = d
+	}
+	return nil
+}
+
+// EmailDomain returns the lower-cased domain of an address ("" when there is none).
+func EmailDomain(email string) string {
+	_, d, ok := strings.Cut(strings.ToLower(strings.TrimSpace(email)), "@")
+	if !ok {
+		return ""
+	}
+	return d
+}
+
+// UsesSSO reports whether email signs in through o's identity provider.
+func (o *Organization) UsesSSO(email string) bool {
+	return o.SSO != nil && slices.Contains(o.SSO.Domains, EmailDomain(email))
+}
+
+// Public is o as the API shows it: without the SSO client secret.
+func (o Organization) Public() Organization {
+	if o.SSO != nil {
+		sso := *o.SSO
+		sso.ClientSecret = ""
+		o.SSO = &sso
+	}
+	return o
+}
+
+// Sealer encrypts secrets at rest, bound to what they belong to (credentials.Keyring).
+type Sealer interface {
+	Seal(plaintext, aad []byte) (keyID string, sealed []byte)
+	Open(keyID string, sealed, aad []byte) ([]byte, error)
+}
+
+// SSOProviders installs the organisations' identity providers in the identity service.
+type SSOProviders interface {
+	SyncProviders(ctx context.Context, orgs []Organization) error
 }

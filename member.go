@@ -7,6 +7,36 @@ import (
 	"time"
 )
 
+// Member roles, from most to least privileged; what each may do is policies/members.
+const (
+	RoleOwner     = "owner"
+	RoleAdmin     = "admin"
+	RoleDeveloper = "developer"
+	RoleViewer    = "viewer"
+)
+
+// Member is a person's membership of an organisation. Its ID is "<org id>:<identity id>".
+type Member struct {
+	ID            string     `json:"-" bson:"_id"`
+	OrgID         string     `json:"organization_id" bson:"org_id"`
+	IdentityID    string     `json:"identity_id" bson:"identity_id"`
+	Email         string     `json:"email" bson:"email"`
+	Role          string     `json:"role" bson:"role"`
+	JoinedAt      time.Time  `json:"joined_at" bson:"joined_at"`
+	FirstSignInAt *time.Time `json:"first_sign_in_at,omitempty" bson:"first_sign_in_at,omitempty"`
+}
+
+// MemberID is the deterministic id of a membership, so re-adding is idempotent.
+func MemberID(orgID, identityID string) string { return orgID + ":" + identityID }
+
+// MemberStore keeps memberships. Save upserts by ID.
+type MemberStore interface {
+	SaveMember(ctx context.Context, m Member) error
+	MembershipsOf(ctx context.Context, identityID string) ([]Member, error)
+	// MarkFirstSignIn records the first sign-in and reports whether this call recorded it.
+	MarkFirstSignIn(ctx context.Context, memberID string, at time.Time) (bool, error)
+}
+
 // Roles lists the member roles, most privileged first.
 var Roles = []string{RoleOwner, RoleAdmin, RoleDeveloper, RoleViewer}
 
@@ -91,18 +121,4 @@ type MemberInvitations interface {
 	ResendMemberInvitation(ctx context.Context, inv MemberInvitation) error
 	CancelMemberInvitation(ctx context.Context, inv MemberInvitation) error
 	MemberAccepted(ctx context.Context, invitationID string) error
-}
-
-// Decision is a policy's answer: allowed or not, and why not in words a partner can act on.
-type Decision struct {
-	Allow   bool     `json:"allow"`
-	Reasons []string `json:"reasons"`
-	// Operations holds per-operation decisions when the policy gives them (catalog, gateway),
-	// keyed by operation id.
-	Operations map[string]Decision `json:"operations,omitempty"`
-}
-
-// Policy evaluates a named decision (policies/<name>) for an input.
-type Policy interface {
-	Decide(ctx context.Context, decision string, input any) (Decision, error)
 }

@@ -1,0 +1,68 @@
+package onramp
+
+import (
+	"context"
+	"time"
+)
+
+// Rotation statuses.
+const (
+	RotationStarting      = "starting"       // the workflow is asking policies/rotation
+	RotationPendingReview = "pending_review" // the security review decides first
+	RotationOverlapping   = "overlapping"    // both keys work until the old one's expires_at
+	RotationCompleted     = "completed"      // the old key is revoked
+	RotationCancelled     = "cancelled"      // stopped before the new key was issued
+	RotationRejected      = "rejected"       // the security review said no
+)
+
+// Rotation replaces a credential with a new one, both working during an overlap window.
+type Rotation struct {
+	ID              string     `json:"id" bson:"_id"`
+	OrgID           string     `json:"org_id" bson:"org_id"`
+	OldCredentialID string     `json:"old_credential_id" bson:"old_credential_id"`
+	NewCredentialID string     `json:"new_credential_id,omitempty" bson:"new_credential_id,omitempty"`
+	Environment     string     `json:"environment" bson:"environment"`
+	Label           string     `json:"label" bson:"label"`
+	Overlap         string     `json:"overlap" bson:"overlap"` // Go duration, e.g. 24h0m0s
+	Status          string     `json:"status" bson:"status"`
+	ReviewRequired  bool       `json:"review_required" bson:"review_required"`
+	ReviewReasons   []string   `json:"review_reasons,omitempty" bson:"review_reasons,omitempty"`
+	Reviewer        string     `json:"reviewer,omitempty" bson:"reviewer,omitempty"`
+	Note            string     `json:"note,omitempty" bson:"note,omitempty"` // rejection reason
+	ExpiresAt       *time.Time `json:"expires_at,omitempty" bson:"expires_at,omitempty"`
+	RequestedBy     string     `json:"requested_by" bson:"requested_by"`
+	CreatedAt       time.Time  `json:"created_at" bson:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at" bson:"updated_at"`
+	// WorkflowID is the rotation's workflow: one per credential, so a second concurrent rotation
+	// of a key cannot start (empty for rotations started before: their id named the workflow).
+	WorkflowID string `json:"workflow_id,omitempty" bson:"workflow_id,omitempty"`
+}
+
+// RotationStore keeps rotations (the read model the workflow writes).
+type RotationStore interface {
+	SaveRotation(ctx context.Context, r Rotation) error
+	// FindRotation returns ENOTFOUND for an unknown id.
+	FindRotation(ctx context.Context, id string) (Rotation, error)
+	// RotationsOf lists an organisation's rotations, newest first.
+	RotationsOf(ctx context.Context, orgID string) ([]Rotation, error)
+	// RotationsIn lists every rotation in one of the statuses.
+	RotationsIn(ctx context.Context, statuses []string) ([]Rotation, error)
+}
+
+// Rotations runs credential rotations (lifecycles.Temporal).
+type Rotations interface {
+	// RotationWorkflowID is the workflow id a new rotation of the credential gets (r.WorkflowID):
+	// one rotation of a credential runs at a time.
+	RotationWorkflowID(credentialID string) string
+	// StartRotation starts rotating r.OldCredentialID; ECONFLICT when a rotation of it runs.
+	StartRotation(ctx context.Context, r Rotation) error
+	// Rotate acts on a running rotation: approve, reject (reviewer), revoke-old-now, extend, cancel.
+	Rotate(ctx context.Context, r Rotation, action string, a RotationAction) error
+}
+
+// RotationAction is the payload of a rotation action.
+type RotationAction struct {
+	By      string `json:"by"`
+	Reason  string `json:"reason,omitempty"`  // reject
+	Overlap string `json:"overlap,omitempty"` // extend: the new overlap from now, e.g. "48h"
+}
