@@ -1,6 +1,9 @@
 package onramp
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // Decision is a policy's answer: allowed or not, and why not in words a partner can act on.
 type Decision struct {
@@ -62,4 +65,77 @@ func GatewayInput(environment, portalURL, product string, cred Credential, a Ass
 		"assignment": map[string]any{"plan": a.Plan, "scopes": set(a.Scopes), "environments": set(a.Environments)},
 		"operation":  map[string]any{"id": operationID, "scope": scope},
 	}
+}
+
+// Action is something a member does in an organisation; policies/members decides who may.
+type Action string
+
+// The actions of policies/members.
+const (
+	ActionCatalogView       Action = "catalog.view"
+	ActionUsageView         Action = "usage.view"
+	ActionTryIt             Action = "tryit.use"
+	ActionTeamView          Action = "team.view"
+	ActionAuditView         Action = "audit.view"
+	ActionMemberInvite      Action = "member.invite"
+	ActionMemberRemove      Action = "member.remove"
+	ActionRoleChange        Action = "member.role.change"
+	ActionOwnershipTransfer Action = "ownership.transfer"
+	ActionProductionRequest Action = "production.request"
+	ActionQuotaRequest      Action = "quota.request"
+	// Credential actions are decided per environment (Target.Environment).
+	ActionCredentialCreate Action = "credential.create"
+	ActionCredentialReveal Action = "credential.reveal"
+	ActionCredentialRotate Action = "credential.rotate"
+	ActionCredentialRevoke Action = "credential.revoke"
+	ActionCredentialUse    Action = "credential.use"
+)
+
+// Target is what an action is about, as far as policies/members looks at it: the member acted on
+// (their role, and the role they would get) or the environment of a credential.
+type Target struct {
+	Role, NewRole, Environment string
+}
+
+// MembersInput is policies/members' input: may role take action on target.
+func MembersInput(role string, action Action, t Target) map[string]any {
+	in := map[string]any{"role": role, "action": string(action)}
+	for k, v := range map[string]string{"target_role": t.Role, "new_role": t.NewRole, "environment": t.Environment} {
+		if v != "" {
+			in[k] = v
+		}
+	}
+	return in
+}
+
+// Authorize returns the actor's membership of orgID when policies/members lets them take action
+// on target. ENOTFOUND when they are not a member — an organisation one is not in does not exist
+// for one — and EFORBIDDEN with the policy's reasons otherwise. Every service asks it, first.
+func Authorize(ctx context.Context, p Policy, a Actor, orgID string, action Action, t Target) (Membership, error) {
+	m, ok := a.In(orgID)
+	if !ok {
+		return m, NotYourOrganization(orgID)
+	}
+	d, err := p.Decide(ctx, DecisionMembers, MembersInput(m.Role, action, t))
+	if err != nil {
+		return m, err
+	}
+	if !d.Allow {
+		return m, Errorf(EFORBIDDEN, "%s", strings.Join(d.Reasons, "; "))
+	}
+	return m, nil
+}
+
+// NotYourOrganization is how an organisation the caller is not in answers: as one that does not
+// exist (the same text for any id).
+func NotYourOrganization(orgID string) error {
+	return Errorf(ENOTFOUND, "no organisation %q among yours", orgID)
+}
+
+// RequireProvider returns EFORBIDDEN unless the provider acts.
+func RequireProvider(a Actor) error {
+	if !a.Provider {
+		return Errorf(EFORBIDDEN, "only the provider may do this")
+	}
+	return nil
 }

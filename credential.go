@@ -2,6 +2,8 @@ package onramp
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"time"
 )
@@ -47,6 +49,13 @@ func WellFormedKey(key string) bool {
 		}
 	}
 	return true
+}
+
+// KeyHash is the hex SHA-256 of a key: the only form in which keys are stored for lookup or held
+// in a cache.
+func KeyHash(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
 }
 
 // KeyEnvironment returns the environment a key's prefix names, or "" for none.

@@ -33,3 +33,25 @@ type Identities interface {
 	// FindIdentity returns the identity with id; ENOTFOUND when there is none.
 	FindIdentity(ctx context.Context, id string) (Identity, error)
 }
+
+// Actor is who acts: a signed-in person with their memberships, or the provider (the admin
+// token's holder, or a workflow acting for it). Services take it and authorize with Authorize.
+type Actor struct {
+	IdentityID  string
+	Email       string
+	Memberships []Membership
+	Provider    bool
+}
+
+// ProviderActor is the provider acting as name (e.g. an admin's e-mail, or "provider admin").
+func ProviderActor(name string) Actor { return Actor{Email: name, Provider: true} }
+
+// In returns the actor's membership of orgID, if any.
+func (a Actor) In(orgID string) (Membership, bool) {
+	for _, m := range a.Memberships {
+		if m.Organization.ID == orgID {
+			return m, true
+		}
+	}
+	return Membership{}, false
+}

@@ -2,9 +2,7 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -44,9 +42,7 @@ func ssoFromForm(c *gin.Context) *onramp.SSOConfig {
 
 // invitePartner stores the organisation (status invited) and starts its invitation workflow.
 func (s *Server) invitePartner(c *gin.Context, in invitePartnerRequest) (onramp.Organization, error) {
-	var id [8]byte
-	_, _ = rand.Read(id[:])
-	o := onramp.Organization{ID: "org_" + hex.EncodeToString(id[:]), Name: in.Name, Tier: in.Tier,
+	o := onramp.Organization{ID: onramp.NewID("org"), Name: in.Name, Tier: in.Tier,
 		ContactEmail: in.ContactEmail, Status: onramp.OrgInvited, InvitedAt: s.cfg.Now(), SSO: in.SSO}
 	if err := o.Validate(); err != nil {
 		return o, err

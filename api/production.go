@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"sort"
 	"strconv"
@@ -47,11 +45,7 @@ func (b productionRequestBody) apply(r *onramp.ProductionRequest) {
 	}
 }
 
-func newRequestID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return "prq_" + hex.EncodeToString(b[:])
-}
+func newRequestID() string { return onramp.NewID("prq") }
 
 // orgRequest returns one of the organisation's requests; ENOTFOUND for another's.
 func (s *Server) orgRequest(ctx context.Context, orgID, id string) (onramp.ProductionRequest, error) {

@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"net/url"
 	"slices"
@@ -80,10 +78,8 @@ func (s *Server) startRotation(ctx context.Context, p Principal, orgID, credID, 
 			return r, onramp.Errorf(onramp.ECONFLICT, "%s is already being rotated (%s)", cred.Label, r.Status)
 		}
 	}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
 	now := s.cfg.Now()
-	r := onramp.Rotation{ID: "rot_" + hex.EncodeToString(b[:]), OrgID: orgID, OldCredentialID: cred.ID, Environment: cred.Environment, Label: cred.Label,
+	r := onramp.Rotation{ID: onramp.NewID("rot"), OrgID: orgID, OldCredentialID: cred.ID, Environment: cred.Environment, Label: cred.Label,
 		Overlap: d.String(), Status: onramp.RotationStarting, RequestedBy: p.Session.Email, CreatedAt: now, UpdatedAt: now,
 		WorkflowID: s.cfg.Rotations.RotationWorkflowID(cred.ID)}
 	if err := s.cfg.RotationStore.SaveRotation(ctx, r); err != nil {

@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"strings"
 
@@ -56,11 +54,7 @@ func (s *Server) audit(ctx context.Context, orgID, actor, action, target, detail
 	}
 }
 
-func newInvitationID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return "inv_" + hex.EncodeToString(b[:])
-}
+func newInvitationID() string { return onramp.NewID("inv") }
 
 // inviteMember records a pending invitation and starts its workflow; ECONFLICT when the person is
 // already a member or already invited.

@@ -2,9 +2,7 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/csv"
-	"encoding/hex"
 	"net/http"
 	"net/url"
 	"slices"
@@ -249,10 +247,8 @@ func (s *Server) requestQuota(ctx context.Context, p Principal, orgID string, in
 	if a == nil {
 		return onramp.QuotaRequest{}, onramp.Errorf(onramp.ENOTFOUND, "no product %q for your organisation; ask for one of the products on your usage page", in.Product)
 	}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
 	now := s.cfg.Now()
-	r := onramp.QuotaRequest{ID: "qr_" + hex.EncodeToString(b[:]), OrgID: orgID, Product: a.Product, Period: a.Quota.Period,
+	r := onramp.QuotaRequest{ID: onramp.NewID("qr"), OrgID: orgID, Product: a.Product, Period: a.Quota.Period,
 		CurrentLimit: a.Quota.Limit, RequestedLimit: in.NewLimit, Justification: strings.TrimSpace(in.Justification),
 		Status: onramp.QuotaPending, RequestedBy: p.Session.Email, CreatedAt: now, UpdatedAt: now}
 	if err := r.Validate(); err != nil {

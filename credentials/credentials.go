@@ -6,10 +6,8 @@ package credentials
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
-	"encoding/hex"
 	"errors"
 	"slices"
 	"sort"
@@ -42,12 +40,6 @@ func New(cfg Config) (*Service, error) {
 	return &Service{cfg: cfg}, nil
 }
 
-// Hash is the hex SHA-256 of a key, the only form in which keys are looked up.
-func Hash(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:])
-}
-
 var keyEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // newKey returns a key for env: its prefix and 256 random bits (52 base32 characters).
@@ -59,11 +51,7 @@ func newKey(env string) string {
 	return onramp.KeyPrefix(env) + strings.ToLower(keyEncoding.EncodeToString(b))
 }
 
-func newID() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return "cred_" + hex.EncodeToString(b)
-}
+func newID() string { return onramp.NewID("cred") }
 
 // Request asks for a credential. Scopes narrow the organisation's grant (e.g. a read-only key);
 // empty means everything the organisation's assignments grant in that environment.
@@ -136,9 +124,7 @@ func (s *Service) Issue(ctx context.Context, r Request) (onramp.Credential, stri
 	switch r.Type {
 	case "", onramp.TypeAPIKey:
 	case onramp.TypeOAuthClient:
-		b := make([]byte, 12)
-		_, _ = rand.Read(b)
-		c.Type, c.ClientID = onramp.TypeOAuthClient, onramp.ClientIDPrefix+hex.EncodeToString(b)
+		c.Type, c.ClientID = onramp.TypeOAuthClient, onramp.ClientIDPrefix+onramp.RandomHex(12)
 	default:
 		return onramp.Credential{}, "", onramp.Errorf(onramp.EINVALID, "type %q is unknown; use api_key or oauth_client", r.Type)
 	}
@@ -148,7 +134,7 @@ func (s *Service) Issue(ctx context.Context, r Request) (onramp.Credential, stri
 // create gives c a new key (prefix, last 4, hash, sealed copy) and stores it active.
 func (s *Service) create(ctx context.Context, c onramp.Credential) (onramp.Credential, string, error) {
 	key := newKey(c.Environment)
-	c.Prefix, c.Last4, c.Hash = onramp.KeyPrefix(c.Environment), key[len(key)-4:], Hash(key)
+	c.Prefix, c.Last4, c.Hash = onramp.KeyPrefix(c.Environment), key[len(key)-4:], onramp.KeyHash(key)
 	c.Status, c.CreatedAt = onramp.CredentialActive, s.cfg.Now()
 	c.KeyID, c.Sealed = s.cfg.Keys.Seal([]byte(key), []byte(c.ID))
 	if err := s.cfg.Store.CreateCredential(ctx, c); err != nil {
@@ -275,7 +261,7 @@ func (s *Service) Client(ctx context.Context, clientID, secret string) (onramp.C
 // Lookup finds the credential of a key (any status); EUNAUTHORIZED when there is none. The
 // stored hash is compared in constant time.
 func (s *Service) Lookup(ctx context.Context, key string) (onramp.Credential, error) {
-	h := Hash(key)
+	h := onramp.KeyHash(key)
 	c, err := s.cfg.Store.CredentialByHash(ctx, h)
 	if onramp.ErrorCode(err) == onramp.ENOTFOUND || (err == nil && subtle.ConstantTimeCompare([]byte(c.Hash), []byte(h)) != 1) {
 		return onramp.Credential{}, onramp.Errorf(onramp.EUNAUTHORIZED, "the credential was not recognised")

@@ -52,7 +52,7 @@ func TestIssueRevealLookupRevoke(t *testing.T) {
 		t.Fatalf("issued %+v with key of %d characters", c, len(k))
 	}
 	stored, _ := store.FindCredential(ctx, c.ID)
-	if bytes.Contains(stored.Sealed, []byte(k)) || stored.Hash != credentials.Hash(k) {
+	if bytes.Contains(stored.Sealed, []byte(k)) || stored.Hash != onramp.KeyHash(k) {
 		t.Fatal("the key is stored in clear, or not by its hash")
 	}
 	if got, err := svc.Reveal(ctx, "org_1", c.ID); err != nil || got != k {

@@ -8,8 +8,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -448,12 +446,6 @@ func (g *Gateway) authenticateToken(ctx context.Context, token, manage string) (
 	}
 	cred.Scopes = strings.Fields(cl.Scope)
 	return cred, nil
-}
-
-// keyHash keys the credential cache by the key's SHA-256, so no key is held as a map key.
-func keyHash(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:])
 }
 
 // route resolves /<product>/<version>/<rest>; "latest" names the newest non-beta version.

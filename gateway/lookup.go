@@ -79,7 +79,7 @@ func clientAddress(r *http.Request) string {
 // lookupKey finds a well-formed key's credential: from the cache, else from the store unless
 // addr has spent its budget of unknown keys (ERATELIMITED). EUNAUTHORIZED for an unknown key.
 func (g *Gateway) lookupKey(ctx context.Context, key, addr string) (onramp.Credential, error) {
-	h := keyHash(key)
+	h := onramp.KeyHash(key) // the cache holds no key, only its hash
 	if c, err, ok := g.creds.lookup(h); ok {
 		return c, err
 	}

@@ -2,9 +2,7 @@ package gateway
 
 import (
 	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,11 +70,9 @@ func (t *Tokens) JWKS() jose.JSONWebKeySet {
 
 func (t *Tokens) issue(c onramp.Credential, scopes []string) (string, time.Time, error) {
 	now := t.now()
-	jti := make([]byte, 12)
-	_, _ = rand.Read(jti)
 	exp := now.Add(t.ttl)
 	cl := claims{Claims: jwt.Claims{Issuer: t.issuer, Subject: c.ID, Audience: jwt.Audience{"onramp-" + c.Environment}, IssuedAt: jwt.NewNumericDate(now),
-		Expiry: jwt.NewNumericDate(exp), NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)), ID: hex.EncodeToString(jti)},
+		Expiry: jwt.NewNumericDate(exp), NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)), ID: onramp.RandomHex(12)},
 		OrgID: c.OrgID, Environment: c.Environment, Scope: strings.Join(scopes, " "), ClientID: c.ClientID}
 	tok, err := jwt.Signed(t.signer).Claims(cl).Serialize()
 	return tok, exp, err

@@ -2,8 +2,6 @@ package mongo
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -54,8 +52,4 @@ func (b *Mailbox) List(ctx context.Context, to string, limit int) ([]onramp.Mess
 	return findAll[onramp.Message](ctx, b.db.Collection("dev_mail"), filter, bson.D{{Key: "sent_at", Value: -1}, {Key: "_id", Value: -1}}, limit)
 }
 
-func newID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+func newID() string { return onramp.RandomHex(12) }

@@ -4,9 +4,9 @@
 package requestid
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"regexp"
+
+	"github.com/onramp-dev/onramp"
 )
 
 // Header carries the request id in both directions.
@@ -23,8 +23,4 @@ func From(incoming string) string {
 }
 
 // New returns a random id (96 bits, hex) that no caller chose.
-func New() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+func New() string { return onramp.RandomHex(12) }
