@@ -60,9 +60,15 @@ func PlainEmail(s string) bool {
 	return err == nil && a.Address == s && len(s) <= 320
 }
 
-// OrganizationStore keeps organisations. Save upserts by ID; Find returns ENOTFOUND.
+// OrganizationStore keeps organisations.
 type OrganizationStore interface {
-	SaveOrganization(ctx context.Context, o Organization) error
+	// CreateOrganization stores a new organisation; ECONFLICT when one with its id exists.
+	CreateOrganization(ctx context.Context, o Organization) error
+	// UpdateOrganization applies change to the stored organisation and stores the result, one
+	// change at a time per organisation on every node (no lost update, no merge by the caller).
+	// ENOTFOUND when there is none; change's own error when it refuses (nothing is stored).
+	UpdateOrganization(ctx context.Context, id string, change func(*Organization) error) (Organization, error)
+	// FindOrganization returns ENOTFOUND for an unknown id.
 	FindOrganization(ctx context.Context, id string) (Organization, error)
 	ListOrganizations(ctx context.Context) ([]Organization, error)
 	// SetOrganizationStatus changes the status; a first sign-in time, once set, is kept.

@@ -9,33 +9,39 @@ import (
 	"github.com/onramp-dev/onramp"
 )
 
-// SavePartner stores the invited organisation (status invited); re-running it re-invites.
-// The workflow's copy carries no SSO client secret (Temporal keeps inputs in its history): the
-// one the portal stored is kept, and so is a key-age policy an admin set since.
+// SavePartner stores the invited organisation (status invited); re-running it re-invites. It
+// writes what the invitation owns (name, plan, contact, SSO settings, invitation times) and keeps
+// the rest: the workflow's copy carries no SSO client secret (Temporal keeps inputs in its
+// history), so the one the portal stored stays, and so does a key-age policy an admin set since.
 func (a *Activities) SavePartner(ctx context.Context, o onramp.Organization) error {
-	stored, err := a.Organizations.FindOrganization(ctx, o.ID)
-	if err != nil && onramp.ErrorCode(err) != onramp.ENOTFOUND {
-		return temporalError(err)
-	}
-	if err == nil {
-		o.MaxCredentialAge = stored.MaxCredentialAge
-	}
-	if o.SSO != nil && o.SSO.ClientSecret == "" {
-		if stored.SSO == nil {
-			return temporalError(onramp.Errorf(onramp.EINVALID, "organisation %s has no stored SSO client secret", o.ID))
+	stored, err := a.Organizations.UpdateOrganization(ctx, o.ID, func(s *onramp.Organization) error {
+		invited := o
+		invited.MaxCredentialAge, invited.FirstSignInAt, invited.Status = s.MaxCredentialAge, s.FirstSignInAt, onramp.OrgInvited
+		if o.SSO != nil && o.SSO.ClientSecret == "" {
+			if s.SSO == nil {
+				return onramp.Errorf(onramp.EINVALID, "organisation %s has no stored SSO client secret", o.ID)
+			}
+			sso := *o.SSO
+			sso.ClientSecret = s.SSO.ClientSecret
+			invited.SSO = &sso
 		}
-		sso := *o.SSO
-		sso.ClientSecret = stored.SSO.ClientSecret
-		o.SSO = &sso
+		if err := invited.Validate(); err != nil {
+			return err
+		}
+		*s = invited
+		return nil
+	})
+	if onramp.ErrorCode(err) == onramp.ENOTFOUND { // the portal stores it first; this is the fallback
+		o.Status = onramp.OrgInvited
+		if err = o.Validate(); err == nil {
+			err = a.Organizations.CreateOrganization(ctx, o)
+		}
+		stored = o
 	}
-	if err := o.Validate(); err != nil {
+	if err != nil {
 		return temporalError(err)
 	}
-	o.Status = onramp.OrgInvited
-	if err := a.Organizations.SaveOrganization(ctx, o); err != nil {
-		return temporalError(err)
-	}
-	if err := a.extendContactInvitation(ctx, o); err != nil {
+	if err := a.extendContactInvitation(ctx, stored); err != nil {
 		return temporalError(err)
 	}
 	return temporalError(a.Onboarding.ReachStage(ctx, o.ID, onramp.StageInvited, o.InvitedAt))

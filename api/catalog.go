@@ -21,7 +21,7 @@ import (
 
 // catalogOrg authorizes catalog.view in the organisation named by the route (or ?org= in the UI).
 func (s *Server) catalogOrg(c *gin.Context, orgID string) (Membership, error) {
-	return s.authorize(c.Request.Context(), principal(c), orgID, "catalog.view", nil)
+	return s.authorize(c.Request.Context(), principal(c), orgID, onramp.ActionCatalogView, onramp.Target{})
 }
 
 // productSummary is one product in the catalog list.

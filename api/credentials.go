@@ -118,14 +118,14 @@ func (s *Server) createCredential(ctx context.Context, p Principal, orgID string
 	if in.Environment != onramp.Sandbox && in.Environment != onramp.Production {
 		return onramp.Credential{}, "", onramp.Errorf(onramp.EINVALID, "environment %q is unknown; use sandbox or production", in.Environment)
 	}
-	if _, err := s.authorize(ctx, p, orgID, "credential.create", map[string]any{"environment": in.Environment}); err != nil {
+	if _, err := s.authorize(ctx, p, orgID, onramp.ActionCredentialCreate, onramp.Target{Environment: in.Environment}); err != nil {
 		return onramp.Credential{}, "", err
 	}
-	cred, key, err := s.cfg.Credentials.Issue(ctx, credentialsRequest(orgID, p.Session.Email, in))
+	cred, key, err := s.cfg.Credentials.Issue(ctx, credentialsRequest(orgID, p.Email, in))
 	if err != nil {
 		return cred, "", err
 	}
-	s.audit(ctx, orgID, p.Session.Email, "credential.created", cred.Masked(), cred.Environment+" · "+cred.Label+" · "+strings.Join(cred.Scopes, " "))
+	s.audit(ctx, orgID, p.Email, "credential.created", cred.Masked(), cred.Environment+" · "+cred.Label+" · "+strings.Join(cred.Scopes, " "))
 	return cred, key, nil
 }
 
@@ -146,29 +146,21 @@ func (s *Server) apiCreateCredential(c *gin.Context) {
 }
 
 // credentialAction authorizes action on one of the organisation's credentials.
-func (s *Server) credentialAction(ctx context.Context, p Principal, orgID, id, action string) (onramp.Credential, error) {
-	if !p.memberOf(orgID) {
-		return onramp.Credential{}, notYourOrg(orgID) // before anything of the organisation is read
+func (s *Server) credentialAction(ctx context.Context, p Principal, orgID, id string, action onramp.Action) (onramp.Credential, error) {
+	if _, ok := p.In(orgID); !ok {
+		return onramp.Credential{}, onramp.NotYourOrganization(orgID) // before anything of the organisation is read
 	}
 	cred, err := s.cfg.Credentials.Get(ctx, orgID, id)
 	if err != nil {
 		return cred, err
 	}
-	_, err = s.authorize(ctx, p, orgID, action, map[string]any{"environment": cred.Environment})
+	_, err = s.authorize(ctx, p, orgID, action, onramp.Target{Environment: cred.Environment})
 	return cred, err
 }
 
-func (p Principal) memberOf(orgID string) bool {
-	for _, m := range p.Memberships {
-		if m.Organization.ID == orgID {
-			return true
-		}
-	}
-	return false
-}
 
 func (s *Server) revealCredential(ctx context.Context, p Principal, orgID, id string) (onramp.Credential, string, error) {
-	cred, err := s.credentialAction(ctx, p, orgID, id, "credential.reveal")
+	cred, err := s.credentialAction(ctx, p, orgID, id, onramp.ActionCredentialReveal)
 	if err != nil {
 		return cred, "", err
 	}
@@ -176,7 +168,7 @@ func (s *Server) revealCredential(ctx context.Context, p Principal, orgID, id st
 	if err != nil {
 		return cred, "", err
 	}
-	s.audit(ctx, orgID, p.Session.Email, "credential.revealed", cred.Masked(), cred.Environment+" · "+cred.Label)
+	s.audit(ctx, orgID, p.Email, "credential.revealed", cred.Masked(), cred.Environment+" · "+cred.Label)
 	return cred, key, nil
 }
 
@@ -191,12 +183,12 @@ func (s *Server) apiRevealCredential(c *gin.Context) {
 }
 
 func (s *Server) revokeCredential(ctx context.Context, p Principal, orgID, id string) (onramp.Credential, error) {
-	if _, err := s.credentialAction(ctx, p, orgID, id, "credential.revoke"); err != nil {
+	if _, err := s.credentialAction(ctx, p, orgID, id, onramp.ActionCredentialRevoke); err != nil {
 		return onramp.Credential{}, err
 	}
 	cred, err := s.cfg.Credentials.Revoke(ctx, orgID, id)
 	if err == nil {
-		s.audit(ctx, orgID, p.Session.Email, "credential.revoked", cred.Masked(), cred.Environment+" · "+cred.Label)
+		s.audit(ctx, orgID, p.Email, "credential.revoked", cred.Masked(), cred.Environment+" · "+cred.Label)
 	}
 	return cred, err
 }
@@ -373,12 +365,8 @@ func (s *Server) setCredentialPolicy(ctx context.Context, orgID, maxAge string) 
 			return onramp.Organization{}, onramp.Errorf(onramp.EINVALID, "max_credential_age %q must be a duration from 24h to 87600h (e.g. 2160h for 90 days), or empty for the plan's", maxAge)
 		}
 	}
-	o, err := s.cfg.Organizations.FindOrganization(ctx, orgID)
+	o, err := s.cfg.Organizations.UpdateOrganization(ctx, orgID, func(o *onramp.Organization) error { o.MaxCredentialAge = maxAge; return nil })
 	if err != nil {
-		return o, err
-	}
-	o.MaxCredentialAge = maxAge
-	if err := s.cfg.Organizations.SaveOrganization(ctx, o); err != nil {
 		return o, err
 	}
 	s.audit(ctx, orgID, "provider admin", "credential_policy.changed", orgID, "max_credential_age="+maxAge)

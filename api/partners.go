@@ -64,7 +64,7 @@ func (s *Server) invitePartner(c *gin.Context, in invitePartnerRequest) (onramp.
 	}
 	// Saved before the workflow starts so the admin sees it at once (the workflow's save is
 	// idempotent), and removed again if the workflow cannot start: nothing is left half-invited.
-	if err := s.cfg.Organizations.SaveOrganization(ctx, o); err != nil {
+	if err := s.cfg.Organizations.CreateOrganization(ctx, o); err != nil {
 		return o, err
 	}
 	// The plan's products are assigned before the invitation goes out, so the catalog is there at

@@ -56,11 +56,11 @@ func (s *Server) orgRequest(ctx context.Context, orgID, id string) (onramp.Produ
 // saveDraft creates (id "") or edits a request; only drafts and requests sent back for changes
 // can be edited.
 func (s *Server) saveDraft(ctx context.Context, p Principal, orgID, id string, b productionRequestBody) (onramp.ProductionRequest, error) {
-	if _, err := s.authorize(ctx, p, orgID, "production.request", nil); err != nil {
+	if _, err := s.authorize(ctx, p, orgID, onramp.ActionProductionRequest, onramp.Target{}); err != nil {
 		return onramp.ProductionRequest{}, err
 	}
 	r := onramp.ProductionRequest{ID: newRequestID(), OrgID: orgID, Status: onramp.RequestDraft, History: []onramp.StatusChange{},
-		CreatedAt: s.cfg.Now(), CreatedBy: p.Session.Email}
+		CreatedAt: s.cfg.Now(), CreatedBy: p.Email}
 	if id != "" {
 		var err error
 		if r, err = s.orgRequest(ctx, orgID, id); err != nil {
@@ -76,7 +76,7 @@ func (s *Server) saveDraft(ctx context.Context, p Principal, orgID, id string, b
 
 // submit validates the request and starts its review (or resubmits it after changes).
 func (s *Server) submit(ctx context.Context, p Principal, orgID, id string) (onramp.ProductionRequest, error) {
-	if _, err := s.authorize(ctx, p, orgID, "production.request", nil); err != nil {
+	if _, err := s.authorize(ctx, p, orgID, onramp.ActionProductionRequest, onramp.Target{}); err != nil {
 		return onramp.ProductionRequest{}, err
 	}
 	r, err := s.orgRequest(ctx, orgID, id)
@@ -94,7 +94,7 @@ func (s *Server) submit(ctx context.Context, p Principal, orgID, id string) (onr
 	case onramp.RequestDraft:
 		err = s.cfg.Reviews.StartReview(ctx, r)
 	case onramp.RequestChangesRequested:
-		err = s.cfg.Reviews.Review(ctx, r.ID, "resubmit", onramp.ReviewDecision{By: p.Session.Email})
+		err = s.cfg.Reviews.Review(ctx, r.ID, "resubmit", onramp.ReviewDecision{By: p.Email})
 	default:
 		err = onramp.Errorf(onramp.ECONFLICT, "the request is already %s", r.Status)
 	}

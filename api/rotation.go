@@ -56,7 +56,7 @@ func (s *Server) rotationViews(ctx context.Context, orgID string) ([]rotationVie
 
 // startRotation checks the member may rotate the credential and starts its rotation.
 func (s *Server) startRotation(ctx context.Context, p Principal, orgID, credID, overlap string) (onramp.Rotation, error) {
-	cred, err := s.credentialAction(ctx, p, orgID, credID, "credential.rotate")
+	cred, err := s.credentialAction(ctx, p, orgID, credID, onramp.ActionCredentialRotate)
 	if err != nil {
 		return onramp.Rotation{}, err
 	}
@@ -80,7 +80,7 @@ func (s *Server) startRotation(ctx context.Context, p Principal, orgID, credID, 
 	}
 	now := s.cfg.Now()
 	r := onramp.Rotation{ID: onramp.NewID("rot"), OrgID: orgID, OldCredentialID: cred.ID, Environment: cred.Environment, Label: cred.Label,
-		Overlap: d.String(), Status: onramp.RotationStarting, RequestedBy: p.Session.Email, CreatedAt: now, UpdatedAt: now,
+		Overlap: d.String(), Status: onramp.RotationStarting, RequestedBy: p.Email, CreatedAt: now, UpdatedAt: now,
 		WorkflowID: s.cfg.Rotations.RotationWorkflowID(cred.ID)}
 	if err := s.cfg.RotationStore.SaveRotation(ctx, r); err != nil {
 		return r, err
@@ -94,7 +94,7 @@ func (s *Server) startRotation(ctx context.Context, p Principal, orgID, credID, 
 		}
 		return r, err
 	}
-	s.audit(ctx, orgID, p.Session.Email, "credential.rotation.started", cred.Masked(), "overlap "+r.Overlap)
+	s.audit(ctx, orgID, p.Email, "credential.rotation.started", cred.Masked(), "overlap "+r.Overlap)
 	// The workflow decides in a moment whether a review is needed; answer with its decision.
 	id := r.ID
 	awaitRecorded(ctx, 3*time.Second, func() bool {
@@ -138,8 +138,8 @@ var partnerRotationActions = map[string]bool{"revoke-old-now": true, "extend": t
 
 // rotationAction lets a member who may rotate the old credential act on its rotation.
 func (s *Server) rotationAction(ctx context.Context, p Principal, orgID, id, action string, a onramp.RotationAction) (onramp.Rotation, error) {
-	if !p.memberOf(orgID) {
-		return onramp.Rotation{}, notYourOrg(orgID) // before anything of the organisation is read
+	if _, ok := p.In(orgID); !ok {
+		return onramp.Rotation{}, onramp.NotYourOrganization(orgID) // before anything of the organisation is read
 	}
 	r, err := s.cfg.RotationStore.FindRotation(ctx, id)
 	r, err = onramp.Owned(r, err, func(r onramp.Rotation) string { return r.OrgID }, orgID, "rotation", id)
@@ -149,14 +149,14 @@ func (s *Server) rotationAction(ctx context.Context, p Principal, orgID, id, act
 	if !partnerRotationActions[action] {
 		return r, onramp.Errorf(onramp.ENOTFOUND, "unknown action %q; use revoke-old-now, extend or cancel", action)
 	}
-	if _, err := s.authorize(ctx, p, orgID, "credential.rotate", map[string]any{"environment": r.Environment}); err != nil {
+	if _, err := s.authorize(ctx, p, orgID, onramp.ActionCredentialRotate, onramp.Target{Environment: r.Environment}); err != nil {
 		return r, err
 	}
-	a.By = p.Session.Email
+	a.By = p.Email
 	if err := s.cfg.Rotations.Rotate(ctx, r, action, a); err != nil {
 		return r, err
 	}
-	s.audit(ctx, orgID, p.Session.Email, "credential.rotation."+action, r.Label, a.Overlap)
+	s.audit(ctx, orgID, p.Email, "credential.rotation."+action, r.Label, a.Overlap)
 	return s.cfg.RotationStore.FindRotation(ctx, id)
 }
 

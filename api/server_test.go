@@ -332,7 +332,10 @@ type noOrgs struct{}
 
 var errNoStore = errors.New("no store in this test")
 
-func (noOrgs) SaveOrganization(context.Context, onramp.Organization) error { return errNoStore }
+func (noOrgs) CreateOrganization(context.Context, onramp.Organization) error { return errNoStore }
+func (noOrgs) UpdateOrganization(context.Context, string, func(*onramp.Organization) error) (onramp.Organization, error) {
+	return onramp.Organization{}, onramp.Errorf(onramp.ENOTFOUND, "no organisation")
+}
 func (noOrgs) FindOrganization(context.Context, string) (onramp.Organization, error) {
 	return onramp.Organization{}, onramp.Errorf(onramp.ENOTFOUND, "no organisation")
 }
@@ -396,7 +399,7 @@ type spyOrgs struct {
 	saved, deleted []string
 }
 
-func (s *spyOrgs) SaveOrganization(_ context.Context, o onramp.Organization) error {
+func (s *spyOrgs) CreateOrganization(_ context.Context, o onramp.Organization) error {
 	s.saved = append(s.saved, o.ID)
 	return nil
 }
@@ -488,7 +491,7 @@ func (noIdentities) FindIdentity(context.Context, string) (onramp.Identity, erro
 // mustTeamService is the team service on the stores these tests do not use.
 func mustTeamService(tb testing.TB) *team.Service {
 	tb.Helper()
-	svc, err := team.New(team.Config{Identities: noIdentities{}, Organizations: noOrgs{}, Members: noOrgs{}, Team: noTeam{},
+	svc, err := team.New(team.Config{Policy: MustPolicy(tb), Identities: noIdentities{}, Sessions: noTeam{}, Organizations: noOrgs{}, Members: noOrgs{}, Team: noTeam{},
 		Invitations: noOrgs{}, MemberInvitations: noTeam{}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		tb.Fatal(err)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -27,12 +28,9 @@ const (
 	wrongCodeText = "That code is wrong or has expired. Check the latest e-mail from us, or request a new code."
 )
 
-// Principal is the signed-in person and their memberships: the only value handlers take from the
-// request context.
-type Principal struct {
-	Session     onramp.Session
-	Memberships []Membership
-}
+// Principal is the signed-in person with their memberships: the only value handlers take from
+// the request context (see actor).
+type Principal = onramp.Actor
 
 // Membership is a member's organisation (its public view) and role.
 type Membership = onramp.Membership
@@ -179,15 +177,18 @@ func (s *Server) setPrincipal(c *gin.Context, sess onramp.Session) {
 		s.fail(c, err)
 		return
 	}
-	c.Set(principalKey, Principal{Session: sess, Memberships: ms})
+	c.Set(principalKey, onramp.Actor{IdentityID: sess.IdentityID, Email: sess.Email, Memberships: ms})
 	c.Next()
 }
 
-func principal(c *gin.Context) Principal {
-	p, _ := c.Get(principalKey)
-	pr, _ := p.(Principal)
-	return pr
+// actor is who is signed in on this request.
+func actor(c *gin.Context) onramp.Actor {
+	a, _ := c.Get(principalKey)
+	v, _ := a.(onramp.Actor)
+	return v
 }
+
+func principal(c *gin.Context) Principal { return actor(c) }
 
 // signedInHook is Kratos's after-login and after-registration hook: sign-in completion, where
 // memberships are granted (team.CompleteSignIn). A failure fails the sign-in, which can be retried.
@@ -235,7 +236,7 @@ func (s *Server) dashboard(c *gin.Context) {
 		page
 		Email string
 		Orgs  []orgCard
-	}{s.signedInPage("Dashboard"), p.Session.Email, cards})
+	}{s.signedInPage("Dashboard"), p.Email, cards})
 }
 
 // API sign-in: the same Kratos code method, as an API flow that returns a session token.
@@ -304,7 +305,7 @@ func (s *Server) apiCompleteLogin(c *gin.Context) {
 
 func (s *Server) apiMe(c *gin.Context) {
 	p := principal(c)
-	c.JSON(http.StatusOK, gin.H{"identity_id": p.Session.IdentityID, "email": p.Session.Email, "memberships": p.Memberships})
+	c.JSON(http.StatusOK, gin.H{"identity_id": p.IdentityID, "email": p.Email, "memberships": p.Memberships})
 }
 
 func (s *Server) apiLogout(c *gin.Context) {
@@ -317,4 +318,17 @@ func (s *Server) apiLogout(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// authorize is onramp.Authorize with the portal's policy, for the handlers whose capability has
+// no service of its own yet.
+func (s *Server) authorize(ctx context.Context, p Principal, orgID string, action onramp.Action, t onramp.Target) (Membership, error) {
+	return onramp.Authorize(ctx, s.cfg.Policy, p, orgID, action, t)
+}
+
+func (s *Server) audit(ctx context.Context, orgID, actor, action, target, detail string) {
+	e := onramp.AuditEvent{OrgID: orgID, Actor: actor, Action: action, Target: target, Detail: detail, At: s.cfg.Now()}
+	if err := s.cfg.Team.AppendAudit(ctx, e); err != nil {
+		s.log.Error("audit", "organization", orgID, "action", action, "error", err)
+	}
 }

@@ -57,7 +57,7 @@ type tryItResult struct {
 var tryItClient = &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 func (s *Server) tryIt(ctx context.Context, p Principal, orgID, product string, in tryItRequest) (tryItResult, error) {
-	m, err := s.authorize(ctx, p, orgID, "tryit.use", nil)
+	m, err := s.authorize(ctx, p, orgID, onramp.ActionTryIt, onramp.Target{})
 	if err != nil {
 		return tryItResult{}, err
 	}
@@ -78,7 +78,7 @@ func (s *Server) tryIt(ctx context.Context, p Principal, orgID, product string, 
 	if err != nil {
 		return tryItResult{}, err
 	}
-	if _, err := s.authorize(ctx, p, orgID, "credential.use", map[string]any{"environment": cred.Environment}); err != nil {
+	if _, err := s.authorize(ctx, p, orgID, onramp.ActionCredentialUse, onramp.Target{Environment: cred.Environment}); err != nil {
 		return tryItResult{}, err
 	}
 	key, err := s.cfg.Credentials.Reveal(ctx, orgID, cred.ID)

@@ -126,7 +126,7 @@ func (s *Server) usage(ctx context.Context, orgID string) (usageView, error) {
 }
 
 func (s *Server) usageJSON(c *gin.Context, orgID string) {
-	m, err := s.authorize(c.Request.Context(), principal(c), orgID, "usage.view", nil)
+	m, err := s.authorize(c.Request.Context(), principal(c), orgID, onramp.ActionUsageView, onramp.Target{})
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -180,7 +180,7 @@ func callFilter(c *gin.Context, csvOut bool) (onramp.CallFilter, error) {
 
 // calls answers the filtered call history as JSON or, with csv, as a CSV download.
 func (s *Server) calls(c *gin.Context, orgID string, csvOut bool) {
-	m, err := s.authorize(c.Request.Context(), principal(c), orgID, "usage.view", nil)
+	m, err := s.authorize(c.Request.Context(), principal(c), orgID, onramp.ActionUsageView, onramp.Target{})
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -231,7 +231,7 @@ type quotaRequestBody struct {
 // requestQuota starts the review of a quota increase and waits a moment for the workflow to
 // store it, so the answer and the next page show it.
 func (s *Server) requestQuota(ctx context.Context, p Principal, orgID string, in quotaRequestBody) (onramp.QuotaRequest, error) {
-	if _, err := s.authorize(ctx, p, orgID, "quota.request", nil); err != nil {
+	if _, err := s.authorize(ctx, p, orgID, onramp.ActionQuotaRequest, onramp.Target{}); err != nil {
 		return onramp.QuotaRequest{}, err
 	}
 	as, err := s.cfg.Catalog.AssignmentsOf(ctx, orgID)
@@ -250,14 +250,14 @@ func (s *Server) requestQuota(ctx context.Context, p Principal, orgID string, in
 	now := s.cfg.Now()
 	r := onramp.QuotaRequest{ID: onramp.NewID("qr"), OrgID: orgID, Product: a.Product, Period: a.Quota.Period,
 		CurrentLimit: a.Quota.Limit, RequestedLimit: in.NewLimit, Justification: strings.TrimSpace(in.Justification),
-		Status: onramp.QuotaPending, RequestedBy: p.Session.Email, CreatedAt: now, UpdatedAt: now}
+		Status: onramp.QuotaPending, RequestedBy: p.Email, CreatedAt: now, UpdatedAt: now}
 	if err := r.Validate(); err != nil {
 		return r, err
 	}
 	if err := s.cfg.QuotaReviews.StartQuotaReview(ctx, r); err != nil {
 		return r, err
 	}
-	s.audit(ctx, orgID, p.Session.Email, "quota.requested", a.Product, strconv.FormatInt(r.CurrentLimit, 10)+" → "+strconv.FormatInt(r.RequestedLimit, 10)+" per "+r.Period)
+	s.audit(ctx, orgID, p.Email, "quota.requested", a.Product, strconv.FormatInt(r.CurrentLimit, 10)+" → "+strconv.FormatInt(r.RequestedLimit, 10)+" per "+r.Period)
 	awaitRecorded(ctx, 5*time.Second, func() bool {
 		_, err := s.cfg.QuotaRequests.FindQuotaRequest(ctx, r.ID)
 		return err == nil
@@ -280,7 +280,7 @@ func (s *Server) apiRequestQuota(c *gin.Context) {
 }
 
 func (s *Server) apiQuotaRequests(c *gin.Context) {
-	m, err := s.authorize(c.Request.Context(), principal(c), c.Param("org"), "usage.view", nil)
+	m, err := s.authorize(c.Request.Context(), principal(c), c.Param("org"), onramp.ActionUsageView, onramp.Target{})
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -363,7 +363,7 @@ func (s *Server) usagePage(c *gin.Context) {
 
 func (s *Server) renderUsage(c *gin.Context, status int, v usagePageView) {
 	ctx, p := c.Request.Context(), principal(c)
-	m, err := s.authorize(ctx, p, currentOrg(c, p), "usage.view", nil)
+	m, err := s.authorize(ctx, p, currentOrg(c, p), onramp.ActionUsageView, onramp.Target{})
 	if err != nil {
 		s.fail(c, err)
 		return

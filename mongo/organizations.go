@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/onramp-dev/onramp"
@@ -31,8 +32,38 @@ func NewOrganizations(db *DB, sealer onramp.Sealer) *Organizations {
 	return &Organizations{db: db, sealer: sealer}
 }
 
-// SaveOrganization upserts o by ID, its SSO client secret sealed.
-func (s *Organizations) SaveOrganization(ctx context.Context, o onramp.Organization) error {
+// CreateOrganization inserts o, its SSO client secret sealed; ECONFLICT when its id exists.
+func (s *Organizations) CreateOrganization(ctx context.Context, o onramp.Organization) error {
+	_, err := s.db.Collection("organizations").InsertOne(ctx, s.sealed(o))
+	if mongo.IsDuplicateKeyError(err) {
+		return onramp.Errorf(onramp.ECONFLICT, "organisation %q exists", o.ID)
+	}
+	return err
+}
+
+// UpdateOrganization changes the organisation under its lock (see withLock): read, change, write.
+func (s *Organizations) UpdateOrganization(ctx context.Context, id string, change func(*onramp.Organization) error) (onramp.Organization, error) {
+	var out onramp.Organization
+	err := s.withLock(ctx, "organization:"+id, func() error {
+		o, err := s.FindOrganization(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := change(&o); err != nil {
+			return err
+		}
+		o.ID = id
+		if _, err := s.db.Collection("organizations").ReplaceOne(ctx, bson.M{"_id": id}, s.sealed(o)); err != nil {
+			return err
+		}
+		out = o
+		return nil
+	})
+	return out, err
+}
+
+// sealed is o as stored: times at the store's precision, the SSO client secret sealed.
+func (s *Organizations) sealed(o onramp.Organization) onramp.Organization {
 	o.InvitedAt = o.InvitedAt.UTC().Truncate(time.Millisecond)
 	if o.SSO != nil && o.SSO.ClientSecret != "" {
 		sso := *o.SSO
@@ -40,8 +71,7 @@ func (s *Organizations) SaveOrganization(ctx context.Context, o onramp.Organizat
 		sso.ClientSecret = ""
 		o.SSO = &sso
 	}
-	_, err := s.db.Collection("organizations").ReplaceOne(ctx, bson.M{"_id": o.ID}, o, options.Replace().SetUpsert(true))
-	return err
+	return o
 }
 
 // opened is o as read, its SSO client secret opened (records from before sealing hold it plain).

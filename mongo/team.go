@@ -111,33 +111,33 @@ func (s *Organizations) keepsAnOwner(ctx context.Context, m onramp.Member, newRo
 	return nil
 }
 
-// Team lock: changes that must keep an owner run one at a time per organisation, on any node.
-// Taking the lock inserts a document under a unique _id (atomic on MongoDB and FerretDB alike);
+// Locks: changes that read before they write (keep an owner; change an organisation) run one at
+// a time per aggregate, on any node. Taking a lock inserts a document under a unique _id (atomic
+// on MongoDB and on FerretDB, which otherwise loses concurrent updates of one document);
 // releasing deletes it; one left by a crashed holder expires.
 const (
-	teamLockLease = 30 * time.Second
-	teamLockWait  = 10 * time.Second
+	lockLease = 30 * time.Second
+	lockWait  = 10 * time.Second
 )
 
-// withTeamLock runs fn with the member (found or not) under the lock of the member's organisation.
-func (s *Organizations) withTeamLock(ctx context.Context, memberID string, fn func(m onramp.Member, found bool) error) error {
-	orgID, _, _ := strings.Cut(memberID, ":")
+// withLock runs fn holding the named lock; EUNAVAILABLE when it cannot be had within lockWait.
+func (s *Organizations) withLock(ctx context.Context, name string, fn func() error) error {
 	locks := s.db.Collection("locks")
-	lockID, token := "team:"+orgID, newID()
-	deadline := time.Now().Add(teamLockWait)
+	token := newID()
+	deadline := time.Now().Add(lockWait)
 	for {
-		_, err := locks.InsertOne(ctx, bson.M{"_id": lockID, "token": token, "expires_at": time.Now().Add(teamLockLease)})
+		_, err := locks.InsertOne(ctx, bson.M{"_id": name, "token": token, "expires_at": time.Now().Add(lockLease)})
 		if err == nil {
 			break
 		}
 		if !mongo.IsDuplicateKeyError(err) {
 			return err
 		}
-		if _, err := locks.DeleteOne(ctx, bson.M{"_id": lockID, "expires_at": bson.M{"$lt": time.Now()}}); err != nil {
+		if _, err := locks.DeleteOne(ctx, bson.M{"_id": name, "expires_at": bson.M{"$lt": time.Now()}}); err != nil {
 			return err
 		}
 		if time.Now().After(deadline) {
-			return onramp.Errorf(onramp.EUNAVAILABLE, "the team is being changed right now; try again in a moment")
+			return onramp.Errorf(onramp.EUNAVAILABLE, "someone else is changing this right now; try again in a moment")
 		}
 		select {
 		case <-ctx.Done():
@@ -145,12 +145,20 @@ func (s *Organizations) withTeamLock(ctx context.Context, memberID string, fn fu
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	defer func() { _, _ = locks.DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": lockID, "token": token}) }()
-	m, err := findByID[onramp.Member](ctx, s.db.Collection("members"), memberID, "member")
-	if code := onramp.ErrorCode(err); code != "" && code != onramp.ENOTFOUND {
-		return err
-	}
-	return fn(m, err == nil)
+	defer func() { _, _ = locks.DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": name, "token": token}) }()
+	return fn()
+}
+
+// withTeamLock runs fn with the member (found or not) under the lock of the member's organisation.
+func (s *Organizations) withTeamLock(ctx context.Context, memberID string, fn func(m onramp.Member, found bool) error) error {
+	orgID, _, _ := strings.Cut(memberID, ":")
+	return s.withLock(ctx, "team:"+orgID, func() error {
+		m, err := findByID[onramp.Member](ctx, s.db.Collection("members"), memberID, "member")
+		if code := onramp.ErrorCode(err); code != "" && code != onramp.ENOTFOUND {
+			return err
+		}
+		return fn(m, err == nil)
+	})
 }
 
 // AppendAudit writes one audit event (its ID makes a retried write harmless).

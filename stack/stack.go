@@ -268,7 +268,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			return nil, err
 		}
 		invitations := lc
-		teamSvc, err := team.New(team.Config{Identities: s.Kratos, Organizations: orgs, Members: orgs, Team: orgs,
+		teamSvc, err := team.New(team.Config{Policy: policy, Identities: s.Kratos, Sessions: s.Kratos, Organizations: orgs, Members: orgs, Team: orgs,
 			Invitations: invitations, MemberInvitations: invitations, Logger: cfg.Logger.With("role", "portal")})
 		if err != nil {
 			return nil, err

@@ -15,7 +15,9 @@ import (
 
 // Config holds the service's dependencies.
 type Config struct {
+	Policy            onramp.Policy // policies/members decides every action
 	Identities        onramp.Identities
+	Sessions          onramp.Sessions // ends a removed member's access
 	Organizations     onramp.OrganizationStore
 	Members           onramp.MemberStore
 	Team              onramp.TeamStore
@@ -33,8 +35,9 @@ type Service struct {
 
 // New fails fast on a missing dependency.
 func New(cfg Config) (*Service, error) {
-	if cfg.Identities == nil || cfg.Organizations == nil || cfg.Members == nil || cfg.Team == nil || cfg.Invitations == nil || cfg.MemberInvitations == nil || cfg.Logger == nil {
-		return nil, errors.New("team.New: Identities, Organizations, Members, Team, Invitations, MemberInvitations and Logger are required")
+	if cfg.Policy == nil || cfg.Identities == nil || cfg.Sessions == nil || cfg.Organizations == nil || cfg.Members == nil || cfg.Team == nil ||
+		cfg.Invitations == nil || cfg.MemberInvitations == nil || cfg.Logger == nil {
+		return nil, errors.New("team.New: Policy, Identities, Sessions, Organizations, Members, Team, Invitations, MemberInvitations and Logger are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -64,6 +67,17 @@ func (s *Service) Memberships(ctx context.Context, identityID string) ([]onramp.
 		out = append(out, onramp.Membership{Organization: org.Public(), Role: m.Role})
 	}
 	return out, nil
+}
+
+// authorize is onramp.Authorize with the service's policy.
+func (s *Service) authorize(ctx context.Context, a onramp.Actor, orgID string, action onramp.Action, t onramp.Target) (onramp.Membership, error) {
+	return onramp.Authorize(ctx, s.cfg.Policy, a, orgID, action, t)
+}
+
+// may reports whether a may take action in orgID (for what a page offers).
+func (s *Service) may(ctx context.Context, a onramp.Actor, orgID string, action onramp.Action) bool {
+	_, err := s.authorize(ctx, a, orgID, action, onramp.Target{})
+	return err == nil
 }
 
 func (s *Service) audit(ctx context.Context, orgID, actor, action, target, detail string) {

@@ -1,0 +1,343 @@
+// Package teamtest holds the contract the organisation, membership and team stores pass — the
+// MongoDB adapter and the in-memory fake alike — and the fake.
+package teamtest
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/onramp-dev/onramp"
+)
+
+// Store is everything mongo.Organizations keeps.
+type Store interface {
+	onramp.OrganizationStore
+	onramp.MemberStore
+	onramp.TeamStore
+}
+
+// Memory is an in-memory Store; one mutex makes every method atomic, as the real store's locks do.
+type Memory struct {
+	mu          sync.Mutex
+	orgs        map[string]onramp.Organization
+	members     map[string]onramp.Member
+	invitations map[string]onramp.MemberInvitation
+	audit       []onramp.AuditEvent
+}
+
+var _ Store = (*Memory)(nil)
+
+// NewMemory returns an empty store.
+func NewMemory() *Memory {
+	return &Memory{orgs: map[string]onramp.Organization{}, members: map[string]onramp.Member{}, invitations: map[string]onramp.MemberInvitation{}}
+}
+
+// clone copies what callers could otherwise change through shared pointers and slices.
+func clone(o onramp.Organization) onramp.Organization {
+	if o.SSO != nil {
+		sso := *o.SSO
+		sso.Domains = slices.Clone(sso.Domains)
+		o.SSO = &sso
+	}
+	return o
+}
+
+func truncate(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
+// CreateOrganization implements onramp.OrganizationStore.
+func (m *Memory) CreateOrganization(_ context.Context, o onramp.Organization) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.orgs[o.ID]; ok {
+		return onramp.Errorf(onramp.ECONFLICT, "organisation %q exists", o.ID)
+	}
+	o.InvitedAt = truncate(o.InvitedAt)
+	m.orgs[o.ID] = clone(o)
+	return nil
+}
+
+// UpdateOrganization implements onramp.OrganizationStore.
+func (m *Memory) UpdateOrganization(_ context.Context, id string, change func(*onramp.Organization) error) (onramp.Organization, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.orgs[id]
+	if !ok {
+		return onramp.Organization{}, onramp.Errorf(onramp.ENOTFOUND, "no organisation %q", id)
+	}
+	o = clone(o)
+	if err := change(&o); err != nil {
+		return onramp.Organization{}, err
+	}
+	o.ID, o.InvitedAt = id, truncate(o.InvitedAt)
+	m.orgs[id] = clone(o)
+	return o, nil
+}
+
+// FindOrganization implements onramp.OrganizationStore.
+func (m *Memory) FindOrganization(_ context.Context, id string) (onramp.Organization, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.orgs[id]
+	if !ok {
+		return o, onramp.Errorf(onramp.ENOTFOUND, "no organisation %q", id)
+	}
+	return clone(o), nil
+}
+
+// ListOrganizations implements onramp.OrganizationStore: newest invitation first.
+func (m *Memory) ListOrganizations(context.Context) ([]onramp.Organization, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]onramp.Organization, 0, len(m.orgs))
+	for _, o := range m.orgs {
+		out = append(out, clone(o))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].InvitedAt.Equal(out[j].InvitedAt) {
+			return out[i].InvitedAt.After(out[j].InvitedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// SetOrganizationStatus implements onramp.OrganizationStore.
+func (m *Memory) SetOrganizationStatus(_ context.Context, id, status string, firstSignIn *time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.orgs[id]
+	if !ok {
+		return onramp.Errorf(onramp.ENOTFOUND, "no organisation %q", id)
+	}
+	if firstSignIn != nil && o.FirstSignInAt == nil {
+		t := truncate(*firstSignIn)
+		o.FirstSignInAt = &t
+	}
+	o.Status = status
+	m.orgs[id] = o
+	return nil
+}
+
+// DeleteOrganization implements onramp.OrganizationStore.
+func (m *Memory) DeleteOrganization(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.orgs, id)
+	return nil
+}
+
+// SSOOrganization implements onramp.OrganizationStore: the earliest invited one for domain.
+func (m *Memory) SSOOrganization(ctx context.Context, domain string) (onramp.Organization, bool, error) {
+	all, _ := m.ListOrganizations(ctx)
+	for i := len(all) - 1; i >= 0; i-- {
+		if all[i].SSO != nil && slices.Contains(all[i].SSO.Domains, domain) {
+			return all[i], true, nil
+		}
+	}
+	return onramp.Organization{}, false, nil
+}
+
+// SaveMember implements onramp.MemberStore.
+func (m *Memory) SaveMember(_ context.Context, mem onramp.Member) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mem.ID, mem.JoinedAt = onramp.MemberID(mem.OrgID, mem.IdentityID), truncate(mem.JoinedAt)
+	m.members[mem.ID] = mem
+	return nil
+}
+
+func (m *Memory) membersWhere(keep func(onramp.Member) bool) []onramp.Member {
+	out := []onramp.Member{}
+	for _, mem := range m.members {
+		if keep(mem) {
+			out = append(out, mem)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].JoinedAt.Equal(out[j].JoinedAt) {
+			return out[i].JoinedAt.Before(out[j].JoinedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// MembershipsOf implements onramp.MemberStore: oldest first.
+func (m *Memory) MembershipsOf(_ context.Context, identityID string) ([]onramp.Member, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.membersWhere(func(x onramp.Member) bool { return x.IdentityID == identityID }), nil
+}
+
+// MarkFirstSignIn implements onramp.MemberStore.
+func (m *Memory) MarkFirstSignIn(_ context.Context, memberID string, at time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mem, ok := m.members[memberID]
+	if !ok || mem.FirstSignInAt != nil {
+		return false, nil
+	}
+	t := truncate(at)
+	mem.FirstSignInAt = &t
+	m.members[memberID] = mem
+	return true, nil
+}
+
+// SaveInvitation implements onramp.TeamStore.
+func (m *Memory) SaveInvitation(_ context.Context, inv onramp.MemberInvitation) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inv.CreatedAt, inv.ExpiresAt = truncate(inv.CreatedAt), truncate(inv.ExpiresAt)
+	m.invitations[inv.ID] = inv
+	return nil
+}
+
+// FindInvitation implements onramp.TeamStore.
+func (m *Memory) FindInvitation(_ context.Context, id string) (onramp.MemberInvitation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inv, ok := m.invitations[id]
+	if !ok {
+		return inv, onramp.Errorf(onramp.ENOTFOUND, "no invitation %q", id)
+	}
+	return inv, nil
+}
+
+// SetInvitationStatus implements onramp.TeamStore.
+func (m *Memory) SetInvitationStatus(_ context.Context, id, status string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inv, ok := m.invitations[id]
+	switch {
+	case !ok:
+		return onramp.Errorf(onramp.ENOTFOUND, "no invitation %q", id)
+	case inv.Status == status:
+		return nil
+	case inv.Status != onramp.InvitationPending:
+		return onramp.Errorf(onramp.ECONFLICT, "the invitation is already %s", inv.Status)
+	}
+	inv.Status = status
+	m.invitations[id] = inv
+	return nil
+}
+
+func (m *Memory) invitationsWhere(keep func(onramp.MemberInvitation) bool, newestFirst bool) []onramp.MemberInvitation {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []onramp.MemberInvitation{}
+	for _, inv := range m.invitations {
+		if keep(inv) {
+			out = append(out, inv)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if newestFirst {
+			return out[i].CreatedAt.After(out[j].CreatedAt)
+		}
+		return out[i].CreatedAt.Before(out[j].CreatedAt)
+	})
+	return out
+}
+
+// Invitations implements onramp.TeamStore: newest first.
+func (m *Memory) Invitations(_ context.Context, orgID string) ([]onramp.MemberInvitation, error) {
+	return m.invitationsWhere(func(i onramp.MemberInvitation) bool { return i.OrgID == orgID }, true), nil
+}
+
+// PendingInvitationsFor implements onramp.TeamStore: oldest first.
+func (m *Memory) PendingInvitationsFor(_ context.Context, email string) ([]onramp.MemberInvitation, error) {
+	return m.invitationsWhere(func(i onramp.MemberInvitation) bool { return i.Email == email && i.Status == onramp.InvitationPending }, false), nil
+}
+
+// MembersOf implements onramp.TeamStore: longest-standing first.
+func (m *Memory) MembersOf(_ context.Context, orgID string) ([]onramp.Member, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.membersWhere(func(x onramp.Member) bool { return x.OrgID == orgID }), nil
+}
+
+// keepsAnOwner is the store's owner invariant (the caller holds the mutex).
+func (m *Memory) keepsAnOwner(mem onramp.Member, newRole string) error {
+	if mem.Role != onramp.RoleOwner || newRole == onramp.RoleOwner {
+		return nil
+	}
+	owners := m.membersWhere(func(x onramp.Member) bool { return x.OrgID == mem.OrgID && x.Role == onramp.RoleOwner })
+	if len(owners) <= 1 {
+		return onramp.Errorf(onramp.ECONFLICT, "%s is the only owner; transfer ownership first", mem.Email)
+	}
+	return nil
+}
+
+// DeleteMember implements onramp.TeamStore.
+func (m *Memory) DeleteMember(_ context.Context, memberID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mem, ok := m.members[memberID]
+	if !ok {
+		return nil
+	}
+	if err := m.keepsAnOwner(mem, ""); err != nil {
+		return err
+	}
+	delete(m.members, memberID)
+	return nil
+}
+
+// SetMemberRole implements onramp.TeamStore.
+func (m *Memory) SetMemberRole(_ context.Context, memberID, role string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mem, ok := m.members[memberID]
+	if !ok {
+		return onramp.Errorf(onramp.ENOTFOUND, "no such member")
+	}
+	if err := m.keepsAnOwner(mem, role); err != nil {
+		return err
+	}
+	mem.Role = role
+	m.members[memberID] = mem
+	return nil
+}
+
+// AppendAudit implements onramp.TeamStore.
+func (m *Memory) AppendAudit(_ context.Context, e onramp.AuditEvent) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e.ID == "" {
+		e.ID = onramp.RandomHex(12)
+	}
+	for _, x := range m.audit {
+		if x.ID == e.ID {
+			return nil
+		}
+	}
+	e.At = truncate(e.At)
+	m.audit = append(m.audit, e)
+	return nil
+}
+
+// Audit implements onramp.TeamStore: newest first, at most limit (0: all).
+func (m *Memory) Audit(_ context.Context, orgID string, limit int) ([]onramp.AuditEvent, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []onramp.AuditEvent{}
+	for _, e := range m.audit {
+		if e.OrgID == orgID {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].At.Equal(out[j].At) {
+			return out[i].At.After(out[j].At)
+		}
+		return strings.Compare(out[i].ID, out[j].ID) > 0
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
