@@ -34,46 +34,30 @@ type productAdmin struct {
 	Scopes   []string         `json:"scopes"`
 }
 
-func (s *Server) productAdmin(c *gin.Context, p onramp.Product) (productAdmin, error) {
-	ctx := c.Request.Context()
-	vs, err := s.cfg.Catalog.Store().ListVersions(ctx, p.Slug)
-	if err != nil {
-		return productAdmin{}, err
-	}
+func toProductAdmin(pa catalog.ProductAdmin) productAdmin {
+	p := pa.Product
 	p.Tags = nonNil(p.Tags)
-	return productAdmin{Product: p, Versions: summarizeVersions(vs), Scopes: nonNil(catalog.ScopesOf(vs))}, nil
+	return productAdmin{Product: p, Versions: summarizeVersions(pa.Versions), Scopes: nonNil(pa.Scopes)}
+}
+
+// productAdmins is every product as the admin pages list it.
+func (s *Server) productAdmins(c *gin.Context) ([]productAdmin, error) {
+	ps, err := s.cfg.Catalog.Products(c.Request.Context())
+	out := make([]productAdmin, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, toProductAdmin(p))
+	}
+	return out, err
 }
 
 func (s *Server) apiAdminProducts(c *gin.Context) {
-	ps, err := s.cfg.Catalog.Store().ListProducts(c.Request.Context())
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	out := make([]productAdmin, 0, len(ps))
-	for _, p := range ps {
-		pa, err := s.productAdmin(c, p)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		out = append(out, pa)
-	}
-	c.JSON(http.StatusOK, gin.H{"products": out})
+	out, err := s.productAdmins(c)
+	s.respond(c, http.StatusOK, gin.H{"products": out}, err)
 }
 
 func (s *Server) apiAdminProduct(c *gin.Context) {
-	p, err := s.cfg.Catalog.Store().FindProduct(c.Request.Context(), c.Param("slug"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	pa, err := s.productAdmin(c, p)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, pa)
+	pa, err := s.cfg.Catalog.ProductAdmin(c.Request.Context(), c.Param("slug"))
+	s.respond(c, http.StatusOK, toProductAdmin(pa), err)
 }
 
 func (s *Server) apiAdminSaveProduct(c *gin.Context) {
@@ -233,7 +217,7 @@ func (s *Server) apiAdminUpdateVersion(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	old, err := s.cfg.Catalog.Store().FindVersion(ctx, c.Param("slug"), c.Param("version"))
+	old, err := s.cfg.Catalog.Version(ctx, c.Param("slug"), c.Param("version"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -260,11 +244,12 @@ func (s *Server) apiAdminUpdateVersion(c *gin.Context) {
 
 func (s *Server) apiAdminChangelog(c *gin.Context) {
 	ctx := c.Request.Context()
-	vs, err := s.cfg.Catalog.Store().ListVersions(ctx, c.Param("slug"))
+	pa, err := s.cfg.Catalog.ProductAdmin(ctx, c.Param("slug"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	vs := pa.Versions
 	i := slices.IndexFunc(vs, func(v onramp.ProductVersion) bool { return v.Version == c.Param("version") })
 	if i < 0 {
 		s.fail(c, onramp.Errorf(onramp.ENOTFOUND, "%s has no version %q", c.Param("slug"), c.Param("version")))
@@ -288,7 +273,13 @@ func (s *Server) apiAdminPlans(c *gin.Context) {
 }
 
 func (s *Server) apiAdminAssignments(c *gin.Context) {
-	partnerList(s, c, "assignments", s.cfg.Catalog.AssignmentsOf)
+	ctx := c.Request.Context()
+	if _, err := s.cfg.Partners.Get(ctx, adminActor(), c.Param("id")); err != nil {
+		s.fail(c, err)
+		return
+	}
+	as, err := s.cfg.Catalog.AssignmentsOf(ctx, c.Param("id"))
+	s.respond(c, http.StatusOK, gin.H{"assignments": as}, err)
 }
 
 type assignRequest struct {
@@ -345,18 +336,10 @@ type productsView struct {
 }
 
 func (s *Server) adminProductsPage(c *gin.Context, status int, v productsView) {
-	ps, err := s.cfg.Catalog.Store().ListProducts(c.Request.Context())
-	if err != nil {
-		s.fail(c, err)
+	var err error
+	if v.Products, err = s.productAdmins(c); err != nil {
+		s.failPage(c, err)
 		return
-	}
-	for _, p := range ps {
-		pa, err := s.productAdmin(c, p)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		v.Products = append(v.Products, pa)
 	}
 	v.page = s.adminPage("Products")
 	if v.Notice == "" {
@@ -424,24 +407,13 @@ func qualityOf(version string, findings []onramp.Finding) quality {
 
 func (s *Server) adminProductPage(c *gin.Context, status int, v adminProductView) {
 	ctx := c.Request.Context()
-	p, err := s.cfg.Catalog.Store().FindProduct(ctx, c.Param("slug"))
+	pa, err := s.cfg.Catalog.ProductAdmin(ctx, c.Param("slug"))
 	if err != nil {
-		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
-			s.notFound(c)
-			return
-		}
-		s.fail(c, err)
+		s.failPage(c, err)
 		return
 	}
-	if v.Product, err = s.productAdmin(c, p); err != nil {
-		s.fail(c, err)
-		return
-	}
-	vs, err := s.cfg.Catalog.Store().ListVersions(ctx, p.Slug)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
+	p, vs := pa.Product, pa.Versions
+	v.Product = toProductAdmin(pa)
 	for i := len(vs) - 1; i >= 0; i-- {
 		v.Quality = append(v.Quality, qualityOf(vs[i].Version, vs[i].Findings))
 	}
@@ -490,7 +462,7 @@ func (s *Server) adminPublish(c *gin.Context) {
 // adminUpdateVersion is the version row's status and sunset form.
 func (s *Server) adminUpdateVersion(c *gin.Context) {
 	ctx := c.Request.Context()
-	old, err := s.cfg.Catalog.Store().FindVersion(ctx, c.Param("slug"), c.Param("version"))
+	old, err := s.cfg.Catalog.Version(ctx, c.Param("slug"), c.Param("version"))
 	var sunset *time.Time
 	if err == nil {
 		sunset, err = parseSunset(c.PostForm("sunset"))

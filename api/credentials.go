@@ -158,7 +158,6 @@ func (s *Server) credentialAction(ctx context.Context, p Principal, orgID, id st
 	return cred, err
 }
 
-
 func (s *Server) revealCredential(ctx context.Context, p Principal, orgID, id string) (onramp.Credential, string, error) {
 	cred, err := s.credentialAction(ctx, p, orgID, id, onramp.ActionCredentialReveal)
 	if err != nil {
@@ -354,46 +353,4 @@ func awaitRecorded(ctx context.Context, limit time.Duration, done func() bool) {
 
 func credentialsRequest(orgID, by string, in createCredentialRequest) credentials.Request {
 	return credentials.Request{OrgID: orgID, Environment: in.Environment, Type: in.Type, Label: in.Label, Scopes: in.Scopes, CreatedBy: by}
-}
-
-// setCredentialPolicy sets (or, empty, removes) the organisation's own maximum key age.
-func (s *Server) setCredentialPolicy(ctx context.Context, orgID, maxAge string) (onramp.Organization, error) {
-	maxAge = strings.TrimSpace(maxAge)
-	if maxAge != "" {
-		d, err := time.ParseDuration(maxAge)
-		if err != nil || d < 24*time.Hour || d > 10*365*24*time.Hour {
-			return onramp.Organization{}, onramp.Errorf(onramp.EINVALID, "max_credential_age %q must be a duration from 24h to 87600h (e.g. 2160h for 90 days), or empty for the plan's", maxAge)
-		}
-	}
-	o, err := s.cfg.Organizations.UpdateOrganization(ctx, orgID, func(o *onramp.Organization) error { o.MaxCredentialAge = maxAge; return nil })
-	if err != nil {
-		return o, err
-	}
-	s.audit(ctx, orgID, "provider admin", "credential_policy.changed", orgID, "max_credential_age="+maxAge)
-	return o, nil
-}
-
-func (s *Server) apiAdminCredentialPolicy(c *gin.Context) {
-	var in struct {
-		MaxCredentialAge string `json:"max_credential_age"`
-	}
-	if err := c.ShouldBindJSON(&in); err != nil {
-		s.fail(c, onramp.Errorf(onramp.EINVALID, `send {"max_credential_age": "720h"} ("" for the plan's): %v`, err))
-		return
-	}
-	o, err := s.setCredentialPolicy(c.Request.Context(), c.Param("id"), in.MaxCredentialAge)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"max_credential_age": o.MaxCredentialAge})
-}
-
-func (s *Server) adminCredentialPolicy(c *gin.Context) {
-	_, err := s.setCredentialPolicy(c.Request.Context(), c.Param("id"), c.PostForm("max_credential_age"))
-	if err != nil {
-		s.redirectError(c, "/admin/partners/"+c.Param("id")+"#credential-policy", onramp.ErrorMessage(err))
-		return
-	}
-	s.redirectNotice(c, "/admin/partners/"+c.Param("id")+"#credential-policy", "Maximum key age saved.")
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -359,99 +358,4 @@ func (s *Server) apiReviewAction(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, r)
-}
-
-// funnelView is the onboarding funnel: how many organisations reached each stage, the median time
-// between consecutive stages, and each partner's journey.
-type funnelView struct {
-	Stages   []stageCount     `json:"stages"`
-	Medians  []stageMedian    `json:"medians"`
-	Partners []partnerJourney `json:"partners"`
-}
-
-type stageCount struct {
-	Stage string `json:"stage"`
-	Count int    `json:"count"`
-}
-
-type stageMedian struct {
-	From          string  `json:"from"`
-	To            string  `json:"to"`
-	MedianSeconds float64 `json:"median_seconds"`
-	Human         string  `json:"median"`
-}
-
-type partnerJourney struct {
-	OrgID  string               `json:"org_id"`
-	Name   string               `json:"name"`
-	Stages map[string]time.Time `json:"stages"`
-	// InvitationToProduction is the seed's metric: invitation to first successful production call.
-	InvitationToProduction *float64 `json:"invitation_to_first_production_call_seconds,omitempty"`
-	Human                  string   `json:"invitation_to_first_production_call,omitempty"`
-}
-
-func (s *Server) funnel(ctx context.Context) (funnelView, error) {
-	js, err := s.cfg.Onboarding.Journeys(ctx)
-	if err != nil {
-		return funnelView{}, err
-	}
-	orgs, err := s.cfg.Organizations.ListOrganizations(ctx)
-	if err != nil {
-		return funnelView{}, err
-	}
-	names := map[string]string{}
-	for _, o := range orgs {
-		names[o.ID] = o.Name
-	}
-	v := funnelView{Partners: []partnerJourney{}}
-	for _, st := range onramp.FunnelStages {
-		n := 0
-		for _, j := range js {
-			if _, ok := j.Stages[st]; ok {
-				n++
-			}
-		}
-		v.Stages = append(v.Stages, stageCount{Stage: st, Count: n})
-	}
-	for i := 1; i < len(onramp.FunnelStages); i++ {
-		from, to := onramp.FunnelStages[i-1], onramp.FunnelStages[i]
-		var ds []float64
-		for _, j := range js {
-			a, okA := j.Stages[from]
-			b, okB := j.Stages[to]
-			if okA && okB {
-				ds = append(ds, b.Sub(a).Seconds())
-			}
-		}
-		m := stageMedian{From: from, To: to}
-		if len(ds) > 0 {
-			sort.Float64s(ds)
-			m.MedianSeconds = ds[len(ds)/2]
-			if len(ds)%2 == 0 {
-				m.MedianSeconds = (ds[len(ds)/2-1] + ds[len(ds)/2]) / 2
-			}
-			m.Human = (time.Duration(m.MedianSeconds) * time.Second).Round(time.Second).String()
-		}
-		v.Medians = append(v.Medians, m)
-	}
-	for _, j := range js {
-		p := partnerJourney{OrgID: j.OrgID, Name: names[j.OrgID], Stages: j.Stages}
-		a, okA := j.Stages[onramp.StageInvited]
-		b, okB := j.Stages[onramp.StageFirstProductionCall]
-		if okA && okB {
-			d := b.Sub(a).Seconds()
-			p.InvitationToProduction, p.Human = &d, b.Sub(a).Round(time.Second).String()
-		}
-		v.Partners = append(v.Partners, p)
-	}
-	return v, nil
-}
-
-func (s *Server) apiFunnel(c *gin.Context) {
-	v, err := s.funnel(c.Request.Context())
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, v)
 }

@@ -221,17 +221,3 @@ func (s *Server) adminReviewAction(c *gin.Context) {
 	}
 	s.redirectNotice(c, "/admin/reviews", "Request "+r.ID+" is now "+strings.ReplaceAll(r.Status, "_", " ")+".")
 }
-
-type funnelPageView struct {
-	page
-	Funnel funnelView
-}
-
-func (s *Server) adminFunnel(c *gin.Context) {
-	f, err := s.funnel(c.Request.Context())
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	s.render(c, http.StatusOK, "admin_funnel.html", funnelPageView{page: s.adminPage("Onboarding funnel"), Funnel: f})
-}

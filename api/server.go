@@ -22,6 +22,7 @@ import (
 	"github.com/onramp-dev/onramp/credentials"
 	"github.com/onramp-dev/onramp/internal/problem"
 	"github.com/onramp-dev/onramp/kratos"
+	"github.com/onramp-dev/onramp/partners"
 	"github.com/onramp-dev/onramp/policies"
 	"github.com/onramp-dev/onramp/team"
 	"github.com/onramp-dev/onramp/web"
@@ -68,6 +69,7 @@ type Config struct {
 	Invitations       onramp.Invitations
 	Team              onramp.TeamStore
 	TeamService       *team.Service
+	Partners          *partners.Service
 	Sessions          onramp.Sessions
 	MemberInvitations onramp.MemberInvitations
 	Policy            onramp.Policy
@@ -104,9 +106,9 @@ type Server struct {
 // New validates cfg and builds the routes; it fails on a missing dependency.
 func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil || cfg.Registry == nil || cfg.Identity == nil || cfg.Organizations == nil ||
-		cfg.Members == nil || cfg.Invitations == nil || cfg.Team == nil || cfg.TeamService == nil || cfg.Sessions == nil ||
-		cfg.MemberInvitations == nil || cfg.Policy == nil || cfg.Policies == nil || cfg.Catalog == nil || cfg.Credentials == nil || cfg.Usage == nil || cfg.Requests == nil || cfg.Reviews == nil || cfg.Onboarding == nil || cfg.Rotations == nil || cfg.RotationStore == nil || cfg.QuotaRequests == nil || cfg.QuotaReviews == nil || cfg.SSOProviders == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
-		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, Team, TeamService, Sessions, MemberInvitations, Policy, Policies, Catalog, Credentials, Usage, Requests, Reviews, Onboarding, Rotations, RotationStore, QuotaRequests, QuotaReviews, SSOProviders, PortalURL and KratosPublicURL are required")
+		cfg.Members == nil || cfg.Invitations == nil || cfg.Team == nil || cfg.TeamService == nil || cfg.Partners == nil || cfg.Sessions == nil ||
+		cfg.MemberInvitations == nil || cfg.Policy == nil || cfg.Policies == nil || cfg.Catalog == nil || cfg.Credentials == nil || cfg.Usage == nil || cfg.Requests == nil || cfg.Reviews == nil || cfg.Onboarding == nil || cfg.Rotations == nil || cfg.RotationStore == nil || cfg.QuotaRequests == nil || cfg.QuotaReviews == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
+		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, Team, TeamService, Partners, Sessions, MemberInvitations, Policy, Policies, Catalog, Credentials, Usage, Requests, Reviews, Onboarding, Rotations, RotationStore, QuotaRequests, QuotaReviews, PortalURL and KratosPublicURL are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -230,19 +232,13 @@ func (s *Server) routes() *gin.Engine {
 	usage.GET("/calls.csv", s.usageCSV)
 	usage.POST("/quota-requests", s.sameOrigin, s.usageRequestQuota)
 
-
 	admin := r.Group("/admin/api/v1", s.requireAdmin)
+	adminUI := r.Group("/admin", s.requireAdminCookie)
+	s.partnerRoutes(admin, adminUI)
 	admin.GET("/system", s.adminSystem)
-	admin.POST("/partners", s.apiInvitePartner)
-	admin.GET("/partners", s.apiListPartners)
-	admin.GET("/partners/:id", s.apiGetPartner)
-	admin.POST("/partners/:id/resend", s.apiResendInvitation)
-	admin.POST("/partners/:id/cancel", s.apiCancelPartnerInvitation)
-	admin.GET("/partners/:id/members", s.apiPartnerMembers)
 	admin.GET("/partners/:id/assignments", s.apiAdminAssignments)
 	admin.PUT("/partners/:id/assignments/:product", s.apiAdminAssign)
 	admin.DELETE("/partners/:id/assignments/:product", s.apiAdminUnassign)
-	admin.PUT("/partners/:id/credential-policy", s.apiAdminCredentialPolicy)
 	admin.GET("/products", s.apiAdminProducts)
 	admin.GET("/products/:slug", s.apiAdminProduct)
 	admin.PUT("/products/:slug", s.apiAdminSaveProduct)
@@ -254,7 +250,6 @@ func (s *Server) routes() *gin.Engine {
 	admin.GET("/production-requests", s.apiReviewQueue)
 	admin.GET("/production-requests/:id", s.apiAdminProductionRequest)
 	admin.POST("/production-requests/:id/:action", s.apiReviewAction)
-	admin.GET("/funnel", s.apiFunnel)
 	admin.GET("/rotations", s.apiAdminRotations)
 	admin.POST("/rotations/:id/:action", s.apiAdminRotationAction)
 	admin.GET("/quota-requests", s.apiAdminQuotaRequests)
@@ -264,15 +259,8 @@ func (s *Server) routes() *gin.Engine {
 	r.GET("/admin/login", s.adminLoginPage)
 	r.POST("/admin/login", s.adminLogin)
 	r.POST("/admin/logout", s.adminLogout)
-	adminUI := r.Group("/admin", s.requireAdminCookie)
-	adminUI.GET("/partners", s.adminPartners)
-	adminUI.POST("/partners", s.adminInvitePartner)
-	adminUI.GET("/partners/:id", s.adminPartner)
-	adminUI.POST("/partners/:id/resend", s.adminResend)
-	adminUI.POST("/partners/:id/cancel", s.adminCancelInvitation)
 	adminUI.POST("/partners/:id/assignments", s.adminAssign)
 	adminUI.POST("/partners/:id/assignments/:product/delete", s.adminUnassign)
-	adminUI.POST("/partners/:id/credential-policy", s.adminCredentialPolicy)
 	adminUI.GET("/products", s.adminProducts)
 	adminUI.POST("/products", s.adminSaveProduct)
 	adminUI.GET("/products/:slug", s.adminProduct)
@@ -281,7 +269,6 @@ func (s *Server) routes() *gin.Engine {
 	adminUI.GET("/policies", s.adminPolicies)
 	adminUI.GET("/reviews", s.adminReviews)
 	adminUI.POST("/reviews/:id/:action", s.adminReviewAction)
-	adminUI.GET("/funnel", s.adminFunnel)
 	adminUI.POST("/rotations/:id/:action", s.adminRotationAction)
 	adminUI.POST("/quota-requests/:id/:action", s.adminQuotaAction)
 

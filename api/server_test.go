@@ -9,17 +9,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/onramp-dev/onramp/catalog"
-	"github.com/onramp-dev/onramp/catalog/catalogtest"
-	"github.com/onramp-dev/onramp/credentials"
-	"github.com/onramp-dev/onramp/credentials/credentialstest"
-	"github.com/onramp-dev/onramp/deploy"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/onramp-dev/onramp/catalog"
+	"github.com/onramp-dev/onramp/catalog/catalogtest"
+	"github.com/onramp-dev/onramp/credentials"
+	"github.com/onramp-dev/onramp/credentials/credentialstest"
+	"github.com/onramp-dev/onramp/deploy"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -33,7 +34,6 @@ import (
 	"github.com/onramp-dev/onramp/kratos"
 	"github.com/onramp-dev/onramp/mail"
 	"github.com/onramp-dev/onramp/policies"
-	"github.com/onramp-dev/onramp/team"
 )
 
 const (
@@ -54,36 +54,8 @@ func MustHarness(tb testing.TB, dev bool, checks ...api.Check) *harness {
 	t := tb
 	tb.Helper()
 	h := &harness{box: mail.NewMemory(), logs: &bytes.Buffer{}}
-	cfg := api.Config{
-		Logger:            slog.New(slog.NewTextHandler(h.logs, nil)),
-		Checks:            checks,
-		AdminToken:        adminToken,
-		DevMode:           dev,
-		Registry:          prometheus.NewRegistry(),
-		PortalURL:         base,
-		KratosPublicURL:   "http://127.0.0.1:1",
-		Identity:          signedOut{},
-		Organizations:     noOrgs{},
-		Members:           noOrgs{},
-		Invitations:       noOrgs{},
-		Team:              noTeam{},
-		TeamService:       mustTeamService(t),
-		Sessions:          noTeam{},
-		MemberInvitations: noTeam{},
-		Policy:            MustPolicy(t),
-		Policies:          MustPolicy(t),
-		Catalog:           MustCatalog(t, catalogtest.NewMemory()),
-		Credentials:       MustCredentials(t, catalogtest.NewMemory()),
-		Usage:             credentialstest.NewMemory(),
-		Requests:          noOnboarding{},
-		Reviews:           noOnboarding{},
-		Onboarding:        noOnboarding{},
-		Rotations:         noOnboarding{},
-		RotationStore:     noOnboarding{},
-		QuotaRequests:     noOnboarding{},
-		QuotaReviews:      noOnboarding{},
-		SSOProviders:      noProviders{},
-	}
+	cfg := testConfig(t, &fakes{})
+	cfg.Logger, cfg.Checks, cfg.DevMode = slog.New(slog.NewTextHandler(h.logs, nil)), checks, dev
 	if dev {
 		cfg.Mailbox, cfg.CourierToken = h.box, courierToken
 	}
@@ -314,10 +286,6 @@ func (signedOut) GetRegistrationFlow(context.Context, string, string) (kratos.Lo
 	return kratos.LoginFlow{}, onramp.Errorf(onramp.ENOTFOUND, "no flow")
 }
 
-// noProviders installs nothing.
-type noProviders struct{}
-
-func (noProviders) SyncProviders(context.Context, []onramp.Organization) error { return nil }
 func (signedOut) StartCodeLogin(context.Context, string) (string, error) {
 	return "flow-1", nil
 }
@@ -326,38 +294,6 @@ func (signedOut) CompleteCodeLogin(context.Context, string, string, string) (str
 }
 func (signedOut) RevokeSession(context.Context, string) error              { return nil }
 func (signedOut) FlowErrorMessage(context.Context, string) (string, error) { return "", nil }
-
-// noOrgs has no organisations and refuses to store any.
-type noOrgs struct{}
-
-var errNoStore = errors.New("no store in this test")
-
-func (noOrgs) CreateOrganization(context.Context, onramp.Organization) error { return errNoStore }
-func (noOrgs) UpdateOrganization(context.Context, string, func(*onramp.Organization) error) (onramp.Organization, error) {
-	return onramp.Organization{}, onramp.Errorf(onramp.ENOTFOUND, "no organisation")
-}
-func (noOrgs) FindOrganization(context.Context, string) (onramp.Organization, error) {
-	return onramp.Organization{}, onramp.Errorf(onramp.ENOTFOUND, "no organisation")
-}
-func (noOrgs) ListOrganizations(context.Context) ([]onramp.Organization, error) {
-	return []onramp.Organization{}, nil
-}
-func (noOrgs) SetOrganizationStatus(context.Context, string, string, *time.Time) error {
-	return errNoStore
-}
-func (noOrgs) SSOOrganization(context.Context, string) (onramp.Organization, bool, error) {
-	return onramp.Organization{}, false, nil
-}
-func (noOrgs) DeleteOrganization(context.Context, string) error               { return errNoStore }
-func (noOrgs) SaveMember(context.Context, onramp.Member) error                { return errNoStore }
-func (noOrgs) MembershipsOf(context.Context, string) ([]onramp.Member, error) { return nil, nil }
-func (noOrgs) MarkFirstSignIn(context.Context, string, time.Time) (bool, error) {
-	return false, errNoStore
-}
-func (noOrgs) InvitePartner(context.Context, onramp.Organization) error    { return errNoStore }
-func (noOrgs) ResendInvitation(context.Context, onramp.Organization) error { return errNoStore }
-func (noOrgs) ContactSignedIn(context.Context, string, time.Time) error    { return errNoStore }
-func (noOrgs) CancelInvitation(context.Context, string) error              { return errNoStore }
 
 func TestPartnerAPIShapes(t *testing.T) {
 	h := MustHarness(t, false)
@@ -393,33 +329,11 @@ func TestSignInPagesRedirect(t *testing.T) {
 	}
 }
 
-// spyOrgs records saves and deletes; its invitations always fail to start.
-type spyOrgs struct {
-	noOrgs
-	saved, deleted []string
-}
-
-func (s *spyOrgs) CreateOrganization(_ context.Context, o onramp.Organization) error {
-	s.saved = append(s.saved, o.ID)
-	return nil
-}
-func (s *spyOrgs) DeleteOrganization(_ context.Context, id string) error {
-	s.deleted = append(s.deleted, id)
-	return nil
-}
-
 func TestInvitationThatCannotStartLeavesNothingBehind(t *testing.T) {
-	spy := &spyOrgs{}
-	store := catalogtest.NewMemory()
-	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store), Usage: credentialstest.NewMemory(), Requests: noOnboarding{}, Reviews: noOnboarding{}, Onboarding: noOnboarding{}, Rotations: noOnboarding{}, RotationStore: noOnboarding{}, QuotaRequests: noOnboarding{}, QuotaReviews: noOnboarding{},
-		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
-		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{},
-		Organizations: spy, Members: noOrgs{}, Invitations: noOrgs{}, // InvitePartner fails
-		Team: noTeam{}, TeamService: mustTeamService(t), Sessions: noTeam{}, MemberInvitations: noTeam{}, Policy: MustPolicy(t), SSOProviders: noProviders{},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := &fakes{}
+	cfg := testConfig(t, f)
+	f.life.failInvite = true
+	srv := mustServer(t, cfg)
 	req := httptest.NewRequest("POST", base+"/admin/api/v1/partners", strings.NewReader(`{"name":"Acme","contact_email":"a@acme.example","tier":"standard"}`))
 	req.Header.Set("Authorization", "Bearer "+adminToken)
 	req.Header.Set("Content-Type", "application/json")
@@ -428,10 +342,13 @@ func TestInvitationThatCannotStartLeavesNothingBehind(t *testing.T) {
 	if rec.Code != 500 {
 		t.Fatalf("status = %d, want 500 when the invitation cannot start", rec.Code)
 	}
-	if len(spy.saved) != 1 || len(spy.deleted) != 1 || spy.saved[0] != spy.deleted[0] {
-		t.Fatalf("saved %v, deleted %v: want the saved organisation removed again", spy.saved, spy.deleted)
+	if left, _ := f.orgs.ListOrganizations(t.Context()); len(left) != 0 {
+		t.Fatalf("organisations left behind: %+v", left)
 	}
-	if left, _ := store.AssignmentsOf(t.Context(), spy.saved[0]); len(left) != 0 {
+	if len(f.life.failed) != 1 {
+		t.Fatalf("invitations tried: %v, want one", f.life.failed)
+	}
+	if left, _ := f.catalog.AssignmentsOf(t.Context(), f.life.failed[0]); len(left) != 0 {
 		t.Fatalf("assignments left behind: %+v", left)
 	}
 }
@@ -477,9 +394,6 @@ func MustPolicy(tb testing.TB) *policies.Engine {
 	return e
 }
 
-// noTeam has no team data; team behaviour runs against the real stack in e2e.
-type noTeam struct{}
-
 // noIdentities knows nobody.
 type noIdentities struct{}
 
@@ -487,50 +401,6 @@ func (noIdentities) EnsureIdentity(context.Context, string) (string, error) { re
 func (noIdentities) FindIdentity(context.Context, string) (onramp.Identity, error) {
 	return onramp.Identity{}, errNoStore
 }
-
-// mustTeamService is the team service on the stores these tests do not use.
-func mustTeamService(tb testing.TB) *team.Service {
-	tb.Helper()
-	svc, err := team.New(team.Config{Policy: MustPolicy(tb), Identities: noIdentities{}, Sessions: noTeam{}, Organizations: noOrgs{}, Members: noOrgs{}, Team: noTeam{},
-		Invitations: noOrgs{}, MemberInvitations: noTeam{}, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return svc
-}
-
-func (noTeam) SaveInvitation(context.Context, onramp.MemberInvitation) error { return errNoStore }
-func (noTeam) FindInvitation(context.Context, string) (onramp.MemberInvitation, error) {
-	return onramp.MemberInvitation{}, onramp.Errorf(onramp.ENOTFOUND, "no invitation")
-}
-func (noTeam) SetInvitationStatus(context.Context, string, string) error { return errNoStore }
-func (noTeam) Invitations(context.Context, string) ([]onramp.MemberInvitation, error) {
-	return []onramp.MemberInvitation{}, nil
-}
-func (noTeam) PendingInvitationsFor(context.Context, string) ([]onramp.MemberInvitation, error) {
-	return nil, nil
-}
-func (noTeam) MembersOf(context.Context, string) ([]onramp.Member, error) {
-	return []onramp.Member{}, nil
-}
-func (noTeam) DeleteMember(context.Context, string) error           { return errNoStore }
-func (noTeam) SetMemberRole(context.Context, string, string) error  { return errNoStore }
-func (noTeam) AppendAudit(context.Context, onramp.AuditEvent) error { return errNoStore }
-func (noTeam) Audit(context.Context, string, int) ([]onramp.AuditEvent, error) {
-	return []onramp.AuditEvent{}, nil
-}
-func (noTeam) RevokeSessions(context.Context, string) error          { return errNoStore }
-func (noTeam) SetIdentityActive(context.Context, string, bool) error { return errNoStore }
-func (noTeam) InviteMember(context.Context, onramp.MemberInvitation, string) error {
-	return errNoStore
-}
-func (noTeam) ResendMemberInvitation(context.Context, onramp.MemberInvitation) error {
-	return errNoStore
-}
-func (noTeam) CancelMemberInvitation(context.Context, onramp.MemberInvitation) error {
-	return errNoStore
-}
-func (noTeam) MemberAccepted(context.Context, string) error { return errNoStore }
 
 func TestTeamAPINeedsSession(t *testing.T) {
 	h := MustHarness(t, false)
@@ -540,17 +410,9 @@ func TestTeamAPINeedsSession(t *testing.T) {
 }
 
 func TestRegistrationGate(t *testing.T) {
-	spy := &spyOrgs{}
-	store := catalogtest.NewMemory()
-	srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store), Usage: credentialstest.NewMemory(), Requests: noOnboarding{}, Reviews: noOnboarding{}, Onboarding: noOnboarding{}, Rotations: noOnboarding{}, RotationStore: noOnboarding{}, QuotaRequests: noOnboarding{}, QuotaReviews: noOnboarding{},
-		Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken,
-		PortalURL: base, KratosPublicURL: "http://127.0.0.1:1", Identity: signedOut{}, Organizations: spy, Members: noOrgs{},
-		Invitations: noOrgs{}, Team: noTeam{}, TeamService: mustTeamService(t), Sessions: noTeam{}, MemberInvitations: noTeam{}, Policy: MustPolicy(t),
-		SSOProviders: noProviders{}, HookToken: "hook-token-0123456789-0123456789-x",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfig(t, &fakes{})
+	cfg.HookToken = "hook-token-0123456789-0123456789-x"
+	srv := mustServer(t, cfg)
 	post := func(auth string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest("POST", base+"/hooks/kratos/registration", strings.NewReader(`{"method":"code","traits":{"email":"who@nowhere.example"}}`))
 		req.Header.Set("Content-Type", "application/json")
@@ -642,15 +504,9 @@ func TestSignInLimitsIgnoreForgedForwardedFor(t *testing.T) {
 		{"the peer is a trusted proxy", []string{"192.0.2.0/24"}, []int{202, 202, 202, 202}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			store := catalogtest.NewMemory()
-			srv, err := api.New(api.Config{Policies: MustPolicy(t), Catalog: MustCatalog(t, store), Credentials: MustCredentials(t, store), Usage: credentialstest.NewMemory(),
-				Requests: noOnboarding{}, Reviews: noOnboarding{}, Onboarding: noOnboarding{}, Rotations: noOnboarding{}, RotationStore: noOnboarding{}, QuotaRequests: noOnboarding{}, QuotaReviews: noOnboarding{},
-				Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), AdminToken: adminToken, PortalURL: base, KratosPublicURL: "http://127.0.0.1:1",
-				Identity: signedOut{}, Organizations: noOrgs{}, Members: noOrgs{}, Invitations: noOrgs{}, Team: noTeam{}, TeamService: mustTeamService(t), Sessions: noTeam{},
-				MemberInvitations: noTeam{}, Policy: MustPolicy(t), SSOProviders: noProviders{}, SignInPerClient: 3, TrustedProxies: c.trusted})
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg := testConfig(t, &fakes{})
+			cfg.SignInPerClient, cfg.TrustedProxies = 3, c.trusted
+			srv := mustServer(t, cfg)
 			var got []int
 			for i := range 4 {
 				req := httptest.NewRequest("POST", base+"/api/v1/auth/login", strings.NewReader(fmt.Sprintf(`{"email":"person%d@x.example"}`, i)))

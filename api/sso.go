@@ -126,12 +126,3 @@ func (s *Server) signInErrorPage(c *gin.Context) {
 	}
 	s.render(c, http.StatusForbidden, "login.html", v)
 }
-
-// syncSSO installs every organisation's identity provider in Kratos.
-func (s *Server) syncSSO(ctx context.Context) error {
-	orgs, err := s.cfg.Organizations.ListOrganizations(ctx)
-	if err != nil {
-		return err
-	}
-	return s.cfg.SSOProviders.SyncProviders(ctx, orgs)
-}

@@ -50,8 +50,6 @@ func New(cfg Config) (*Catalog, error) {
 	return &Catalog{cfg: cfg}, nil
 }
 
-// Store returns the underlying store (for listings the admin pages show as they are).
-func (c *Catalog) Store() onramp.CatalogStore { return c.cfg.Store }
 
 // doc returns the parsed document of a published version, cached.
 func (c *Catalog) doc(v onramp.ProductVersion) (*openapi3.T, error) {

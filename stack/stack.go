@@ -35,6 +35,7 @@ import (
 	"github.com/onramp-dev/onramp/lifecycles"
 	"github.com/onramp-dev/onramp/mail"
 	"github.com/onramp-dev/onramp/mongo"
+	"github.com/onramp-dev/onramp/partners"
 	"github.com/onramp-dev/onramp/policies"
 	"github.com/onramp-dev/onramp/sla"
 	"github.com/onramp-dev/onramp/team"
@@ -273,6 +274,11 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		if err != nil {
 			return nil, err
 		}
+		partnerSvc, err := partners.New(partners.Config{Organizations: orgs, Team: orgs, Invitations: invitations, Plans: cat,
+			SSOProviders: s.ssoProviders(), Onboarding: onboarding, Logger: cfg.Logger.With("role", "portal")})
+		if err != nil {
+			return nil, err
+		}
 		apiCfg := api.Config{
 			Logger:            cfg.Logger.With("role", "portal"),
 			Checks:            s.checks(),
@@ -287,6 +293,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			Invitations:       invitations,
 			Team:              orgs,
 			TeamService:       teamSvc,
+			Partners:          partnerSvc,
 			Sessions:          s.Kratos,
 			MemberInvitations: invitations,
 			Policy:            policy,
@@ -303,16 +310,13 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			QuotaReviews:      lc,
 			SignInPerClient:   cfg.SignInPerClient,
 			TrustedProxies:    cfg.TrustedProxies,
-			SSOProviders:      s.ssoProviders(),
 			HookToken:         cfg.KratosHookToken,
 		}
 		if cfg.Dev {
 			apiCfg.HookToken = s.secrets.HookToken
 		}
 		// Kratos forgets providers it was not started with: install every partner's again.
-		if all, err := orgs.ListOrganizations(ctx); err != nil {
-			return nil, err
-		} else if err := apiCfg.SSOProviders.SyncProviders(ctx, all); err != nil {
+		if err := partnerSvc.SyncSSO(ctx); err != nil {
 			return nil, err
 		}
 		if cfg.Dev {
