@@ -15,6 +15,8 @@ import (
 	"github.com/onramp-dev/onramp/catalog/catalogtest"
 	"github.com/onramp-dev/onramp/credentials/credentialstest"
 	"github.com/onramp-dev/onramp/partners"
+	"github.com/onramp-dev/onramp/production"
+	"github.com/onramp-dev/onramp/production/productiontest"
 	"github.com/onramp-dev/onramp/team"
 	"github.com/onramp-dev/onramp/team/teamtest"
 )
@@ -22,9 +24,10 @@ import (
 // fakes are the portal's dependencies on memory: stores that pass their contract suites, and
 // lifecycles that record what they are asked (workflows run against the real Temporal in e2e).
 type fakes struct {
-	orgs    *teamtest.Memory
-	catalog *catalogtest.Memory
-	life    *lifecycles
+	orgs       *teamtest.Memory
+	catalog    *catalogtest.Memory
+	onboarding *productiontest.Memory
+	life       *lifecycles
 }
 
 // lifecycles stands in for Temporal and Kratos's sessions: it records starts and signals, and
@@ -80,7 +83,7 @@ func (noProviders) SyncProviders(context.Context, []onramp.Organization) error {
 func testConfig(tb testing.TB, f *fakes) api.Config {
 	tb.Helper()
 	if f.orgs == nil {
-		f.orgs, f.catalog, f.life = teamtest.NewMemory(), catalogtest.NewMemory(), &lifecycles{}
+		f.orgs, f.catalog, f.onboarding, f.life = teamtest.NewMemory(), catalogtest.NewMemory(), productiontest.NewMemory(), &lifecycles{}
 	}
 	log := slog.New(slog.DiscardHandler)
 	policy := MustPolicy(tb)
@@ -91,16 +94,21 @@ func testConfig(tb testing.TB, f *fakes) api.Config {
 		tb.Fatal(err)
 	}
 	partnerSvc, err := partners.New(partners.Config{Organizations: f.orgs, Team: f.orgs, Invitations: f.life, Plans: cat, SSOProviders: noProviders{},
-		Onboarding: noOnboarding{}, Logger: log})
+		Onboarding: f.onboarding, Logger: log})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	productionSvc, err := production.New(production.Config{Policy: policy, Requests: f.onboarding, Reviews: noOnboarding{}, Plans: cat,
+		Organizations: f.orgs, Onboarding: f.onboarding})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return api.Config{
 		Logger: log, AdminToken: adminToken, Registry: prometheus.NewRegistry(), PortalURL: base, KratosPublicURL: "http://127.0.0.1:1",
-		Identity: signedOut{}, Organizations: f.orgs, Members: f.orgs, Invitations: f.life, Team: f.orgs, TeamService: teamSvc, Partners: partnerSvc,
-		Sessions: f.life, MemberInvitations: f.life, Policy: policy, Policies: policy, Catalog: cat, Credentials: MustCredentials(tb, f.catalog),
-		Usage: credentialstest.NewMemory(), Requests: noOnboarding{}, Reviews: noOnboarding{}, Onboarding: noOnboarding{}, Rotations: noOnboarding{},
-		RotationStore: noOnboarding{}, QuotaRequests: noOnboarding{}, QuotaReviews: noOnboarding{},
+		Identity: signedOut{}, Organizations: f.orgs, Team: f.orgs, TeamService: teamSvc, Partners: partnerSvc, Production: productionSvc,
+		Policy: policy, Policies: policy, Catalog: cat, Credentials: MustCredentials(tb, f.catalog),
+		Usage: credentialstest.NewMemory(), Onboarding: f.onboarding, Rotations: noOnboarding{},
+		RotationStore: noOnboarding{}, QuotaRequests: f.onboarding, QuotaReviews: noOnboarding{},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/onramp-dev/onramp/kratos"
 	"github.com/onramp-dev/onramp/partners"
 	"github.com/onramp-dev/onramp/policies"
+	"github.com/onramp-dev/onramp/production"
 	"github.com/onramp-dev/onramp/team"
 	"github.com/onramp-dev/onramp/web"
 )
@@ -54,43 +56,55 @@ type PolicyStatus interface {
 
 // Config holds the portal's dependencies. Mailbox and CourierToken are set only in dev mode.
 type Config struct {
-	Logger            *slog.Logger
-	Checks            []Check
-	AdminToken        string
-	DevMode           bool
-	Mailbox           onramp.Mailbox // dev mailbox shown at /dev/mail
-	CourierToken      string         // Kratos's courier authenticates to /dev/mail/courier with it
-	Registry          *prometheus.Registry
-	PortalURL         string // public URL of the portal
-	KratosPublicURL   string // Kratos's public API, served to browsers under /.ory
-	Identity          Identity
-	Organizations     onramp.OrganizationStore
-	Members           onramp.MemberStore
-	Invitations       onramp.Invitations
-	Team              onramp.TeamStore
-	TeamService       *team.Service
-	Partners          *partners.Service
-	Sessions          onramp.Sessions
-	MemberInvitations onramp.MemberInvitations
-	Policy            onramp.Policy
-	Policies          PolicyStatus // the admin Policies page
-	Catalog           *catalog.Catalog
-	Credentials       *credentials.Service
-	Usage             onramp.UsageStore
-	Requests          onramp.ProductionRequestStore
-	Reviews           onramp.Reviews
-	Onboarding        onramp.OnboardingStore
-	Rotations         onramp.Rotations
-	RotationStore     onramp.RotationStore
-	QuotaRequests     onramp.QuotaRequestStore
-	QuotaReviews      onramp.QuotaReviews
-	SignInPerClient   int // sign-in attempts per client address per 15 minutes; 0: DefaultPostsPerAddress
+	Logger          *slog.Logger
+	Checks          []Check
+	AdminToken      string
+	DevMode         bool
+	Mailbox         onramp.Mailbox // dev mailbox shown at /dev/mail
+	CourierToken    string         // Kratos's courier authenticates to /dev/mail/courier with it
+	Registry        *prometheus.Registry
+	PortalURL       string // public URL of the portal
+	KratosPublicURL string // Kratos's public API, served to browsers under /.ory
+	Identity        Identity
+	Organizations   onramp.OrganizationStore
+	Team            onramp.TeamStore
+	TeamService     *team.Service
+	Partners        *partners.Service
+	Production      *production.Service
+	Policy          onramp.Policy
+	Policies        PolicyStatus // the admin Policies page
+	Catalog         *catalog.Catalog
+	Credentials     *credentials.Service
+	Usage           onramp.UsageStore
+	Onboarding      onramp.OnboardingStore
+	Rotations       onramp.Rotations
+	RotationStore   onramp.RotationStore
+	QuotaRequests   onramp.QuotaRequestStore
+	QuotaReviews    onramp.QuotaReviews
+	SignInPerClient int // sign-in attempts per client address per 15 minutes; 0: DefaultPostsPerAddress
 	// TrustedProxies are the CIDRs (or addresses) of proxies whose X-Forwarded-For names the
 	// client; none by default, so the peer's address is the client's.
 	TrustedProxies []string
-	SSOProviders   onramp.SSOProviders
-	HookToken      string // Kratos's registration gate authenticates with it
+	HookToken      string // Kratos's hooks (registration gate, sign-in completion) authenticate with it
 	Now            func() time.Time
+}
+
+// missing names the required dependencies cfg lacks.
+func (cfg Config) missing() []string {
+	var out []string
+	for name, absent := range map[string]bool{
+		"Logger": cfg.Logger == nil, "Registry": cfg.Registry == nil, "Identity": cfg.Identity == nil, "Organizations": cfg.Organizations == nil,
+		"Team": cfg.Team == nil, "TeamService": cfg.TeamService == nil, "Partners": cfg.Partners == nil, "Production": cfg.Production == nil,
+		"Policy": cfg.Policy == nil, "Policies": cfg.Policies == nil, "Catalog": cfg.Catalog == nil, "Credentials": cfg.Credentials == nil,
+		"Usage": cfg.Usage == nil, "Onboarding": cfg.Onboarding == nil, "Rotations": cfg.Rotations == nil, "RotationStore": cfg.RotationStore == nil,
+		"QuotaRequests": cfg.QuotaRequests == nil, "QuotaReviews": cfg.QuotaReviews == nil, "PortalURL": cfg.PortalURL == "", "KratosPublicURL": cfg.KratosPublicURL == "",
+	} {
+		if absent {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Server is the portal's http.Handler.
@@ -105,10 +119,8 @@ type Server struct {
 
 // New validates cfg and builds the routes; it fails on a missing dependency.
 func New(cfg Config) (*Server, error) {
-	if cfg.Logger == nil || cfg.Registry == nil || cfg.Identity == nil || cfg.Organizations == nil ||
-		cfg.Members == nil || cfg.Invitations == nil || cfg.Team == nil || cfg.TeamService == nil || cfg.Partners == nil || cfg.Sessions == nil ||
-		cfg.MemberInvitations == nil || cfg.Policy == nil || cfg.Policies == nil || cfg.Catalog == nil || cfg.Credentials == nil || cfg.Usage == nil || cfg.Requests == nil || cfg.Reviews == nil || cfg.Onboarding == nil || cfg.Rotations == nil || cfg.RotationStore == nil || cfg.QuotaRequests == nil || cfg.QuotaReviews == nil || cfg.PortalURL == "" || cfg.KratosPublicURL == "" {
-		return nil, errors.New("api.New: Logger, Registry, Identity, Organizations, Members, Invitations, Team, TeamService, Partners, Sessions, MemberInvitations, Policy, Policies, Catalog, Credentials, Usage, Requests, Reviews, Onboarding, Rotations, RotationStore, QuotaRequests, QuotaReviews, PortalURL and KratosPublicURL are required")
+	if m := cfg.missing(); len(m) > 0 {
+		return nil, fmt.Errorf("api.New: %s required", strings.Join(m, ", "))
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -199,12 +211,6 @@ func (s *Server) routes() *gin.Engine {
 	org.POST("/credentials/:id/rotate", s.apiRotate)
 	org.GET("/rotations", s.apiRotations)
 	org.POST("/rotations/:id/:action", s.apiRotationAction)
-	org.GET("/production-requests", s.apiProductionRequests)
-	org.POST("/production-requests", s.apiCreateProductionRequest)
-	org.GET("/production-requests/:id", s.apiProductionRequest)
-	org.PUT("/production-requests/:id", s.apiUpdateProductionRequest)
-	org.POST("/production-requests/:id/submit", s.apiSubmitProductionRequest)
-	org.GET("/notifications", s.apiNotifications)
 	// Specs download with a session or, for a partner's CI, the organisation's API key.
 	v1.GET("/orgs/:org/catalog/:product/versions/:version/:file", s.apiCatalogDownloadAny)
 
@@ -213,10 +219,6 @@ func (s *Server) routes() *gin.Engine {
 	browse.GET("/:product", s.productPage)
 	browse.GET("/:product/versions/:version/:file", s.catalogDownloadPage)
 	browse.POST("/:product/tryit", s.sameOrigin, s.tryItPage)
-
-	prod := r.Group("/production", s.requireBrowserSession)
-	prod.GET("", s.productionPage)
-	prod.POST("", s.sameOrigin, s.productionSave)
 
 	keys := r.Group("/credentials", s.requireBrowserSession)
 	keys.GET("", s.credentialsPage)
@@ -235,6 +237,7 @@ func (s *Server) routes() *gin.Engine {
 	admin := r.Group("/admin/api/v1", s.requireAdmin)
 	adminUI := r.Group("/admin", s.requireAdminCookie)
 	s.partnerRoutes(admin, adminUI)
+	s.productionRoutes(org, pages, admin, adminUI)
 	admin.GET("/system", s.adminSystem)
 	admin.GET("/partners/:id/assignments", s.apiAdminAssignments)
 	admin.PUT("/partners/:id/assignments/:product", s.apiAdminAssign)
@@ -247,9 +250,6 @@ func (s *Server) routes() *gin.Engine {
 	admin.GET("/products/:slug/versions/:version/changelog", s.apiAdminChangelog)
 	admin.GET("/plans", s.apiAdminPlans)
 	admin.GET("/policies", s.apiAdminPolicies)
-	admin.GET("/production-requests", s.apiReviewQueue)
-	admin.GET("/production-requests/:id", s.apiAdminProductionRequest)
-	admin.POST("/production-requests/:id/:action", s.apiReviewAction)
 	admin.GET("/rotations", s.apiAdminRotations)
 	admin.POST("/rotations/:id/:action", s.apiAdminRotationAction)
 	admin.GET("/quota-requests", s.apiAdminQuotaRequests)
@@ -267,8 +267,6 @@ func (s *Server) routes() *gin.Engine {
 	adminUI.POST("/products/:slug/publish", s.adminPublish)
 	adminUI.POST("/products/:slug/versions/:version", s.adminUpdateVersion)
 	adminUI.GET("/policies", s.adminPolicies)
-	adminUI.GET("/reviews", s.adminReviews)
-	adminUI.POST("/reviews/:id/:action", s.adminReviewAction)
 	adminUI.POST("/rotations/:id/:action", s.adminRotationAction)
 	adminUI.POST("/quota-requests/:id/:action", s.adminQuotaAction)
 

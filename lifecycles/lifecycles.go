@@ -77,6 +77,42 @@ func (t *Temporal) start(ctx context.Context, id string, reuse enums.WorkflowIdR
 	return nil
 }
 
+// startRecorded starts a workflow that takes actions together with its UpdateStarted
+// (Update-with-Start): it returns once the workflow has recorded its first step in the read model,
+// so the caller reads what is there instead of polling. While one runs under id (or, with
+// reject-duplicate, ever ran) it answers ECONFLICT with conflict.
+func (t *Temporal) startRecorded(ctx context.Context, id string, reuse enums.WorkflowIdReusePolicy, name string, input any, conflict string) error {
+	op := t.c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID: id, TaskQueue: workflows.TaskQueue, WorkflowIDReusePolicy: reuse,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+	}, name, input)
+	h, err := t.c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{StartWorkflowOperation: op,
+		UpdateOptions: client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: workflows.UpdateStarted, WaitForStage: client.WorkflowUpdateStageCompleted}})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	var multi *serviceerror.MultiOperationExecution
+	switch {
+	case errors.As(err, &started) || (errors.As(err, &multi) && alreadyStarted(multi)):
+		return onramp.Errorf(onramp.ECONFLICT, "%s", conflict)
+	case err != nil:
+		return fmt.Errorf("start %s %s: %w", name, id, err)
+	}
+	return nil
+}
+
+// alreadyStarted reports whether a multi-operation failed because the workflow id runs already.
+func alreadyStarted(m *serviceerror.MultiOperationExecution) bool {
+	for _, err := range m.OperationErrors() {
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &started) {
+			return true
+		}
+	}
+	return false
+}
+
 // ResendInvitation signals a running invitation, or starts a new one when it has ended
 // (expired). ECONFLICT when the organisation is already active.
 func (t *Temporal) ResendInvitation(ctx context.Context, o onramp.Organization) error {

@@ -23,7 +23,7 @@ func (t *Temporal) RaiseQuotaAlert(ctx context.Context, a onramp.QuotaAlert) err
 
 // StartQuotaReview starts the review of r; ECONFLICT while another request of the product waits.
 func (t *Temporal) StartQuotaReview(ctx context.Context, r onramp.QuotaRequest) error {
-	return t.start(ctx, workflows.QuotaIncreaseReviewID(r.OrgID, r.Product), enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, workflows.QuotaIncreaseReviewWorkflowName,
+	return t.startRecorded(ctx, workflows.QuotaIncreaseReviewID(r.OrgID, r.Product), enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, workflows.QuotaIncreaseReviewWorkflowName,
 		workflows.QuotaIncreaseReviewInput{Request: r, PortalURL: t.cfg.PortalURL}, "a quota request for "+r.Product+" is already waiting for review; wait for its answer")
 }
 

@@ -19,7 +19,7 @@ var _ onramp.Reviews = (*Temporal)(nil)
 
 // StartReview starts the review of a submitted request; ECONFLICT when one runs already.
 func (t *Temporal) StartReview(ctx context.Context, r onramp.ProductionRequest) error {
-	return t.start(ctx, workflows.ProductionReviewID(r.ID), enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, workflows.ProductionReviewWorkflowName,
+	return t.startRecorded(ctx, workflows.ProductionReviewID(r.ID), enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, workflows.ProductionReviewWorkflowName,
 		workflows.ProductionReviewInput{RequestID: r.ID, OrgID: r.OrgID, PortalURL: t.cfg.PortalURL}, "request "+r.ID+" is already submitted")
 }
 
@@ -62,7 +62,7 @@ func (t *Temporal) RotationWorkflowID(credentialID string) string {
 // StartRotation starts a rotation under its workflow id; ECONFLICT when a rotation of the same
 // credential is running (Temporal refuses the id), so two concurrent starts make one rotation.
 func (t *Temporal) StartRotation(ctx context.Context, r onramp.Rotation) error {
-	return t.start(ctx, workflows.RotationWorkflowID(r), enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, workflows.CredentialRotationWorkflowName,
+	return t.startRecorded(ctx, workflows.RotationWorkflowID(r), enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, workflows.CredentialRotationWorkflowName,
 		workflows.CredentialRotationInput{Rotation: r, PortalURL: t.cfg.PortalURL}, r.Label+" is already being rotated")
 }
 

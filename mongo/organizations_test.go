@@ -11,6 +11,7 @@ import (
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/credentials"
 	"github.com/onramp-dev/onramp/mongo"
+	"github.com/onramp-dev/onramp/production/productiontest"
 	"github.com/onramp-dev/onramp/team/teamtest"
 )
 
@@ -84,4 +85,9 @@ func TestSSOClientSecretIsSealedAtRest(t *testing.T) {
 	if _, err := mongo.NewOrganizations(db, other).FindOrganization(t.Context(), "org_sealed"); err == nil {
 		t.Error("a keyring without the sealing key opened the secret")
 	}
+}
+
+// The production request, onboarding and quota request store passes the contract its fake passes.
+func TestOnboardingContract(t *testing.T) {
+	productiontest.RunContract(t, func(t *testing.T) productiontest.Store { return mongo.NewOnboarding(MustOpen(t)) })
 }

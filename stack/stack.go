@@ -37,6 +37,7 @@ import (
 	"github.com/onramp-dev/onramp/mongo"
 	"github.com/onramp-dev/onramp/partners"
 	"github.com/onramp-dev/onramp/policies"
+	"github.com/onramp-dev/onramp/production"
 	"github.com/onramp-dev/onramp/sla"
 	"github.com/onramp-dev/onramp/team"
 	"github.com/onramp-dev/onramp/worker"
@@ -279,38 +280,38 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		if err != nil {
 			return nil, err
 		}
+		productionSvc, err := production.New(production.Config{Policy: policy, Requests: onboarding, Reviews: invitations, Plans: cat,
+			Organizations: orgs, Onboarding: onboarding})
+		if err != nil {
+			return nil, err
+		}
 		apiCfg := api.Config{
-			Logger:            cfg.Logger.With("role", "portal"),
-			Checks:            s.checks(),
-			AdminToken:        cfg.AdminToken,
-			DevMode:           cfg.Dev,
-			Registry:          reg,
-			PortalURL:         s.portalURLOrDefault(),
-			KratosPublicURL:   cfg.KratosPublicURL,
-			Identity:          s.Kratos,
-			Organizations:     orgs,
-			Members:           orgs,
-			Invitations:       invitations,
-			Team:              orgs,
-			TeamService:       teamSvc,
-			Partners:          partnerSvc,
-			Sessions:          s.Kratos,
-			MemberInvitations: invitations,
-			Policy:            policy,
-			Policies:          policy,
-			Catalog:           cat,
-			Credentials:       creds,
-			Usage:             usage,
-			Requests:          onboarding,
-			Reviews:           invitations,
-			Onboarding:        onboarding,
-			Rotations:         invitations,
-			RotationStore:     credStore,
-			QuotaRequests:     onboarding,
-			QuotaReviews:      lc,
-			SignInPerClient:   cfg.SignInPerClient,
-			TrustedProxies:    cfg.TrustedProxies,
-			HookToken:         cfg.KratosHookToken,
+			Logger:          cfg.Logger.With("role", "portal"),
+			Checks:          s.checks(),
+			AdminToken:      cfg.AdminToken,
+			DevMode:         cfg.Dev,
+			Registry:        reg,
+			PortalURL:       s.portalURLOrDefault(),
+			KratosPublicURL: cfg.KratosPublicURL,
+			Identity:        s.Kratos,
+			Organizations:   orgs,
+			Team:            orgs,
+			TeamService:     teamSvc,
+			Partners:        partnerSvc,
+			Production:      productionSvc,
+			Policy:          policy,
+			Policies:        policy,
+			Catalog:         cat,
+			Credentials:     creds,
+			Usage:           usage,
+			Onboarding:      onboarding,
+			Rotations:       invitations,
+			RotationStore:   credStore,
+			QuotaRequests:   onboarding,
+			QuotaReviews:    lc,
+			SignInPerClient: cfg.SignInPerClient,
+			TrustedProxies:  cfg.TrustedProxies,
+			HookToken:       cfg.KratosHookToken,
 		}
 		if cfg.Dev {
 			apiCfg.HookToken = s.secrets.HookToken

@@ -22,15 +22,24 @@ type queued[A any] struct {
 	err  error
 }
 
-// serveActions runs a workflow that takes actions: it installs the state query and the actions,
-// runs the main loop, then answers every Update still waiting with ended (what the workflow has
-// become) and waits for the handlers, so the workflow completes cleanly.
+// serveActions runs a workflow that takes actions: it installs the state query, the actions and
+// the UpdateStarted handler (answered once started holds: the portal starts the workflow with it,
+// Update-with-Start, instead of polling the read model), runs the main loop, then answers every
+// Update still waiting with ended (what the workflow has become) and waits for the handlers, so
+// the workflow completes cleanly.
 func serveActions[A, R any](ctx workflow.Context, q *actionQueue[A], query string, names []string, state func() R,
-	run func(workflow.Context) error, ended func() error) (R, error) {
+	started func() bool, run func(workflow.Context) error, ended func() error) (R, error) {
 	if err := registerActions(ctx, q, query, names, state); err != nil {
 		return state(), err
 	}
-	err := run(ctx)
+	err := workflow.SetUpdateHandler(ctx, UpdateStarted, func(ctx workflow.Context) (R, error) {
+		err := workflow.Await(ctx, started)
+		return state(), err
+	})
+	if err != nil {
+		return state(), err
+	}
+	err = run(ctx)
 	q.finish(ctx, ended())
 	return state(), err
 }

@@ -25,7 +25,8 @@ func CredentialRotationWorkflow(ctx workflow.Context, in CredentialRotationInput
 	}
 	rt := &rotation{in: in, r: in.Rotation, state: RotationState{Status: in.Rotation.Status}}
 	rt.actions = &actionQueue[onramp.RotationAction]{validate: rt.validate}
-	return serveActions(ctx, rt.actions, QueryRotationState, RotationActions, func() RotationState { return rt.state }, rt.run,
+	return serveActions(ctx, rt.actions, QueryRotationState, RotationActions, func() RotationState { return rt.state },
+		func() bool { return rt.saved }, rt.run,
 		func() error { return fmt.Errorf("the rotation is %s", rt.state.Status) })
 }
 
@@ -34,6 +35,7 @@ type rotation struct {
 	r       onramp.Rotation
 	state   RotationState
 	actions *actionQueue[onramp.RotationAction]
+	saved   bool // the read model holds the rotation's first decision (review needed, or overlapping)
 }
 
 func (rt *rotation) validate(action string, a onramp.RotationAction) error {
@@ -70,7 +72,9 @@ func (rt *rotation) save(ctx workflow.Context, status string) error {
 	var a *activities.Activities
 	rt.state.Status, rt.r.Status = status, status
 	rt.r.UpdatedAt = workflow.Now(ctx)
-	return workflow.ExecuteActivity(ctx, a.SaveRotation, rt.r).Get(ctx, nil)
+	err := workflow.ExecuteActivity(ctx, a.SaveRotation, rt.r).Get(ctx, nil)
+	rt.saved = rt.saved || err == nil
+	return err
 }
 
 func (rt *rotation) notify(ctx workflow.Context, kind, title, body string) error {

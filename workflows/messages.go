@@ -27,6 +27,11 @@ type SmokeResult struct {
 	MessageID string `json:"message_id"`
 }
 
+// UpdateStarted (no payload) answers a workflow's state once it has recorded its first step (a
+// review received, a rotation's review decided, a quota request stored): the portal sends it with
+// the start (Update-with-Start), so it answers with what is recorded, without polling.
+const UpdateStarted = "started"
+
 // Partner invitation: workflow id "partner-invitation-<organisation id>".
 const (
 	PartnerInvitationWorkflowName = "onramp.PartnerInvitation"

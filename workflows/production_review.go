@@ -20,7 +20,8 @@ func ProductionReviewWorkflow(ctx workflow.Context, in ProductionReviewInput) (R
 	ctx = withActivityDefaults(ctx)
 	r := &review{in: in, state: ReviewState{Round: 1}}
 	r.actions = &actionQueue[ReviewAction]{validate: r.validate, onQueue: r.queued}
-	return serveActions(ctx, r.actions, QueryReviewState, ReviewActions, func() ReviewState { return r.state }, r.run,
+	return serveActions(ctx, r.actions, QueryReviewState, ReviewActions, func() ReviewState { return r.state },
+		func() bool { return r.receivedRound == r.state.Round }, r.run,
 		func() error { return fmt.Errorf("the request is already %s", r.state.Status) })
 }
 
@@ -31,6 +32,10 @@ type review struct {
 	// Set when an action is queued, so a second one is refused up front: a decision in this round,
 	// a resubmission after changes were requested.
 	decided, resubmitted bool
+	// receivedRound is the last round whose "received" is recorded; resubmission is the Update
+	// that started the round, answered once it is.
+	receivedRound int
+	resubmission  *queued[ReviewAction]
 }
 
 func (r *review) queued(name string, _ ReviewAction) {
@@ -89,6 +94,10 @@ func (r *review) run(ctx workflow.Context) error {
 		if err := r.record(ctx, onramp.RequestReceived, "partner", ""); err != nil {
 			return err
 		}
+		r.receivedRound = r.state.Round
+		if r.resubmission != nil {
+			r.resubmission.done, r.resubmission = true, nil
+		}
 		timers, cancel := workflow.WithCancel(ctx)
 		r.startTimers(ctx, timers)
 		err := r.decide(ctx)
@@ -101,13 +110,12 @@ func (r *review) run(ctx workflow.Context) error {
 			if err != nil {
 				return err
 			}
-			p.done = true
 			if p.name == ReviewResubmit {
 				r.state.Round++
-				r.decided, r.resubmitted = false, false
+				r.decided, r.resubmitted, r.resubmission = false, false, p
 				break
 			}
-			p.err = fmt.Errorf("changes are requested; the partner resubmits first")
+			p.done, p.err = true, fmt.Errorf("changes are requested; the partner resubmits first")
 		}
 	}
 }

@@ -30,7 +30,8 @@ func QuotaIncreaseReviewWorkflow(ctx workflow.Context, in QuotaIncreaseReviewInp
 	}
 	qr := &quotaReview{in: in, r: in.Request}
 	qr.actions = &actionQueue[onramp.QuotaDecision]{validate: qr.validate, onQueue: func(string, onramp.QuotaDecision) { qr.decided = true }}
-	return serveActions(ctx, qr.actions, QueryQuotaReviewState, QuotaActions, func() onramp.QuotaRequest { return qr.r }, qr.run,
+	return serveActions(ctx, qr.actions, QueryQuotaReviewState, QuotaActions, func() onramp.QuotaRequest { return qr.r },
+		func() bool { return qr.saved }, qr.run,
 		func() error { return fmt.Errorf("the request is already %s", qr.r.Status) })
 }
 
@@ -39,6 +40,7 @@ type quotaReview struct {
 	r       onramp.QuotaRequest
 	actions *actionQueue[onramp.QuotaDecision]
 	decided bool // a decision is queued: a second one is refused up front
+	saved   bool // the read model holds the request
 }
 
 func (qr *quotaReview) validate(action string, d onramp.QuotaDecision) error {
@@ -60,7 +62,9 @@ func (qr *quotaReview) validate(action string, d onramp.QuotaDecision) error {
 func (qr *quotaReview) save(ctx workflow.Context) error {
 	var a *activities.Activities
 	qr.r.UpdatedAt = workflow.Now(ctx)
-	return workflow.ExecuteActivity(ctx, a.SaveQuotaRequest, qr.r).Get(ctx, nil)
+	err := workflow.ExecuteActivity(ctx, a.SaveQuotaRequest, qr.r).Get(ctx, nil)
+	qr.saved = qr.saved || err == nil
+	return err
 }
 
 func (qr *quotaReview) notify(ctx workflow.Context, kind, title, body string) error {

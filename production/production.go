@@ -1,0 +1,392 @@
+// Package production is the service for production access: the partner's request (a draft they
+// edit, then submit), its timeline, and the provider's review — the queue with its SLA
+// countdowns, compliance, and decisions with grants narrower than asked. The review itself is a
+// Temporal workflow (onramp.Reviews); this service decides what may be asked of it.
+package production
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/onramp-dev/onramp"
+)
+
+// Plans is what the service needs of the catalog: the plans and their products.
+type Plans interface {
+	Plans(ctx context.Context) ([]onramp.Plan, error)
+}
+
+// Config holds the service's dependencies.
+type Config struct {
+	Policy        onramp.Policy
+	Requests      onramp.ProductionRequestStore
+	Reviews       onramp.Reviews
+	Plans         Plans
+	Organizations onramp.OrganizationStore // names in the provider's queue
+	Onboarding    onramp.OnboardingStore   // notifications
+	Now           func() time.Time
+}
+
+// Service handles production requests and their review.
+type Service struct{ cfg Config }
+
+// New fails fast on a missing dependency.
+func New(cfg Config) (*Service, error) {
+	if cfg.Policy == nil || cfg.Requests == nil || cfg.Reviews == nil || cfg.Plans == nil || cfg.Organizations == nil || cfg.Onboarding == nil {
+		return nil, errors.New("production.New: Policy, Requests, Reviews, Plans, Organizations and Onboarding are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{cfg: cfg}, nil
+}
+
+// Form is what a partner fills in; Apply normalises it into a request.
+type Form struct {
+	LegalName        string                    `json:"legal_name"`
+	Country          string                    `json:"country"`
+	Website          string                    `json:"website"`
+	TechnicalContact string                    `json:"technical_contact"`
+	SecurityContact  string                    `json:"security_contact"`
+	Products         []onramp.RequestedProduct `json:"products"`
+	WebhookURLs      []string                  `json:"webhook_urls"`
+	UseCase          string                    `json:"use_case"`
+}
+
+func (f Form) apply(r *onramp.ProductionRequest) {
+	r.LegalName, r.Country, r.Website = strings.TrimSpace(f.LegalName), strings.ToUpper(strings.TrimSpace(f.Country)), strings.TrimSpace(f.Website)
+	r.TechnicalContact, r.SecurityContact = strings.ToLower(strings.TrimSpace(f.TechnicalContact)), strings.ToLower(strings.TrimSpace(f.SecurityContact))
+	r.Products, r.WebhookURLs, r.UseCase = f.Products, []string{}, strings.TrimSpace(f.UseCase)
+	for _, w := range f.WebhookURLs {
+		if w = strings.TrimSpace(w); w != "" {
+			r.WebhookURLs = append(r.WebhookURLs, w)
+		}
+	}
+	if r.Products == nil {
+		r.Products = []onramp.RequestedProduct{}
+	}
+}
+
+// FormOf is the form a request was made from (to edit a draft).
+func FormOf(r onramp.ProductionRequest) Form {
+	return Form{LegalName: r.LegalName, Country: r.Country, Website: r.Website, TechnicalContact: r.TechnicalContact,
+		SecurityContact: r.SecurityContact, Products: r.Products, WebhookURLs: r.WebhookURLs, UseCase: r.UseCase}
+}
+
+func (s *Service) authorize(ctx context.Context, a onramp.Actor, orgID string, action onramp.Action) (onramp.Membership, error) {
+	return onramp.Authorize(ctx, s.cfg.Policy, a, orgID, action, onramp.Target{})
+}
+
+// Can reports whether a may request production access for orgID.
+func (s *Service) Can(ctx context.Context, a onramp.Actor, orgID string) bool {
+	_, err := s.authorize(ctx, a, orgID, onramp.ActionProductionRequest)
+	return err == nil
+}
+
+// orgRequest returns one of the organisation's requests; ENOTFOUND for another's.
+func (s *Service) orgRequest(ctx context.Context, orgID, id string) (onramp.ProductionRequest, error) {
+	r, err := s.cfg.Requests.FindProductionRequest(ctx, id)
+	return onramp.Owned(r, err, func(r onramp.ProductionRequest) string { return r.OrgID }, orgID, "production request", id)
+}
+
+// Requests lists the organisation's requests, newest first (any member may follow them).
+func (s *Service) Requests(ctx context.Context, a onramp.Actor, orgID string) ([]onramp.ProductionRequest, error) {
+	if _, err := s.authorize(ctx, a, orgID, onramp.ActionCatalogView); err != nil {
+		return nil, err
+	}
+	return s.cfg.Requests.ProductionRequestsOf(ctx, orgID)
+}
+
+// Request returns one of the organisation's requests; ENOTFOUND for another's.
+func (s *Service) Request(ctx context.Context, a onramp.Actor, orgID, id string) (onramp.ProductionRequest, error) {
+	if _, err := s.authorize(ctx, a, orgID, onramp.ActionCatalogView); err != nil {
+		return onramp.ProductionRequest{}, err
+	}
+	return s.orgRequest(ctx, orgID, id)
+}
+
+// SaveDraft creates (id "") or edits a request; only drafts and requests sent back for changes
+// can be edited (ECONFLICT otherwise).
+func (s *Service) SaveDraft(ctx context.Context, a onramp.Actor, orgID, id string, f Form) (onramp.ProductionRequest, error) {
+	if _, err := s.authorize(ctx, a, orgID, onramp.ActionProductionRequest); err != nil {
+		return onramp.ProductionRequest{}, err
+	}
+	r := onramp.ProductionRequest{ID: onramp.NewID("prq"), OrgID: orgID, Status: onramp.RequestDraft, History: []onramp.StatusChange{},
+		CreatedAt: s.cfg.Now(), CreatedBy: a.Email}
+	if id != "" {
+		var err error
+		if r, err = s.orgRequest(ctx, orgID, id); err != nil {
+			return r, err
+		}
+		if r.Status != onramp.RequestDraft && r.Status != onramp.RequestChangesRequested {
+			return r, onramp.Errorf(onramp.ECONFLICT, "the request is %s and can no longer be edited; submit a new one if needed", r.Status)
+		}
+	}
+	f.apply(&r)
+	return r, s.cfg.Requests.SaveProductionRequest(ctx, r)
+}
+
+// Submit validates the request (EINVALID listing every field to fix) and starts its review, or
+// resubmits it after changes; ECONFLICT when it is already submitted.
+func (s *Service) Submit(ctx context.Context, a onramp.Actor, orgID, id string) (onramp.ProductionRequest, error) {
+	if _, err := s.authorize(ctx, a, orgID, onramp.ActionProductionRequest); err != nil {
+		return onramp.ProductionRequest{}, err
+	}
+	r, err := s.orgRequest(ctx, orgID, id)
+	if err != nil {
+		return r, err
+	}
+	if err := r.Validate(); err != nil {
+		return r, err
+	}
+	if err := s.checkRequestedProducts(ctx, r); err != nil {
+		return r, err
+	}
+	switch r.Status {
+	case onramp.RequestDraft:
+		err = s.cfg.Reviews.StartReview(ctx, r)
+	case onramp.RequestChangesRequested:
+		err = s.cfg.Reviews.Review(ctx, r.ID, "resubmit", onramp.ReviewDecision{By: a.Email})
+	default:
+		err = onramp.Errorf(onramp.ECONFLICT, "the request is already %s", r.Status)
+	}
+	if err != nil {
+		return r, err
+	}
+	// The review has recorded "received" by the time StartReview and Review return.
+	return s.cfg.Requests.FindProductionRequest(ctx, id)
+}
+
+// checkRequestedProducts refuses products or plans that do not exist, naming what does.
+func (s *Service) checkRequestedProducts(ctx context.Context, r onramp.ProductionRequest) error {
+	plans, err := s.cfg.Plans.Plans(ctx)
+	if err != nil {
+		return err
+	}
+	for i, p := range r.Products {
+		ok := false
+		var names []string
+		for _, pl := range plans {
+			names = append(names, pl.Name)
+			if _, has := pl.Products[p.Product]; has && pl.Name == p.Plan {
+				ok = true
+			}
+		}
+		if !ok {
+			return &onramp.Error{Code: onramp.EINVALID, Message: "a requested product is not offered on that plan",
+				Details: []onramp.ErrorDetail{{Location: "products[" + strconv.Itoa(i) + "]", Message: p.Product + " is not on plan " + p.Plan + "; plans: " + strings.Join(names, ", ")}}}
+		}
+	}
+	return nil
+}
+
+// notificationsShown is how many notifications a partner page lists.
+const notificationsShown = 50
+
+// Notifications lists the organisation's newest notifications (any member).
+func (s *Service) Notifications(ctx context.Context, a onramp.Actor, orgID string) ([]onramp.Notification, error) {
+	if _, err := s.authorize(ctx, a, orgID, onramp.ActionCatalogView); err != nil {
+		return nil, err
+	}
+	return s.cfg.Onboarding.NotificationsOf(ctx, orgID, notificationsShown)
+}
+
+// Choices are the products of the organisation's plan a request can ask for, sorted.
+func (s *Service) Choices(ctx context.Context, org onramp.Organization) ([]onramp.RequestedProduct, error) {
+	plans, err := s.cfg.Plans.Plans(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []onramp.RequestedProduct
+	for _, pl := range plans {
+		if pl.Name != org.Tier {
+			continue
+		}
+		for _, slug := range sortedKeys(pl.Products) {
+			out = append(out, onramp.RequestedProduct{Product: slug, Plan: pl.Name})
+		}
+	}
+	return out, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Provider side.
+
+// QueueItem is a request in the review queue, with its organisation's name and SLA countdown.
+type QueueItem struct {
+	onramp.ProductionRequest
+	OrgName   string `json:"org_name"`
+	DueIn     string `json:"due_in"` // "due in 3h12m", or "overdue by 20m"
+	Breached  bool   `json:"sla_breached"`
+	DueSecond int64  `json:"due_in_seconds"` // negative once breached
+}
+
+// Compliance is how many decided requests met their SLA.
+type Compliance struct {
+	Decided int     `json:"decided"`
+	OnTime  int     `json:"on_time"`
+	Percent float64 `json:"percent"`
+}
+
+// Statuses of the queue: waiting for a decision, and decided.
+var (
+	OpenStatuses    = []string{onramp.RequestReceived, onramp.RequestInReview}
+	DecidedStatuses = []string{onramp.RequestApproved, onramp.RequestRejected, onramp.RequestChangesRequested}
+)
+
+// Queue lists the requests in statuses, soonest due first, with their countdowns.
+func (s *Service) Queue(ctx context.Context, a onramp.Actor, statuses []string) ([]QueueItem, error) {
+	if err := onramp.RequireProvider(a); err != nil {
+		return nil, err
+	}
+	rs, err := s.cfg.Requests.ProductionRequests(ctx, statuses)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.OrgID
+	}
+	names := s.OrgNames(ctx, ids)
+	now := s.cfg.Now()
+	out := make([]QueueItem, 0, len(rs))
+	for _, r := range rs {
+		q := QueueItem{ProductionRequest: r, OrgName: names[r.OrgID]}
+		if r.SLADue != nil {
+			left := r.SLADue.Sub(now).Round(time.Minute)
+			q.DueSecond, q.Breached = int64(left.Seconds()), left < 0
+			q.DueIn = "due in " + left.String()
+			if left < 0 {
+				q.DueIn = "overdue by " + (-left).String()
+			}
+		}
+		out = append(out, q)
+	}
+	return out, nil
+}
+
+// ComplianceOf counts the decided requests whose decision came by their SLA due time.
+func ComplianceOf(decided []QueueItem) Compliance {
+	var comp Compliance
+	for _, r := range decided {
+		if r.SLADue == nil || len(r.History) == 0 {
+			continue
+		}
+		comp.Decided++
+		if !r.History[len(r.History)-1].At.After(*r.SLADue) {
+			comp.OnTime++
+		}
+	}
+	if comp.Decided > 0 {
+		comp.Percent = float64(comp.OnTime) * 100 / float64(comp.Decided)
+	}
+	return comp
+}
+
+// OrgNames names the organisations of ids for the provider's queues (an unknown one has none).
+func (s *Service) OrgNames(ctx context.Context, ids []string) map[string]string {
+	names := map[string]string{}
+	for _, id := range ids {
+		if _, ok := names[id]; ok {
+			continue
+		}
+		if o, err := s.cfg.Organizations.FindOrganization(ctx, id); err == nil {
+			names[id] = o.Name
+		}
+	}
+	return names
+}
+
+// AdminRequest returns any request for the provider; ENOTFOUND for an unknown id.
+func (s *Service) AdminRequest(ctx context.Context, a onramp.Actor, id string) (onramp.ProductionRequest, error) {
+	if err := onramp.RequireProvider(a); err != nil {
+		return onramp.ProductionRequest{}, err
+	}
+	return s.cfg.Requests.FindProductionRequest(ctx, id)
+}
+
+// Decision is a reviewer's action. For an approval, Grants says exactly what each product gets;
+// or, simpler, Scopes and Quota narrow every requested product (each gets the listed scopes that
+// are its own, and the quota); neither grants what was asked.
+type Decision struct {
+	By, Reason, Changes string
+	Grants              []onramp.ApprovedProduct
+	Scopes              []string
+	Quota               *onramp.Quota
+}
+
+var reviewActions = map[string]bool{"claim": true, "approve": true, "reject": true, "request-changes": true}
+
+// Review takes a reviewer's action and returns the request as recorded. ENOTFOUND for an unknown
+// action or request, EINVALID for a quota that is not positive, ECONFLICT (with the workflow's
+// reason) when the action is not possible now.
+func (s *Service) Review(ctx context.Context, a onramp.Actor, id, action string, d Decision) (onramp.ProductionRequest, error) {
+	if err := onramp.RequireProvider(a); err != nil {
+		return onramp.ProductionRequest{}, err
+	}
+	if !reviewActions[action] {
+		return onramp.ProductionRequest{}, onramp.Errorf(onramp.ENOTFOUND, "unknown action %q; use claim, approve, reject or request-changes", action)
+	}
+	r, err := s.cfg.Requests.FindProductionRequest(ctx, id)
+	if err != nil {
+		return r, err
+	}
+	if r.Status == onramp.RequestDraft {
+		return r, onramp.Errorf(onramp.ECONFLICT, "the request is a draft the partner has not submitted")
+	}
+	grants, err := narrowed(r, action, d)
+	if err != nil {
+		return r, err
+	}
+	by := strings.TrimSpace(d.By)
+	if by == "" {
+		by = a.Email
+	}
+	if err := s.cfg.Reviews.Review(ctx, id, action, onramp.ReviewDecision{By: by, Reason: d.Reason, Changes: d.Changes, Grants: grants}); err != nil {
+		return r, err
+	}
+	return s.cfg.Requests.FindProductionRequest(ctx, id)
+}
+
+// narrowed is what an approval grants when the reviewer narrowed it with scopes or a quota.
+func narrowed(r onramp.ProductionRequest, action string, d Decision) ([]onramp.ApprovedProduct, error) {
+	if action != "approve" || len(d.Grants) > 0 || (len(d.Scopes) == 0 && d.Quota == nil) {
+		return d.Grants, nil
+	}
+	if d.Quota != nil {
+		if err := d.Quota.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]onramp.ApprovedProduct, 0, len(r.Products))
+	for _, p := range r.Products {
+		g := onramp.ApprovedProduct{Product: p.Product, Plan: p.Plan, Quota: d.Quota}
+		for _, sc := range d.Scopes {
+			if strings.HasPrefix(sc, p.Product+":") {
+				g.Scopes = append(g.Scopes, sc)
+			}
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// ProviderNotifications lists the provider's own newest notifications (reminders, escalations).
+func (s *Service) ProviderNotifications(ctx context.Context, a onramp.Actor) ([]onramp.Notification, error) {
+	if err := onramp.RequireProvider(a); err != nil {
+		return nil, err
+	}
+	return s.cfg.Onboarding.NotificationsOf(ctx, onramp.ProviderInbox, 20)
+}

@@ -1,0 +1,136 @@
+package productiontest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/onramp-dev/onramp"
+)
+
+// NewStore returns an empty store.
+type NewStore func(t *testing.T) Store
+
+// RunContract runs the whole contract.
+func RunContract(t *testing.T, newStore NewStore) {
+	t.Run("production requests", func(t *testing.T) { runRequests(t, newStore(t)) })
+	t.Run("notifications", func(t *testing.T) { runNotifications(t, newStore(t)) })
+	t.Run("journeys", func(t *testing.T) { runJourneys(t, newStore(t)) })
+	t.Run("concurrent stages", func(t *testing.T) { runConcurrentStages(t, newStore(t)) })
+	t.Run("quota requests", func(t *testing.T) { runQuotaRequests(t, newStore(t)) })
+}
+
+var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+
+func runRequests(t *testing.T, s Store) {
+	ctx := t.Context()
+	due := func(h int) *time.Time { d := t0.Add(time.Duration(h) * time.Hour); return &d }
+	for i, r := range []onramp.ProductionRequest{
+		{ID: "prq_1", OrgID: "org_a", Status: onramp.RequestReceived, SLADue: due(5), CreatedAt: t0},
+		{ID: "prq_2", OrgID: "org_a", Status: onramp.RequestDraft, CreatedAt: t0.Add(time.Hour)},
+		{ID: "prq_3", OrgID: "org_b", Status: onramp.RequestInReview, SLADue: due(2), CreatedAt: t0.Add(2 * time.Hour)},
+		{ID: "prq_4", OrgID: "org_b", Status: onramp.RequestApproved, SLADue: due(1), CreatedAt: t0.Add(3 * time.Hour),
+			History: []onramp.StatusChange{{Status: onramp.RequestApproved, At: t0, By: "ana"}}},
+	} {
+		r.Products = []onramp.RequestedProduct{{Product: "payments", Plan: "standard", MonthlyVolume: int64(i)}}
+		if err := s.SaveProductionRequest(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.FindProductionRequest(ctx, "prq_4")
+	if err != nil || len(got.History) != 1 || got.History[0].By != "ana" || got.Products[0].MonthlyVolume != 3 {
+		t.Fatalf("Find = %+v, %v", got, err)
+	}
+	if _, err := s.FindProductionRequest(ctx, "prq_x"); onramp.ErrorCode(err) != onramp.ENOTFOUND {
+		t.Errorf("Find(unknown) = %v", err)
+	}
+	of, _ := s.ProductionRequestsOf(ctx, "org_a")
+	if len(of) != 2 || of[0].ID != "prq_2" {
+		t.Errorf("requests of org_a = %+v, want prq_2 (newest) then prq_1", of)
+	}
+	open, _ := s.ProductionRequests(ctx, []string{onramp.RequestReceived, onramp.RequestInReview})
+	if len(open) != 2 || open[0].ID != "prq_3" || open[1].ID != "prq_1" {
+		t.Errorf("open requests = %+v, want prq_3 (due first) then prq_1", open)
+	}
+	got.Status = onramp.RequestRejected
+	_ = s.SaveProductionRequest(ctx, got)
+	if again, _ := s.FindProductionRequest(ctx, "prq_4"); again.Status != onramp.RequestRejected {
+		t.Errorf("after saving again: %s", again.Status)
+	}
+}
+
+func runNotifications(t *testing.T, s Store) {
+	ctx := t.Context()
+	for i := range 4 {
+		n := onramp.Notification{ID: fmt.Sprintf("n_%d", i), OrgID: "org_a", Title: "t", At: t0.Add(time.Duration(i) * time.Minute)}
+		for range 2 { // stored once by id
+			if err := s.Notify(ctx, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	_ = s.Notify(ctx, onramp.Notification{ID: "n_other", OrgID: "org_b", At: t0})
+	got, err := s.NotificationsOf(ctx, "org_a", 3)
+	if err != nil || len(got) != 3 || got[0].ID != "n_3" || got[2].ID != "n_1" {
+		t.Fatalf("notifications = %+v, %v; want the newest 3", got, err)
+	}
+}
+
+func runJourneys(t *testing.T, s Store) {
+	ctx := t.Context()
+	if err := s.ReachStage(ctx, "org_a", onramp.StageInvited, t0); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.ReachStage(ctx, "org_a", onramp.StageInvited, t0.Add(time.Hour)) // the first time stays
+	_ = s.ReachStage(ctx, "org_a", onramp.StageFirstSignIn, t0.Add(2*time.Hour))
+	_ = s.ReachStage(ctx, "org_b", onramp.StageInvited, t0)
+	js, err := s.Journeys(ctx)
+	if err != nil || len(js) != 2 || js[0].OrgID != "org_a" {
+		t.Fatalf("journeys = %+v, %v", js, err)
+	}
+	if st := js[0].Stages; !st[onramp.StageInvited].Equal(t0) || !st[onramp.StageFirstSignIn].Equal(t0.Add(2*time.Hour)) {
+		t.Errorf("org_a's stages = %v, want the first times", st)
+	}
+}
+
+// Two stages of one journey reached at the same moment are both kept.
+func runConcurrentStages(t *testing.T, s Store) {
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	for _, st := range onramp.FunnelStages {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = s.ReachStage(ctx, "org_busy", st, t0) }()
+	}
+	wg.Wait()
+	js, _ := s.Journeys(ctx)
+	if len(js) != 1 || len(js[0].Stages) != len(onramp.FunnelStages) {
+		t.Errorf("journey after concurrent stages = %+v, want all %d", js, len(onramp.FunnelStages))
+	}
+}
+
+func runQuotaRequests(t *testing.T, s Store) {
+	ctx := t.Context()
+	for i, r := range []onramp.QuotaRequest{
+		{ID: "qr_1", OrgID: "org_a", Status: onramp.QuotaPending, CreatedAt: t0},
+		{ID: "qr_2", OrgID: "org_a", Status: onramp.QuotaApproved, CreatedAt: t0.Add(time.Hour)},
+		{ID: "qr_3", OrgID: "org_b", Status: onramp.QuotaPending, CreatedAt: t0.Add(2 * time.Hour)},
+	} {
+		r.RequestedLimit = int64(100 * (i + 1))
+		if err := s.SaveQuotaRequest(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.FindQuotaRequest(ctx, "qr_3"); err != nil || got.RequestedLimit != 300 {
+		t.Fatalf("Find = %+v, %v", got, err)
+	}
+	if _, err := s.FindQuotaRequest(ctx, "qr_x"); onramp.ErrorCode(err) != onramp.ENOTFOUND {
+		t.Errorf("Find(unknown) = %v", err)
+	}
+	if of, _ := s.QuotaRequestsOf(ctx, "org_a"); len(of) != 2 || of[0].ID != "qr_2" {
+		t.Errorf("of org_a = %+v, want newest first", of)
+	}
+	if in, _ := s.QuotaRequestsIn(ctx, []string{onramp.QuotaPending}); len(in) != 2 || in[0].ID != "qr_1" {
+		t.Errorf("pending = %+v, want oldest first", in)
+	}
+}
