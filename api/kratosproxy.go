@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"mime"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,6 +85,9 @@ func (s *Server) kratosProxy() gin.HandlerFunc {
 		r.Host = target.Host
 	}
 	proxy.ModifyResponse = func(resp *http.Response) error {
+		if err := withoutProviders(resp); err != nil {
+			return err
+		}
 		if resp.Request.Header.Get("X-Onramp-Code-Submitted") == "" {
 			return nil
 		}
@@ -137,22 +142,39 @@ type loginPost struct {
 }
 
 func parseLoginPost(r *http.Request, body []byte) (loginPost, error) {
-	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/json") {
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case err != nil:
+		return loginPost{}, errUnsupportedForm
+	case mediaType == "application/json":
 		var fields map[string]any
 		if err := json.Unmarshal(body, &fields); err != nil {
 			return loginPost{}, err
 		}
 		form := url.Values{}
 		for k, v := range fields {
-			if str, ok := v.(string); ok {
-				form.Set(k, str)
+			switch v := v.(type) {
+			case string:
+				form.Set(k, v)
+			case map[string]any: // upstream_parameters.login_hint and the like
+				for k2, v2 := range v {
+					if str, ok := v2.(string); ok {
+						form.Set(k+"."+k2, str)
+					}
+				}
 			}
 		}
 		return loginPost{json: true, form: form}, nil
+	case mediaType == "application/x-www-form-urlencoded":
+		form, err := url.ParseQuery(string(body))
+		return loginPost{form: form}, err
 	}
-	form, err := url.ParseQuery(string(body))
-	return loginPost{form: form}, err
+	return loginPost{}, errUnsupportedForm
 }
+
+// errUnsupportedForm refuses a sign-in post that is neither a form nor JSON: the portal must be
+// able to read what it forwards.
+var errUnsupportedForm = onramp.Errorf(onramp.EINVALID, "send the sign-in form as application/x-www-form-urlencoded or application/json")
 
 // encode is the post as Kratos expects it, in its original encoding; dotted keys
 // (upstream_parameters.login_hint) become nested objects in JSON.
@@ -192,25 +214,64 @@ func (s *Server) screenLoginPost(c *gin.Context) bool {
 		s.fail(c, onramp.Errorf(onramp.EINVALID, "the sign-in form could not be read; reload the sign-in page"))
 		return false
 	}
-	email := ""
-	if post.form.Get("code") == "" {
-		email = strings.ToLower(strings.TrimSpace(post.form.Get("identifier"))) // a code is being requested
-	} else {
+	email := strings.ToLower(strings.TrimSpace(post.form.Get("identifier")))
+	codeSent := post.form.Get("code") != ""
+	if codeSent {
 		r.Header.Set("X-Onramp-Code-Submitted", "1")
 	}
-	if err := s.signIn.check(email, c.ClientIP()); err != nil {
+	// Every post that may e-mail a code (a first request, or a resend beside a typed code) counts
+	// against the address; a code submission counts against the client only.
+	counted := email
+	if codeSent && post.form.Get("resend") == "" {
+		counted = ""
+	}
+	if err := s.signIn.check(counted, c.ClientIP()); err != nil {
 		s.signInPage(c, http.StatusTooManyRequests, loginView{Error: onramp.ErrorMessage(err), Email: post.form.Get("identifier")}, err)
 		return false
 	}
-	// An address of a partner with SSO goes to that partner's identity provider instead.
-	if org, ok, err := s.ssoOrgFor(r.Context(), email); err != nil {
+	// An address of a partner with SSO signs in only through that partner's identity provider:
+	// never with an e-mail code, whatever the post asks for.
+	if org, ok, err := s.cfg.TeamService.SSOFor(r.Context(), email); err != nil {
 		s.fail(c, err)
 		return false
 	} else if ok {
 		post.form = ssoForm(post.form, org.ID, email)
-		body = post.encode()
 	}
+	body = post.encode() // what Kratos gets is what the portal looked at
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	return true
+}
+
+// withoutProviders drops the OIDC nodes from a flow Kratos answers as JSON: they would list every
+// partner with SSO (its organisation id and name) to anyone who asks. The portal's own pages read
+// flows from Kratos directly and route SSO addresses themselves.
+func withoutProviders(resp *http.Response) error {
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" {
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	var doc map[string]any
+	if json.Unmarshal(body, &doc) == nil {
+		if ui, ok := doc["ui"].(map[string]any); ok {
+			if nodes, ok := ui["nodes"].([]any); ok {
+				kept := nodes[:0]
+				for _, n := range nodes {
+					if node, ok := n.(map[string]any); !ok || node["group"] != "oidc" {
+						kept = append(kept, n)
+					}
+				}
+				ui["nodes"] = kept
+				body, _ = json.Marshal(doc)
+			}
+		}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	return nil
 }

@@ -46,7 +46,7 @@ type Identity interface {
 	StartCodeLogin(ctx context.Context, email string) (string, error)
 	CompleteCodeLogin(ctx context.Context, flowID, email, code string) (string, error)
 	RevokeSession(ctx context.Context, token string) error
-	FlowErrorMessage(ctx context.Context, id string) (string, error)
+	FlowErrorCode(ctx context.Context, id string) (string, error)
 }
 
 // PolicyStatus reports the running policies' version and the last refused change.

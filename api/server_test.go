@@ -293,7 +293,7 @@ func (signedOut) CompleteCodeLogin(context.Context, string, string, string) (str
 	return "", errSignedOut
 }
 func (signedOut) RevokeSession(context.Context, string) error              { return nil }
-func (signedOut) FlowErrorMessage(context.Context, string) (string, error) { return "", nil }
+func (signedOut) FlowErrorCode(context.Context, string) (string, error) { return "", nil }
 
 func TestPartnerAPIShapes(t *testing.T) {
 	h := MustHarness(t, false)

@@ -257,7 +257,7 @@ func (s *Server) apiStartLogin(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if _, sso, err := s.ssoOrgFor(c.Request.Context(), email); err != nil {
+	if _, sso, err := s.cfg.TeamService.SSOFor(c.Request.Context(), email); err != nil {
 		s.fail(c, err)
 		return
 	} else if sso {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"crypto/subtle"
 	"net/http"
 	"net/url"
@@ -11,15 +10,6 @@ import (
 
 	"github.com/onramp-dev/onramp"
 )
-
-// ssoOrgFor returns the organisation whose identity provider signs email in, if any.
-func (s *Server) ssoOrgFor(ctx context.Context, email string) (onramp.Organization, bool, error) {
-	domain := onramp.EmailDomain(email)
-	if domain == "" {
-		return onramp.Organization{}, false, nil
-	}
-	return s.cfg.Organizations.SSOOrganization(ctx, domain)
-}
 
 // ssoForm turns a code request for an SSO address into Kratos's OIDC method for that partner's
 // provider, keeping the CSRF token.
@@ -51,21 +41,11 @@ func (s *Server) registrationGate(c *gin.Context) {
 		c.AbortWithStatus(http.StatusBadRequest)
 		return
 	}
-	ctx := c.Request.Context()
 	email := strings.ToLower(strings.TrimSpace(in.Traits.Email))
-	pending, err := s.cfg.Team.PendingInvitationsFor(ctx, email)
+	admit, err := s.cfg.TeamService.AdmitsRegistration(c.Request.Context(), email, in.Method)
 	if err != nil {
 		s.fail(c, err)
 		return
-	}
-	admit := len(pending) > 0
-	if !admit && in.Method == "oidc" {
-		org, found, err := s.ssoOrgFor(ctx, email)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		admit = found && org.SSO.AllowDomainSignup
 	}
 	if admit {
 		c.Status(http.StatusNoContent)
@@ -111,16 +91,24 @@ func (s *Server) refusedPage(c *gin.Context) {
 	s.render(c, http.StatusForbidden, "login.html", v)
 }
 
-// signInErrorPage is where Kratos sends a browser whose sign-in failed: the partner claims
-// mapper's refusal (an address its identity provider may not vouch for) is shown as written,
-// anything else as a general text with what to do next.
+// ssoRefusals are the portal's words for the partner claims mapper's refusals.
+var ssoRefusals = map[string]string{
+	"no-email":     "Your company's identity provider did not send your e-mail address. Ask your IT team to release the email claim to this portal, then sign in again.",
+	"not-verified": "Your company's identity provider did not confirm that your e-mail address is verified. Ask your IT team to mark it verified, then sign in again.",
+	"not-domain":   "Your company's identity provider signed you in with an address outside your company's domains. Sign in with your work address, or ask your IT team.",
+}
+
+// signInErrorPage is where Kratos sends a browser whose sign-in failed: a refusal of the partner
+// claims mapper gets the portal's own text for it, anything else a general text with what to do.
+// Nothing the error holds is shown as such.
 func (s *Server) signInErrorPage(c *gin.Context) {
 	v := loginView{page: s.page("Sign in"), Step: "restart",
 		Error: "Signing in did not work. Start again; if it keeps failing, ask your contact at the provider."}
 	if id := c.Query("id"); id != "" {
-		if msg, err := s.cfg.Identity.FlowErrorMessage(c.Request.Context(), id); err == nil && msg != "" {
-			v.Error = msg
-		} else if err != nil && onramp.ErrorCode(err) == onramp.EINTERNAL {
+		code, err := s.cfg.Identity.FlowErrorCode(c.Request.Context(), id)
+		if text, ok := ssoRefusals[code]; ok {
+			v.Error = text
+		} else if onramp.ErrorCode(err) == onramp.EINTERNAL {
 			s.log.Error("read sign-in error", "error", err)
 		}
 	}

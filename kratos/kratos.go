@@ -323,14 +323,15 @@ func (c *Client) GetRegistrationFlow(ctx context.Context, id, cookie string) (Lo
 	return out, json.Unmarshal(b, &out)
 }
 
-// OnrampErrorPrefix starts the texts the partner claims mapper refuses with (deploy/kratos/
-// oidc-mapper.jsonnet): written for the person signing in, so the portal shows them.
-const OnrampErrorPrefix = "onramp: "
+// Refusals of the partner claims mapper (deploy/kratos/oidc-mapper.jsonnet), as the codes it
+// raises; the portal shows its own text for each.
+var mapperRefusals = []string{"no-email", "not-verified", "not-domain"}
 
-// FlowErrorMessage returns what the person should read about a failed self-service flow (Kratos
-// sends the browser to the portal's /error?id=…): the mapper's own refusal when that is the cause,
-// else "" (the portal then shows a general text). ENOTFOUND when the error is unknown or expired.
-func (c *Client) FlowErrorMessage(ctx context.Context, id string) (string, error) {
+// FlowErrorCode returns the claims mapper's refusal behind a failed self-service flow (Kratos
+// sends the browser to the portal's /error?id=…): "no-email", "not-verified" or "not-domain", or
+// "" for anything else. Only these fixed codes come out: nothing else an error holds (a return
+// URL, a claim) ever reaches a page. ENOTFOUND when the error is unknown or expired.
+func (c *Client) FlowErrorCode(ctx context.Context, id string) (string, error) {
 	fe, resp, err := c.public.FrontendAPI.GetFlowError(ctx).Id(id).Execute()
 	if err != nil {
 		if resp != nil && resp.StatusCode < 500 {
@@ -338,15 +339,11 @@ func (c *Client) FlowErrorMessage(ctx context.Context, id string) (string, error
 		}
 		return "", fmt.Errorf("kratos get flow error: %w", err)
 	}
-	b, _ := json.Marshal(fe.Error)
-	text := string(b)
-	i := strings.Index(text, OnrampErrorPrefix)
-	if i < 0 {
-		return "", nil
+	text, _ := json.Marshal(fe.Error)
+	for _, code := range mapperRefusals {
+		if strings.Contains(string(text), "onramp:"+code) {
+			return code, nil
+		}
 	}
-	msg := text[i+len(OnrampErrorPrefix):]
-	if end := strings.IndexAny(msg, "\\\"\n"); end >= 0 {
-		msg = msg[:end]
-	}
-	return strings.TrimSpace(msg), nil
+	return "", nil
 }

@@ -159,3 +159,28 @@ func (s *Service) Invitee(ctx context.Context, email string) (string, error) {
 	}
 	return s.cfg.Identities.EnsureIdentity(ctx, email)
 }
+
+// SSOFor returns the partner whose identity provider signs email in, if any: such an address
+// signs in only through it (never with an e-mail code).
+func (s *Service) SSOFor(ctx context.Context, email string) (onramp.Organization, bool, error) {
+	domain := onramp.EmailDomain(email)
+	if domain == "" {
+		return onramp.Organization{}, false, nil
+	}
+	return s.cfg.Organizations.SSOOrganization(ctx, domain)
+}
+
+// AdmitsRegistration is the registration gate's rule: an account may be created for an address
+// with a pending invitation, or, signing up through SSO, for an address of a partner's domain
+// that lets its people join (the claims mapper has checked that the partner's own IdP vouched).
+func (s *Service) AdmitsRegistration(ctx context.Context, email, method string) (bool, error) {
+	pending, err := s.cfg.Team.PendingInvitationsFor(ctx, email)
+	if err != nil || len(pending) > 0 {
+		return len(pending) > 0, err
+	}
+	if method != "oidc" {
+		return false, nil
+	}
+	org, found, err := s.SSOFor(ctx, email)
+	return found && org.SSO.AllowDomainSignup, err
+}
