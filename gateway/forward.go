@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httputil"
 	"net/textproto"
@@ -24,6 +25,13 @@ var methodOverrides = map[string]bool{"x-http-method-override": true, "x-http-me
 // credentialHeaders carry the partner's credential, which stays at the gateway.
 var credentialHeaders = map[string]bool{"authorization": true, "x-api-key": true, "proxy-authorization": true}
 
+// routingHeaders make common upstream stacks (IIS, Symfony, Spring, nginx real-ip) route by, or
+// trust a client address from, a header instead of the request the gateway decided on. The
+// gateway sets X-Forwarded-For/Host/Proto itself; the rest never reach an upstream.
+var routingHeaders = map[string]bool{"x-original-url": true, "x-rewrite-url": true, "x-forwarded-prefix": true,
+	"x-forwarded-port": true, "x-forwarded-server": true, "x-real-ip": true, "true-client-ip": true,
+	"x-client-ip": true, "x-cluster-client-ip": true, "forwarded": true}
+
 // passedResponseHeaders are the upstream response headers partners get, besides those the
 // operation documents: content description, caching, redirects and retry hints.
 var passedResponseHeaders = map[string]bool{}
@@ -36,10 +44,10 @@ func init() {
 	}
 }
 
-// normalizedHeader is a header name as many stacks see it: lower case, underscores as dashes
-// (CGI-style servers map X_Onramp_Org and X-Onramp-Org to the same variable).
+// normalizedHeader is a header name as many stacks see it: lower case, underscores and dots as
+// dashes (CGI-style servers map X_Onramp_Org, X.Onramp.Org and X-Onramp-Org to one variable).
 func normalizedHeader(name string) string {
-	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
+	return strings.NewReplacer("_", "-", ".", "-").Replace(strings.ToLower(name))
 }
 
 // isIdentityHeader reports whether name is, or would be read as, one of the gateway's headers.
@@ -58,11 +66,13 @@ func declaresHeader(op *openapi3.Operation, name string) bool {
 }
 
 // scrubRequest removes what a partner must not pass to an upstream: its credential, anything
-// that reads as a gateway identity header, and method overrides the operation does not declare.
+// that reads as a gateway identity header, routing and client-address headers, and method
+// overrides the operation does not declare.
 func scrubRequest(h http.Header, op *openapi3.Operation) {
 	for name := range h {
 		n := normalizedHeader(name)
-		if strings.HasPrefix(n, "x-onramp-") || credentialHeaders[n] || (methodOverrides[n] && !declaresHeader(op, name)) {
+		if strings.HasPrefix(n, "x-onramp-") || credentialHeaders[n] || routingHeaders[n] ||
+			(methodOverrides[n] && !declaresHeader(op, name)) {
 			delete(h, name)
 		}
 	}
@@ -105,13 +115,15 @@ func upgradeRequested(h http.Header) bool {
 // unsafePath reports why an escaped request path cannot be routed safely, or "" when it can: a
 // dot segment, a backslash or an encoded slash (raw or percent-encoded) would let a path
 // parameter reach another resource at the upstream than the operation the gateway decided on.
+// Servlet containers drop ";params" before resolving dots, so "..;x" counts as "..".
 func unsafePath(escaped string) string {
 	for _, seg := range strings.Split(escaped, "/") {
 		decoded, err := url.PathUnescape(seg)
+		bare, _, _ := strings.Cut(decoded, ";")
 		switch {
 		case err != nil:
 			return "it has an invalid percent-encoding"
-		case decoded == "." || decoded == "..":
+		case bare == "." || bare == "..":
 			return "it has a dot segment (. or ..)"
 		case strings.ContainsAny(decoded, `\/`):
 			return "it has a backslash or an encoded slash"
@@ -134,14 +146,18 @@ type forwarded struct {
 type forwardedKey struct{}
 
 // newProxy is the production reverse proxy. Identity headers are set in Rewrite, after the
-// proxy has removed hop-by-hop headers, so a partner's `Connection: X-Onramp-Org` cannot strip them.
-func newProxy(transport http.RoundTripper, onError func(http.ResponseWriter, *http.Request, error)) *httputil.ReverseProxy {
-	return &httputil.ReverseProxy{
+// proxy has removed hop-by-hop headers, so a partner's `Connection: X-Onramp-Org` cannot strip
+// them. Trailers cross in neither direction: a request trailer would arrive after the headers
+// the upstream trusts, and a response trailer after the headers scrubResponse checked.
+func newProxy(transport http.RoundTripper, onError func(http.ResponseWriter, *http.Request, error)) http.Handler {
+	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			f := pr.In.Context().Value(forwardedKey{}).(*forwarded)
 			pr.Out.URL = f.target
 			pr.Out.Host = f.target.Host
+			pr.Out.Trailer = nil
 			scrubRequest(pr.Out.Header, f.op)
+			pr.SetXForwarded()
 			pr.Out.Header.Set(IdentityHeaderPrefix+"Org", f.org)
 			pr.Out.Header.Set(IdentityHeaderPrefix+"Credential", f.cred)
 			pr.Out.Header.Set(IdentityHeaderPrefix+"Product", f.product)
@@ -149,12 +165,75 @@ func newProxy(transport http.RoundTripper, onError func(http.ResponseWriter, *ht
 		ModifyResponse: func(resp *http.Response) error {
 			f := resp.Request.Context().Value(forwardedKey{}).(*forwarded)
 			scrubResponse(resp.Header, f.documented)
+			clear(resp.Trailer)
+			resp.Body = &trailerlessBody{ReadCloser: resp.Body, trailer: resp}
 			return nil
 		},
 		Transport:    transport,
 		ErrorHandler: onError,
 	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := r.Context().Value(forwardedKey{}).(*forwarded)
+		rp.ServeHTTP(&informationalWriter{ResponseWriter: w, documented: f.documented, ours: w.Header().Clone()}, r)
+	})
 }
+
+// trailerlessBody drops the response's trailers once the transport has read them, at EOF, so
+// the proxy has none to copy to the partner.
+type trailerlessBody struct {
+	io.ReadCloser
+	trailer *http.Response
+}
+
+func (b *trailerlessBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		clear(b.trailer.Trailer)
+	}
+	return n, err
+}
+
+// informationalWriter scrubs the headers of 1xx responses (103 Early Hints) the proxy relays.
+// The proxy copies a 1xx's headers into the response's header map, writes it and clears the
+// map, which would also lose the headers the gateway set before proxying (request id, rate
+// limits); they are put back the next time the proxy asks for the map.
+type informationalWriter struct {
+	http.ResponseWriter
+	documented map[string]bool
+	ours       http.Header // what the gateway set before proxying
+	final      bool
+	restore    bool
+}
+
+func (w *informationalWriter) Header() http.Header {
+	h := w.ResponseWriter.Header()
+	if w.restore {
+		w.restore = false
+		for k, v := range w.ours.Clone() {
+			h[k] = v
+		}
+	}
+	return h
+}
+
+func (w *informationalWriter) WriteHeader(code int) {
+	if w.final || code >= 200 || code == http.StatusSwitchingProtocols {
+		w.final = true
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	scrubResponse(w.Header(), w.documented)
+	w.ResponseWriter.WriteHeader(code)
+	w.restore = true
+}
+
+func (w *informationalWriter) Write(p []byte) (int, error) {
+	w.final = true
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets the proxy flush streamed responses through http.ResponseController.
+func (w *informationalWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func withForwarded(ctx context.Context, f *forwarded) context.Context {
 	return context.WithValue(ctx, forwardedKey{}, f)

@@ -44,6 +44,8 @@ func FuzzForwarding(f *testing.F) {
 		{"pay_abc", "X-Trace", "1"}, {"%2e%2e", "X-Onramp-Org", "org_victim"}, {"..%2fadmin", "X_Onramp_Org", "x"},
 		{"a%5cb", "Connection", "X-Onramp-Org"}, {"pay_%61", "X-HTTP-Method-Override", "DELETE"}, {"pay_1/refunds", "x-onramp-credential", "c"},
 		{"%2E", "Upgrade", "websocket"}, {"pay_1;x=..", "Authorization", "Bearer other"},
+		{"pay_abc", "Connection", "X-Onramp-Org"}, {"pay_abc", "X_Onramp_Org", "org_victim"}, {"pay_abc", "X.Onramp.Org", "org_victim"},
+		{"..;", "X-Original-URL", "/admin"},
 	} {
 		f.Add(seed[0], seed[1], seed[2])
 	}

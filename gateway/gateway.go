@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"slices"
 	"strconv"
@@ -99,7 +98,7 @@ type Gateway struct {
 	routes      *ttlCache[*route]
 	decisions   *ttlCache[onramp.Decision]
 	compiled    *ttlCache[*compiled] // by version id; published documents never change
-	proxy       *httputil.ReverseProxy
+	proxy       http.Handler
 	reached     sync.Map // org id: its first successful call here is recorded (or being recorded)
 	rates       rateLimits
 }

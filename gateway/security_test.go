@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -49,11 +53,11 @@ func (h *harness) mustUpstream(tb testing.TB) *http.Request {
 }
 
 // identityHeaders lists the upstream request's headers that read as the gateway's own
-// (X-Onramp-*, underscores as dashes, any case), with their values.
+// (X-Onramp-*, underscores or dots as dashes, any case), with their values.
 func identityHeaders(h http.Header) map[string][]string {
 	out := map[string][]string{}
 	for name, vs := range h {
-		if n := strings.ReplaceAll(strings.ToLower(name), "_", "-"); strings.HasPrefix(n, "x-onramp-") {
+		if n := strings.NewReplacer("_", "-", ".", "-").Replace(strings.ToLower(name)); strings.HasPrefix(n, "x-onramp-") {
 			out[n] = append(out[n], vs...)
 		}
 	}
@@ -82,6 +86,7 @@ func TestPartnersCannotStripOrForgeIdentityHeaders(t *testing.T) {
 		"hop-by-hop removal": {"Connection", "X-Onramp-Org, X-Onramp-Credential, X-Onramp-Product"},
 		"forged header":      {"X-Onramp-Org", "org_victim"},
 		"underscore twin":    {"X_Onramp_Org", "org_victim"},
+		"dot twin":           {"X.Onramp.Org", "org_victim"},
 		"lower-case twin":    {"x-onramp-credential", "cred_victim"},
 		"method override":    {"X-HTTP-Method-Override", "DELETE"},
 	} {
@@ -115,11 +120,7 @@ func TestUpstreamResponseHeadersAreAllowListed(t *testing.T) {
 		_, _ = w.Write([]byte(`{"payments":[]}`))
 	}))
 	defer up.Close()
-	p, _ := h.catalog.FindProduct(t.Context(), "payments")
-	p.Upstreams = map[string]string{onramp.Production: up.URL}
-	if err := h.catalog.SaveProduct(t.Context(), p); err != nil {
-		t.Fatal(err)
-	}
+	h.mustUseUpstream(t, up.URL)
 	rec := call(t, h.production, "GET", "/payments/v2/payments", key, "", "X-Request-Id", "partner-request-0001")
 	got := rec.Header()
 	if rec.Code != 200 || got.Get("Etag") != `"v1"` || got.Get("Cache-Control") != "no-store" || got.Get("Content-Type") != "application/json" {
@@ -141,6 +142,121 @@ func TestUpstreamResponseHeadersAreAllowListed(t *testing.T) {
 	}
 }
 
+// mustUseUpstream points the payments product's production upstream at url.
+func (h *harness) mustUseUpstream(tb testing.TB, url string) {
+	tb.Helper()
+	p, _ := h.catalog.FindProduct(context.Background(), "payments")
+	p.Upstreams = map[string]string{onramp.Production: url}
+	if err := h.catalog.SaveProduct(context.Background(), p); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func TestRoutingAndClientAddressHeadersAreTheGatewaysOwn(t *testing.T) {
+	h := MustHarness(t)
+	key := h.MustOrg(t, "org_1", []string{onramp.Sandbox, onramp.Production}, 100, onramp.Production)
+	forged := []string{"X-Original-URL", "/admin", "X-Rewrite-URL", "/admin", "X-Forwarded-Prefix", "/admin",
+		"X-Real-IP", "10.0.0.1", "True-Client-IP", "10.0.0.1", "X-Client-IP", "10.0.0.1", "Forwarded", "for=10.0.0.1",
+		"X-Forwarded-For", "10.0.0.1", "X-Forwarded-Host", "internal.example"}
+	if rec := call(t, h.production, "GET", "/payments/v2/payments", key, "", forged...); rec.Code != 200 {
+		t.Fatalf("status %d %s", rec.Code, rec.Body)
+	}
+	r := h.mustUpstream(t)
+	for i := 0; i < len(forged); i += 2 {
+		if v := r.Header.Values(forged[i]); slices.Contains(v, forged[i+1]) {
+			t.Errorf("upstream got the partner's %s: %v", forged[i], v)
+		}
+	}
+	// httptest.NewRequest comes from 192.0.2.1; that is who the upstream is told called.
+	if v := r.Header.Values("X-Forwarded-For"); len(v) != 1 || v[0] != "192.0.2.1" {
+		t.Errorf("X-Forwarded-For = %v, want the gateway's [192.0.2.1]", v)
+	}
+	if v := r.Header.Get("X-Forwarded-Host"); v != "example.com" {
+		t.Errorf("X-Forwarded-Host = %q, want the host the partner called, example.com", v)
+	}
+}
+
+func TestTrailersCrossInNeitherDirection(t *testing.T) {
+	h := MustHarness(t)
+	key := h.MustOrg(t, "org_1", []string{onramp.Sandbox, onramp.Production}, 100, onramp.Production)
+	cred, _ := h.creds.Lookup(t.Context(), key)
+	saw := make(chan *http.Request, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // request trailers arrive after the body
+		saw <- r.Clone(context.Background())
+		w.Header().Set("Trailer", "X-Onramp-Org")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"id":"pay_1"}`))
+		w.Header().Set("X-Onramp-Org", "org_leaked")
+		w.Header().Set(http.TrailerPrefix+"X-Internal-Trace", "db=primary-3")
+	}))
+	defer up.Close()
+	h.mustUseUpstream(t, up.URL)
+	gw := httptest.NewServer(h.production)
+	defer gw.Close()
+	req, _ := http.NewRequest("POST", gw.URL+"/payments/v2/payments", io.MultiReader(strings.NewReader(`{"amount":1,"currency":"EUR","description":"t"}`)))
+	req.Header.Set("X-API-Key", key)
+	req.Header.Set("Idempotency-Key", "trailers-1")
+	req.Header.Set("Content-Type", "application/json")
+	req.Trailer = http.Header{"X-Onramp-Org": {"org_victim"}}
+	resp, err := gw.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body) // the response's trailers arrive after the body
+	resp.Body.Close()
+	if resp.StatusCode != 201 && resp.StatusCode != 200 {
+		t.Fatalf("status %d %s", resp.StatusCode, body)
+	}
+	r := <-saw
+	if len(r.Trailer) != 0 {
+		t.Errorf("upstream got the partner's trailers %v", r.Trailer)
+	}
+	if len(resp.Trailer) != 0 || resp.Header.Get("X-Onramp-Org") != "" || resp.Header.Get("Trailer") != "" {
+		t.Errorf("partner got upstream trailers %v (header %v)", resp.Trailer, resp.Header)
+	}
+	mustOwnIdentity(t, r, "org_1", cred.ID)
+}
+
+func TestEarlyHintsAreScrubbedAndKeepTheGatewaysHeaders(t *testing.T) {
+	h := MustHarness(t)
+	key := h.MustOrg(t, "org_1", []string{onramp.Sandbox, onramp.Production}, 100, onramp.Production)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.Header().Set("X-Internal-Host", "db-primary-3")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("X-Internal-Host")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"payments":[]}`))
+	}))
+	defer up.Close()
+	h.mustUseUpstream(t, up.URL)
+	gw := httptest.NewServer(h.production)
+	defer gw.Close()
+	var hints []textproto.MIMEHeader
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, header textproto.MIMEHeader) error {
+		hints = append(hints, header)
+		return nil
+	}}
+	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), trace), "GET", gw.URL+"/payments/v2/payments", nil)
+	req.Header.Set("X-API-Key", key)
+	req.Header.Set("X-Request-Id", "partner-request-0002")
+	resp, err := gw.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(hints) != 1 || hints[0].Get("Link") != "</style.css>; rel=preload" {
+		t.Fatalf("early hints = %v, want one with the upstream's Link", hints)
+	}
+	if v := hints[0].Get("X-Internal-Host"); v != "" {
+		t.Errorf("an early hint leaked X-Internal-Host = %q", v)
+	}
+	if resp.StatusCode != 200 || resp.Header.Get("X-Request-Id") != "partner-request-0002" || resp.Header.Get("RateLimit-Remaining") != "99" {
+		t.Errorf("final response %d lost the gateway's headers: %v", resp.StatusCode, resp.Header)
+	}
+}
+
 func TestProtocolUpgradesAreRefused(t *testing.T) {
 	h := MustHarness(t)
 	key := h.MustOrg(t, "org_1", []string{onramp.Sandbox, onramp.Production}, 100, onramp.Production)
@@ -159,6 +275,7 @@ func TestPathsThatEscapeTheOperationAreRefused(t *testing.T) {
 	for _, path := range []string{
 		"/payments/v2/payments/%2e%2e", "/payments/v2/payments/%2E%2E/refunds", "/payments/v2/payments/..%2f..%2fadmin",
 		"/payments/v2/payments/a%5cb", "/payments/v2/payments/a%2Fb", "/payments/v2/payments/.", "/payments/v2/payments/a%00b",
+		"/payments/v2/payments/..;/refunds", "/payments/v2/payments/%2e%2e;jsessionid=1", "/payments/v2/payments/.;x",
 	} {
 		req := &http.Request{Method: "GET", URL: mustParseURL(t, path), Header: http.Header{"X-Api-Key": {key}}, RemoteAddr: "192.0.2.1:1234"}
 		rec := httptest.NewRecorder()
