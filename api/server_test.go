@@ -292,7 +292,7 @@ func (signedOut) StartCodeLogin(context.Context, string) (string, error) {
 func (signedOut) CompleteCodeLogin(context.Context, string, string, string) (string, error) {
 	return "", errSignedOut
 }
-func (signedOut) RevokeSession(context.Context, string) error              { return nil }
+func (signedOut) RevokeSession(context.Context, string) error           { return nil }
 func (signedOut) FlowErrorCode(context.Context, string) (string, error) { return "", nil }
 
 func TestPartnerAPIShapes(t *testing.T) {

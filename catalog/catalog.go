@@ -50,7 +50,6 @@ func New(cfg Config) (*Catalog, error) {
 	return &Catalog{cfg: cfg}, nil
 }
 
-
 // doc returns the parsed document of a published version, cached.
 func (c *Catalog) doc(v onramp.ProductVersion) (*openapi3.T, error) {
 	if d, ok := c.docs.Load(v.ID); ok {
