@@ -17,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/onramp-dev/onramp"
+	"github.com/onramp-dev/onramp/internal/clientnet"
 	"github.com/onramp-dev/onramp/internal/problem"
 )
 
@@ -48,7 +49,7 @@ func newSignInLimits(perClient int) *signInLimits {
 
 // check counts one attempt; it returns ERATELIMITED with the wait when either limit is reached.
 func (l *signInLimits) check(email, clientIP string) error {
-	if ok, wait := l.client.allow(clientIP); !ok {
+	if ok, wait := l.client.allow(clientnet.Of(clientIP)); !ok {
 		return onramp.Errorf(onramp.ERATELIMITED, "too many sign-in attempts from your network; try again in %s", minutes(wait))
 	}
 	if email == "" {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/onramp-dev/onramp"
+	"github.com/onramp-dev/onramp/internal/clientnet"
 )
 
 // Unknown keys cost a store read each, so a client address that keeps sending keys nobody issued
@@ -66,14 +67,16 @@ func refill(b *bucket, now time.Time) float64 {
 	return b.tokens
 }
 
-// clientAddress is the peer's IP. Forwarded headers are not trusted: whoever runs a load
-// balancer in front of the gateways sees its address here, and its own limits apply.
+// clientAddress is the peer's IP, or its /64 for IPv6, where one client holds a whole prefix
+// and would otherwise get a fresh budget per address. Forwarded headers are not trusted:
+// whoever runs a load balancer in front of the gateways sees its address here, and its own
+// limits apply.
 func clientAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	return clientnet.Of(host)
 }
 
 // lookupKey finds a well-formed key's credential: from the cache, else from the store unless

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -404,6 +405,13 @@ func TestUnknownKeysCostBoundedLookups(t *testing.T) {
 		t.Errorf("a known, cached key from the same address = %d, want 200", rec.Code)
 	}
 	mustProblem(t, from("198.51.100.9", guess(32)), 401, "invalid-credential") // other addresses keep their budget
+
+	// IPv6: one client holds a whole /64, so a fresh address per guess shares one budget.
+	for i := range 30 {
+		mustProblem(t, from(fmt.Sprintf("[2001:db8:1:2::%x]", i+1), guess(40+i)), 401, "invalid-credential")
+	}
+	mustProblem(t, from("[2001:db8:1:2:ffff::1]", guess(70)), 429, "too-many-unknown-credentials")
+	mustProblem(t, from("[2001:db8:1:3::1]", guess(71)), 401, "invalid-credential")
 }
 
 func TestAccessTokensOnlyForTheirOAuthClient(t *testing.T) {
