@@ -62,11 +62,14 @@ func PlainEmail(s string) bool {
 
 // OrganizationStore keeps organisations.
 type OrganizationStore interface {
-	// CreateOrganization stores a new organisation; ECONFLICT when one with its id exists.
+	// CreateOrganization stores a new organisation; ECONFLICT when one with its id exists or
+	// another organisation signs in from one of its SSO domains (checked and stored as one step
+	// on every node, so two invitations at once cannot both claim a domain).
 	CreateOrganization(ctx context.Context, o Organization) error
 	// UpdateOrganization applies change to the stored organisation and stores the result, one
 	// change at a time per organisation on every node (no lost update, no merge by the caller).
-	// ENOTFOUND when there is none; change's own error when it refuses (nothing is stored).
+	// ENOTFOUND when there is none; change's own error when it refuses (nothing is stored);
+	// ECONFLICT when the change claims an SSO domain another organisation has.
 	UpdateOrganization(ctx context.Context, id string, change func(*Organization) error) (Organization, error)
 	// FindOrganization returns ENOTFOUND for an unknown id.
 	FindOrganization(ctx context.Context, id string) (Organization, error)
@@ -106,6 +109,15 @@ type SSOConfig struct {
 	AllowDomainSignup bool     `json:"allow_domain_signup" bson:"allow_domain_signup"` // anyone from Domains may join as developer
 }
 
+// publicMailDomains serve anyone who signs up: no company's identity provider speaks for them,
+// and claiming one would send every address there to one partner's IdP.
+var publicMailDomains = map[string]bool{"gmail.com": true, "googlemail.com": true, "outlook.com": true,
+	"hotmail.com": true, "live.com": true, "msn.com": true, "yahoo.com": true, "ymail.com": true, "icloud.com": true,
+	"me.com": true, "mac.com": true, "aol.com": true, "proton.me": true, "protonmail.com": true, "pm.me": true,
+	"gmx.com": true, "gmx.de": true, "gmx.net": true, "web.de": true, "mail.com": true, "zoho.com": true,
+	"yandex.com": true, "yandex.ru": true, "mail.ru": true, "qq.com": true, "163.com": true, "126.com": true,
+	"fastmail.com": true, "hey.com": true, "tutanota.com": true, "orange.fr": true, "free.fr": true, "t-online.de": true}
+
 var domainName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 
 // Validate returns EINVALID naming the field to fix.
@@ -124,9 +136,17 @@ func (s *SSOConfig) Validate() error {
 		if !domainName.MatchString(d) {
 			return Errorf(EINVALID, "sso.domains: %q is not a domain name such as partner.example", d)
 		}
+		if publicMailDomains[d] {
+			return Errorf(EINVALID, "sso.domains: %s is a public mail service anyone can sign up with; list the partner's own company domains", d)
+		}
 		s.Domains[i] = d
 	}
 	return nil
+}
+
+// SSODomainTaken is the ECONFLICT for a domain other already signs in from.
+func SSODomainTaken(domain string, other Organization) error {
+	return Errorf(ECONFLICT, "sso.domains: %s already signs in through the identity provider of %s; each domain belongs to one partner", domain, other.Name)
 }
 
 // EmailDomain returns the lower-cased domain of an address ("" when there is none).

@@ -34,11 +34,34 @@ func NewOrganizations(db *DB, sealer onramp.Sealer) *Organizations {
 
 // CreateOrganization inserts o, its SSO client secret sealed; ECONFLICT when its id exists.
 func (s *Organizations) CreateOrganization(ctx context.Context, o onramp.Organization) error {
-	_, err := s.db.Collection("organizations").InsertOne(ctx, s.sealed(o))
-	if mongo.IsDuplicateKeyError(err) {
-		return onramp.Errorf(onramp.ECONFLICT, "organisation %q exists", o.ID)
+	return s.claimingDomains(ctx, o, func() error {
+		_, err := s.db.Collection("organizations").InsertOne(ctx, s.sealed(o))
+		if mongo.IsDuplicateKeyError(err) {
+			return onramp.Errorf(onramp.ECONFLICT, "organisation %q exists", o.ID)
+		}
+		return err
+	})
+}
+
+// claimingDomains runs write when no other organisation has one of o's SSO domains, under one
+// lock for all domain claims: checking and writing are one step across nodes. Organisations
+// without SSO take no lock.
+func (s *Organizations) claimingDomains(ctx context.Context, o onramp.Organization, write func() error) error {
+	if o.SSO == nil || len(o.SSO.Domains) == 0 {
+		return write()
 	}
-	return err
+	return s.withLock(ctx, "sso-domains", func() error {
+		for _, d := range o.SSO.Domains {
+			other, taken, err := s.SSOOrganization(ctx, d)
+			if err != nil {
+				return err
+			}
+			if taken && other.ID != o.ID {
+				return onramp.SSODomainTaken(d, other)
+			}
+		}
+		return write()
+	})
 }
 
 // UpdateOrganization changes the organisation under its lock (see withLock): read, change, write.
@@ -53,11 +76,11 @@ func (s *Organizations) UpdateOrganization(ctx context.Context, id string, chang
 			return err
 		}
 		o.ID = id
-		if _, err := s.db.Collection("organizations").ReplaceOne(ctx, bson.M{"_id": id}, s.sealed(o)); err != nil {
-			return err
-		}
 		out = o
-		return nil
+		return s.claimingDomains(ctx, o, func() error {
+			_, err := s.db.Collection("organizations").ReplaceOne(ctx, bson.M{"_id": id}, s.sealed(o))
+			return err
+		})
 	})
 	return out, err
 }

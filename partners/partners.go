@@ -109,7 +109,7 @@ func (s *Service) domainsFree(ctx context.Context, sso *onramp.SSOConfig) error 
 		if other, taken, err := s.cfg.Organizations.SSOOrganization(ctx, d); err != nil {
 			return err
 		} else if taken {
-			return onramp.Errorf(onramp.ECONFLICT, "sso.domains: %s already signs in through the identity provider of %s; each domain belongs to one partner", d, other.Name)
+			return onramp.SSODomainTaken(d, other)
 		}
 	}
 	return nil

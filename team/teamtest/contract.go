@@ -18,6 +18,7 @@ type NewStores func(t *testing.T, n int) []Store
 func RunContract(t *testing.T, newStores NewStores) {
 	t.Run("organizations", func(t *testing.T) { runOrganizations(t, newStores(t, 1)[0]) })
 	t.Run("concurrent organization updates", func(t *testing.T) { runConcurrentUpdates(t, newStores(t, 2)) })
+	t.Run("one organisation per SSO domain, also under concurrent invitations", func(t *testing.T) { runSSODomainsUnique(t, newStores(t, 2)) })
 	t.Run("members", func(t *testing.T) { runMembers(t, newStores(t, 1)[0]) })
 	t.Run("invitations", func(t *testing.T) { runInvitations(t, newStores(t, 1)[0]) })
 	t.Run("an owner is kept", func(t *testing.T) { runOwnerKept(t, newStores(t, 1)[0]) })
@@ -122,6 +123,62 @@ func runConcurrentUpdates(t *testing.T, nodes []Store) {
 	got, _ := nodes[1].FindOrganization(ctx, "org_busy")
 	if n := strings.Count(got.Name, "x"); n != 20 {
 		t.Errorf("after 20 concurrent changes the name has %d of them: %q", n, got.Name)
+	}
+}
+
+// Eight invitations from two nodes claim one domain at once: exactly one is stored. An update
+// cannot claim a taken domain either, and an organisation keeps its own domains when changed.
+func runSSODomainsUnique(t *testing.T, nodes []Store) {
+	ctx := t.Context()
+	withSSO := func(id string, domains ...string) onramp.Organization {
+		o := org(id, t0)
+		o.SSO = &onramp.SSOConfig{Issuer: "https://idp.example", ClientID: "c", ClientSecret: "s", Domains: domains}
+		return o
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs <- nodes[i%len(nodes)].CreateOrganization(ctx, withSSO(fmt.Sprintf("org_claim%d", i), fmt.Sprintf("own%d.example", i), "shared.example"))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	stored, refused := 0, 0
+	for err := range errs {
+		switch onramp.ErrorCode(err) {
+		case "":
+			stored++
+		case onramp.ECONFLICT:
+			refused++
+		default:
+			t.Errorf("a claim failed with %v, want success or ECONFLICT", err)
+		}
+	}
+	all, _ := nodes[1].ListOrganizations(ctx)
+	if stored != 1 || refused != 7 || len(all) != 1 {
+		t.Fatalf("%d stored, %d refused, %d organisations: want one claim of shared.example to win", stored, refused, len(all))
+	}
+	if err := nodes[0].CreateOrganization(ctx, withSSO("org_other", "other.example")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := nodes[1].UpdateOrganization(ctx, "org_other", func(o *onramp.Organization) error {
+		o.SSO.Domains = append(o.SSO.Domains, "shared.example")
+		return nil
+	})
+	if onramp.ErrorCode(err) != onramp.ECONFLICT {
+		t.Errorf("an update claiming a taken domain = %v, want ECONFLICT", err)
+	}
+	if got, _ := nodes[0].FindOrganization(ctx, "org_other"); len(got.SSO.Domains) != 1 {
+		t.Errorf("after the refused update its domains are %v, want only other.example", got.SSO.Domains)
+	}
+	if _, err := nodes[1].UpdateOrganization(ctx, "org_other", func(o *onramp.Organization) error { o.Name = "Renamed"; return nil }); err != nil {
+		t.Errorf("a change that keeps its own domains = %v", err)
 	}
 }
 

@@ -55,6 +55,9 @@ func (m *Memory) CreateOrganization(_ context.Context, o onramp.Organization) er
 	if _, ok := m.orgs[o.ID]; ok {
 		return onramp.Errorf(onramp.ECONFLICT, "organisation %q exists", o.ID)
 	}
+	if err := m.domainsFree(o); err != nil {
+		return err
+	}
 	o.InvitedAt = truncate(o.InvitedAt)
 	m.orgs[o.ID] = clone(o)
 	return nil
@@ -73,6 +76,9 @@ func (m *Memory) UpdateOrganization(_ context.Context, id string, change func(*o
 		return onramp.Organization{}, err
 	}
 	o.ID, o.InvitedAt = id, truncate(o.InvitedAt)
+	if err := m.domainsFree(o); err != nil {
+		return onramp.Organization{}, err
+	}
 	m.orgs[id] = clone(o)
 	return o, nil
 }
@@ -127,6 +133,24 @@ func (m *Memory) DeleteOrganization(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.orgs, id)
+	return nil
+}
+
+// domainsFree returns ECONFLICT when another organisation has one of o's SSO domains (m.mu held).
+func (m *Memory) domainsFree(o onramp.Organization) error {
+	if o.SSO == nil {
+		return nil
+	}
+	for _, other := range m.orgs {
+		if other.ID == o.ID || other.SSO == nil {
+			continue
+		}
+		for _, d := range o.SSO.Domains {
+			if slices.Contains(other.SSO.Domains, d) {
+				return onramp.SSODomainTaken(d, other)
+			}
+		}
+	}
 	return nil
 }
 
