@@ -3,15 +3,25 @@ package stack
 import (
 	"strings"
 	"testing"
+
+	"github.com/onramp-dev/onramp/credentials"
+	"github.com/onramp-dev/onramp/gateway"
 )
 
 // The samples of .env.example (and non-random keys) are refused at start with what to do; real
 // secrets pass.
 func TestSampleSecretsAreRefused(t *testing.T) {
 	real := Config{AdminToken: "4f1c0e9a7b2d8c3e5f6a1b0c9d8e7f6a", KratosHookToken: "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b",
-		CredentialKeys: "k1:q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=", TokenSigningKey: "t1:8J+Yg/CfmIPwn5iD8J+Yg/CfmIPwn5iD8J+Yg/A="}
+		CredentialKeys: "k1:q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=", TokenSigningKey: "t1:BwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSY="}
 	if err := checkSecrets(real); err != nil {
 		t.Fatalf("real secrets refused: %v", err)
+	}
+	// …and are secrets the stack can use, so the sample is a real one.
+	if _, _, err := gateway.ParseTokenKey(real.TokenSigningKey); err != nil {
+		t.Fatalf("the real signing key does not parse: %v", err)
+	}
+	if _, err := credentials.ParseKeyring(real.CredentialKeys); err != nil {
+		t.Fatalf("the real credential keys do not parse: %v", err)
 	}
 	for name, tweak := range map[string]func(*Config){
 		"sample admin token":  func(c *Config) { c.AdminToken = "replace-with-at-least-32-random-characters-0000" },
