@@ -126,6 +126,13 @@ func Authorize(ctx context.Context, p Policy, a Actor, orgID string, action Acti
 	return m, nil
 }
 
+// Allows reports whether policies/members lets role take action on target; for what a page
+// offers (a button shown or not), never as the check before the action itself (Authorize).
+func Allows(ctx context.Context, p Policy, role string, action Action, t Target) bool {
+	d, err := p.Decide(ctx, DecisionMembers, MembersInput(role, action, t))
+	return err == nil && d.Allow
+}
+
 // NotYourOrganization is how an organisation the caller is not in answers: as one that does not
 // exist (the same text for any id).
 func NotYourOrganization(orgID string) error {

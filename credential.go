@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -100,6 +101,33 @@ type Credential struct {
 	RevokedAt   *time.Time `json:"revoked_at,omitempty" bson:"revoked_at,omitempty"`
 	LastUsedAt  *time.Time `json:"last_used_at,omitempty" bson:"last_used_at,omitempty"`
 	RotatedFrom string     `json:"rotated_from,omitempty" bson:"rotated_from,omitempty"`
+}
+
+// MaxCredentialAge is how old the organisation's keys may get: its own policy, else its plan's
+// (0: no limit).
+func MaxCredentialAge(org Organization, plans []Plan) (time.Duration, error) {
+	if org.MaxCredentialAge != "" {
+		d, err := time.ParseDuration(org.MaxCredentialAge)
+		if err != nil {
+			return 0, fmt.Errorf("organisation %s: max_credential_age %q: %w", org.ID, org.MaxCredentialAge, err)
+		}
+		return d, nil
+	}
+	return PlanMaxAge(org.Tier, plans)
+}
+
+// PlanMaxAge is the maximum key age of the plan named tier (0: none).
+func PlanMaxAge(tier string, plans []Plan) (time.Duration, error) {
+	for _, p := range plans {
+		if p.Name == tier && p.MaxCredentialAge != "" {
+			d, err := time.ParseDuration(p.MaxCredentialAge)
+			if err != nil {
+				return 0, fmt.Errorf("plan %s: max_credential_age %q: %w", p.Name, p.MaxCredentialAge, err)
+			}
+			return d, nil
+		}
+	}
+	return 0, nil
 }
 
 // Masked is how a key is shown when it is not revealed.

@@ -2,6 +2,7 @@ package onramp
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -92,6 +93,27 @@ type AuditEvent struct {
 	Target string    `json:"target" bson:"target"`
 	Detail string    `json:"detail,omitempty" bson:"detail,omitempty"`
 	At     time.Time `json:"at" bson:"at"`
+}
+
+// AuditLog appends audit events.
+type AuditLog interface {
+	AppendAudit(ctx context.Context, e AuditEvent) error
+}
+
+// Auditor records what actors did. A failed write is logged, not returned: the change it
+// describes is already done.
+type Auditor struct {
+	Log    AuditLog
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Record appends one event of orgID's audit log.
+func (a Auditor) Record(ctx context.Context, orgID, actor, action, target, detail string) {
+	e := AuditEvent{OrgID: orgID, Actor: actor, Action: action, Target: target, Detail: detail, At: a.Now()}
+	if err := a.Log.AppendAudit(ctx, e); err != nil {
+		a.Logger.Error("audit", "organization", orgID, "action", action, "error", err)
+	}
 }
 
 // TeamStore keeps member invitations, the organisation's members and its audit log.

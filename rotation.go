@@ -2,6 +2,8 @@ package onramp
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -14,6 +16,33 @@ const (
 	RotationCancelled     = "cancelled"      // stopped before the new key was issued
 	RotationRejected      = "rejected"       // the security review said no
 )
+
+// Overlap bounds: how long both keys work, unless the partner says otherwise.
+const (
+	DefaultOverlap = 24 * time.Hour
+	MaxOverlap     = 30 * 24 * time.Hour
+)
+
+// ParseOverlap reads a rotation's overlap: "" is DefaultOverlap; otherwise 0s to MaxOverlap.
+func ParseOverlap(s string) (time.Duration, error) {
+	if strings.TrimSpace(s) == "" {
+		return DefaultOverlap, nil
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || d < 0 || d > MaxOverlap {
+		return 0, Errorf(EINVALID, "overlap %q must be a duration from 0s to 720h (30 days), e.g. 24h", s)
+	}
+	return d, nil
+}
+
+// ParseExtension reads an extended overlap, counted from now: more than 0s, up to MaxOverlap.
+func ParseExtension(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || d <= 0 || d > MaxOverlap {
+		return 0, Errorf(EINVALID, `give the new overlap from now, up to 720h (30 days): {"overlap": "48h"}`)
+	}
+	return d, nil
+}
 
 // Rotation replaces a credential with a new one, both working during an overlap window.
 type Rotation struct {
@@ -38,6 +67,12 @@ type Rotation struct {
 	WorkflowID string `json:"workflow_id,omitempty" bson:"workflow_id,omitempty"`
 }
 
+// Running reports whether the rotation still holds its credential: deciding, waiting for its
+// review or overlapping. A credential has at most one running rotation.
+func (r Rotation) Running() bool {
+	return slices.Contains([]string{RotationStarting, RotationPendingReview, RotationOverlapping}, r.Status)
+}
+
 // RotationStore keeps rotations (the read model the workflow writes).
 type RotationStore interface {
 	SaveRotation(ctx context.Context, r Rotation) error
@@ -59,6 +94,16 @@ type Rotations interface {
 	// Rotate acts on a running rotation: approve, reject (reviewer), revoke-old-now, extend, cancel.
 	Rotate(ctx context.Context, r Rotation, action string, a RotationAction) error
 }
+
+// Rotation actions: the partner's, during the overlap or before the new key exists, and the
+// security reviewer's.
+const (
+	RotationRevokeOldNow = "revoke-old-now"
+	RotationExtend       = "extend"
+	RotationCancel       = "cancel"
+	RotationApprove      = "approve"
+	RotationReject       = "reject"
+)
 
 // RotationAction is the payload of a rotation action.
 type RotationAction struct {

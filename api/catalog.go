@@ -285,8 +285,9 @@ func (s *Server) productPage(c *gin.Context) {
 		}}
 	v.Groups = groupOperations(view)
 	v.Quality = qualityOf(ver, view.Version.Findings)
-	if s.allowed(ctx, m.Role, "tryit.use", "") {
-		v.Keys = s.tryItCredentials(ctx, m)
+	if v.Keys, err = s.cfg.TryIt.Credentials(ctx, actor(c), m.Organization.ID); err != nil {
+		s.failPage(c, err)
+		return
 	}
 	s.render(c, http.StatusOK, "product.html", v)
 }

@@ -2,10 +2,8 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -13,92 +11,14 @@ import (
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/credentials"
 	"github.com/onramp-dev/onramp/internal/problem"
-	"github.com/onramp-dev/onramp/policies"
 )
 
 // Credentials belong to the organisation. policies/members decides, per role and environment,
 // who may create, reveal and revoke them; every reveal is in the audit log. A key is returned
 // only in the body of the create and reveal answers (no-store), never in a URL or a log.
 
-// credentialView is a credential as the API shows it, with what the caller may do with it.
-type credentialView struct {
-	onramp.Credential
-	Masked    string `json:"masked"`
-	CanReveal bool   `json:"can_reveal"`
-	CanRevoke bool   `json:"can_revoke"`
-	// RotateBy is when the plan's maximum key age is reached; AgeReminder nags in its last 14 days.
-	RotateBy    *time.Time `json:"rotate_by,omitempty"`
-	AgeReminder string     `json:"age_reminder,omitempty"`
-}
-
-// maxCredentialAge is the organisation's maximum key age, or else its plan's (0: none).
-func (s *Server) maxCredentialAge(ctx context.Context, org onramp.Organization) (time.Duration, error) {
-	if org.MaxCredentialAge != "" {
-		d, err := time.ParseDuration(org.MaxCredentialAge)
-		if err != nil {
-			return 0, fmt.Errorf("organisation %s: max_credential_age %q: %w", org.ID, org.MaxCredentialAge, err)
-		}
-		return d, nil
-	}
-	return s.planMaxAge(ctx, org)
-}
-
-// planMaxAge is the maximum key age of the organisation's plan (0: none).
-func (s *Server) planMaxAge(ctx context.Context, org onramp.Organization) (time.Duration, error) {
-	plans, err := s.cfg.Catalog.Plans(ctx)
-	if err != nil {
-		return 0, err
-	}
-	for _, p := range plans {
-		if p.Name == org.Tier && p.MaxCredentialAge != "" {
-			d, err := time.ParseDuration(p.MaxCredentialAge)
-			if err != nil {
-				return 0, fmt.Errorf("plan %s: max_credential_age %q: %w", p.Name, p.MaxCredentialAge, err)
-			}
-			return d, nil
-		}
-	}
-	return 0, nil
-}
-
-// allowed asks policies/members without failing the request on a denial.
-func (s *Server) allowed(ctx context.Context, role, action, env string) bool {
-	d, err := s.cfg.Policy.Decide(ctx, policies.Members, map[string]any{"role": role, "action": action, "environment": env})
-	return err == nil && d.Allow
-}
-
-func (s *Server) credentialViews(ctx context.Context, m Membership) ([]credentialView, error) {
-	cs, err := s.cfg.Credentials.List(ctx, m.Organization.ID)
-	if err != nil {
-		return nil, err
-	}
-	maxAge, err := s.maxCredentialAge(ctx, m.Organization)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]credentialView, 0, len(cs))
-	for _, c := range cs {
-		c.Scopes = nonNil(c.Scopes)
-		active := c.Status != onramp.CredentialRevoked
-		v := credentialView{Credential: c, Masked: c.Masked(),
-			CanReveal: active && s.allowed(ctx, m.Role, "credential.reveal", c.Environment),
-			CanRevoke: active && s.allowed(ctx, m.Role, "credential.revoke", c.Environment)}
-		if maxAge > 0 && c.Status == onramp.CredentialActive {
-			due, reminder := onramp.RotateBy(c.CreatedAt, maxAge, s.cfg.Now())
-			v.RotateBy, v.AgeReminder = &due, reminder
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
 func (s *Server) apiCredentials(c *gin.Context) {
-	m, err := s.catalogOrg(c, c.Param("org"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	views, err := s.credentialViews(c.Request.Context(), m)
+	views, err := s.cfg.Credentials.List(c.Request.Context(), actor(c), c.Param("org"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -106,73 +26,22 @@ func (s *Server) apiCredentials(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"credentials": views})
 }
 
-type createCredentialRequest struct {
-	Environment string   `json:"environment"`
-	Type        string   `json:"type"` // api_key (default) or oauth_client
-	Label       string   `json:"label"`
-	Scopes      []string `json:"scopes"`
-}
-
-// createCredential issues a credential when the member's role may, and audits it.
-func (s *Server) createCredential(ctx context.Context, p Principal, orgID string, in createCredentialRequest) (onramp.Credential, string, error) {
-	if in.Environment != onramp.Sandbox && in.Environment != onramp.Production {
-		return onramp.Credential{}, "", onramp.Errorf(onramp.EINVALID, "environment %q is unknown; use sandbox or production", in.Environment)
-	}
-	if _, err := s.authorize(ctx, p, orgID, onramp.ActionCredentialCreate, onramp.Target{Environment: in.Environment}); err != nil {
-		return onramp.Credential{}, "", err
-	}
-	cred, key, err := s.cfg.Credentials.Issue(ctx, credentialsRequest(orgID, p.Email, in))
-	if err != nil {
-		return cred, "", err
-	}
-	s.audit(ctx, orgID, p.Email, "credential.created", cred.Masked(), cred.Environment+" · "+cred.Label+" · "+strings.Join(cred.Scopes, " "))
-	return cred, key, nil
-}
-
 func (s *Server) apiCreateCredential(c *gin.Context) {
-	var in createCredentialRequest
-	if err := c.ShouldBindJSON(&in); err != nil {
-		s.fail(c, onramp.Errorf(onramp.EINVALID, `send {"environment": "sandbox", "label": "CI", "scopes": ["payments:read"]} (scopes optional: all granted): %v`, err))
+	var in credentials.NewCredential
+	if !s.bind(c, &in, `send {"environment": "sandbox", "label": "CI", "scopes": ["payments:read"]} (scopes optional: all granted)`) {
 		return
 	}
-	cred, key, err := s.createCredential(c.Request.Context(), principal(c), c.Param("org"), in)
+	cred, key, err := s.cfg.Credentials.Create(c.Request.Context(), actor(c), c.Param("org"), in)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	cred.Scopes = nonNil(cred.Scopes)
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusCreated, gin.H{"credential": credentialView{Credential: cred, Masked: cred.Masked(), CanReveal: true, CanRevoke: true}, "key": key})
-}
-
-// credentialAction authorizes action on one of the organisation's credentials.
-func (s *Server) credentialAction(ctx context.Context, p Principal, orgID, id string, action onramp.Action) (onramp.Credential, error) {
-	if _, ok := p.In(orgID); !ok {
-		return onramp.Credential{}, onramp.NotYourOrganization(orgID) // before anything of the organisation is read
-	}
-	cred, err := s.cfg.Credentials.Get(ctx, orgID, id)
-	if err != nil {
-		return cred, err
-	}
-	_, err = s.authorize(ctx, p, orgID, action, onramp.Target{Environment: cred.Environment})
-	return cred, err
-}
-
-func (s *Server) revealCredential(ctx context.Context, p Principal, orgID, id string) (onramp.Credential, string, error) {
-	cred, err := s.credentialAction(ctx, p, orgID, id, onramp.ActionCredentialReveal)
-	if err != nil {
-		return cred, "", err
-	}
-	key, err := s.cfg.Credentials.Reveal(ctx, orgID, id)
-	if err != nil {
-		return cred, "", err
-	}
-	s.audit(ctx, orgID, p.Email, "credential.revealed", cred.Masked(), cred.Environment+" · "+cred.Label)
-	return cred, key, nil
+	c.JSON(http.StatusCreated, gin.H{"credential": cred, "key": key})
 }
 
 func (s *Server) apiRevealCredential(c *gin.Context) {
-	_, key, err := s.revealCredential(c.Request.Context(), principal(c), c.Param("org"), c.Param("id"))
+	_, key, err := s.cfg.Credentials.Reveal(c.Request.Context(), actor(c), c.Param("org"), c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -181,25 +50,9 @@ func (s *Server) apiRevealCredential(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"key": key})
 }
 
-func (s *Server) revokeCredential(ctx context.Context, p Principal, orgID, id string) (onramp.Credential, error) {
-	if _, err := s.credentialAction(ctx, p, orgID, id, onramp.ActionCredentialRevoke); err != nil {
-		return onramp.Credential{}, err
-	}
-	cred, err := s.cfg.Credentials.Revoke(ctx, orgID, id)
-	if err == nil {
-		s.audit(ctx, orgID, p.Email, "credential.revoked", cred.Masked(), cred.Environment+" · "+cred.Label)
-	}
-	return cred, err
-}
-
 func (s *Server) apiRevokeCredential(c *gin.Context) {
-	cred, err := s.revokeCredential(c.Request.Context(), principal(c), c.Param("org"), c.Param("id"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	cred.Scopes = nonNil(cred.Scopes)
-	c.JSON(http.StatusOK, credentialView{Credential: cred, Masked: cred.Masked()})
+	cred, err := s.cfg.Credentials.Revoke(c.Request.Context(), actor(c), c.Param("org"), c.Param("id"))
+	s.respond(c, http.StatusOK, cred, err)
 }
 
 // apiCatalogDownloadAny serves spec downloads to a signed-in member or, for a partner's CI, to
@@ -218,7 +71,7 @@ func (s *Server) apiCatalogDownloadAny(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	cred, err := s.cfg.Credentials.Lookup(ctx, key)
+	cred, err := s.cfg.Keys.Lookup(ctx, key)
 	if err == nil && cred.Refusal(s.cfg.Now()) != "" {
 		err = onramp.Errorf(onramp.EUNAUTHORIZED, "the credential is %s; use an active key", cred.Refusal(s.cfg.Now()))
 	}
@@ -249,14 +102,13 @@ type credentialsPageView struct {
 	page
 	Memberships []Membership
 	Org         Membership
-	Credentials []credentialView
-	Rotations   []rotationView
-	Granted     map[string][]string // environment → scopes the organisation may put on a key
-	CanCreate   map[string]bool
-	Key         string // a key just created or revealed, shown once on this page
-	KeyLabel    string
-	Notice      string
-	Error       string
+	Credentials []credentials.View
+	Rotations   []credentials.RotationView
+	credentials.Creatable
+	Key      string // a key just created or revealed, shown once on this page
+	KeyLabel string
+	Notice   string
+	Error    string
 }
 
 func (s *Server) credentialsPage(c *gin.Context) {
@@ -264,27 +116,21 @@ func (s *Server) credentialsPage(c *gin.Context) {
 }
 
 func (s *Server) renderCredentials(c *gin.Context, status int, v credentialsPageView) {
-	ctx, p := c.Request.Context(), principal(c)
-	m, err := s.catalogOrg(c, currentOrg(c, p))
+	ctx, a := c.Request.Context(), actor(c)
+	m, err := s.catalogOrg(c, currentOrg(c, a))
 	if err != nil {
-		s.fail(c, err)
+		s.failPage(c, err)
 		return
 	}
-	v.page, v.Memberships, v.Org = s.signedInPage("Credentials"), p.Memberships, m
-	if v.Credentials, err = s.credentialViews(ctx, m); err == nil {
-		v.Rotations, err = s.rotationViews(ctx, m.Organization.ID)
-	}
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	v.Granted, v.CanCreate = map[string][]string{}, map[string]bool{}
-	for _, env := range onramp.Environments {
-		if v.Granted[env], err = s.cfg.Credentials.Granted(ctx, m.Organization.ID, env); err != nil {
-			s.fail(c, err)
-			return
+	v.page, v.Memberships, v.Org = s.signedInPage("Credentials"), a.Memberships, m
+	if v.Credentials, err = s.cfg.Credentials.List(ctx, a, m.Organization.ID); err == nil {
+		if v.Rotations, err = s.cfg.Credentials.Rotations(ctx, a, m.Organization.ID); err == nil {
+			v.Creatable, err = s.cfg.Credentials.Creatable(ctx, a, m.Organization.ID)
 		}
-		v.CanCreate[env] = len(v.Granted[env]) > 0 && s.allowed(ctx, m.Role, "credential.create", env)
+	}
+	if err != nil {
+		s.failPage(c, err)
+		return
 	}
 	if v.Notice == "" {
 		v.Notice = s.takeFlash(c).Notice
@@ -296,10 +142,10 @@ func (s *Server) renderCredentials(c *gin.Context, status int, v credentialsPage
 }
 
 func (s *Server) credentialsCreate(c *gin.Context) {
-	in := createCredentialRequest{Environment: c.PostForm("environment"), Type: c.PostForm("type"), Label: c.PostForm("label"), Scopes: c.PostFormArray("scope")}
-	cred, key, err := s.createCredential(c.Request.Context(), principal(c), currentOrg(c, principal(c)), in)
+	in := credentials.NewCredential{Environment: c.PostForm("environment"), Type: c.PostForm("type"), Label: c.PostForm("label"), Scopes: c.PostFormArray("scope")}
+	cred, key, err := s.cfg.Credentials.Create(c.Request.Context(), actor(c), currentOrg(c, actor(c)), in)
 	if err != nil {
-		s.renderCredentials(c, http.StatusBadRequest, credentialsPageView{Error: onramp.ErrorMessage(err)})
+		s.renderCredentials(c, statusOf(err), credentialsPageView{Error: onramp.ErrorMessage(err)})
 		return
 	}
 	s.renderCredentials(c, http.StatusCreated, credentialsPageView{Key: key, KeyLabel: cred.Label,
@@ -307,23 +153,22 @@ func (s *Server) credentialsCreate(c *gin.Context) {
 }
 
 func (s *Server) credentialsReveal(c *gin.Context) {
-	cred, key, err := s.revealCredential(c.Request.Context(), principal(c), currentOrg(c, principal(c)), c.Param("id"))
+	cred, key, err := s.cfg.Credentials.Reveal(c.Request.Context(), actor(c), currentOrg(c, actor(c)), c.Param("id"))
 	if err != nil {
-		s.renderCredentials(c, http.StatusForbidden, credentialsPageView{Error: onramp.ErrorMessage(err)})
+		s.renderCredentials(c, statusOf(err), credentialsPageView{Error: onramp.ErrorMessage(err)})
 		return
 	}
 	s.renderCredentials(c, http.StatusOK, credentialsPageView{Key: key, KeyLabel: cred.Label})
 }
 
 func (s *Server) credentialsRevoke(c *gin.Context) {
-	p := principal(c)
-	orgID := currentOrg(c, p)
-	cred, err := s.revokeCredential(c.Request.Context(), p, orgID, c.Param("id"))
+	orgID := currentOrg(c, actor(c))
+	cred, err := s.cfg.Credentials.Revoke(c.Request.Context(), actor(c), orgID, c.Param("id"))
 	if err != nil {
-		s.renderCredentials(c, http.StatusForbidden, credentialsPageView{Error: onramp.ErrorMessage(err)})
+		s.renderCredentials(c, statusOf(err), credentialsPageView{Error: onramp.ErrorMessage(err)})
 		return
 	}
-	s.redirectNotice(c, "/credentials?org="+url.QueryEscape(orgID), cred.Label+" ("+cred.Masked()+") is revoked.")
+	s.redirectNotice(c, "/credentials?org="+url.QueryEscape(orgID), cred.Label+" ("+cred.Masked+") is revoked.")
 }
 
 // waitForFirstKey gives the invitation workflow a moment to issue the sandbox key of an
@@ -332,7 +177,7 @@ func (s *Server) waitForFirstKey(ctx context.Context, orgID string, limit time.D
 	var cs []onramp.Credential
 	awaitRecorded(ctx, limit, func() bool {
 		var err error
-		cs, err = s.cfg.Credentials.List(ctx, orgID)
+		cs, err = s.cfg.Keys.List(ctx, orgID)
 		return err != nil || len(cs) > 0
 	})
 	return cs
@@ -349,8 +194,4 @@ func awaitRecorded(ctx context.Context, limit time.Duration, done func() bool) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-func credentialsRequest(orgID, by string, in createCredentialRequest) credentials.Request {
-	return credentials.Request{OrgID: orgID, Environment: in.Environment, Type: in.Type, Label: in.Label, Scopes: in.Scopes, CreatedBy: by}
 }

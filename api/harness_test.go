@@ -12,7 +12,9 @@ import (
 
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/api"
+	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/catalog/catalogtest"
+	"github.com/onramp-dev/onramp/credentials"
 	"github.com/onramp-dev/onramp/credentials/credentialstest"
 	"github.com/onramp-dev/onramp/partners"
 	"github.com/onramp-dev/onramp/production"
@@ -103,12 +105,22 @@ func testConfig(tb testing.TB, f *fakes) api.Config {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	keys := MustCredentials(tb, f.catalog)
+	usage := credentialstest.NewMemory()
+	creds, err := credentials.NewManager(credentials.ManagerConfig{Keys: keys, Policy: policy, Plans: cat, Audit: f.orgs,
+		Rotations: noOnboarding{}, RotationStore: credentialstest.NewRotations(), Usage: usage, Logger: log})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tryIt, err := catalog.NewTryIt(catalog.TryItConfig{Catalog: cat, Keys: keys, Policy: policy, PortalURL: base})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	return api.Config{
 		Logger: log, AdminToken: adminToken, Registry: prometheus.NewRegistry(), PortalURL: base, KratosPublicURL: "http://127.0.0.1:1",
 		Identity: signedOut{}, Organizations: f.orgs, Team: f.orgs, TeamService: teamSvc, Partners: partnerSvc, Production: productionSvc,
-		Policy: policy, Policies: policy, Catalog: cat, Credentials: MustCredentials(tb, f.catalog),
-		Usage: credentialstest.NewMemory(), Onboarding: f.onboarding, Rotations: noOnboarding{},
-		RotationStore: noOnboarding{}, QuotaRequests: f.onboarding, QuotaReviews: noOnboarding{},
+		Policy: policy, Policies: policy, Catalog: cat, Credentials: creds, Keys: keys, TryIt: tryIt,
+		Usage: usage, Onboarding: f.onboarding, QuotaRequests: f.onboarding, QuotaReviews: noOnboarding{},
 	}
 }
 

@@ -221,7 +221,7 @@ func (s *Server) adminPartner(c *gin.Context) {
 	}
 	if err == nil {
 		var age time.Duration
-		if age, err = s.planMaxAge(ctx, d.Organization); age > 0 {
+		if age, err = onramp.PlanMaxAge(d.Organization.Tier, v.Plans); age > 0 {
 			v.PlanMaxAge = fmt.Sprintf("%.0fh, %.0f days", age.Hours(), age.Hours()/24)
 		}
 	}

@@ -239,7 +239,7 @@ func (s *Server) adminReviewsPage(c *gin.Context, status int, v reviewsView) {
 		v.Notices, err = s.cfg.Production.ProviderNotifications(ctx, admin)
 	}
 	if err == nil {
-		v.Rotations, err = s.cfg.RotationStore.RotationsIn(ctx, []string{onramp.RotationPendingReview})
+		v.Rotations, err = s.cfg.Credentials.RotationQueue(ctx, admin, nil)
 	}
 	if err == nil {
 		v.Quotas, err = s.cfg.QuotaRequests.QuotaRequestsIn(ctx, []string{onramp.QuotaPending})

@@ -74,11 +74,11 @@ type Config struct {
 	Policy          onramp.Policy
 	Policies        PolicyStatus // the admin Policies page
 	Catalog         *catalog.Catalog
-	Credentials     *credentials.Service
+	Credentials     *credentials.Manager
+	Keys            *credentials.Service // catalog downloads by key, the first key on landing
+	TryIt           *catalog.TryIt
 	Usage           onramp.UsageStore
 	Onboarding      onramp.OnboardingStore
-	Rotations       onramp.Rotations
-	RotationStore   onramp.RotationStore
 	QuotaRequests   onramp.QuotaRequestStore
 	QuotaReviews    onramp.QuotaReviews
 	SignInPerClient int // sign-in attempts per client address per 15 minutes; 0: DefaultPostsPerAddress
@@ -95,8 +95,8 @@ func (cfg Config) missing() []string {
 	for name, absent := range map[string]bool{
 		"Logger": cfg.Logger == nil, "Registry": cfg.Registry == nil, "Identity": cfg.Identity == nil, "Organizations": cfg.Organizations == nil,
 		"Team": cfg.Team == nil, "TeamService": cfg.TeamService == nil, "Partners": cfg.Partners == nil, "Production": cfg.Production == nil,
-		"Policy": cfg.Policy == nil, "Policies": cfg.Policies == nil, "Catalog": cfg.Catalog == nil, "Credentials": cfg.Credentials == nil,
-		"Usage": cfg.Usage == nil, "Onboarding": cfg.Onboarding == nil, "Rotations": cfg.Rotations == nil, "RotationStore": cfg.RotationStore == nil,
+		"Policy": cfg.Policy == nil, "Policies": cfg.Policies == nil, "Catalog": cfg.Catalog == nil, "Credentials": cfg.Credentials == nil, "Keys": cfg.Keys == nil, "TryIt": cfg.TryIt == nil,
+		"Usage": cfg.Usage == nil, "Onboarding": cfg.Onboarding == nil,
 		"QuotaRequests": cfg.QuotaRequests == nil, "QuotaReviews": cfg.QuotaReviews == nil, "PortalURL": cfg.PortalURL == "", "KratosPublicURL": cfg.KratosPublicURL == "",
 	} {
 		if absent {

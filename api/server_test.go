@@ -469,14 +469,6 @@ func (noOnboarding) RotationWorkflowID(string) string                           
 func (noOnboarding) Rotate(context.Context, onramp.Rotation, string, onramp.RotationAction) error {
 	return errNoStore
 }
-func (noOnboarding) SaveRotation(context.Context, onramp.Rotation) error { return errNoStore }
-func (noOnboarding) FindRotation(context.Context, string) (onramp.Rotation, error) {
-	return onramp.Rotation{}, onramp.Errorf(onramp.ENOTFOUND, "no rotation")
-}
-func (noOnboarding) RotationsOf(context.Context, string) ([]onramp.Rotation, error) { return nil, nil }
-func (noOnboarding) RotationsIn(context.Context, []string) ([]onramp.Rotation, error) {
-	return nil, nil
-}
 func (noOnboarding) SaveQuotaRequest(context.Context, onramp.QuotaRequest) error { return errNoStore }
 func (noOnboarding) FindQuotaRequest(context.Context, string) (onramp.QuotaRequest, error) {
 	return onramp.QuotaRequest{}, errNoStore

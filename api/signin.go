@@ -225,7 +225,7 @@ func (s *Server) dashboard(c *gin.Context) {
 		// the organisation has something assigned in the sandbox to issue it for).
 		wait := time.Duration(0)
 		if at := m.Organization.FirstSignInAt; at != nil && s.cfg.Now().Sub(*at) < time.Minute {
-			if granted, err := s.cfg.Credentials.Granted(c.Request.Context(), m.Organization.ID, onramp.Sandbox); err == nil && len(granted) > 0 {
+			if granted, err := s.cfg.Keys.Granted(c.Request.Context(), m.Organization.ID, onramp.Sandbox); err == nil && len(granted) > 0 {
 				wait = 5 * time.Second
 			}
 		}

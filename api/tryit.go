@@ -1,286 +1,34 @@
 package api
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"sort"
-	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/onramp-dev/onramp"
-	"github.com/onramp-dev/onramp/policies"
+	"github.com/onramp-dev/onramp/catalog"
 )
 
-// Try-it sends an operation through the real gateway with one of the organisation's own
-// credentials, exactly as the partner's code would: the portal never substitutes an account of
-// its own. Before sending it asks policies/gateway what the gateway will answer, and still sends.
-
-type tryItRequest struct {
-	CredentialID string            `json:"credential_id"`
-	Version      string            `json:"version"`
-	Operation    string            `json:"operation"`
-	PathParams   map[string]string `json:"path_params"`
-	Query        map[string]string `json:"query"`
-	Headers      map[string]string `json:"headers"`
-	Body         string            `json:"body"`
-}
-
-type tryItPrediction struct {
-	Allowed bool     `json:"allowed"`
-	Message string   `json:"message"`
-	Reasons []string `json:"reasons"`
-}
-
-type tryItResponse struct {
-	Status    int               `json:"status"`
-	Headers   map[string]string `json:"headers"`
-	Body      string            `json:"body"`
-	LatencyMS float64           `json:"latency_ms"`
-}
-
-type tryItResult struct {
-	Prediction tryItPrediction   `json:"prediction"`
-	Method     string            `json:"method"`
-	URL        string            `json:"url"`
-	Response   tryItResponse     `json:"response"`
-	Snippets   map[string]string `json:"snippets"`
-}
-
-// tryItClient calls the gateways; a slow upstream must not hold a portal handler forever. It never
-// follows a redirect: the partner sees the 3xx the gateway gave, and the key goes nowhere else.
-var tryItClient = &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-func (s *Server) tryIt(ctx context.Context, p Principal, orgID, product string, in tryItRequest) (tryItResult, error) {
-	m, err := s.authorize(ctx, p, orgID, onramp.ActionTryIt, onramp.Target{})
-	if err != nil {
-		return tryItResult{}, err
-	}
-	view, err := s.cfg.Catalog.Product(ctx, m.Organization, product, in.Version)
-	if err != nil {
-		return tryItResult{}, err
-	}
-	var op *onramp.Operation
-	for i := range view.Operations {
-		if view.Operations[i].ID == in.Operation {
-			op = &view.Operations[i].Operation
-		}
-	}
-	if op == nil {
-		return tryItResult{}, onramp.Errorf(onramp.ENOTFOUND, "%s %s has no operation %q", product, view.Version.Version, in.Operation)
-	}
-	cred, err := s.cfg.Credentials.Get(ctx, orgID, in.CredentialID)
-	if err != nil {
-		return tryItResult{}, err
-	}
-	if _, err := s.authorize(ctx, p, orgID, onramp.ActionCredentialUse, onramp.Target{Environment: cred.Environment}); err != nil {
-		return tryItResult{}, err
-	}
-	key, err := s.cfg.Credentials.Reveal(ctx, orgID, cred.ID)
-	if err != nil {
-		return tryItResult{}, err
-	}
-
-	path := op.Path
-	for name, v := range in.PathParams {
-		path = strings.ReplaceAll(path, "{"+name+"}", url.PathEscape(v))
-	}
-	q := url.Values{}
-	for k, v := range in.Query {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	target := s.cfg.Catalog.BaseURL(cred.Environment, product, view.Version.Version) + path
-	if len(q) > 0 {
-		target += "?" + q.Encode()
-	}
-	res := tryItResult{Method: op.Method, URL: target, Prediction: s.predict(ctx, cred, view.Assignment, product, *op)}
-	headers := map[string]string{}
-	for k, v := range in.Headers {
-		if lk := strings.ToLower(k); v != "" && lk != "authorization" && lk != "x-api-key" && lk != "host" {
-			headers[k] = v
-		}
-	}
-	res.Snippets = snippets(op.Method, target, headers, in.Body)
-
-	req, err := http.NewRequestWithContext(ctx, op.Method, target, strings.NewReader(in.Body))
-	if err != nil {
-		return res, onramp.Errorf(onramp.EINVALID, "the request cannot be built: %v", err)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	if in.Body != "" && req.Header.Get("Content-Type") == "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if cred.Type == onramp.TypeOAuthClient {
-		// As the partner's code would: exchange the client credentials for a token first.
-		token, err := s.oauthToken(ctx, cred, key)
-		if err != nil {
-			return res, err
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-	} else {
-		req.Header.Set("X-API-Key", key)
-	}
-	start := time.Now()
-	resp, err := tryItClient.Do(req)
-	if err != nil {
-		return res, onramp.Errorf(onramp.EUNAVAILABLE, "the %s gateway did not answer; retry in a moment", cred.Environment)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	res.Response = tryItResponse{Status: resp.StatusCode, Body: string(body), Headers: map[string]string{},
-		LatencyMS: float64(time.Since(start).Microseconds()) / 1000}
-	for k := range resp.Header {
-		if k != "Set-Cookie" {
-			res.Response.Headers[k] = resp.Header.Get(k)
-		}
-	}
-	return res, nil
-}
-
-// oauthToken gets an access token from the credential's gateway with its client credentials.
-func (s *Server) oauthToken(ctx context.Context, cred onramp.Credential, secret string) (string, error) {
-	form := url.Values{"grant_type": {"client_credentials"}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.Catalog.GatewayURL(cred.Environment)+"/oauth/token", strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(cred.ClientID, secret)
-	resp, err := tryItClient.Do(req)
-	if err != nil {
-		return "", onramp.Errorf(onramp.EUNAVAILABLE, "the %s gateway's token endpoint did not answer; retry in a moment", cred.Environment)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		AccessToken string `json:"access_token"`
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	if resp.StatusCode != http.StatusOK || out.AccessToken == "" {
-		return "", onramp.Errorf(onramp.ECONFLICT, "the token endpoint refused the client: %s (%s)", out.Error, out.Description)
-	}
-	return out.AccessToken, nil
-}
-
-// predict asks policies/gateway, with the gateway's own input, what it will answer.
-func (s *Server) predict(ctx context.Context, cred onramp.Credential, a onramp.Assignment, product string, op onramp.Operation) tryItPrediction {
-	if r := cred.Refusal(s.cfg.Now()); r != "" {
-		return tryItPrediction{Message: "this credential is " + r + ": the gateway will answer 401", Reasons: []string{"credential " + r}}
-	}
-	d, err := s.cfg.Policy.Decide(ctx, policies.Gateway, onramp.GatewayInput(cred.Environment, s.cfg.PortalURL, product, cred, a, op.ID, op.Scope))
-	if err != nil {
-		return tryItPrediction{Message: "the policy could not predict the answer"}
-	}
-	if !d.Allow {
-		return tryItPrediction{Reasons: d.Reasons, Message: strings.Join(d.Reasons, "; ") + ": the gateway will answer 403"}
-	}
-	return tryItPrediction{Allowed: true, Reasons: []string{}, Message: "this credential has " + op.Scope + ": the gateway will let the call through"}
-}
-
-// snippets writes the request in four languages, with the key read from ONRAMP_API_KEY.
-func snippets(method, target string, headers map[string]string, body string) map[string]string {
-	names := make([]string, 0, len(headers))
-	for k := range headers {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	if body != "" && headers["Content-Type"] == "" {
-		headers["Content-Type"] = "application/json"
-		names = append(names, "Content-Type")
-	}
-	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-	js := func(s string) string { b, _ := json.Marshal(s); return string(b) }
-
-	var curl strings.Builder
-	fmt.Fprintf(&curl, "curl -sS -X %s %s \\\n  -H \"X-API-Key: $ONRAMP_API_KEY\"", method, q(target))
-	for _, k := range names {
-		fmt.Fprintf(&curl, " \\\n  -H %s", q(k+": "+headers[k]))
-	}
-	if body != "" {
-		fmt.Fprintf(&curl, " \\\n  --data %s", q(body))
-	}
-
-	var goSrc strings.Builder
-	fmt.Fprintf(&goSrc, "req, _ := http.NewRequest(%s, %s, strings.NewReader(%s))\n", js(method), js(target), js(body))
-	goSrc.WriteString("req.Header.Set(\"X-API-Key\", os.Getenv(\"ONRAMP_API_KEY\"))\n")
-	for _, k := range names {
-		fmt.Fprintf(&goSrc, "req.Header.Set(%s, %s)\n", js(k), js(headers[k]))
-	}
-	goSrc.WriteString("resp, err := http.DefaultClient.Do(req)\n")
-
-	hdrs := map[string]string{"X-API-Key": "KEY"}
-	for _, k := range names {
-		hdrs[k] = headers[k]
-	}
-	hj, _ := json.Marshal(hdrs)
-	jsHeaders := strings.Replace(string(hj), `"KEY"`, "process.env.ONRAMP_API_KEY", 1)
-	pyHeaders := strings.Replace(string(hj), `"KEY"`, `os.environ["ONRAMP_API_KEY"]`, 1)
-	jsSrc := fmt.Sprintf("const res = await fetch(%s, {\n  method: %s,\n  headers: %s,%s\n});\nconsole.log(res.status, await res.text());\n",
-		js(target), js(method), jsHeaders, map[bool]string{true: "\n  body: " + js(body) + ",", false: ""}[body != ""])
-	pySrc := fmt.Sprintf("import os, requests\n\nres = requests.request(%s, %s,\n    headers=%s,%s\n)\nprint(res.status_code, res.text)\n",
-		js(method), js(target), pyHeaders, map[bool]string{true: "\n    data=" + js(body) + ",", false: ""}[body != ""])
-	return map[string]string{"curl": curl.String(), "go": goSrc.String(), "javascript": jsSrc, "python": pySrc}
-}
-
-func (s *Server) bindTryIt(c *gin.Context) (tryItRequest, bool) {
-	var in tryItRequest
-	if err := c.ShouldBindJSON(&in); err != nil || in.CredentialID == "" || in.Operation == "" {
-		s.fail(c, onramp.Errorf(onramp.EINVALID, `send {"credential_id": "…", "operation": "listPayments", "path_params": {}, "query": {}, "headers": {}, "body": "…"}`))
-		return in, false
-	}
-	return in, true
-}
+// Try-it (catalog.TryIt): the JSON API and the product page's form send the same request.
 
 func (s *Server) apiTryIt(c *gin.Context) {
-	in, ok := s.bindTryIt(c)
-	if !ok {
-		return
-	}
-	res, err := s.tryIt(c.Request.Context(), principal(c), c.Param("org"), c.Param("product"), in)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, res)
+	s.tryIt(c, c.Param("org"))
 }
 
 // tryItPage is the product page's try-it form (browser session, same origin).
 func (s *Server) tryItPage(c *gin.Context) {
-	in, ok := s.bindTryIt(c)
-	if !ok {
+	s.tryIt(c, currentOrg(c, actor(c)))
+}
+
+func (s *Server) tryIt(c *gin.Context, orgID string) {
+	var in catalog.TryItRequest
+	if !s.bind(c, &in, `send {"credential_id": "…", "operation": "listPayments", "path_params": {}, "query": {}, "headers": {}, "body": "…"}`) {
 		return
 	}
-	res, err := s.tryIt(c.Request.Context(), principal(c), currentOrg(c, principal(c)), c.Param("product"), in)
+	res, err := s.cfg.TryIt.Send(c.Request.Context(), actor(c), orgID, c.Param("product"), in)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, res)
-}
-
-// tryItCredentials are the keys the member may use, for the picker.
-func (s *Server) tryItCredentials(ctx context.Context, m Membership) []onramp.Credential {
-	cs, err := s.cfg.Credentials.List(ctx, m.Organization.ID)
-	if err != nil {
-		return nil
-	}
-	var out []onramp.Credential
-	for _, c := range cs {
-		if c.Status != onramp.CredentialRevoked && s.allowed(ctx, m.Role, "credential.use", c.Environment) {
-			out = append(out, c)
-		}
-	}
-	return out
 }

@@ -369,7 +369,7 @@ func (s *Server) renderUsage(c *gin.Context, status int, v usagePageView) {
 		return
 	}
 	v.page, v.Memberships, v.Org = s.signedInPage("Usage"), p.Memberships, m
-	v.CanRequest = s.allowed(ctx, m.Role, "quota.request", "")
+	v.CanRequest = onramp.Allows(ctx, s.cfg.Policy, m.Role, onramp.ActionQuotaRequest, onramp.Target{})
 	f, ferr := callFilter(c, false)
 	if ferr != nil && v.Error == "" {
 		v.Error = onramp.ErrorMessage(ferr)
@@ -379,7 +379,7 @@ func (s *Server) renderUsage(c *gin.Context, status int, v usagePageView) {
 		"operation": c.Query("operation"), "from": c.Query("from"), "to": c.Query("to")}
 	if v.Usage, err = s.usage(ctx, m.Organization.ID); err == nil {
 		if v.Calls, err = s.cfg.Usage.Calls(ctx, m.Organization.ID, f); err == nil {
-			v.Credentials, err = s.cfg.Credentials.List(ctx, m.Organization.ID)
+			v.Credentials, err = s.cfg.Keys.List(ctx, m.Organization.ID)
 		}
 	}
 	if err != nil {

@@ -35,8 +35,9 @@ type Config struct {
 
 // Service manages partner organisations for the provider.
 type Service struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	audit onramp.Auditor
 }
 
 // New fails fast on a missing dependency.
@@ -47,7 +48,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, log: cfg.Logger}, nil
+	return &Service{cfg: cfg, log: cfg.Logger, audit: onramp.Auditor{Log: cfg.Team, Logger: cfg.Logger, Now: cfg.Now}}, nil
 }
 
 // Invitation is what the provider invites a partner with.
@@ -204,7 +205,7 @@ func (s *Service) SetCredentialPolicy(ctx context.Context, a onramp.Actor, id, m
 	if err != nil {
 		return o, err
 	}
-	s.audit(ctx, id, a.Email, "credential_policy.changed", id, "max_credential_age="+maxAge)
+	s.audit.Record(ctx, id, a.Email, "credential_policy.changed", id, "max_credential_age="+maxAge)
 	return o.Public(), nil
 }
 
@@ -240,11 +241,4 @@ func (s *Service) Members(ctx context.Context, a onramp.Actor, id string) ([]onr
 		return nil, err
 	}
 	return s.cfg.Team.MembersOf(ctx, id)
-}
-
-func (s *Service) audit(ctx context.Context, orgID, actor, action, target, detail string) {
-	e := onramp.AuditEvent{OrgID: orgID, Actor: actor, Action: action, Target: target, Detail: detail, At: s.cfg.Now()}
-	if err := s.cfg.Team.AppendAudit(ctx, e); err != nil {
-		s.log.Error("audit", "organization", orgID, "action", action, "error", err)
-	}
 }

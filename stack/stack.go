@@ -285,6 +285,15 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		if err != nil {
 			return nil, err
 		}
+		credentialSvc, err := credentials.NewManager(credentials.ManagerConfig{Keys: creds, Policy: policy, Plans: cat, Audit: orgs,
+			Rotations: invitations, RotationStore: credStore, Usage: usage, Logger: cfg.Logger.With("role", "portal")})
+		if err != nil {
+			return nil, err
+		}
+		tryIt, err := catalog.NewTryIt(catalog.TryItConfig{Catalog: cat, Keys: creds, Policy: policy, PortalURL: s.portalURLOrDefault()})
+		if err != nil {
+			return nil, err
+		}
 		apiCfg := api.Config{
 			Logger:          cfg.Logger.With("role", "portal"),
 			Checks:          s.checks(),
@@ -302,11 +311,11 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			Policy:          policy,
 			Policies:        policy,
 			Catalog:         cat,
-			Credentials:     creds,
+			Credentials:     credentialSvc,
+			Keys:            creds,
+			TryIt:           tryIt,
 			Usage:           usage,
 			Onboarding:      onboarding,
-			Rotations:       invitations,
-			RotationStore:   credStore,
 			QuotaRequests:   onboarding,
 			QuotaReviews:    lc,
 			SignInPerClient: cfg.SignInPerClient,

@@ -95,7 +95,7 @@ func (s *Service) Invite(ctx context.Context, a onramp.Actor, orgID, email, role
 		_ = s.cfg.Team.SetInvitationStatus(context.WithoutCancel(ctx), inv.ID, onramp.InvitationCancelled)
 		return inv, err
 	}
-	s.audit(ctx, orgID, a.Email, "member.invited", inv.Email, "role "+role)
+	s.audit.Record(ctx, orgID, a.Email, "member.invited", inv.Email, "role "+role)
 	return inv, nil
 }
 
@@ -143,7 +143,7 @@ func (s *Service) CancelInvitation(ctx context.Context, a onramp.Actor, orgID, i
 	if err := s.cfg.Team.SetInvitationStatus(ctx, id, onramp.InvitationCancelled); err != nil {
 		return err
 	}
-	s.audit(ctx, orgID, a.Email, "invitation.cancelled", inv.Email, "")
+	s.audit.Record(ctx, orgID, a.Email, "invitation.cancelled", inv.Email, "")
 	return nil
 }
 
@@ -159,7 +159,7 @@ func (s *Service) ResendInvitation(ctx context.Context, a onramp.Actor, orgID, i
 	if err := s.cfg.MemberInvitations.ResendMemberInvitation(ctx, inv); err != nil {
 		return err
 	}
-	s.audit(ctx, orgID, a.Email, "invitation.resent", inv.Email, "")
+	s.audit.Record(ctx, orgID, a.Email, "invitation.resent", inv.Email, "")
 	return nil
 }
 
@@ -212,7 +212,7 @@ func (s *Service) ChangeRole(ctx context.Context, a onramp.Actor, orgID, identit
 	if err := s.cfg.Team.SetMemberRole(ctx, target.ID, role); err != nil {
 		return err
 	}
-	s.audit(ctx, orgID, a.Email, "member.role.changed", target.Email, target.Role+" → "+role)
+	s.audit.Record(ctx, orgID, a.Email, "member.role.changed", target.Email, target.Role+" → "+role)
 	return nil
 }
 
@@ -243,7 +243,7 @@ func (s *Service) Remove(ctx context.Context, a onramp.Actor, orgID, identityID 
 	if err := s.cfg.Team.DeleteMember(ctx, target.ID); err != nil {
 		return err
 	}
-	s.audit(ctx, orgID, a.Email, "member.removed", target.Email, "was "+target.Role)
+	s.audit.Record(ctx, orgID, a.Email, "member.removed", target.Email, "was "+target.Role)
 	return nil
 }
 
@@ -302,6 +302,6 @@ func (s *Service) TransferOwnership(ctx context.Context, a onramp.Actor, orgID, 
 	if err := s.cfg.Team.SetMemberRole(ctx, onramp.MemberID(orgID, a.IdentityID), onramp.RoleAdmin); err != nil {
 		return err
 	}
-	s.audit(ctx, orgID, a.Email, "ownership.transferred", target.Email, "previous owner is now admin")
+	s.audit.Record(ctx, orgID, a.Email, "ownership.transferred", target.Email, "previous owner is now admin")
 	return nil
 }

@@ -81,7 +81,7 @@ func (s *Service) accept(ctx context.Context, inv onramp.MemberInvitation, id on
 	if err := s.cfg.MemberInvitations.MemberAccepted(ctx, inv.ID); err != nil {
 		s.log.Error("signal member accepted", "invitation", inv.ID, "error", err)
 	}
-	s.audit(ctx, inv.OrgID, inv.Email, "member.joined", inv.Email, "as "+inv.Role+", invited by "+inv.InvitedBy)
+	s.audit.Record(ctx, inv.OrgID, inv.Email, "member.joined", inv.Email, "as "+inv.Role+", invited by "+inv.InvitedBy)
 	return nil
 }
 
@@ -110,7 +110,7 @@ func (s *Service) joinByProvider(ctx context.Context, id onramp.Identity) error 
 		if err := s.cfg.Members.SaveMember(ctx, m); err != nil {
 			return err
 		}
-		s.audit(ctx, org.ID, m.Email, "member.joined", m.Email, "as developer, through the organisation's SSO")
+		s.audit.Record(ctx, org.ID, m.Email, "member.joined", m.Email, "as developer, through the organisation's SSO")
 	}
 	return nil
 }

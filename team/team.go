@@ -29,8 +29,9 @@ type Config struct {
 
 // Service answers who belongs where and completes sign-ins.
 type Service struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	audit onramp.Auditor
 }
 
 // New fails fast on a missing dependency.
@@ -42,7 +43,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, log: cfg.Logger}, nil
+	return &Service{cfg: cfg, log: cfg.Logger, audit: onramp.Auditor{Log: cfg.Team, Logger: cfg.Logger, Now: cfg.Now}}, nil
 }
 
 // Memberships lists the person's organisations (their public view: no SSO secret) with their
@@ -78,11 +79,4 @@ func (s *Service) authorize(ctx context.Context, a onramp.Actor, orgID string, a
 func (s *Service) may(ctx context.Context, a onramp.Actor, orgID string, action onramp.Action) bool {
 	_, err := s.authorize(ctx, a, orgID, action, onramp.Target{})
 	return err == nil
-}
-
-func (s *Service) audit(ctx context.Context, orgID, actor, action, target, detail string) {
-	e := onramp.AuditEvent{OrgID: orgID, Actor: actor, Action: action, Target: target, Detail: detail, At: s.cfg.Now()}
-	if err := s.cfg.Team.AppendAudit(ctx, e); err != nil {
-		s.log.Error("audit", "organization", orgID, "action", action, "error", err)
-	}
 }

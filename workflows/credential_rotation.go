@@ -60,8 +60,8 @@ func (rt *rotation) validate(action string, a onramp.RotationAction) error {
 			return fmt.Errorf("the rotation is %s; the old key's overlap is not running", st)
 		}
 		if action == RotationExtend {
-			if d, err := time.ParseDuration(a.Overlap); err != nil || d <= 0 || d > 30*24*time.Hour {
-				return fmt.Errorf(`give the new overlap from now, up to 720h: {"by": "…", "overlap": "48h"}`)
+			if _, err := onramp.ParseExtension(a.Overlap); err != nil {
+				return errors.New(onramp.ErrorMessage(err))
 			}
 		}
 	}

@@ -139,3 +139,14 @@ func TestRotationReviewApproveRejectCancel(t *testing.T) {
 		}
 	})
 }
+
+// The portal names rotation actions with the domain's constants; the workflow's pinned Update
+// names are in histories and never change, so the two must agree.
+func TestRotationActionNamesAreTheDomains(t *testing.T) {
+	for pinned, domain := range map[string]string{workflows.RotationApprove: onramp.RotationApprove, workflows.RotationReject: onramp.RotationReject,
+		workflows.RotationRevokeNow: onramp.RotationRevokeOldNow, workflows.RotationExtend: onramp.RotationExtend, workflows.RotationCancel: onramp.RotationCancel} {
+		if pinned != domain {
+			t.Errorf("workflow action %q, domain action %q", pinned, domain)
+		}
+	}
+}
