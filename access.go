@@ -3,6 +3,7 @@ package onramp
 import (
 	"context"
 	"strings"
+	"time"
 )
 
 // Decision is a policy's answer: allowed or not, and why not in words a partner can act on.
@@ -145,4 +146,18 @@ func RequireProvider(a Actor) error {
 		return Errorf(EFORBIDDEN, "only the provider may do this")
 	}
 	return nil
+}
+
+// PolicyStatus is the running policies' version and the last refused change: what the
+// admin "Policies" page shows.
+type PolicyStatus struct {
+	Source      string     `json:"source"`  // "embedded" or the watched directory
+	Version     string     `json:"version"` // SHA-256 over the running files' names and contents
+	LoadedAt    time.Time  `json:"loaded_at"`
+	Decisions   []string   `json:"decisions"`
+	Tests       int        `json:"tests"` // Rego tests that passed at the last install
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+	// LastErrorVersion is the version of the files that were refused.
+	LastErrorVersion string `json:"last_error_version,omitempty"`
 }

@@ -55,3 +55,45 @@ func (a Actor) In(orgID string) (Membership, bool) {
 	}
 	return Membership{}, false
 }
+
+// SignInFlow is a sign-in or registration flow of the identity service (Kratos), as the portal
+// renders it itself: its form, messages and input nodes.
+type SignInFlow struct {
+	ID    string `json:"id"`
+	State string `json:"state"`
+	UI    FlowUI `json:"ui"`
+}
+
+// FlowUI is a flow's form: its action, method, messages and input nodes.
+type FlowUI struct {
+	Action   string        `json:"action"`
+	Method   string        `json:"method"`
+	Messages []FlowMessage `json:"messages"`
+	Nodes    []FlowNode    `json:"nodes"`
+}
+
+// FlowMessage is a flow's text; ID identifies it (e.g. Kratos's 4000035 "account does not exist").
+type FlowMessage struct {
+	ID   int64  `json:"id"`
+	Text string `json:"text"`
+	Type string `json:"type"`
+}
+
+// FlowNode is one form element.
+type FlowNode struct {
+	Group      string        `json:"group"`
+	Messages   []FlowMessage `json:"messages"`
+	Attributes struct {
+		Name     string       `json:"name"`
+		Type     string       `json:"type"`
+		Value    any          `json:"value"`
+		Required bool         `json:"required"`
+		Disabled bool         `json:"disabled"`
+		Auto     string       `json:"autocomplete"`
+		NodeType string       `json:"node_type"`
+		Label    *FlowMessage `json:"label"`
+	} `json:"attributes"`
+	Meta struct {
+		Label *FlowMessage `json:"label"`
+	} `json:"meta"`
+}

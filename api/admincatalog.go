@@ -13,7 +13,6 @@ import (
 
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/catalog"
-	"github.com/onramp-dev/onramp/policies"
 	"github.com/onramp-dev/onramp/specs"
 )
 
@@ -518,7 +517,7 @@ func (s *Server) adminUnassign(c *gin.Context) {
 
 type policiesView struct {
 	page
-	Status policies.Status
+	Status onramp.PolicyStatus
 }
 
 func (s *Server) adminPolicies(c *gin.Context) {

@@ -22,9 +22,7 @@ import (
 	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/credentials"
 	"github.com/onramp-dev/onramp/internal/problem"
-	"github.com/onramp-dev/onramp/kratos"
 	"github.com/onramp-dev/onramp/partners"
-	"github.com/onramp-dev/onramp/policies"
 	"github.com/onramp-dev/onramp/production"
 	"github.com/onramp-dev/onramp/team"
 	"github.com/onramp-dev/onramp/web"
@@ -40,8 +38,8 @@ type Check struct {
 type Identity interface {
 	SessionFromCookie(ctx context.Context, cookie string) (onramp.Session, error)
 	Whoami(ctx context.Context, token string) (onramp.Session, error)
-	GetLoginFlow(ctx context.Context, id, cookie string) (kratos.LoginFlow, error)
-	GetRegistrationFlow(ctx context.Context, id, cookie string) (kratos.LoginFlow, error)
+	GetLoginFlow(ctx context.Context, id, cookie string) (onramp.SignInFlow, error)
+	GetRegistrationFlow(ctx context.Context, id, cookie string) (onramp.SignInFlow, error)
 	LogoutURL(ctx context.Context, cookie string) (string, error)
 	StartCodeLogin(ctx context.Context, email string) (string, error)
 	CompleteCodeLogin(ctx context.Context, flowID, email, code string) (string, error)
@@ -51,7 +49,7 @@ type Identity interface {
 
 // PolicyStatus reports the running policies' version and the last refused change.
 type PolicyStatus interface {
-	Status() policies.Status
+	Status() onramp.PolicyStatus
 }
 
 // Config holds the portal's dependencies. Mailbox and CourierToken are set only in dev mode.

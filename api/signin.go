@@ -11,7 +11,6 @@ import (
 
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/internal/problem"
-	"github.com/onramp-dev/onramp/kratos"
 )
 
 // Kratos message ids the login page translates (kratos/text/id.go).
@@ -82,7 +81,7 @@ func (s *Server) loginPage(c *gin.Context) {
 
 // loginViewOf turns a Kratos flow into the page. An unknown address and a wrong code produce
 // exactly what a known address and a sent code produce, so the page never tells them apart.
-func loginViewOf(f kratos.LoginFlow, codeSubmitted bool) loginView {
+func loginViewOf(f onramp.SignInFlow, codeSubmitted bool) loginView {
 	v := loginView{Action: f.UI.Action, Step: "email"}
 	for _, n := range f.UI.Nodes {
 		switch n.Attributes.Name {

@@ -7,14 +7,12 @@ import (
 	"time"
 
 	"github.com/onramp-dev/onramp"
-
-	"github.com/onramp-dev/onramp/kratos"
 )
 
-func flowWith(email string, codeNode bool, msgs ...kratos.Message) kratos.LoginFlow {
-	f := kratos.LoginFlow{ID: "f1", UI: kratos.UI{Action: "/.ory/self-service/login?flow=f1", Messages: msgs}}
+func flowWith(email string, codeNode bool, msgs ...onramp.FlowMessage) onramp.SignInFlow {
+	f := onramp.SignInFlow{ID: "f1", UI: onramp.FlowUI{Action: "/.ory/self-service/login?flow=f1", Messages: msgs}}
 	add := func(name string, value any) {
-		var n kratos.Node
+		var n onramp.FlowNode
 		n.Attributes.Name, n.Attributes.Value = name, value
 		f.UI.Nodes = append(f.UI.Nodes, n)
 	}
@@ -27,10 +25,10 @@ func flowWith(email string, codeNode bool, msgs ...kratos.Message) kratos.LoginF
 }
 
 func TestLoginViewNeverTellsUnknownFromKnown(t *testing.T) {
-	sent := kratos.Message{ID: msgCodeSent, Type: "info", Text: "An email containing a code has been sent"}
-	unknown := kratos.Message{ID: msgAccountNotFound, Type: "error", Text: "This account does not exist or has no login method configured."}
-	noCode := kratos.Message{ID: msgNoCodeUser, Type: "error", Text: "This account does not exist or has not setup sign in with code."}
-	wrong := kratos.Message{ID: msgInvalidCode, Type: "error", Text: "The login code is invalid or has already been used."}
+	sent := onramp.FlowMessage{ID: msgCodeSent, Type: "info", Text: "An email containing a code has been sent"}
+	unknown := onramp.FlowMessage{ID: msgAccountNotFound, Type: "error", Text: "This account does not exist or has no login method configured."}
+	noCode := onramp.FlowMessage{ID: msgNoCodeUser, Type: "error", Text: "This account does not exist or has not setup sign in with code."}
+	wrong := onramp.FlowMessage{ID: msgInvalidCode, Type: "error", Text: "The login code is invalid or has already been used."}
 
 	knownSent := loginViewOf(flowWith("a@x.example", true, sent), false)
 	for name, v := range map[string]loginView{
@@ -49,7 +47,7 @@ func TestLoginViewNeverTellsUnknownFromKnown(t *testing.T) {
 	if v := loginViewOf(flowWith("", false), false); v.Step != "email" || v.CSRF != "csrf-1" || v.Error != "" {
 		t.Errorf("fresh flow view = %+v, want the e-mail step with the CSRF token", v)
 	}
-	other := kratos.Message{ID: 4010001, Type: "error", Text: "The login flow expired"}
+	other := onramp.FlowMessage{ID: 4010001, Type: "error", Text: "The login flow expired"}
 	if v := loginViewOf(flowWith("", false, other), false); v.Error != other.Text {
 		t.Errorf("other Kratos errors must show: %+v", v)
 	}

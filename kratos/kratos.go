@@ -217,46 +217,13 @@ func (c *Client) LogoutURL(ctx context.Context, cookie string) (string, error) {
 	return flow.LogoutUrl, nil
 }
 
-// LoginFlow is what the portal needs to render a Kratos browser login flow itself.
-type LoginFlow struct {
-	ID    string `json:"id"`
-	State string `json:"state"`
-	UI    UI     `json:"ui"`
-}
-
-// UI is a Kratos form: its action, method, messages and input nodes.
-type UI struct {
-	Action   string    `json:"action"`
-	Method   string    `json:"method"`
-	Messages []Message `json:"messages"`
-	Nodes    []Node    `json:"nodes"`
-}
-
-// Message is a Kratos UI text; ID identifies it (e.g. 4000035 "account does not exist").
-type Message struct {
-	ID   int64  `json:"id"`
-	Text string `json:"text"`
-	Type string `json:"type"`
-}
-
-// Node is one form element.
-type Node struct {
-	Group      string    `json:"group"`
-	Messages   []Message `json:"messages"`
-	Attributes struct {
-		Name     string   `json:"name"`
-		Type     string   `json:"type"`
-		Value    any      `json:"value"`
-		Required bool     `json:"required"`
-		Disabled bool     `json:"disabled"`
-		Auto     string   `json:"autocomplete"`
-		NodeType string   `json:"node_type"`
-		Label    *Message `json:"label"`
-	} `json:"attributes"`
-	Meta struct {
-		Label *Message `json:"label"`
-	} `json:"meta"`
-}
+// The sign-in flow types are the domain's (onramp.SignInFlow): Kratos's JSON decodes into them.
+type (
+	LoginFlow = onramp.SignInFlow
+	UI        = onramp.FlowUI
+	Message   = onramp.FlowMessage
+	Node      = onramp.FlowNode
+)
 
 // GetLoginFlow reads a browser login flow with the browser's cookies (Kratos checks its CSRF
 // cookie); ENOTFOUND when the flow is unknown or expired, so the portal starts a new one.

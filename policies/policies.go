@@ -64,18 +64,8 @@ type Engine struct {
 	sample  float64 // fraction of decisions logged
 }
 
-// Status is what the admin "Policies" page shows.
-type Status struct {
-	Source      string     `json:"source"`  // "embedded" or the watched directory
-	Version     string     `json:"version"` // SHA-256 over the running files' names and contents
-	LoadedAt    time.Time  `json:"loaded_at"`
-	Decisions   []string   `json:"decisions"`
-	Tests       int        `json:"tests"` // Rego tests that passed at the last install
-	LastError   string     `json:"last_error,omitempty"`
-	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
-	// LastErrorVersion is the version of the files that were refused.
-	LastErrorVersion string `json:"last_error_version,omitempty"`
-}
+// Status is the running policies' state (onramp.PolicyStatus).
+type Status = onramp.PolicyStatus
 
 // New compiles the policies in fsys (e.g. Embedded()); it fails when a policy does not compile,
 // a Rego test fails or a required decision is missing.
