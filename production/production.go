@@ -7,6 +7,7 @@ package production
 import (
 	"context"
 	"errors"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -265,11 +266,14 @@ func (s *Service) Queue(ctx context.Context, a onramp.Actor, statuses []string) 
 	for _, r := range rs {
 		q := QueueItem{ProductionRequest: r, OrgName: names[r.OrgID]}
 		if r.SLADue != nil {
-			left := r.SLADue.Sub(now).Round(time.Minute)
-			q.DueSecond, q.Breached = int64(left.Seconds()), left < 0
-			q.DueIn = "due in " + left.String()
-			if left < 0 {
-				q.DueIn = "overdue by " + (-left).String()
+			// Breached and the seconds come from the exact time left, not the minute shown: a
+			// request 29 s past due was shown as not breached, though a decision then is late.
+			left := r.SLADue.Sub(now)
+			q.DueSecond, q.Breached = int64(math.Floor(left.Seconds())), left < 0
+			shown := left.Round(time.Minute)
+			q.DueIn = "due in " + shown.String()
+			if q.Breached {
+				q.DueIn = "overdue by " + max(-shown, time.Minute).String()
 			}
 		}
 		out = append(out, q)

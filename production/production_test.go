@@ -727,3 +727,33 @@ func TestNotificationsAndChoices(t *testing.T) {
 		}
 	}
 }
+
+// A request is breached once its due time has passed, by however little — as ComplianceOf would
+// count a decision made then late — and its seconds go negative with it.
+func TestQueueBreachAtTheDueTime(t *testing.T) {
+	f := mustFixture(t)
+	f.mustStore(t, "prq_1", "org_a", onramp.RequestReceived, at(0))
+	for _, tc := range []struct {
+		now      time.Duration
+		breached bool
+		seconds  int64
+		text     string
+	}{
+		{-time.Minute, false, 60, "due in 1m0s"},
+		{-time.Second, false, 1, "due in 0s"},
+		{0, false, 0, "due in 0s"},
+		{time.Millisecond, true, -1, "overdue by 1m0s"},
+		{time.Second, true, -1, "overdue by 1m0s"},
+		{29 * time.Second, true, -29, "overdue by 1m0s"},
+		{90 * time.Second, true, -90, "overdue by 2m0s"},
+	} {
+		f.now = t0.Add(tc.now)
+		q, err := f.svc.Queue(t.Context(), provider, production.OpenStatuses)
+		if err != nil || len(q) != 1 {
+			t.Fatalf("queue = %v, %v", summary(q), err)
+		}
+		if q[0].Breached != tc.breached || q[0].DueSecond != tc.seconds || q[0].DueIn != tc.text {
+			t.Errorf("%v after the due time: %v, want breached=%v %d %q", tc.now, summary(q), tc.breached, tc.seconds, tc.text)
+		}
+	}
+}
