@@ -141,9 +141,12 @@ type fixture struct {
 	now     time.Time
 }
 
+// policy is compiled once for every fixture: loading it runs every Rego test.
+var policy = sync.OnceValues(func() (*policies.Engine, error) { return policies.New(context.Background(), policies.Embedded()) })
+
 func mustFixture(tb testing.TB) *fixture {
 	tb.Helper()
-	engine, err := policies.New(context.Background(), policies.Embedded())
+	engine, err := policy()
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -201,7 +204,7 @@ func (f *fixture) mustSubmitted(tb testing.TB, orgID string) onramp.ProductionRe
 
 func TestNewRequiresEveryDependency(t *testing.T) {
 	f := mustFixture(t)
-	engine, _ := policies.New(t.Context(), policies.Embedded())
+	engine, _ := policy()
 	full := production.Config{Policy: engine, Requests: f.store, Reviews: f.reviews, Plans: catalogue{}, Organizations: f.orgs, Onboarding: f.store}
 	if _, err := production.New(full); err != nil {
 		t.Fatalf("New with every dependency (and no clock) = %v", err)
