@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ type setting struct {
 	help      string
 	cmds      []string
 	secret    bool
+	boolean   bool // a switch: `--fresh` alone means true; its variable takes true/false/1/0
 }
 
 var (
@@ -34,7 +36,7 @@ var (
 var settings = []setting{
 	{flag: "data", env: "ONRAMP_DATA", def: all(".onramp"), cmds: []string{cmdDev}, help: "data directory: SQLite files, generated secrets, logs, admin-token"},
 	{flag: "bin", env: "ONRAMP_BIN", def: all("bin"), cmds: []string{cmdDev, cmdBuildDeps}, help: "directory for the devstack and kratos binaries (built there when missing or outdated)"},
-	{flag: "fresh", env: "ONRAMP_FRESH", def: all("false"), cmds: []string{cmdDev}, help: "delete the data directory before starting (start from nothing)"},
+	{flag: "fresh", env: "ONRAMP_FRESH", def: all("false"), boolean: true, cmds: []string{cmdDev}, help: "delete the data directory before starting (start from nothing)"},
 	{flag: "portal-addr", env: "PORTAL_ADDR", def: map[string]string{cmdDev: "127.0.0.1:4000", "*": ":4000"}, cmds: portalCmds, help: "portal listen address (UI, /api/v1, /admin/api/v1)"},
 	{flag: "portal-url", env: "PORTAL_URL", def: all(""), cmds: allCmds, help: "public URL of the portal, used in links and e-mails (default: from portal-addr)"},
 	{flag: "sandbox-addr", env: "GATEWAY_SANDBOX_ADDR", def: map[string]string{cmdDev: "127.0.0.1:4001", "*": ":4001"}, cmds: gwCmds, help: "sandbox gateway listen address"},
@@ -95,9 +97,42 @@ func (v values) int(name string) (int, error) {
 	return n, nil
 }
 
+// bool reads a boolean setting, which parse has already checked and normalised.
 func (v values) bool(name string) bool {
 	b, _ := strconv.ParseBool(v[name])
 	return b
+}
+
+// boolFlag lets a boolean setting be given as a bare switch (`--fresh`), as flag.Bool would,
+// while its value stays a string in values like every other setting's.
+type boolFlag struct{ p *string }
+
+func (b boolFlag) IsBoolFlag() bool { return true }
+
+func (b boolFlag) String() string {
+	if b.p == nil {
+		return ""
+	}
+	return *b.p
+}
+
+func (b boolFlag) Set(s string) error {
+	v, err := parseBool(s)
+	if err != nil {
+		return err
+	}
+	*b.p = v
+	return nil
+}
+
+// parseBool accepts what strconv.ParseBool does (true/false/1/0, t/f, TRUE/FALSE…) and returns
+// "true" or "false".
+func parseBool(s string) (string, error) {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return "", errors.New("use true or false (or 1 or 0)")
+	}
+	return strconv.FormatBool(b), nil
 }
 
 // parse reads flags for cmd; each flag defaults to its environment variable, then its default.
@@ -114,12 +149,25 @@ func parse(cmd string, args []string, getenv func(string) string, stderr io.Writ
 		def := s.defaultFor(cmd)
 		if e := getenv(s.env); e != "" {
 			def = e
+			if s.boolean {
+				var err error
+				if def, err = parseBool(e); err != nil {
+					return nil, fmt.Errorf("%s=%q is not a boolean: %v", s.env, e, err)
+				}
+			}
 		}
 		if s.secret {
 			out[s.flag] = def
 			continue
 		}
-		ptrs[s.flag] = fs.String(s.flag, def, s.help)
+		p := new(string)
+		*p = def
+		if s.boolean {
+			fs.Var(boolFlag{p}, s.flag, s.help)
+		} else {
+			fs.StringVar(p, s.flag, def, s.help)
+		}
+		ptrs[s.flag] = p
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("%v (see `onramp help %s`)", err, cmd)
