@@ -11,8 +11,9 @@ import (
 	"text/tabwriter"
 )
 
-// setting is one configuration value: a flag, the environment variable it falls back to, and
-// the commands it applies to. Secrets are environment-only so they never show up in `ps`.
+// setting is one configuration value: a flag, the environment variable it falls back to (none
+// when env is empty), and the commands it applies to. Secrets are environment-only so they never
+// show up in `ps`.
 type setting struct {
 	flag, env string
 	def       map[string]string // default per command; "*" for all
@@ -34,6 +35,7 @@ var (
 )
 
 var settings = []setting{
+	{flag: "check", def: all("false"), boolean: true, cmds: []string{cmdDev, cmdPortal, cmdGateway, cmdWorker, cmdBuildDeps}, help: "parse and validate the flags and environment, print the resulting settings and exit; builds, deletes, connects to and starts nothing"},
 	{flag: "data", env: "ONRAMP_DATA", def: all(".onramp"), cmds: []string{cmdDev}, help: "data directory: SQLite files, generated secrets, logs, admin-token"},
 	{flag: "bin", env: "ONRAMP_BIN", def: all("bin"), cmds: []string{cmdDev, cmdBuildDeps}, help: "directory for the devstack and kratos binaries (built there when missing or outdated)"},
 	{flag: "fresh", env: "ONRAMP_FRESH", def: all("false"), boolean: true, cmds: []string{cmdDev}, help: "delete the data directory before starting (start from nothing)"},
@@ -147,7 +149,7 @@ func parse(cmd string, args []string, getenv func(string) string, stderr io.Writ
 			continue
 		}
 		def := s.defaultFor(cmd)
-		if e := getenv(s.env); e != "" {
+		if e := getenv(s.env); s.env != "" && e != "" {
 			def = e
 			if s.boolean {
 				var err error
@@ -219,8 +221,29 @@ func usage(w io.Writer, only string) {
 		if def == "" {
 			def = "-"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", name, s.env, def, strings.Join(s.cmds, ","))
+		env := s.env
+		if env == "" {
+			env = "-"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", name, env, def, strings.Join(s.cmds, ","))
 		fmt.Fprintf(tw, "  \t  %s\t\t\n", s.help)
 	}
 	tw.Flush()
+}
+
+// printSettings is what --check shows: every setting of cmd as it was resolved, secrets only as
+// set or unset.
+func printSettings(w io.Writer, cmd string, v values) {
+	fmt.Fprintf(w, "onramp %s: flags and environment are valid; nothing was started (--check)\n", cmd)
+	for _, s := range settings {
+		switch {
+		case !slices.Contains(s.cmds, cmd) || s.flag == "check":
+		case s.secret && v[s.flag] != "":
+			fmt.Fprintf(w, "  %s set\n", s.env)
+		case s.secret:
+			fmt.Fprintf(w, "  %s unset\n", s.env)
+		default:
+			fmt.Fprintf(w, "  --%s=%s\n", s.flag, v[s.flag])
+		}
+	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -149,5 +151,51 @@ func TestBooleanSettingsAreDeclaredSo(t *testing.T) {
 				t.Errorf("--%s: default %q for %s, boolean: %v", s.flag, d, cmd, s.boolean)
 			}
 		}
+	}
+}
+
+func TestCheckValidatesAndStartsNothing(t *testing.T) {
+	data := t.TempDir()
+	keep := filepath.Join(data, "keep")
+	if err := os.WriteFile(keep, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	// --bin names a directory that does not exist: a dev start would try to build into it.
+	args := []string{"dev", "--check", "--fresh", "--data", data, "--bin", filepath.Join(data, "no-bin"), "--portal-addr", "127.0.0.1:5000"}
+	if code := Main(args, env(map[string]string{"MONGODB_URI": "mongodb://db/x"}), &out, &out); code != 0 {
+		t.Fatalf("exit %d, output %q", code, out.String())
+	}
+	for _, want := range []string{"nothing was started", "--fresh=true", "--data=" + data, "--portal-addr=127.0.0.1:5000", "MONGODB_URI set", "ADMIN_TOKEN unset"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "mongodb://db/x") {
+		t.Error("--check printed a secret")
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("--check --fresh deleted the data directory: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(data, "no-bin")); !os.IsNotExist(err) {
+		t.Errorf("--check created the bin directory: %v", err)
+	}
+
+	for _, args := range [][]string{{"dev", "--check", "--token-ttl", "soon"}, {"worker", "--check", "--sla-hours", "17-9"}, {"build-deps", "--check", "stray"}} {
+		out.Reset()
+		if code := Main(args, env(nil), &out, &out); code != 2 {
+			t.Errorf("%v: exit %d, want 2; output %q", args, code, out.String())
+		}
+	}
+}
+
+func TestHelpRefusesUnknownCommands(t *testing.T) {
+	var out bytes.Buffer
+	if code := Main([]string{"help", "dev"}, env(nil), &out, &out); code != 0 || !strings.Contains(out.String(), "--fresh") {
+		t.Errorf("help dev: exit %d, output %q", code, out.String())
+	}
+	out.Reset()
+	if code := Main([]string{"help", "deploy"}, env(nil), &out, &out); code != 2 || !strings.Contains(out.String(), `unknown command "deploy"`) {
+		t.Errorf("help deploy: exit %d, output %q", code, out.String())
 	}
 }
