@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,14 +11,16 @@ import (
 	"text/tabwriter"
 )
 
-// setting is one configuration value: a flag, the environment variable it falls back to, and
-// the commands it applies to. Secrets are environment-only so they never show up in `ps`.
+// setting is one configuration value: a flag, the environment variable it falls back to (none
+// when env is empty), and the commands it applies to. Secrets are environment-only so they never
+// show up in `ps`.
 type setting struct {
 	flag, env string
 	def       map[string]string // default per command; "*" for all
 	help      string
 	cmds      []string
 	secret    bool
+	boolean   bool // a switch: `--fresh` alone means true; its variable takes true/false/1/0
 }
 
 var (
@@ -32,9 +35,10 @@ var (
 )
 
 var settings = []setting{
+	{flag: "check", def: all("false"), boolean: true, cmds: []string{cmdDev, cmdPortal, cmdGateway, cmdWorker, cmdBuildDeps}, help: "parse and validate the flags and environment, print the resulting settings and exit; builds, deletes, connects to and starts nothing"},
 	{flag: "data", env: "ONRAMP_DATA", def: all(".onramp"), cmds: []string{cmdDev}, help: "data directory: SQLite files, generated secrets, logs, admin-token"},
 	{flag: "bin", env: "ONRAMP_BIN", def: all("bin"), cmds: []string{cmdDev, cmdBuildDeps}, help: "directory for the devstack and kratos binaries (built there when missing or outdated)"},
-	{flag: "fresh", env: "ONRAMP_FRESH", def: all("false"), cmds: []string{cmdDev}, help: "delete the data directory before starting (start from nothing)"},
+	{flag: "fresh", env: "ONRAMP_FRESH", def: all("false"), boolean: true, cmds: []string{cmdDev}, help: "delete the data directory before starting (start from nothing)"},
 	{flag: "portal-addr", env: "PORTAL_ADDR", def: map[string]string{cmdDev: "127.0.0.1:4000", "*": ":4000"}, cmds: portalCmds, help: "portal listen address (UI, /api/v1, /admin/api/v1)"},
 	{flag: "portal-url", env: "PORTAL_URL", def: all(""), cmds: allCmds, help: "public URL of the portal, used in links and e-mails (default: from portal-addr)"},
 	{flag: "sandbox-addr", env: "GATEWAY_SANDBOX_ADDR", def: map[string]string{cmdDev: "127.0.0.1:4001", "*": ":4001"}, cmds: gwCmds, help: "sandbox gateway listen address"},
@@ -95,9 +99,42 @@ func (v values) int(name string) (int, error) {
 	return n, nil
 }
 
+// bool reads a boolean setting, which parse has already checked and normalised.
 func (v values) bool(name string) bool {
 	b, _ := strconv.ParseBool(v[name])
 	return b
+}
+
+// boolFlag lets a boolean setting be given as a bare switch (`--fresh`), as flag.Bool would,
+// while its value stays a string in values like every other setting's.
+type boolFlag struct{ p *string }
+
+func (b boolFlag) IsBoolFlag() bool { return true }
+
+func (b boolFlag) String() string {
+	if b.p == nil {
+		return ""
+	}
+	return *b.p
+}
+
+func (b boolFlag) Set(s string) error {
+	v, err := parseBool(s)
+	if err != nil {
+		return err
+	}
+	*b.p = v
+	return nil
+}
+
+// parseBool accepts what strconv.ParseBool does (true/false/1/0, t/f, TRUE/FALSE…) and returns
+// "true" or "false".
+func parseBool(s string) (string, error) {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return "", errors.New("use true or false (or 1 or 0)")
+	}
+	return strconv.FormatBool(b), nil
 }
 
 // parse reads flags for cmd; each flag defaults to its environment variable, then its default.
@@ -112,14 +149,27 @@ func parse(cmd string, args []string, getenv func(string) string, stderr io.Writ
 			continue
 		}
 		def := s.defaultFor(cmd)
-		if e := getenv(s.env); e != "" {
+		if e := getenv(s.env); s.env != "" && e != "" {
 			def = e
+			if s.boolean {
+				var err error
+				if def, err = parseBool(e); err != nil {
+					return nil, fmt.Errorf("%s=%q is not a boolean: %v", s.env, e, err)
+				}
+			}
 		}
 		if s.secret {
 			out[s.flag] = def
 			continue
 		}
-		ptrs[s.flag] = fs.String(s.flag, def, s.help)
+		p := new(string)
+		*p = def
+		if s.boolean {
+			fs.Var(boolFlag{p}, s.flag, s.help)
+		} else {
+			fs.StringVar(p, s.flag, def, s.help)
+		}
+		ptrs[s.flag] = p
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("%v (see `onramp help %s`)", err, cmd)
@@ -171,8 +221,29 @@ func usage(w io.Writer, only string) {
 		if def == "" {
 			def = "-"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", name, s.env, def, strings.Join(s.cmds, ","))
+		env := s.env
+		if env == "" {
+			env = "-"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", name, env, def, strings.Join(s.cmds, ","))
 		fmt.Fprintf(tw, "  \t  %s\t\t\n", s.help)
 	}
 	tw.Flush()
+}
+
+// printSettings is what --check shows: every setting of cmd as it was resolved, secrets only as
+// set or unset.
+func printSettings(w io.Writer, cmd string, v values) {
+	fmt.Fprintf(w, "onramp %s: flags and environment are valid; nothing was started (--check)\n", cmd)
+	for _, s := range settings {
+		switch {
+		case !slices.Contains(s.cmds, cmd) || s.flag == "check":
+		case s.secret && v[s.flag] != "":
+			fmt.Fprintf(w, "  %s set\n", s.env)
+		case s.secret:
+			fmt.Fprintf(w, "  %s unset\n", s.env)
+		default:
+			fmt.Fprintf(w, "  --%s=%s\n", s.flag, v[s.flag])
+		}
+	}
 }

@@ -37,6 +37,11 @@ func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) i
 		if len(args) > 1 {
 			only = args[1]
 		}
+		if _, ok := commandHelp[only]; only != "" && !ok {
+			fmt.Fprintf(stderr, "onramp: unknown command %q\n\n", only)
+			usage(stderr, "")
+			return 2
+		}
 		usage(stdout, only)
 		return 0
 	case cmdDev, cmdPortal, cmdGateway, cmdWorker, cmdBuildDeps:
@@ -49,6 +54,16 @@ func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) i
 	if err != nil {
 		fmt.Fprintln(stderr, "onramp:", err)
 		return 2
+	}
+	if v.bool("check") {
+		if cmd != cmdBuildDeps {
+			if _, err := stackConfig(cmd, v, stdout, stderr); err != nil {
+				fmt.Fprintln(stderr, "onramp:", err)
+				return 2
+			}
+		}
+		printSettings(stdout, cmd, v)
+		return 0
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

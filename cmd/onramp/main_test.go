@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -80,5 +83,119 @@ func TestMainExitCodes(t *testing.T) {
 	// A production role without its dependencies says what is missing instead of starting.
 	if code := Main([]string{"worker"}, env(nil), &out, &out); code != 1 || !strings.Contains(out.String(), "MONGODB_URI") {
 		t.Errorf("worker without config: exit %d, output %q", code, out.String())
+	}
+}
+
+func TestBooleanSettingsAreSwitches(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"default", nil, nil, "false"},
+		{"bare flag", []string{"--fresh"}, nil, "true"},
+		{"bare flag before another flag", []string{"--fresh", "--data", "elsewhere"}, nil, "true"},
+		{"flag false", []string{"--fresh=false"}, nil, "false"},
+		{"flag 1", []string{"--fresh=1"}, nil, "true"},
+		{"env true", nil, map[string]string{"ONRAMP_FRESH": "true"}, "true"},
+		{"env 1", nil, map[string]string{"ONRAMP_FRESH": "1"}, "true"},
+		{"env TRUE", nil, map[string]string{"ONRAMP_FRESH": "TRUE"}, "true"},
+		{"env false", nil, map[string]string{"ONRAMP_FRESH": "false"}, "false"},
+		{"env 0", nil, map[string]string{"ONRAMP_FRESH": "0"}, "false"},
+		{"flag over env", []string{"--fresh=false"}, map[string]string{"ONRAMP_FRESH": "1"}, "false"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := parse(cmdDev, tc.args, env(tc.env), &bytes.Buffer{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := v["fresh"]; got != tc.want {
+				t.Errorf("fresh = %q, want %q", got, tc.want)
+			}
+			if got, want := v.bool("fresh"), tc.want == "true"; got != want {
+				t.Errorf("bool(fresh) = %v, want %v", got, want)
+			}
+			if slices.Contains(tc.args, "--data") && v["data"] != "elsewhere" {
+				t.Errorf("data = %q after a bare --fresh, want %q", v["data"], "elsewhere")
+			}
+		})
+	}
+}
+
+func TestBooleanSettingsRefuseGarbage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{nil, map[string]string{"ONRAMP_FRESH": "yes"}, `ONRAMP_FRESH="yes" is not a boolean`},
+		{nil, map[string]string{"ONRAMP_FRESH": "ture"}, `ONRAMP_FRESH="ture" is not a boolean`},
+		{[]string{"--fresh=maybe"}, nil, `invalid boolean value "maybe" for -fresh`},
+		// A switch takes no separate value, so a following word is a stray argument.
+		{[]string{"--fresh", "false"}, nil, `unexpected argument "false"`},
+	} {
+		_, err := parse(cmdDev, tc.args, env(tc.env), &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("parse(%v, env %v) = %v, want an error containing %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+}
+
+// A setting defaulting to true or false is a switch; declared otherwise, `--name` would swallow
+// the next argument as its value (the bug that broke `make dev-fresh`).
+func TestBooleanSettingsAreDeclaredSo(t *testing.T) {
+	for _, s := range settings {
+		for cmd, d := range s.def {
+			if looksBool := d == "true" || d == "false"; looksBool != s.boolean {
+				t.Errorf("--%s: default %q for %s, boolean: %v", s.flag, d, cmd, s.boolean)
+			}
+		}
+	}
+}
+
+func TestCheckValidatesAndStartsNothing(t *testing.T) {
+	data := t.TempDir()
+	keep := filepath.Join(data, "keep")
+	if err := os.WriteFile(keep, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	// --bin names a directory that does not exist: a dev start would try to build into it.
+	args := []string{"dev", "--check", "--fresh", "--data", data, "--bin", filepath.Join(data, "no-bin"), "--portal-addr", "127.0.0.1:5000"}
+	if code := Main(args, env(map[string]string{"MONGODB_URI": "mongodb://db/x"}), &out, &out); code != 0 {
+		t.Fatalf("exit %d, output %q", code, out.String())
+	}
+	for _, want := range []string{"nothing was started", "--fresh=true", "--data=" + data, "--portal-addr=127.0.0.1:5000", "MONGODB_URI set", "ADMIN_TOKEN unset"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "mongodb://db/x") {
+		t.Error("--check printed a secret")
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("--check --fresh deleted the data directory: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(data, "no-bin")); !os.IsNotExist(err) {
+		t.Errorf("--check created the bin directory: %v", err)
+	}
+
+	for _, args := range [][]string{{"dev", "--check", "--token-ttl", "soon"}, {"worker", "--check", "--sla-hours", "17-9"}, {"build-deps", "--check", "stray"}} {
+		out.Reset()
+		if code := Main(args, env(nil), &out, &out); code != 2 {
+			t.Errorf("%v: exit %d, want 2; output %q", args, code, out.String())
+		}
+	}
+}
+
+func TestHelpRefusesUnknownCommands(t *testing.T) {
+	var out bytes.Buffer
+	if code := Main([]string{"help", "dev"}, env(nil), &out, &out); code != 0 || !strings.Contains(out.String(), "--fresh") {
+		t.Errorf("help dev: exit %d, output %q", code, out.String())
+	}
+	out.Reset()
+	if code := Main([]string{"help", "deploy"}, env(nil), &out, &out); code != 2 || !strings.Contains(out.String(), `unknown command "deploy"`) {
+		t.Errorf("help deploy: exit %d, output %q", code, out.String())
 	}
 }
