@@ -224,12 +224,12 @@ func (s *Server) catalogPage(c *gin.Context) {
 	p := principal(c)
 	m, err := s.catalogOrg(c, currentOrg(c, p))
 	if err != nil {
-		s.fail(c, err)
+		s.failPage(c, err)
 		return
 	}
 	all, err := s.cfg.Catalog.List(c.Request.Context(), m.Organization, "", "")
 	if err != nil {
-		s.fail(c, err)
+		s.failPage(c, err)
 		return
 	}
 	v := catalogPageView{page: s.signedInPage("API catalog"), Memberships: p.Memberships, Org: m, Tags: catalog.Tags(all),
@@ -261,18 +261,18 @@ func (s *Server) productPage(c *gin.Context) {
 	p := principal(c)
 	m, err := s.catalogOrg(c, currentOrg(c, p))
 	if err != nil {
-		s.fail(c, err)
+		s.failPage(c, err)
 		return
 	}
 	ctx := c.Request.Context()
 	view, err := s.cfg.Catalog.Product(ctx, m.Organization, c.Param("product"), c.Query("version"))
 	if err != nil {
-		s.fail(c, err)
+		s.failPage(c, err)
 		return
 	}
 	cl, err := s.changelog(ctx, view)
 	if err != nil {
-		s.fail(c, err)
+		s.failPage(c, err)
 		return
 	}
 	org, slug, ver := m.Organization.ID, view.Product.Slug, view.Version.Version

@@ -18,7 +18,7 @@ func (s *Server) devMailPage(c *gin.Context) {
 	to := strings.TrimSpace(c.Query("to"))
 	msgs, err := s.cfg.Mailbox.List(c.Request.Context(), to, devMailLimit)
 	if err != nil {
-		s.fail(c, err)
+		s.failPage(c, err)
 		return
 	}
 	s.render(c, http.StatusOK, "devmail.html", struct {

@@ -68,7 +68,7 @@ func (s *Server) loginPage(c *gin.Context) {
 		return
 	}
 	if err != nil {
-		s.fail(c, err)
+		s.failPage(c, err)
 		return
 	}
 	v := loginViewOf(flow, c.Query("submitted") == "code")
@@ -140,7 +140,7 @@ func (s *Server) requireBrowserSession(c *gin.Context) {
 	sess, err := s.cfg.Identity.SessionFromCookie(c.Request.Context(), c.GetHeader("Cookie"))
 	if err != nil {
 		if onramp.ErrorCode(err) != onramp.EUNAUTHORIZED {
-			s.fail(c, err)
+			s.failPage(c, err)
 			return
 		}
 		c.Redirect(http.StatusSeeOther, "/login")

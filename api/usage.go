@@ -365,7 +365,7 @@ func (s *Server) renderUsage(c *gin.Context, status int, v usagePageView) {
 	ctx, p := c.Request.Context(), principal(c)
 	m, err := s.authorize(ctx, p, currentOrg(c, p), onramp.ActionUsageView, onramp.Target{})
 	if err != nil {
-		s.fail(c, err)
+		s.failPage(c, err)
 		return
 	}
 	v.page, v.Memberships, v.Org = s.signedInPage("Usage"), p.Memberships, m
@@ -383,7 +383,7 @@ func (s *Server) renderUsage(c *gin.Context, status int, v usagePageView) {
 		}
 	}
 	if err != nil {
-		s.fail(c, err)
+		s.failPage(c, err)
 		return
 	}
 	top := -1.0
