@@ -274,7 +274,10 @@ type CatalogStore interface {
 	SaveProduct(ctx context.Context, p Product) error
 	// FindProduct returns ENOTFOUND when no product has the slug.
 	FindProduct(ctx context.Context, slug string) (Product, error)
+	// ListProducts lists every product in Position order (by name).
 	ListProducts(ctx context.Context) ([]Product, error)
+	// ProductPage returns a page of them.
+	ProductPage(ctx context.Context, page PageRequest) (Page[Product], error)
 	// PublishVersion stores a new version in one write; ECONFLICT when the version exists.
 	PublishVersion(ctx context.Context, v ProductVersion) error
 	// UpdateVersion changes status, sunset and release notes; ENOTFOUND when absent.
@@ -298,3 +301,6 @@ type AssignmentStore interface {
 	// AssignmentsOf returns the organisation's assignments ordered by product.
 	AssignmentsOf(ctx context.Context, orgID string) ([]Assignment, error)
 }
+
+// Position is where p sits in the product list: by name, then slug.
+func (p Product) Position() Position { return Position{Key: keyText(p.Name), ID: p.Slug} }

@@ -205,3 +205,6 @@ type UsageStore interface {
 	// PurgeUsage deletes the events before a time and returns how many went.
 	PurgeUsage(ctx context.Context, before time.Time) (int64, error)
 }
+
+// Position is where c sits in its organisation's list: newest first.
+func (c Credential) Position() Position { return Position{Key: NewestFirst(c.CreatedAt), ID: c.ID} }

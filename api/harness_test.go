@@ -29,6 +29,8 @@ type fakes struct {
 	orgs       *teamtest.Memory
 	catalog    *catalogtest.Memory
 	onboarding *productiontest.Memory
+	usage      *credentialstest.Memory
+	rotations  *credentialstest.Rotations
 	life       *lifecycles
 }
 
@@ -86,6 +88,7 @@ func testConfig(tb testing.TB, f *fakes) api.Config {
 	tb.Helper()
 	if f.orgs == nil {
 		f.orgs, f.catalog, f.onboarding, f.life = teamtest.NewMemory(), catalogtest.NewMemory(), productiontest.NewMemory(), &lifecycles{}
+		f.usage, f.rotations = credentialstest.NewMemory(), credentialstest.NewRotations()
 	}
 	log := slog.New(slog.DiscardHandler)
 	policy := MustPolicy(tb)
@@ -106,9 +109,9 @@ func testConfig(tb testing.TB, f *fakes) api.Config {
 		tb.Fatal(err)
 	}
 	keys := MustCredentials(tb, f.catalog)
-	usage := credentialstest.NewMemory()
+	usage := f.usage
 	creds, err := credentials.NewManager(credentials.ManagerConfig{Keys: keys, Policy: policy, Plans: cat, Audit: f.orgs,
-		Rotations: noOnboarding{}, RotationStore: credentialstest.NewRotations(), Usage: usage, Logger: log})
+		Rotations: noOnboarding{}, RotationStore: f.rotations, Usage: usage, Logger: log})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -112,12 +112,13 @@ func (s *Server) usage(ctx context.Context, orgID string) (usageView, error) {
 			l.ErrorRate = float64(l.Errors) / float64(l.Calls)
 		}
 	}
-	notes, err := s.cfg.Onboarding.NotificationsOf(ctx, orgID, 50)
+	// The usage alerts among the newest notifications (the first page of them).
+	notes, err := s.cfg.Onboarding.NotificationsOf(ctx, orgID, onramp.PageRequest{Limit: onramp.DefaultPageLimit})
 	if err != nil {
 		return v, err
 	}
 	v.Notifications = []onramp.Notification{}
-	for _, n := range notes {
+	for _, n := range notes.Items {
 		if strings.Contains(n.Link, "/usage") {
 			v.Notifications = append(v.Notifications, n)
 		}
@@ -144,16 +145,15 @@ func (s *Server) apiUsage(c *gin.Context) { s.usageJSON(c, c.Param("org")) }
 
 // Call history.
 
-// Call history page sizes: a JSON page holds up to 1000 calls (100 unless asked), a CSV export up
-// to 10 000 (all of them unless asked); narrow the time range for more.
-const (
-	maxCallsJSON, defaultCallsJSON = 1000, 100
-	maxCallsCSV                    = 10000
-)
+// A JSON page of the call history holds up to MaxPageLimit calls (DefaultPageLimit unless asked;
+// next_cursor continues it); a CSV export up to 10 000 (all of them unless asked); narrow the
+// time range for more.
+const maxCallsCSV = 10000
 
-// callFilter reads the history's filters from the query string, for a JSON page or a CSV export.
+// callFilter reads the history's filters from the query string, for a JSON page (with its
+// cursor) or a CSV export.
 func callFilter(c *gin.Context, csvOut bool) (onramp.CallFilter, error) {
-	maxLimit, limit := maxCallsJSON, defaultCallsJSON
+	maxLimit, limit := onramp.MaxPageLimit, onramp.DefaultPageLimit
 	if csvOut {
 		maxLimit, limit = maxCallsCSV, maxCallsCSV
 	}
@@ -175,10 +175,31 @@ func callFilter(c *gin.Context, csvOut bool) (onramp.CallFilter, error) {
 		}
 		f.Limit = n
 	}
+	if v := c.Query("cursor"); v != "" && !csvOut {
+		after, err := onramp.ParseCallCursor(v)
+		if err != nil {
+			return f, err
+		}
+		f.After = after
+	}
 	return f, f.Validate()
 }
 
-// calls answers the filtered call history as JSON or, with csv, as a CSV download.
+// callPage reads one page of the history: a call more than the page, to know whether there is
+// a next one.
+func (s *Server) callPage(ctx context.Context, orgID string, f onramp.CallFilter) (onramp.Page[onramp.UsageEvent], error) {
+	limit := f.Limit
+	f.Limit++
+	events, err := s.cfg.Usage.Calls(ctx, orgID, f)
+	p := onramp.Page[onramp.UsageEvent]{Items: events}
+	if len(events) > limit {
+		p.Items = events[:limit]
+		p.Next = onramp.CallCursorOf(p.Items[limit-1])
+	}
+	return p, err
+}
+
+// calls answers the filtered call history as a JSON page or, with csv, as a CSV download.
 func (s *Server) calls(c *gin.Context, orgID string, csvOut bool) {
 	m, err := s.authorize(c.Request.Context(), principal(c), orgID, onramp.ActionUsageView, onramp.Target{})
 	if err != nil {
@@ -190,13 +211,14 @@ func (s *Server) calls(c *gin.Context, orgID string, csvOut bool) {
 		s.fail(c, err)
 		return
 	}
+	if !csvOut {
+		p, err := s.callPage(c.Request.Context(), m.Organization.ID, f)
+		s.respond(c, http.StatusOK, pageBody("calls", p), err)
+		return
+	}
 	events, err := s.cfg.Usage.Calls(c.Request.Context(), m.Organization.ID, f)
 	if err != nil {
 		s.fail(c, err)
-		return
-	}
-	if !csvOut {
-		c.JSON(http.StatusOK, gin.H{"calls": events})
 		return
 	}
 	c.Header("Content-Type", "text/csv; charset=utf-8")
@@ -319,12 +341,12 @@ func (s *Server) decideQuota(ctx context.Context, id, action string, d onramp.Qu
 
 func (s *Server) apiAdminQuotaRequests(c *gin.Context) {
 	status := c.DefaultQuery("status", onramp.QuotaPending)
-	rs, err := s.cfg.QuotaRequests.QuotaRequestsIn(c.Request.Context(), strings.Split(status, ","))
-	if err != nil {
-		s.fail(c, err)
-		return
+	page, err := pageRequest(c, "cursor")
+	var rs onramp.Page[onramp.QuotaRequest]
+	if err == nil {
+		rs, err = s.cfg.QuotaRequests.QuotaRequestsIn(c.Request.Context(), strings.Split(status, ","), page)
 	}
-	c.JSON(http.StatusOK, gin.H{"quota_requests": rs})
+	s.respond(c, http.StatusOK, pageBody("quota_requests", rs), err)
 }
 
 func (s *Server) apiAdminQuotaAction(c *gin.Context) {
@@ -349,7 +371,7 @@ type usagePageView struct {
 	Org           Membership
 	Usage         usageView
 	Credentials   []onramp.Credential
-	Calls         []onramp.UsageEvent
+	Calls         listView[onramp.UsageEvent]
 	Filter        map[string]string
 	Products      []usageLine // one line per product, for the quota request form
 	Suggest       string      // the product nearest its quota, preselected in the form
@@ -373,12 +395,22 @@ func (s *Server) renderUsage(c *gin.Context, status int, v usagePageView) {
 	f, ferr := callFilter(c, false)
 	if ferr != nil && v.Error == "" {
 		v.Error = onramp.ErrorMessage(ferr)
-		f = onramp.CallFilter{Limit: defaultCallsJSON}
+		f = onramp.CallFilter{Limit: onramp.DefaultPageLimit}
 	}
 	v.Filter = map[string]string{"environment": c.Query("environment"), "status": c.Query("status"), "credential": c.Query("credential"),
 		"operation": c.Query("operation"), "from": c.Query("from"), "to": c.Query("to")}
 	if v.Usage, err = s.usage(ctx, m.Organization.ID); err == nil {
-		if v.Calls, err = s.cfg.Usage.Calls(ctx, m.Organization.ID, f); err == nil {
+		var calls onramp.Page[onramp.UsageEvent]
+		if calls, err = s.callPage(ctx, m.Organization.ID, f); err == nil {
+			v.Calls = listOf(c, "cursor", "calls", calls)
+			v.Calls.Pager.NextText = "Older calls"
+			if f.After != nil { // the history reads newest first only: back to the newest
+				u := *c.Request.URL
+				q := u.Query()
+				q.Del("cursor")
+				u.RawQuery = q.Encode()
+				v.Calls.Pager.Prev, v.Calls.Pager.PrevText = u.RequestURI()+"#calls", "Newest calls"
+			}
 			v.Credentials, err = s.cfg.Keys.List(ctx, m.Organization.ID)
 		}
 	}

@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -32,8 +33,17 @@ func NewCatalog(db *DB) *Catalog {
 // SaveProduct upserts p by slug.
 func (s *Catalog) SaveProduct(ctx context.Context, p onramp.Product) error {
 	p.UpdatedAt = p.UpdatedAt.UTC().Truncate(time.Millisecond)
-	_, err := s.db.Collection("products").ReplaceOne(ctx, bson.M{"_id": p.Slug}, p, options.Replace().SetUpsert(true))
-	return err
+	old, err := s.FindProduct(ctx, p.Slug)
+	var before []listItem
+	if err == nil {
+		before = []listItem{item("products", old.Position(), nil)}
+	} else if onramp.ErrorCode(err) != onramp.ENOTFOUND {
+		return err
+	}
+	if _, err := s.db.Collection("products").ReplaceOne(ctx, bson.M{"_id": p.Slug}, p, options.Replace().SetUpsert(true)); err != nil {
+		return err
+	}
+	return s.db.syncLists(ctx, before, []listItem{item("products", p.Position(), p)})
 }
 
 // FindProduct returns ENOTFOUND when no product has the slug.
@@ -41,9 +51,23 @@ func (s *Catalog) FindProduct(ctx context.Context, slug string) (onramp.Product,
 	return findByID[onramp.Product](ctx, s.db.Collection("products"), slug, "product")
 }
 
-// ListProducts returns every product by name.
+// ListProducts returns every product by name (from the product list).
 func (s *Catalog) ListProducts(ctx context.Context) ([]onramp.Product, error) {
-	return findAll[onramp.Product](ctx, s.db.Collection("products"), bson.M{}, bson.D{{Key: "name", Value: 1}, {Key: "_id", Value: 1}}, 0)
+	return allOf[onramp.Product](ctx, s.db, "products")
+}
+
+// ProductPage returns a page of the products, by name.
+func (s *Catalog) ProductPage(ctx context.Context, page onramp.PageRequest) (onramp.Page[onramp.Product], error) {
+	if err := page.Validate(); err != nil {
+		return onramp.Page[onramp.Product]{}, err
+	}
+	return pageOf[onramp.Product](ctx, s.db, pageQuery{lists: []string{"products"}, req: page})
+}
+
+// versionItem is v's entry in its product's list of versions (by number; the documents, specs
+// and all, are read by _id).
+func versionItem(v onramp.ProductVersion) listItem {
+	return item("versions/"+v.Product, onramp.Position{Key: fmt.Sprintf("%010d", v.Number), ID: v.Version}, nil)
 }
 
 // PublishVersion inserts v; ECONFLICT when the product already has that version.
@@ -54,7 +78,10 @@ func (s *Catalog) PublishVersion(ctx context.Context, v onramp.ProductVersion) e
 	if mongo.IsDuplicateKeyError(err) {
 		return onramp.Errorf(onramp.ECONFLICT, "%s %s is already published; publish a new version instead (published specs never change)", v.Product, v.Version)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return s.db.syncLists(ctx, nil, []listItem{versionItem(v)})
 }
 
 // UpdateVersion changes status, sunset and release notes; ENOTFOUND when absent.
@@ -78,9 +105,23 @@ func (s *Catalog) FindVersion(ctx context.Context, product, version string) (onr
 	return findByID[onramp.ProductVersion](ctx, s.db.Collection("product_versions"), onramp.VersionID(product, version), "version")
 }
 
-// ListVersions returns the product's versions in publication order.
+// ListVersions returns the product's versions in publication order: its list, then each
+// version by _id.
 func (s *Catalog) ListVersions(ctx context.Context, product string) ([]onramp.ProductVersion, error) {
-	return findAll[onramp.ProductVersion](ctx, s.db.Collection("product_versions"), bson.M{"product": product}, bson.D{{Key: "number", Value: 1}, {Key: "published_at", Value: 1}}, 0)
+	ps, err := positionsOf(ctx, s.db, "versions/"+product)
+	out := make([]onramp.ProductVersion, 0, len(ps))
+	for _, p := range ps {
+		if err != nil {
+			break
+		}
+		var v onramp.ProductVersion
+		if v, err = s.FindVersion(ctx, product, p.ID); onramp.ErrorCode(err) == onramp.ENOTFOUND {
+			err = nil
+			continue
+		}
+		out = append(out, v)
+	}
+	return out, err
 }
 
 // SavePlan upserts p by name.
@@ -94,30 +135,52 @@ func (s *Catalog) ListPlans(ctx context.Context) ([]onramp.Plan, error) {
 	return findAll[onramp.Plan](ctx, s.db.Collection("plans"), bson.M{}, bson.D{{Key: "_id", Value: 1}}, 0)
 }
 
+func assignmentItem(a onramp.Assignment) listItem {
+	return item("assignments/"+a.OrgID, onramp.Position{ID: a.Product}, a)
+}
+
 // SaveAssignment upserts a by organisation and product.
 func (s *Catalog) SaveAssignment(ctx context.Context, a onramp.Assignment) error {
 	a.ID = onramp.AssignmentID(a.OrgID, a.Product)
 	a.UpdatedAt = a.UpdatedAt.UTC().Truncate(time.Millisecond)
-	_, err := s.db.Collection("assignments").ReplaceOne(ctx, bson.M{"_id": a.ID}, a, options.Replace().SetUpsert(true))
-	return err
+	if _, err := s.db.Collection("assignments").ReplaceOne(ctx, bson.M{"_id": a.ID}, a, options.Replace().SetUpsert(true)); err != nil {
+		return err
+	}
+	return s.db.syncLists(ctx, nil, []listItem{assignmentItem(a)})
 }
 
 // DeleteAssignment returns ENOTFOUND when there is nothing to delete.
 func (s *Catalog) DeleteAssignment(ctx context.Context, orgID, product string) error {
 	res, err := s.db.Collection("assignments").DeleteOne(ctx, bson.M{"_id": onramp.AssignmentID(orgID, product)})
-	if err == nil && res.DeletedCount == 0 {
+	if err != nil {
+		return err
+	}
+	if err := s.db.syncLists(ctx, []listItem{assignmentItem(onramp.Assignment{OrgID: orgID, Product: product})}, nil); err != nil {
+		return err
+	}
+	if res.DeletedCount == 0 {
 		return onramp.Errorf(onramp.ENOTFOUND, "the organisation has no assignment of %q", product)
 	}
-	return err
+	return nil
 }
 
-// DeleteAssignments removes every assignment of the organisation.
+// DeleteAssignments removes every assignment of the organisation (each by _id, from its list).
 func (s *Catalog) DeleteAssignments(ctx context.Context, orgID string) error {
-	_, err := s.db.Collection("assignments").DeleteMany(ctx, bson.M{"org_id": orgID})
-	return err
+	as, err := s.AssignmentsOf(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	var before []listItem
+	for _, a := range as {
+		if _, err := s.db.Collection("assignments").DeleteOne(ctx, bson.M{"_id": onramp.AssignmentID(orgID, a.Product)}); err != nil {
+			return err
+		}
+		before = append(before, assignmentItem(a))
+	}
+	return s.db.syncLists(ctx, before, nil)
 }
 
-// AssignmentsOf returns the organisation's assignments ordered by product.
+// AssignmentsOf returns the organisation's assignments ordered by product (its list, by _id).
 func (s *Catalog) AssignmentsOf(ctx context.Context, orgID string) ([]onramp.Assignment, error) {
-	return findAll[onramp.Assignment](ctx, s.db.Collection("assignments"), bson.M{"org_id": orgID}, bson.D{{Key: "product", Value: 1}}, 0)
+	return allOf[onramp.Assignment](ctx, s.db, "assignments/"+orgID)
 }
