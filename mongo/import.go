@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -177,4 +179,70 @@ func (s *Onboarding) ImportNotifications(ctx context.Context, ns []onramp.Notifi
 		return err
 	}
 	return s.db.createLists(ctx, items)
+}
+
+// ImportUsage records new calls: the events in one insert, their hours' totals inserted whole
+// where the hour documents are new (a seed writes an organisation's calls together, so most
+// are) and added to otherwise — where RecordUsage upserts every hour document of every batch.
+func (s *Usage) ImportUsage(ctx context.Context, events []onramp.UsageEvent) error {
+	docs := make([]any, len(events))
+	type hour struct {
+		Calls  int64 `bson:"calls"`
+		Errors int64 `bson:"errors"`
+	}
+	days := map[string]map[string]*hour{}
+	var order []string
+	for i, e := range events {
+		e.At = e.At.UTC().Truncate(time.Millisecond)
+		docs[i] = e
+		if e.Product == "" {
+			continue
+		}
+		id := hoursID(e.OrgID, e.Product, e.Environment, e.At)
+		if days[id] == nil {
+			days[id] = map[string]*hour{}
+			order = append(order, id)
+		}
+		h := strconv.Itoa(e.At.Hour())
+		if days[id][h] == nil {
+			days[id][h] = &hour{}
+		}
+		days[id][h].Calls++
+		if e.Status >= 400 {
+			days[id][h].Errors++
+		}
+	}
+	if err := s.db.insertAll(ctx, "usage_events", docs); err != nil {
+		return err
+	}
+	hourDocs := make([]any, len(order))
+	for i, id := range order {
+		hourDocs[i] = bson.M{"_id": id, "h": days[id]}
+	}
+	coll := s.db.Collection("usage_hours")
+	for start := 0; start < len(hourDocs); start += 1000 {
+		end := min(start+1000, len(hourDocs))
+		_, err := coll.InsertMany(ctx, hourDocs[start:end], options.InsertMany().SetOrdered(false))
+		var bulk mongo.BulkWriteException
+		if !errors.As(err, &bulk) || !mongo.IsDuplicateKeyError(err) {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		for _, we := range bulk.WriteErrors {
+			if !mongo.IsDuplicateKeyError(we) {
+				return err
+			}
+			id := order[start+we.Index]
+			inc := bson.M{}
+			for h, v := range days[id] {
+				inc["h."+h+".calls"], inc["h."+h+".errors"] = v.Calls, v.Errors
+			}
+			if _, err := coll.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$inc": inc}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -51,6 +51,12 @@ type CredentialStore interface {
 	ImportCredentials(ctx context.Context, cs []onramp.Credential) error
 }
 
+// UsageStore is the usage store with its bulk write (mongo.Usage).
+type UsageStore interface {
+	onramp.UsageStore
+	ImportUsage(ctx context.Context, events []onramp.UsageEvent) error
+}
+
 // OnboardingStore is the onboarding store with its bulk writes (mongo.Onboarding).
 type OnboardingStore interface {
 	onramp.OnboardingStore
@@ -90,7 +96,7 @@ type Config struct {
 	Credentials CredentialStore
 	Onboarding  OnboardingStore
 	Rotations   onramp.RotationStore
-	Usage       onramp.UsageStore
+	Usage       UsageStore
 	Keys        *credentials.Keyring
 	Policy      onramp.Policy
 	Progress    io.Writer // progress lines
@@ -287,7 +293,9 @@ func (s *Seeder) product(ctx context.Context, i int, size Size, now time.Time) e
 			sunset := now.AddDate(1, 0, 0).Truncate(24 * time.Hour)
 			pub.Status, pub.Sunset = onramp.VersionDeprecated, &sunset
 		}
-		if _, err := s.cat.Publish(ctx, pub); err != nil {
+		if _, err := s.cat.Publish(ctx, pub); onramp.ErrorCode(err) == onramp.ECONFLICT {
+			continue // published by an earlier seed: published versions never change
+		} else if err != nil {
 			return err
 		}
 	}
@@ -509,23 +517,26 @@ func (s *Seeder) reviews(ctx context.Context, from, to int, now time.Time) error
 const callBatch = 5000
 
 // Calls records n calls over the last seven days, spread over the seeded partners with keys as
-// traffic is (a few partners make most calls); focus, when given with its share (0 to 1), is the
-// organisation whose keys make that share of them.
+// traffic is (the partner of rank k makes calls in proportion to 1/(k+1), mostly to its first
+// product); focus, when given with its share (0 to 1), is the organisation whose keys make that
+// share of them. A partner's calls are written together (ImportUsage), their hours' totals with
+// them.
 func (s *Seeder) Calls(ctx context.Context, n int, focus string, share float64, r *Report) error {
 	type caller struct {
 		org      string
 		keys     []onramp.Credential
 		products []string
+		calls    int
 	}
-	var callers []caller
+	var callers []*caller
 	var focused *caller
 	for _, o := range s.Orgs {
 		if len(o.Keys) == 0 {
 			continue
 		}
-		c := caller{org: o.Org.ID, keys: o.Keys, products: o.Products}
+		c := &caller{org: o.Org.ID, keys: o.Keys, products: o.Products}
 		if o.Org.ID == focus {
-			focused = &c
+			focused = c
 			continue
 		}
 		callers = append(callers, c)
@@ -536,64 +547,81 @@ func (s *Seeder) Calls(ctx context.Context, n int, focus string, share float64, 
 	if len(callers) == 0 && focused == nil {
 		return onramp.Errorf(onramp.EINVALID, "no seeded partner has a key to make calls with: seed --orgs and --keys-per-org too")
 	}
-	// Zipf-like weights: the partner of rank k makes calls in proportion to 1/(k+1).
-	cum := make([]float64, len(callers))
+	rest := n
+	if focused != nil {
+		focused.calls = int(float64(n) * share)
+		if len(callers) == 0 {
+			focused.calls = n
+		}
+		rest -= focused.calls
+	}
 	total := 0.0
 	for k := range callers {
 		total += 1 / float64(k+1)
-		cum[k] = total
+	}
+	given := 0
+	for k, c := range callers {
+		c.calls = int(float64(rest) / float64(k+1) / total)
+		given += c.calls
+	}
+	for k := 0; given < rest; k = (k + 1) % len(callers) { // what rounding left
+		callers[k].calls++
+		given++
+	}
+	if focused != nil {
+		callers = append([]*caller{focused}, callers...)
 	}
 	now := s.cfg.Now().UTC()
+	run := onramp.RandomHex(4) // another seed's calls are other calls
 	month, _ := onramp.QuotaPeriod(onramp.Quota{Period: "month"}, now)
 	start := time.Now()
 	counters := map[string]int64{}
 	var batch []onramp.UsageEvent
 	flush := func() error {
-		// One organisation's calls together: each batch then touches few hour documents.
-		sort.Slice(batch, func(i, j int) bool { return batch[i].OrgID < batch[j].OrgID })
-		if err := s.cfg.Usage.RecordUsage(ctx, batch); err != nil {
+		if err := s.cfg.Usage.ImportUsage(ctx, batch); err != nil {
 			return err
 		}
+		before := r.Calls
 		r.Calls += len(batch)
 		batch = batch[:0]
-		if r.Calls%100000 < callBatch || r.Calls == n {
+		if r.Calls/100000 != before/100000 || r.Calls == n {
 			s.progress("  calls: %d/%d (%.0f calls/s)", r.Calls, n, float64(r.Calls)/time.Since(start).Seconds())
 		}
 		return nil
 	}
-	for i := range n {
-		var c caller
-		if focused != nil && (len(callers) == 0 || s.float() < share) {
-			c = *focused
-		} else {
-			c = callers[min(len(callers)-1, sort.SearchFloat64s(cum, s.float()*total))]
-		}
-		key := c.keys[s.intn(len(c.keys))]
-		product := c.products[s.intn(len(c.products))]
-		at := now.Add(-time.Duration(math.Pow(s.float(), 2) * float64(7*24*time.Hour))) // more recent calls than old ones
-		status := 200
-		switch roll := s.intn(100); {
-		case roll < 4:
-			status = 404
-		case roll < 7:
-			status = 403
-		case roll < 9:
-			status = 429
-		case roll < 10:
-			status = 502
-		}
-		ops := []string{"list", "get", "create", "update"}
-		res := resourceWords[s.intn(3)]
-		e := onramp.UsageEvent{ID: fmt.Sprintf("seed_%08d", i), RequestID: fmt.Sprintf("req-seed-%08d", i), At: at, OrgID: c.org, CredentialID: key.ID, Label: key.Label,
-			Environment: onramp.Sandbox, Product: product, Version: "latest", Operation: ops[i%4] + title(res), Method: []string{"GET", "GET", "POST", "PATCH"}[i%4],
-			Path: "/" + res + "s", Status: status, LatencyMS: 2 + 40*s.float()}
-		batch = append(batch, e)
-		if !at.Before(month) {
-			counters[onramp.CounterID(c.org, product, onramp.Sandbox, month)]++
-		}
-		if len(batch) == callBatch {
-			if err := flush(); err != nil {
-				return err
+	i := 0
+	for _, c := range callers {
+		for range c.calls {
+			key := c.keys[s.intn(len(c.keys))]
+			product := c.products[0]
+			if roll := s.float(); roll > 0.7 && len(c.products) > 1 {
+				product = c.products[1+int(float64(len(c.products)-1)*(roll-0.7)/0.3)%(len(c.products)-1)]
+			}
+			at := now.Add(-time.Duration(math.Pow(s.float(), 2) * float64(7*24*time.Hour))) // more recent calls than old ones
+			status := 200
+			switch roll := s.intn(100); {
+			case roll < 4:
+				status = 404
+			case roll < 7:
+				status = 403
+			case roll < 9:
+				status = 429
+			case roll < 10:
+				status = 502
+			}
+			ops := []string{"list", "get", "create", "update"}
+			res := resourceWords[s.intn(3)]
+			batch = append(batch, onramp.UsageEvent{ID: fmt.Sprintf("seed_%s_%08d", run, i), RequestID: fmt.Sprintf("req-seed-%s-%08d", run, i), At: at,
+				OrgID: c.org, CredentialID: key.ID, Label: key.Label, Environment: onramp.Sandbox, Product: product, Version: "latest",
+				Operation: ops[i%4] + title(res), Method: []string{"GET", "GET", "POST", "PATCH"}[i%4], Path: "/" + res + "s", Status: status, LatencyMS: 2 + 40*s.float()})
+			if !at.Before(month) {
+				counters[onramp.CounterID(c.org, product, onramp.Sandbox, month)]++
+			}
+			i++
+			if len(batch) == callBatch {
+				if err := flush(); err != nil {
+					return err
+				}
 			}
 		}
 	}

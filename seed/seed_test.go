@@ -105,6 +105,12 @@ func (s onboarding) ImportNotifications(ctx context.Context, ns []onramp.Notific
 	return nil
 }
 
+type usage struct{ *credentialstest.Memory }
+
+func (s usage) ImportUsage(ctx context.Context, es []onramp.UsageEvent) error {
+	return s.RecordUsage(ctx, es)
+}
+
 // Fakes are the seed's stores on memory.
 type Fakes struct {
 	Orgs       orgs
@@ -112,13 +118,13 @@ type Fakes struct {
 	Creds      creds
 	Onboarding onboarding
 	Rotations  *credentialstest.Rotations
-	Usage      *credentialstest.Memory
+	Usage      usage
 }
 
 func mustSeeder(tb testing.TB) (*seed.Seeder, Fakes, onramp.Policy) {
 	tb.Helper()
 	f := Fakes{orgs{teamtest.NewMemory()}, cat{catalogtest.NewMemory()}, creds{credentialstest.NewMemory()}, onboarding{productiontest.NewMemory()},
-		credentialstest.NewRotations(), credentialstest.NewMemory()}
+		credentialstest.NewRotations(), usage{credentialstest.NewMemory()}}
 	kr, err := credentials.ParseKeyring("k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	if err != nil {
 		tb.Fatal(err)
