@@ -126,13 +126,17 @@ func (s *Catalog) ListVersions(ctx context.Context, product string) ([]onramp.Pr
 
 // SavePlan upserts p by name.
 func (s *Catalog) SavePlan(ctx context.Context, p onramp.Plan) error {
-	_, err := s.db.Collection("plans").ReplaceOne(ctx, bson.M{"_id": p.Name}, p, options.Replace().SetUpsert(true))
-	return err
+	if _, err := s.db.Collection("plans").ReplaceOne(ctx, bson.M{"_id": p.Name}, p, options.Replace().SetUpsert(true)); err != nil {
+		return err
+	}
+	return s.db.syncLists(ctx, nil, []listItem{planItem(p)})
 }
 
-// ListPlans returns every plan by name.
+func planItem(p onramp.Plan) listItem { return item("plans", onramp.Position{ID: p.Name}, p) }
+
+// ListPlans returns every plan by name (the plan list, by _id).
 func (s *Catalog) ListPlans(ctx context.Context) ([]onramp.Plan, error) {
-	return findAll[onramp.Plan](ctx, s.db.Collection("plans"), bson.M{}, bson.D{{Key: "_id", Value: 1}}, 0)
+	return allOf[onramp.Plan](ctx, s.db, "plans")
 }
 
 func assignmentItem(a onramp.Assignment) listItem {

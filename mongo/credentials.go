@@ -204,9 +204,16 @@ func (s *Usage) UsageHours(ctx context.Context, orgID, product, env string, from
 	for d := from.Truncate(24 * time.Hour); d.Before(to); d = d.AddDate(0, 0, 1) {
 		ids = append(ids, hoursID(orgID, product, env, d))
 	}
-	days, err := findAll[usageDay](ctx, s.db.Collection("usage_hours"), bson.M{"_id": bson.M{"$in": ids}}, bson.D{{Key: "_id", Value: 1}}, 0)
-	if err != nil {
-		return nil, err
+	// One read by _id per day: FerretDB scans the whole collection for an $in.
+	var days []usageDay
+	for _, id := range ids {
+		d, err := findByID[usageDay](ctx, s.db.Collection("usage_hours"), id, "usage day")
+		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		days = append(days, d)
 	}
 	out := []onramp.UsageHour{}
 	for _, d := range days {

@@ -105,6 +105,7 @@ func (d *DB) RebuildReadModels(ctx context.Context) error {
 			return []listItem{item("products", p.Position(), p)}
 		}),
 		decode("assignments", func() any { return &onramp.Assignment{} }, func(v any) []listItem { return []listItem{assignmentItem(*v.(*onramp.Assignment))} }),
+		decode("plans", func() any { return &onramp.Plan{} }, func(v any) []listItem { return []listItem{planItem(*v.(*onramp.Plan))} }),
 		collect("product_versions", options.Find().SetProjection(bson.M{"product": 1, "version": 1, "number": 1}), func(raw bson.Raw) error {
 			var v onramp.ProductVersion
 			if err := bson.Unmarshal(raw, &v); err != nil {

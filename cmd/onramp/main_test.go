@@ -216,7 +216,7 @@ func TestSeedChecksItsSettings(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{[]string{"seed", "--check"}, nil, "MONGODB_URI"},
+		{[]string{"seed"}, nil, "MONGODB_URI"},
 		{[]string{"seed", "--check", "--orgs", "many"}, map[string]string{"MONGODB_URI": "mongodb://db/x"}, "not a number"},
 		{[]string{"seed", "--check", "--products", "0", "--orgs", "5"}, map[string]string{"MONGODB_URI": "mongodb://db/x"}, "need products"},
 		{[]string{"seed", "--check", "--calls", "-1"}, map[string]string{"MONGODB_URI": "mongodb://db/x"}, "negative"},

@@ -24,13 +24,13 @@ func seedMain(v values, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "onramp:", err)
 		return 2
 	}
-	if v["mongodb-uri"] == "" {
-		fmt.Fprintln(stderr, "onramp: seed writes to MONGODB_URI: set it (with `onramp dev` running, to the MongoDB URI it prints)")
-		return 2
-	}
 	if v.bool("check") {
 		printSettings(stdout, cmdSeed, v)
 		return 0
+	}
+	if v["mongodb-uri"] == "" {
+		fmt.Fprintln(stderr, "onramp: seed writes to MONGODB_URI: set it (with `onramp dev` running, to the MongoDB URI it prints)")
+		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
