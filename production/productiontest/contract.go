@@ -23,6 +23,7 @@ func RunContract(t *testing.T, newStores NewStores) {
 	t.Run("quota requests", func(t *testing.T) { runQuotaRequests(t, one(t)) })
 	t.Run("review queue pages and SLA compliance", func(t *testing.T) { runQueuePages(t, one(t)) })
 	t.Run("funnel counters, from two nodes at once", func(t *testing.T) { runFunnelCounters(t, newStores(t, 2)) })
+	t.Run("SLA compliance, from two nodes at once", func(t *testing.T) { runConcurrentCompliance(t, newStores(t, 2)) })
 }
 
 var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)

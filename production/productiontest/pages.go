@@ -158,3 +158,30 @@ func runFunnelCounters(t *testing.T, nodes []Store) {
 		t.Errorf("journeys in pages of 15: %d then %d (%+v)", len(page.Items), len(more.Items), more.Items)
 	}
 }
+
+// Twenty requests decided from two nodes at once: the compliance counts each once.
+func runConcurrentCompliance(t *testing.T, nodes []Store) {
+	ctx := t.Context()
+	due := t0.Add(time.Hour)
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			decided := t0.Add(time.Duration(i%2) * 2 * time.Hour) // half of them late
+			errs <- nodes[i%len(nodes)].SaveProductionRequest(ctx, onramp.ProductionRequest{ID: fmt.Sprintf("prq_c%02d", i), OrgID: "org_c",
+				Status: onramp.RequestApproved, SLADue: &due, CreatedAt: t0, History: []onramp.StatusChange{{Status: onramp.RequestApproved, At: decided}}})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, err := nodes[1].SLACompliance(ctx); err != nil || c.Decided != 20 || c.OnTime != 10 {
+		t.Errorf("after 20 decisions from two nodes: %+v, %v; want 10 of 20 on time", c, err)
+	}
+}
