@@ -8,9 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -209,20 +209,11 @@ func (s *Service) Choices(ctx context.Context, org onramp.Organization) ([]onram
 		if pl.Name != org.Tier {
 			continue
 		}
-		for _, slug := range sortedKeys(pl.Products) {
+		for _, slug := range slices.Sorted(maps.Keys(pl.Products)) {
 			out = append(out, onramp.RequestedProduct{Product: slug, Plan: pl.Name})
 		}
 	}
 	return out, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Provider side.
