@@ -41,9 +41,9 @@ const (
 
 type harness struct {
 	srv      *api.Server
-	box      *mail.Memory
 	contract *apitest.Contract
-	logs     *bytes.Buffer
+	box      *mail.Memory  // MustHarness's dev mailbox
+	logs     *bytes.Buffer // what MustHarness's portal logged
 }
 
 // MustHarness builds a portal with an in-memory mailbox and the given readiness checks.
@@ -63,7 +63,7 @@ func MustHarness(tb testing.TB, dev bool, checks ...api.Check) *harness {
 // MustHarnessOn is a harness for the portal of cfg, for tests that configure it themselves.
 func MustHarnessOn(tb testing.TB, cfg api.Config) *harness {
 	tb.Helper()
-	return &harness{srv: mustServer(tb, cfg), contract: apitest.MustContract(tb), logs: &bytes.Buffer{}}
+	return &harness{srv: mustServer(tb, cfg), contract: apitest.MustContract(tb)}
 }
 
 // do serves one request and checks it and its answer against api/openapi.yaml (apitest.Check),
