@@ -58,7 +58,7 @@ func MustSharedStack(tb testing.TB) *stack.Stack {
 		if shared.err = os.CopyFS(cfg.PolicyDir, policies.Embedded()); shared.err != nil {
 			return
 		}
-		shared.stack, shared.err = stack.Start(context.Background(), cfg)
+		shared.stack, shared.err = startStack(context.Background(), cfg)
 	})
 	if shared.err != nil {
 		tb.Fatalf("starting the stack: %v", shared.err)
@@ -126,7 +126,7 @@ func MustGetJSON(tb testing.TB, url string, wantStatus int, out any, header ...s
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	CheckAgainstSpec(tb, req, resp.StatusCode, resp.Header, raw)
+	CheckAgainstSpec(tb, req, nil, resp.StatusCode, resp.Header, raw)
 	if resp.StatusCode != wantStatus {
 		tb.Fatalf("GET %s = %d, want %d", url, resp.StatusCode, wantStatus)
 	}

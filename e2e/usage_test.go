@@ -111,7 +111,7 @@ func MustSecondGateway(tb testing.TB, st *stack.Stack) *stack.Stack {
 	cfg.MongoURI, cfg.TemporalAddress = st.MongoURI, st.TemporalAddress
 	cfg.KratosPublicURL, cfg.KratosAdminURL = st.KratosPublicURL, st.KratosAdminURL
 	cfg.PortalURL = st.PortalURL
-	node, err := stack.Start(context.Background(), cfg)
+	node, err := startStack(context.Background(), cfg)
 	if err != nil {
 		tb.Fatalf("second gateway node: %v", err)
 	}
@@ -252,8 +252,8 @@ func TestE2EUsageFreshnessAndCallHistory(t *testing.T) {
 	if len(calls.Calls) != 0 {
 		t.Errorf("production calls = %+v, want none", calls.Calls)
 	}
-	MustDo(t, "GET", base+"?status=200", nil, http.StatusBadRequest, nil, "X-Session-Token", token)
-	MustDo(t, "GET", base+"?from=yesterday", nil, http.StatusBadRequest, nil, "X-Session-Token", token)
+	MustDoInvalid(t, "GET", base+"?status=200", nil, http.StatusBadRequest, nil, "X-Session-Token", token)
+	MustDoInvalid(t, "GET", base+"?from=yesterday", nil, http.StatusBadRequest, nil, "X-Session-Token", token)
 
 	raw, h := MustFetch(t, base+"?format=csv&status=2xx", token, http.StatusOK)
 	rows, err := csv.NewReader(strings.NewReader(string(raw))).ReadAll()
@@ -285,7 +285,7 @@ func TestE2EUsageQuotaIncrease(t *testing.T) {
 	reqs := st.PortalURL + "/api/v1/orgs/" + org.ID + "/quota-requests"
 	session := []string{"X-Session-Token", token}
 	MustDo(t, "POST", reqs, map[string]any{"product": "payments", "new_limit": 2, "justification": "more"}, http.StatusBadRequest, nil, session...)
-	MustDo(t, "POST", reqs, map[string]any{"product": "payments", "new_limit": 20}, http.StatusBadRequest, nil, session...)
+	MustDoInvalid(t, "POST", reqs, map[string]any{"product": "payments", "new_limit": 20}, http.StatusBadRequest, nil, session...)
 	MustDo(t, "POST", reqs, map[string]any{"product": "insights", "new_limit": 20, "justification": "x"}, http.StatusNotFound, nil, session...)
 	var r onramp.QuotaRequest
 	MustDo(t, "POST", reqs, map[string]any{"product": "payments", "new_limit": 20, "justification": "Launch on Monday: 15 calls a day"}, http.StatusAccepted, &r, session...)
@@ -308,7 +308,7 @@ func TestE2EUsageQuotaIncrease(t *testing.T) {
 	}
 	action := st.PortalURL + "/admin/api/v1/quota-requests/" + r.ID + "/"
 	MustDo(t, "POST", action+"reject", map[string]any{"by": "ana@provider.example"}, http.StatusBadRequest, nil, admin...)
-	MustDo(t, "POST", action+"approve", map[string]any{"by": "ana@provider.example", "limit": -1}, http.StatusBadRequest, nil, admin...)
+	MustDoInvalid(t, "POST", action+"approve", map[string]any{"by": "ana@provider.example", "limit": -1}, http.StatusBadRequest, nil, admin...)
 	var decided onramp.QuotaRequest
 	MustDo(t, "POST", action+"approve", map[string]any{"by": "ana@provider.example", "limit": 8}, http.StatusOK, &decided, admin...)
 	if decided.Status != onramp.QuotaApproved || decided.ApprovedLimit != 8 || decided.DecidedBy != "ana@provider.example" {
