@@ -267,6 +267,7 @@ type Reviews interface {
 	// StartReview starts the review of a submitted request; ECONFLICT when one runs already.
 	StartReview(ctx context.Context, r ProductionRequest) error
 	// Review takes an action and returns once the review has recorded it; ECONFLICT (with the
-	// reason) when the action is not possible in the request's state.
+	// reason) when the action is not possible in the request's state, EINVALID when an approval's
+	// grants are wider than the request (ProductionRequest.Narrow) and nothing was recorded.
 	Review(ctx context.Context, requestID, action string, d ReviewDecision) error
 }
