@@ -54,13 +54,18 @@ func New(deps Activities) (*Activities, error) {
 }
 
 // temporalError maps onramp error codes to Temporal: a caller's mistake will not fix itself on
-// retry, so EINVALID, ENOTFOUND, EFORBIDDEN and ECONFLICT are non-retryable.
+// retry, so EINVALID, ENOTFOUND, EFORBIDDEN and ECONFLICT are non-retryable, typed with the code
+// and with the located problems in the message (what the workflow and the Web UI show).
 func temporalError(err error) error {
 	switch code := onramp.ErrorCode(err); code {
 	case "":
 		return nil
 	case onramp.EINVALID, onramp.ENOTFOUND, onramp.EFORBIDDEN, onramp.ECONFLICT:
-		return temporal.NewNonRetryableApplicationError(onramp.ErrorMessage(err), code, err)
+		msg := onramp.ErrorMessage(err)
+		for _, d := range onramp.ErrorDetails(err) {
+			msg += "; " + d.Location + ": " + d.Message
+		}
+		return temporal.NewNonRetryableApplicationError(msg, code, err)
 	default:
 		return err
 	}

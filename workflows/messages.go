@@ -95,6 +95,9 @@ type MemberInvitationInput struct {
 // Workflow change ids (workflow.GetVersion), so running executions replay as they were recorded.
 const (
 	changeFirstSandboxCredential = "first-sandbox-credential"
+	// changeRefusedGrantWaits: an approval whose grant GrantProduction refuses (EINVALID, e.g. a
+	// Signal wider than the request) is refused and the review waits on, instead of failing.
+	changeRefusedGrantWaits = "refused-grant-waits"
 )
 
 // Production review: workflow id "production-review-<request id>". Each action is both an Update
@@ -126,7 +129,9 @@ type ProductionReviewInput struct {
 
 // ReviewAction is the payload of every review action, e.g. for the Web UI's signal dialog:
 // approve {"by": "ana@provider.example"}, reject {"by": "…", "reason": "…"},
-// request-changes {"by": "…", "changes": "…"}; approve may narrow with "grants".
+// request-changes {"by": "…", "changes": "…"}; approve may narrow with "grants", under the
+// portal's rule (onramp.ProductionRequest.Narrow): a wider one is refused, ReviewState.Refused
+// says why, and the review waits for another decision.
 type ReviewAction struct {
 	By      string                   `json:"by"`
 	Reason  string                   `json:"reason,omitempty"`
@@ -142,6 +147,17 @@ type ReviewState struct {
 	Reminded  bool      `json:"reminded"`
 	Escalated bool      `json:"escalated"`
 	Round     int       `json:"round"` // 1, then +1 per resubmission
+	// Refused is this round's last refused decision, so an admin who signalled it from the Web UI
+	// can query why nothing happened (an Update gets the error itself).
+	Refused *RefusedDecision `json:"refused,omitempty"`
+}
+
+// RefusedDecision is a decision the review refused when applying it: nothing was recorded.
+type RefusedDecision struct {
+	Action string    `json:"action"`
+	By     string    `json:"by"`
+	Reason string    `json:"reason"` // the field to fix, e.g. "…; grants[0].quota: …"
+	At     time.Time `json:"at"`
 }
 
 // Credential rotation: workflow id "credential-rotation-<rotation id>". Actions are Updates (the
