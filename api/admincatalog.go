@@ -16,6 +16,30 @@ import (
 	"github.com/onramp-dev/onramp/specs"
 )
 
+func (s *Server) adminCatalogRoutes(g routeGroups) {
+	g.admin.GET("/partners/:id/assignments", s.apiAdminAssignments)
+	g.admin.PUT("/partners/:id/assignments/:product", s.apiAdminAssign)
+	g.admin.DELETE("/partners/:id/assignments/:product", s.apiAdminUnassign)
+	g.admin.GET("/products", s.apiAdminProducts)
+	g.admin.GET("/products/:slug", s.apiAdminProduct)
+	g.admin.PUT("/products/:slug", s.apiAdminSaveProduct)
+	g.admin.POST("/products/:slug/versions", s.apiAdminPublish)
+	g.admin.PATCH("/products/:slug/versions/:version", s.apiAdminUpdateVersion)
+	g.admin.GET("/products/:slug/versions/:version/changelog", s.apiAdminChangelog)
+	g.admin.GET("/plans", s.apiAdminPlans)
+	g.admin.GET("/policies", s.apiAdminPolicies)
+
+	ui := g.adminPages
+	ui.POST("/partners/:id/assignments", s.adminAssign)
+	ui.POST("/partners/:id/assignments/:product/delete", s.adminUnassign)
+	ui.GET("/products", s.adminProducts)
+	ui.POST("/products", s.adminSaveProduct)
+	ui.GET("/products/:slug", s.adminProduct)
+	ui.POST("/products/:slug/publish", s.adminPublish)
+	ui.POST("/products/:slug/versions/:version", s.adminUpdateVersion)
+	ui.GET("/policies", s.adminPolicies)
+}
+
 // The provider's side of the catalog: products, publishing versions (with a dry run that shows
 // the validation errors or the computed changelog before anything is stored), plans,
 // assignments per organisation, and the state of the live policies.

@@ -15,6 +15,21 @@ import (
 	"github.com/onramp-dev/onramp/specs"
 )
 
+func (s *Server) catalogRoutes(g routeGroups) {
+	g.org.GET("/catalog", s.apiCatalog)
+	g.org.GET("/catalog/:product", s.apiCatalogProduct)
+	g.org.GET("/catalog/:product/versions/:version/changelog", s.apiCatalogChangelog)
+	g.org.POST("/catalog/:product/tryit", s.apiTryIt)
+	// Specs download with a session or, for a partner's CI, the organisation's API key.
+	g.v1.GET("/orgs/:org/catalog/:product/versions/:version/:file", s.apiCatalogDownloadAny)
+
+	browse := g.pages.Group("/catalog")
+	browse.GET("", s.catalogPage)
+	browse.GET("/:product", s.productPage)
+	browse.GET("/:product/versions/:version/:file", s.catalogDownloadPage)
+	browse.POST("/:product/tryit", s.sameOrigin, s.tryItPage)
+}
+
 // The partner catalog: /api/v1/orgs/{org}/catalog… and the /catalog pages. policies/members
 // decides whether the member may browse; policies/catalog decides what the organisation sees.
 // A product the organisation is not assigned answers 404, exactly like one that does not exist.

@@ -17,7 +17,8 @@ import (
 // requests, /production), and the provider's review queue (/admin/api/v1/production-requests,
 // /admin/reviews). Every rule is production.Service's; the review is a Temporal workflow.
 
-func (s *Server) productionRoutes(org, pages, admin, adminUI *gin.RouterGroup) {
+func (s *Server) productionRoutes(g routeGroups) {
+	org, pages, admin, adminUI := g.org, g.pages, g.admin, g.adminPages
 	org.GET("/production-requests", s.apiProductionRequests)
 	org.POST("/production-requests", s.apiCreateProductionRequest)
 	org.GET("/production-requests/:id", s.apiProductionRequest)

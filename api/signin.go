@@ -13,6 +13,23 @@ import (
 	"github.com/onramp-dev/onramp/internal/problem"
 )
 
+func (s *Server) signInRoutes(g routeGroups) {
+	// Kratos's browser flows through the same origin, rendered by the portal.
+	g.root.Any(KratosPathPrefix+"/*path", s.kratosProxy())
+	g.root.GET("/login", s.loginPage)
+	g.root.GET("/login/refused", s.refusedPage)
+	g.root.GET("/error", s.signInErrorPage)
+	g.root.POST("/hooks/kratos/registration", s.registrationGate)
+	g.root.POST("/hooks/kratos/signed-in", s.signedInHook)
+	g.root.POST("/logout", s.logout)
+	g.pages.GET("/dashboard", s.dashboard)
+
+	g.v1.POST("/auth/login", s.apiStartLogin)
+	g.v1.POST("/auth/login/:flow", s.apiCompleteLogin)
+	g.member.GET("/me", s.apiMe)
+	g.member.POST("/auth/logout", s.apiLogout)
+}
+
 // Kratos message ids the login page translates (kratos/text/id.go).
 const (
 	msgAccountNotFound = 4000035 // unknown address: must look exactly like a sent code (ory/kratos#4521)

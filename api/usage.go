@@ -15,6 +15,22 @@ import (
 	"github.com/onramp-dev/onramp"
 )
 
+func (s *Server) usageRoutes(g routeGroups) {
+	g.org.GET("/calls", s.apiCalls)
+	g.org.GET("/usage", s.apiUsage)
+	g.org.GET("/quota-requests", s.apiQuotaRequests)
+	g.org.POST("/quota-requests", s.apiRequestQuota)
+	g.admin.GET("/quota-requests", s.apiAdminQuotaRequests)
+	g.admin.POST("/quota-requests/:id/:action", s.apiAdminQuotaAction)
+
+	usage := g.pages.Group("/usage")
+	usage.GET("", s.usagePage)
+	usage.GET("/data.json", s.usageData)
+	usage.GET("/calls.csv", s.usageCSV)
+	usage.POST("/quota-requests", s.sameOrigin, s.usageRequestQuota)
+	g.adminPages.POST("/quota-requests/:id/:action", s.adminQuotaAction)
+}
+
 // Usage against quota, the call history and quota-increase requests. The numbers come from the
 // gateways' quota counters (flushed every second) and hour totals (written with each batch of
 // usage events), so a call shows on the usage page within about a second.

@@ -35,6 +35,16 @@ type ProductView struct {
 	Doc        *openapi3.T           `json:"-"`    // for rendering parameters and schemas
 }
 
+// Operation returns the view's operation with the id.
+func (v ProductView) Operation(id string) (onramp.Operation, bool) {
+	for _, op := range v.Operations {
+		if op.ID == id {
+			return op.Operation, true
+		}
+	}
+	return onramp.Operation{}, false
+}
+
 // GatewayURL is an environment's gateway.
 func (c *Catalog) GatewayURL(env string) string {
 	if env == onramp.Production {
