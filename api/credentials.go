@@ -71,6 +71,9 @@ func (s *Server) credentialViews(ctx context.Context, m Membership) ([]credentia
 	if err != nil {
 		return nil, err
 	}
+	if err := s.withLastUse(ctx, m.Organization.ID, cs); err != nil {
+		return nil, err
+	}
 	maxAge, err := s.maxCredentialAge(ctx, m.Organization)
 	if err != nil {
 		return nil, err

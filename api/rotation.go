@@ -43,7 +43,7 @@ func (s *Server) rotationViews(ctx context.Context, orgID string) ([]rotationVie
 	for _, r := range rs {
 		v := rotationView{Rotation: r}
 		if slices.Contains(runningRotation, r.Status) {
-			if v.OldKeyCallsLastHour, err = s.cfg.Usage.CallsWith(ctx, r.OldCredentialID, now.Add(-time.Hour)); err != nil {
+			if v.OldKeyCallsLastHour, err = s.cfg.Usage.CallsWith(ctx, r.OrgID, r.OldCredentialID, now.Add(-time.Hour)); err != nil {
 				return nil, err
 			}
 		}

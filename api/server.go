@@ -70,7 +70,7 @@ type Config struct {
 	Policies          PolicyStatus // the admin Policies page
 	Catalog           *catalog.Catalog
 	Credentials       *credentials.Service
-	Usage             onramp.UsageStore
+	Usage             onramp.UsageReader
 	Requests          onramp.ProductionRequestStore
 	Reviews           onramp.Reviews
 	Onboarding        onramp.OnboardingStore

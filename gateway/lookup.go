@@ -77,10 +77,13 @@ func clientAddress(r *http.Request) string {
 }
 
 // lookupKey finds a well-formed key's credential: from the cache, else from the store unless
-// addr has spent its budget of unknown keys (ERATELIMITED). EUNAUTHORIZED for an unknown key.
+// addr has spent its budget of unknown keys (ERATELIMITED) or the store is unreachable
+// (EUNAVAILABLE). EUNAUTHORIZED for an unknown key.
 func (g *Gateway) lookupKey(ctx context.Context, key, addr string) (onramp.Credential, error) {
 	h := keyHash(key)
-	if c, err, ok := g.creds.lookup(h); ok {
+	c, err, ok := g.creds.lookup(h)
+	g.creds.count(ok)
+	if ok {
 		return c, err
 	}
 	if c, err, ok := g.unknown.lookup(h); ok {
@@ -90,13 +93,19 @@ func (g *Gateway) lookupKey(ctx context.Context, key, addr string) (onramp.Crede
 	if g.guesses.exhausted(addr, now) {
 		return onramp.Credential{}, onramp.Errorf(onramp.ERATELIMITED, "too many unknown credentials from %s", addr)
 	}
-	c, err := g.cfg.Credentials.Lookup(ctx, key)
+	if !g.storeUp.Load() {
+		return onramp.Credential{}, errStoreDown // an unknown key cannot be checked: refused at once
+	}
+	c, err = g.cfg.Credentials.Lookup(ctx, key)
 	switch code := onramp.ErrorCode(err); {
 	case code == onramp.EUNAUTHORIZED:
 		g.guesses.spend(addr, now)
 		g.unknown.put(h, c, err)
 	case code == "":
 		g.creds.put(h, c, nil)
+	case code == onramp.EINTERNAL:
+		g.cfg.Logger.Error("credential lookup", "error", err)
+		return c, errStoreDown
 	}
 	return c, err
 }

@@ -272,7 +272,9 @@ func TestUnknownKeysCostBoundedLookups(t *testing.T) {
 	if n := counting.lookups.Load() - before; n != 0 {
 		t.Fatalf("malformed keys cost %d lookups, want 0", n)
 	}
-	guess := func(i int) string { return onramp.SandboxKeyPrefix + strings.Repeat("a", 48) + string(rune('a'+i/26%26)) + string(rune('a'+i%26)) + "22" }
+	guess := func(i int) string {
+		return onramp.SandboxKeyPrefix + strings.Repeat("a", 48) + string(rune('a'+i/26%26)) + string(rune('a'+i%26)) + "22"
+	}
 	for i := range 30 {
 		mustProblem(t, from("203.0.113.7", guess(i)), 401, "invalid-credential")
 	}
@@ -311,8 +313,8 @@ func TestAccessTokensOnlyForTheirOAuthClient(t *testing.T) {
 		return tok
 	}
 	for name, tok := range map[string]string{
-		"an API key's id as subject":   forge(apiKey.ID, ""),
-		"another client id":            forge(client.ID, "onr_client_someoneelse"),
+		"an API key's id as subject":    forge(apiKey.ID, ""),
+		"another client id":             forge(client.ID, "onr_client_someoneelse"),
 		"an API key with its client id": forge(apiKey.ID, client.ClientID),
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -339,7 +341,7 @@ func TestUsageEventIDsAreTheGatewaysOwn(t *testing.T) {
 		}
 	}
 	h.recorder.Stop()
-	events, _ := h.usage.UsageOf(t.Context(), "org_1", 10)
+	events, _ := h.usage.Calls(t.Context(), "org_1", onramp.CallFilter{Limit: 10})
 	if len(events) != 2 || events[0].ID == events[1].ID {
 		t.Fatalf("events = %+v, want both calls with distinct ids", events)
 	}

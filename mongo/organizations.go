@@ -29,8 +29,10 @@ func NewOrganizations(db *DB) *Organizations {
 // SaveOrganization upserts o by ID.
 func (s *Organizations) SaveOrganization(ctx context.Context, o onramp.Organization) error {
 	o.InvitedAt = o.InvitedAt.UTC().Truncate(time.Millisecond)
-	_, err := s.db.Collection("organizations").ReplaceOne(ctx, bson.M{"_id": o.ID}, o, options.Replace().SetUpsert(true))
-	return err
+	if _, err := s.db.Collection("organizations").ReplaceOne(ctx, bson.M{"_id": o.ID}, o, options.Replace().SetUpsert(true)); err != nil {
+		return err
+	}
+	return s.db.recordChange(ctx, onramp.ChangeOrganization, o.ID)
 }
 
 // FindOrganization returns ENOTFOUND when there is no organisation with id.
@@ -61,7 +63,7 @@ func (s *Organizations) SetOrganizationStatus(ctx context.Context, id, status st
 	if res.MatchedCount == 0 {
 		return onramp.Errorf(onramp.ENOTFOUND, "no organisation %q", id)
 	}
-	return nil
+	return s.db.recordChange(ctx, onramp.ChangeOrganization, id)
 }
 
 // SSOOrganization returns the organisation whose SSO domains include domain (an indexed lookup).
@@ -75,8 +77,10 @@ func (s *Organizations) SSOOrganization(ctx context.Context, domain string) (onr
 
 // DeleteOrganization removes the organisation with id; a missing one is not an error.
 func (s *Organizations) DeleteOrganization(ctx context.Context, id string) error {
-	_, err := s.db.Collection("organizations").DeleteOne(ctx, bson.M{"_id": id})
-	return err
+	if _, err := s.db.Collection("organizations").DeleteOne(ctx, bson.M{"_id": id}); err != nil {
+		return err
+	}
+	return s.db.recordChange(ctx, onramp.ChangeOrganization, id)
 }
 
 // SaveMember upserts m by ID.

@@ -45,11 +45,18 @@ func TestUsageRetention(t *testing.T) {
 	u := mongo.NewUsage(db)
 	ctx := t.Context()
 	now := time.Now().UTC()
-	if err := u.RecordUsage(ctx, []onramp.UsageEvent{{ID: "old", At: now.Add(-48 * time.Hour), OrgID: "o"}, {ID: "new", At: now, OrgID: "o"}}); err != nil {
+	call := func(id string, at time.Time) onramp.CallPage {
+		return onramp.CallPage{Ref: onramp.CallPageRef{Hour: at.Truncate(time.Hour), Count: 1, First: at, Last: at}, Calls: []onramp.UsageEvent{{ID: id, At: at, OrgID: "o", Status: 200}}}
+	}
+	old, recent := call("old", now.Add(-48*time.Hour)), call("new", now)
+	if err := u.SaveUsage(ctx, "gw-a", onramp.UsageFlush{Head: onramp.UsageHead{OrgID: "o", Pages: []onramp.CallPageRef{old.Ref, recent.Ref}}, Pages: []onramp.CallPage{old, recent}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.SaveNode(ctx, onramp.GatewayNode{ID: "gw-a", StartedAt: now, SeenAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	err := u.ExpireUsage(ctx, 24*time.Hour)
-	ttl, lerr := db.HasTTLIndex(ctx, "usage_events")
+	ttl, lerr := db.HasTTLIndex(ctx, "usage_pages")
 	if lerr != nil {
 		t.Fatal(lerr)
 	}

@@ -95,8 +95,9 @@ func run(rounds int, duration time.Duration, workers int) error {
 		return err
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	recorder := gateway.NewRecorder(creds, creds, quiet)
-	quota := gateway.NewQuota(gateway.QuotaConfig{Store: creds, Logger: quiet})
+	node := gateway.NewNodeID()
+	recorder := gateway.NewRecorder(gateway.RecorderConfig{Store: creds, Node: node, Logger: quiet})
+	quota := gateway.NewQuota(gateway.QuotaConfig{Store: creds, Node: node, Logger: quiet})
 	defer recorder.Stop()
 	defer quota.Stop()
 	gw, err := gateway.New(gateway.Config{Environment: onramp.Production, PortalURL: "http://portal", Credentials: svc, Organizations: benchOrgs{}, Catalog: store, Assignments: store,
@@ -163,7 +164,8 @@ func run(rounds int, duration time.Duration, workers int) error {
 		gwTotal, bareTotal = gwTotal+g, bareTotal+b
 		fmt.Printf("round %d: gateway %.0f req/s, bare proxy %.0f req/s, ratio %.2f\n", i, g, b, g/b)
 	}
-	fmt.Fprintf(os.Stdout, "workers %d, %s per measurement, usage events dropped: %d\n", workers, duration, recorder.Dropped())
+	counted, degraded, _ := recorder.Counts()
+	fmt.Fprintf(os.Stdout, "workers %d, %s per measurement, calls counted: %d (%d not in the call log)\n", workers, duration, counted, degraded)
 	fmt.Printf("gateway/bare throughput ratio: %.2f\n", gwTotal/bareTotal)
 	return nil
 }

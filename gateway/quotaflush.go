@@ -1,0 +1,126 @@
+package gateway
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/onramp-dev/onramp"
+)
+
+// flush writes this node's totals and reads the other nodes': every counter's on a full flush
+// (so an idle node still learns the others' use), only the hot ones' otherwise. Counters of a
+// window that has ended are dropped once written.
+func (q *Quota) flush(full bool) {
+	q.mu.Lock()
+	now := q.cfg.Now()
+	writes := map[string]int64{}
+	var read []*counter
+	for id, c := range q.counters {
+		if c.loading {
+			continue
+		}
+		if full && c.own == c.saved && !now.Before(c.w.Reset) {
+			delete(q.counters, id)
+			continue
+		}
+		if full || c.hot() {
+			if c.own != c.saved {
+				writes[id] = c.own
+			}
+			read = append(read, c)
+		}
+	}
+	q.mu.Unlock()
+	if len(read) == 0 {
+		return
+	}
+	timeout := 5 * time.Second
+	if !full {
+		timeout = q.cfg.Interval / 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := q.cfg.Store.SaveQuotaCounts(ctx, q.cfg.Node, writes)
+	if err == nil {
+		q.mu.Lock()
+		for _, c := range read {
+			if n, ok := writes[c.w.id()]; ok {
+				c.saved = max(c.saved, n)
+			}
+		}
+		q.mu.Unlock()
+		err = q.read(ctx, read, full)
+	}
+	q.reached.Store(err == nil)
+	if err != nil {
+		q.cfg.Logger.Error("flush quota counters", "node", q.cfg.Node, "error", err)
+	}
+}
+
+// read learns the other nodes' totals of the counters, grouped by window start (only nodes seen
+// since a window began can have counted in it). A full read also measures the interval's rate.
+func (q *Quota) read(ctx context.Context, cs []*counter, full bool) error {
+	others, err := q.otherNodes(ctx)
+	if err != nil {
+		return err
+	}
+	byStart := map[time.Time][]*counter{}
+	for _, c := range cs {
+		byStart[c.w.Start] = append(byStart[c.w.Start], c)
+	}
+	for start, group := range byStart {
+		var nodes []string
+		for _, n := range others {
+			if !n.SeenAt.Before(start.Add(-onramp.NodeReadMargin)) {
+				nodes = append(nodes, n.ID)
+			}
+		}
+		ids := make([]string, len(group))
+		for i, c := range group {
+			ids[i] = c.w.id()
+		}
+		totals, err := q.cfg.Store.QuotaCounts(ctx, ids, nodes)
+		if err != nil {
+			return err
+		}
+		q.apply(group, totals, full)
+	}
+	return nil
+}
+
+func (q *Quota) apply(cs []*counter, totals map[string]int64, full bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, c := range cs {
+		c.others, c.isRead = max(c.others, totals[c.w.id()]), true
+		if full {
+			total := c.used()
+			c.rate, c.base, c.recent = max(0, total-c.base), total, 0
+		}
+		q.alert(c)
+	}
+}
+
+// nodeListing is how long the list of other nodes is reused.
+const nodeListing = 250 * time.Millisecond
+
+// otherNodes lists the nodes other than this one seen in the last 32 days (every window began
+// since), at most every nodeListing.
+func (q *Quota) otherNodes(ctx context.Context) ([]onramp.GatewayNode, error) {
+	q.mu.Lock()
+	others, fresh := q.others, time.Since(q.listed) < nodeListing
+	q.mu.Unlock()
+	if fresh {
+		return others, nil
+	}
+	all, err := q.cfg.Store.Nodes(ctx, q.cfg.Now().AddDate(0, 0, -32))
+	if err != nil {
+		return others, err
+	}
+	all = slices.DeleteFunc(all, func(n onramp.GatewayNode) bool { return n.ID == q.cfg.Node })
+	q.mu.Lock()
+	q.others, q.listed = all, time.Now()
+	q.mu.Unlock()
+	return all, nil
+}
