@@ -271,8 +271,10 @@ type MinuteCalls struct {
 	Calls  int64     `json:"calls" bson:"calls"`
 }
 
-// CallPageSize is how many calls one page of the recent-calls log holds.
-const CallPageSize = 250
+// CallPageSize is how many calls one page of the recent-calls log holds: a page is rewritten
+// while it fills, and FerretDB holds its one writer lock for the whole document (a page of 250
+// took 27–85 ms, long enough to delay the quota counters' writes behind it).
+const CallPageSize = 50
 
 // CallPage is one page of a node's recent-calls log of an organisation: calls of one UTC hour,
 // errors (status ≥ 400) apart from the others, so a flood of successes never pushes an error
@@ -319,6 +321,10 @@ type UsageFlush struct {
 	Drop   []CallPageRef
 }
 
+// LegacyNode names, in QuotaCounts, the quota counters every node shared before per-node counting:
+// no node writes them any more, so a gateway reads them once per window, and the portal always.
+const LegacyNode = ""
+
 // NodeReadMargin widens which nodes readers sum: those seen since the start of what is read,
 // less this margin (a node flushes what it counted a moment after counting it).
 const NodeReadMargin = 5 * time.Minute
@@ -333,8 +339,8 @@ type GatewayUsageStore interface {
 	// SaveQuotaCounts sets the node's running totals of quota counters (by counter id); a stored
 	// total never decreases.
 	SaveQuotaCounts(ctx context.Context, node string, totals map[string]int64) error
-	// QuotaCounts sums the counters' totals over the given nodes (and what counters held before
-	// per-node counting, if the store has such); missing counters are 0.
+	// QuotaCounts sums the counters' totals over the given nodes (LegacyNode among them: what
+	// the counters shared by all nodes held before per-node counting); missing counters are 0.
 	QuotaCounts(ctx context.Context, ids, nodes []string) (map[string]int64, error)
 	// SaveUsage writes the node's flush of one organisation: pages first, then months and the head.
 	SaveUsage(ctx context.Context, node string, f UsageFlush) error
@@ -350,7 +356,8 @@ type UsageTotals struct {
 // UsageReader is what the portal reads of the usage: sums over the documents of every gateway
 // node seen (SaveNode) since what is read began, less NodeReadMargin.
 type UsageReader interface {
-	// Counters returns the quota counters' totals (0 for missing ones); ids are CounterIDs.
+	// Counters returns the quota counters' totals, LegacyNode's included (0 for missing ones);
+	// ids are CounterIDs.
 	Counters(ctx context.Context, ids []string) (map[string]int64, error)
 	// UsageTotals returns the product's daily and hourly calls in env for [from, to).
 	UsageTotals(ctx context.Context, orgID, product, env string, from, to time.Time) (UsageTotals, error)

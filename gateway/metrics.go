@@ -21,6 +21,7 @@ type Metrics struct {
 	queueDepth   prometheus.Gauge
 	flushSeconds prometheus.Histogram
 	flushErrors  prometheus.Counter
+	quotaFlush   *prometheus.HistogramVec
 	degradedCnt  prometheus.Counter
 	storeUp      *prometheus.GaugeVec
 	ops          sync.Map // opLabels → *opMetrics: the hot path looks its series up once
@@ -46,12 +47,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Time of one usage flush (heartbeat, totals, call log).", Buckets: buckets}),
 		flushErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "onramp_gateway_usage_flush_errors_total",
 			Help: "Usage flushes that failed (retried with newer totals at the next one)."}),
+		quotaFlush: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "onramp_gateway_quota_flush_seconds",
+			Help: "Time to write this node's quota totals and read the other nodes' (kind: full or hot).", Buckets: buckets}, []string{"kind"}),
 		degradedCnt: prometheus.NewCounter(prometheus.CounterOpts{Name: "onramp_gateway_usage_degraded_total",
 			Help: "Calls counted in the usage totals but not kept in the recent-calls log (log budget or write buffer full)."}),
 		storeUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "onramp_gateway_store_up",
 			Help: "1 while the gateway's last background read of the store succeeded."}, []string{"environment"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.decisions, m.cache, m.quotaRefused, m.queueDepth, m.flushSeconds, m.flushErrors, m.degradedCnt, m.storeUp)
+	reg.MustRegister(m.requests, m.latency, m.decisions, m.cache, m.quotaRefused, m.queueDepth, m.flushSeconds, m.flushErrors, m.quotaFlush, m.degradedCnt, m.storeUp)
 	return m
 }
 
@@ -128,6 +131,17 @@ func (m *Metrics) flushed(took time.Duration, err error) {
 	if err != nil {
 		m.flushErrors.Inc()
 	}
+}
+
+func (m *Metrics) quotaFlushed(full bool, took time.Duration) {
+	if m == nil {
+		return
+	}
+	kind := "hot"
+	if full {
+		kind = "full"
+	}
+	m.quotaFlush.WithLabelValues(kind).Observe(took.Seconds())
 }
 
 func (m *Metrics) store(env string, up bool) {

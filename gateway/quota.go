@@ -53,6 +53,7 @@ type QuotaConfig struct {
 	// FirstRead bounds the wait of a window's first call for the other nodes' totals (default
 	// 100 ms; never waited for while the store is unreachable).
 	FirstRead time.Duration
+	Metrics   *Metrics // nil: none
 	Now       func() time.Time
 }
 
@@ -77,8 +78,10 @@ type counter struct {
 	own     int64 // calls this node admitted in the window
 	saved   int64 // own, as last written
 	others  int64 // the other nodes' totals, as last read
+	legacy  int64 // what the window's shared counter held before per-node counting (read once)
 	loaded  chan struct{}
 	isRead  bool  // others was read at least once
+	hasOld  bool  // legacy was read
 	base    int64 // all nodes' total at the last full flush
 	rate    int64 // calls all nodes added during the last full interval
 	recent  int64 // calls this node admitted since the last full flush
@@ -86,7 +89,7 @@ type counter struct {
 	loading bool
 }
 
-func (c *counter) used() int64 { return c.own + c.others }
+func (c *counter) used() int64 { return c.own + c.others + c.legacy }
 
 // hot reports whether the counter is unread, or in use and may run out before the next full
 // flush: what is left is within twice what all nodes used in the last interval plus what this

@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/onramp-dev/onramp"
@@ -41,8 +43,15 @@ func (q *Quota) flush(full bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	err := q.cfg.Store.SaveQuotaCounts(ctx, q.cfg.Node, writes)
-	if err == nil {
+	started := time.Now()
+	var werr error
+	var wg sync.WaitGroup
+	if len(writes) > 0 { // written and read at once: one round trip less of staleness
+		wg.Go(func() { werr = q.cfg.Store.SaveQuotaCounts(ctx, q.cfg.Node, writes) })
+	}
+	rerr := q.read(ctx, read, full)
+	wg.Wait()
+	if werr == nil {
 		q.mu.Lock()
 		for _, c := range read {
 			if n, ok := writes[c.w.id()]; ok {
@@ -50,8 +59,9 @@ func (q *Quota) flush(full bool) {
 			}
 		}
 		q.mu.Unlock()
-		err = q.read(ctx, read, full)
 	}
+	err := errors.Join(werr, rerr)
+	q.cfg.Metrics.quotaFlushed(full, time.Since(started))
 	q.reached.Store(err == nil)
 	if err != nil {
 		q.cfg.Logger.Error("flush quota counters", "node", q.cfg.Node, "error", err)
@@ -63,6 +73,9 @@ func (q *Quota) flush(full bool) {
 func (q *Quota) read(ctx context.Context, cs []*counter, full bool) error {
 	others, err := q.otherNodes(ctx)
 	if err != nil {
+		return err
+	}
+	if err := q.readLegacy(ctx, cs); err != nil {
 		return err
 	}
 	byStart := map[time.Time][]*counter{}
@@ -85,6 +98,34 @@ func (q *Quota) read(ctx context.Context, cs []*counter, full bool) error {
 			return err
 		}
 		q.apply(group, totals, full)
+	}
+	return nil
+}
+
+// readLegacy reads, once per counter, what its window's shared counter held before per-node
+// counting (nobody writes it any more).
+func (q *Quota) readLegacy(ctx context.Context, cs []*counter) error {
+	var ids []string
+	q.mu.Lock()
+	for _, c := range cs {
+		if !c.hasOld {
+			ids = append(ids, c.w.id())
+		}
+	}
+	q.mu.Unlock()
+	if len(ids) == 0 {
+		return nil
+	}
+	old, err := q.cfg.Store.QuotaCounts(ctx, ids, []string{onramp.LegacyNode})
+	if err != nil {
+		return err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, c := range cs {
+		if n, ok := old[c.w.id()]; ok && !c.hasOld {
+			c.legacy, c.hasOld = n, true
+		}
 	}
 	return nil
 }

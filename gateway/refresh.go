@@ -46,10 +46,13 @@ func (g *Gateway) refresh(ctx context.Context) {
 		} else {
 			err = feed.read(ctx, g)
 		}
-		g.storeUp.Store(err == nil)
+		was := g.storeUp.Swap(err == nil)
 		g.cfg.Metrics.store(g.cfg.Environment, err == nil)
-		if err != nil && ctx.Err() == nil {
-			g.cfg.Logger.Warn("gateway cache refresh failed; serving what is cached", "error", err)
+		switch {
+		case err != nil && was && ctx.Err() == nil:
+			g.cfg.Logger.Warn("the store is unreachable; serving what is cached", "environment", g.cfg.Environment, "error", err)
+		case err == nil && !was:
+			g.cfg.Logger.Info("the store answers again", "environment", g.cfg.Environment)
 		}
 	}
 }

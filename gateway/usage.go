@@ -42,7 +42,7 @@ type RecorderConfig struct {
 	// MaxQueued bounds the logged calls held for writing, all organisations (default 50 000).
 	MaxQueued int
 	// LogBound is how many calls of each kind per organisation the node's log keeps (default
-	// 10 000); Retention how long (default 720h).
+	// 5 000: its index, rewritten with each flush, stays small); Retention how long (default 720h).
 	LogBound  int
 	Retention time.Duration
 	Metrics   *Metrics // nil: none
@@ -60,7 +60,7 @@ func NewRecorder(cfg RecorderConfig) *Recorder {
 	cfg.Interval = orDefault(cfg.Interval, time.Second)
 	cfg.Retention = orDefault(cfg.Retention, 720*time.Hour)
 	cfg.LogPerSecond, cfg.ErrorsPerSecond = orDefault(cfg.LogPerSecond, 100), orDefault(cfg.ErrorsPerSecond, 1000)
-	cfg.MaxQueued, cfg.LogBound = orDefault(cfg.MaxQueued, 50_000), orDefault(cfg.LogBound, 10_000)
+	cfg.MaxQueued, cfg.LogBound = orDefault(cfg.MaxQueued, 50_000), orDefault(cfg.LogBound, 5_000)
 	r := &Recorder{cfg: cfg, orgs: map[string]*orgUsage{}, started: cfg.Now(), done: make(chan struct{}), stop: make(chan struct{})}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

@@ -207,28 +207,30 @@ func TestFullBufferDegradesToAggregatesWhileTheStoreIsDown(t *testing.T) {
 }
 
 // The log keeps the newest calls of each kind up to its bound: older pages go, in memory and in
-// the store.
+// the store; those that went before they were written count as degraded.
 func TestCallLogBoundDropsTheOldestPages(t *testing.T) {
+	const p = onramp.CallPageSize
 	store, at := credentialstest.NewMemory(), time.Now().UTC()
-	r := gateway.NewRecorder(gateway.RecorderConfig{Store: store, Node: "gw-a", Interval: time.Hour, LogPerSecond: 10_000, LogBound: 300, Now: fixedClock(at)})
+	r := gateway.NewRecorder(gateway.RecorderConfig{Store: store, Node: "gw-a", Interval: time.Hour, LogPerSecond: 100 * p, LogBound: 6 * p, Now: fixedClock(at)})
 	defer r.Stop()
-	for i := range 400 {
+	for i := range 8 * p { // pages 0 and 1 go before the flush
 		r.Record(event(i, 200, at))
 	}
 	if err := r.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	for i := 400; i < 1000; i++ {
+	for i := 8 * p; i < 20*p; i++ { // pages 2 to 7 (written) and 8 to 13 (not) go
 		r.Record(event(i, 200, at))
 	}
 	if err := r.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	got := mustCalls(t, store, onramp.CallFilter{})
-	if len(got) != onramp.CallPageSize || got[0].ID != "e-0999" || got[len(got)-1].ID != "e-0750" {
-		t.Errorf("logged %d calls from %s to %s, want the newest page: e-0999 to e-0750", len(got), got[0].ID, got[len(got)-1].ID)
+	first, last := fmt.Sprintf("e-%04d", 20*p-1), fmt.Sprintf("e-%04d", 14*p)
+	if len(got) != 6*p || got[0].ID != first || got[len(got)-1].ID != last {
+		t.Errorf("logged %d calls from %s to %s, want the newest %d: %s to %s", len(got), got[0].ID, got[len(got)-1].ID, 6*p, first, last)
 	}
-	if counted, degraded, _ := r.Counts(); counted != 1000 || degraded != 600 {
-		t.Errorf("counts = %d, %d degraded; want 1000, 600 (the calls dropped before they were written: 250 of the first page, 100 of the second, 250 of the third)", counted, degraded)
+	if counted, degraded, _ := r.Counts(); counted != 20*p || degraded != 8*p {
+		t.Errorf("counts = %d, %d degraded; want %d, %d (pages 0, 1 and 8 to 13 went unwritten)", counted, degraded, 20*p, 8*p)
 	}
 }

@@ -15,9 +15,10 @@ type callLog struct {
 }
 
 type logPage struct {
-	ref   onramp.CallPageRef
-	calls []onramp.UsageEvent // append-only, so a slice of it taken under the lock stays valid
+	ref   onramp.CallPageRef  // ref.Count: the calls in the page
+	calls []onramp.UsageEvent // append-only; released once a full page is written (only the open page is rewritten)
 	saved int                 // calls written to the store
+	done  bool                // written whole and released: a later call opens a new page
 }
 
 // add appends a call, opening a page for a new hour or when the last is full, and lets the oldest
@@ -28,7 +29,7 @@ func (l *callLog) add(e onramp.UsageEvent, bound int, o *orgUsage) (unwritten in
 	if n := len(l.pages); n > 0 {
 		p = l.pages[n-1]
 	}
-	if p == nil || hour.After(p.ref.Hour) || len(p.calls) >= onramp.CallPageSize {
+	if p == nil || p.done || hour.After(p.ref.Hour) || p.ref.Count >= onramp.CallPageSize {
 		part := 0
 		if p != nil && !hour.After(p.ref.Hour) { // a late call of the page's hour, or a full page
 			hour, part = p.ref.Hour, p.ref.Part+1
@@ -37,7 +38,7 @@ func (l *callLog) add(e onramp.UsageEvent, bound int, o *orgUsage) (unwritten in
 		l.pages = append(l.pages, p)
 	}
 	p.calls = append(p.calls, e)
-	p.ref.Count = len(p.calls)
+	p.ref.Count++
 	if e.At.Before(p.ref.First) {
 		p.ref.First = e.At
 	}
@@ -55,9 +56,9 @@ func (l *callLog) add(e onramp.UsageEvent, bound int, o *orgUsage) (unwritten in
 func (l *callLog) dropOldest(o *orgUsage) (unwritten int) {
 	old := l.pages[0]
 	l.pages = l.pages[1:]
-	l.total -= len(old.calls)
-	unwritten = len(old.calls) - old.saved
-	old.saved = len(old.calls)
+	l.total -= old.ref.Count
+	unwritten = old.ref.Count - old.saved
+	old.saved = old.ref.Count
 	o.drops = append(o.drops, old.ref)
 	return unwritten
 }
@@ -100,7 +101,7 @@ func (r *Recorder) snapshots() []orgSnapshot {
 		for _, l := range o.logs {
 			for _, p := range l.pages {
 				s.flush.Head.Pages = append(s.flush.Head.Pages, p.ref)
-				if p.saved < len(p.calls) {
+				if p.saved < p.ref.Count {
 					s.flush.Pages = append(s.flush.Pages, onramp.CallPage{Ref: p.ref, Calls: p.calls[:len(p.calls):len(p.calls)]})
 					s.pages[p] = len(p.calls)
 				}
@@ -121,6 +122,7 @@ func (r *Recorder) snapshots() []orgSnapshot {
 // saved marks what a snapshot covered as written, and forgets months before the last one that
 // are written: calls no longer land in them.
 func (r *Recorder) saved(s orgSnapshot) {
+	now := r.cfg.Now().UTC()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	o := s.org
@@ -133,10 +135,12 @@ func (r *Recorder) saved(s orgSnapshot) {
 			r.queued -= n - p.saved
 			p.saved = n
 		}
+		if p.saved == p.ref.Count && (p.saved == onramp.CallPageSize || p.ref.Hour.Add(time.Hour).Before(now)) {
+			p.calls, p.done = nil, true // never rewritten again: a new call opens a new page
+		}
 	}
 	o.drops = o.drops[s.drops:]
 	r.cfg.Metrics.queue(r.queued)
-	now := r.cfg.Now().UTC()
 	keep := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0)
 	for start, m := range o.months {
 		if start.Before(keep) && m.saved >= m.version {

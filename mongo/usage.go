@@ -72,12 +72,17 @@ func (s *Usage) SaveQuotaCounts(ctx context.Context, node string, totals map[str
 	return s.db.bulk(ctx, "quota_counts", models)
 }
 
-// QuotaCounts sums the counters over the nodes, plus what the shared counter of the same id
-// held before per-node counting.
+// QuotaCounts sums the counters over the nodes; onramp.LegacyNode's are the shared counters of
+// the same id (usage_counters).
 func (s *Usage) QuotaCounts(ctx context.Context, ids, nodes []string) (map[string]int64, error) {
 	keys := make([]string, 0, len(ids)*len(nodes))
-	for _, id := range ids {
-		for _, n := range nodes {
+	legacy := false
+	for _, n := range nodes {
+		if n == onramp.LegacyNode {
+			legacy = true
+			continue
+		}
+		for _, id := range ids {
 			keys = append(keys, id+"@"+n)
 		}
 	}
@@ -92,8 +97,11 @@ func (s *Usage) QuotaCounts(ctx context.Context, ids, nodes []string) (map[strin
 	for _, c := range counts {
 		out[c.ID[:strings.LastIndexByte(c.ID, '@')]] += c.Count
 	}
-	legacy, err := findIDs[quotaCount](ctx, s.db, "usage_counters", ids)
-	for _, c := range legacy {
+	if !legacy {
+		return out, nil
+	}
+	shared, err := findIDs[quotaCount](ctx, s.db, "usage_counters", ids)
+	for _, c := range shared {
 		out[c.ID] += c.Count
 	}
 	return out, err
@@ -111,7 +119,7 @@ func (s *Usage) Counters(ctx context.Context, ids []string) (map[string]int64, e
 	if err != nil {
 		return nil, err
 	}
-	return s.QuotaCounts(ctx, ids, nodes)
+	return s.QuotaCounts(ctx, ids, append(nodes, onramp.LegacyNode))
 }
 
 type monthDoc struct {

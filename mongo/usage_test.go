@@ -57,8 +57,14 @@ func TestSharedCountersBeforePerNodeCountingStillCount(t *testing.T) {
 	if err := u.SaveQuotaCounts(ctx, "gw-a", map[string]int64{id: 2}); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := u.QuotaCounts(ctx, []string{id}, []string{"gw-a"}); err != nil || got[id] != 9 {
+	if got, err := u.QuotaCounts(ctx, []string{id}, []string{"gw-a", onramp.LegacyNode}); err != nil || got[id] != 9 {
 		t.Errorf("QuotaCounts = %v, %v; want 7 before the upgrade + 2 since", got, err)
+	}
+	if got, err := u.QuotaCounts(ctx, []string{id}, []string{onramp.LegacyNode}); err != nil || got[id] != 7 {
+		t.Errorf("QuotaCounts(legacy only) = %v, %v; want the 7 before the upgrade", got, err)
+	}
+	if got, err := u.QuotaCounts(ctx, []string{id}, []string{"gw-a"}); err != nil || got[id] != 2 {
+		t.Errorf("QuotaCounts(gw-a only) = %v, %v; want gw-a's 2", got, err)
 	}
 	if got, err := u.Counters(ctx, []string{id}); err != nil || got[id] != 9 {
 		t.Errorf("Counters = %v, %v; want 9", got, err)

@@ -53,7 +53,7 @@ func (s *Stack) startGateway(ctx context.Context, d gatewayDeps, sandboxL, prodL
 	s.GatewayNode = gateway.NewNodeID()
 	metrics := gateway.NewMetrics(d.reg)
 	s.recorder = gateway.NewRecorder(gateway.RecorderConfig{Store: usage, Node: s.GatewayNode, Logger: log, Metrics: metrics, Retention: cfg.UsageRetention})
-	s.quota = gateway.NewQuota(gateway.QuotaConfig{Store: usage, Node: s.GatewayNode, Alerts: d.alerts, Logger: log, Interval: cfg.QuotaFlush})
+	s.quota = gateway.NewQuota(gateway.QuotaConfig{Store: usage, Node: s.GatewayNode, Alerts: d.alerts, Logger: log, Interval: cfg.QuotaFlush, Metrics: metrics})
 	tokens, err := s.tokens()
 	if err != nil {
 		return err

@@ -615,6 +615,23 @@ func (s *Stack) watch(done <-chan struct{}, msg string) {
 	}()
 }
 
+// PauseInfra freezes the embedded Temporal and MongoDB (FerretDB) process until ResumeInfra: the
+// store and Temporal both stop answering, as in an outage. It fails when they are not embedded.
+func (s *Stack) PauseInfra() error {
+	if s.infra == nil {
+		return errors.New("no embedded infrastructure to pause")
+	}
+	return s.infra.Pause()
+}
+
+// ResumeInfra lets the embedded infrastructure run again.
+func (s *Stack) ResumeInfra() error {
+	if s.infra == nil {
+		return errors.New("no embedded infrastructure to resume")
+	}
+	return s.infra.Resume()
+}
+
 // Err delivers the first fatal error of a running stack (a listener failing, a child exiting).
 func (s *Stack) Err() <-chan error { return s.errc }
 

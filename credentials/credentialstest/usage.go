@@ -73,7 +73,7 @@ func (m *Memory) Counters(ctx context.Context, ids []string) (map[string]int64, 
 			since = time.Unix(unix, 0)
 		}
 	}
-	return m.QuotaCounts(ctx, ids, m.seenSince(since))
+	return m.QuotaCounts(ctx, ids, append(m.seenSince(since), onramp.LegacyNode))
 }
 
 // seenSince lists the nodes a reader sums for data since t; m.mu must not be held.
