@@ -286,6 +286,7 @@ type CallPage struct {
 
 // CallPageRef names a page and summarises it, so readers fetch only the pages they need.
 type CallPageRef struct {
+	Open   bool      `json:"open" bson:"open"` // it may still grow; a page that is not open never changes again
 	Errors bool      `json:"errors" bson:"errors"`
 	Hour   time.Time `json:"hour" bson:"hour"`
 	Part   int       `json:"part" bson:"part"`
@@ -371,7 +372,8 @@ type UsageReader interface {
 
 // UsageRetention purges the call log.
 type UsageRetention interface {
-	// PurgeUsage deletes the log's pages of hours before a time and returns how many calls went.
+	// PurgeUsage deletes the log's pages of the UTC days before before's day and returns how many
+	// calls went.
 	PurgeUsage(ctx context.Context, before time.Time) (int64, error)
 }
 

@@ -158,3 +158,8 @@ const (
 
 // Name is the database's name.
 func (d *DB) Name() string { return d.db.Name() }
+
+// CollectionNames lists the database's collections.
+func (d *DB) CollectionNames(ctx context.Context) ([]string, error) {
+	return d.db.ListCollectionNames(ctx, bson.M{})
+}

@@ -2,6 +2,9 @@ package mongo
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -13,20 +16,43 @@ import (
 	"github.com/onramp-dev/onramp"
 )
 
-// Usage stores what the gateway nodes count, one document per writer, every one keyed by _id
-// (the only lookup FerretDB does not scan for):
+// Usage stores what the gateway nodes count, one document per writer, each read by _id. On
+// FerretDB (v1.24, SQLite) a find by _id and an insert take a millisecond whatever a collection
+// holds, but an update or a delete scans the whole collection (measured: 15-35 ms at a few
+// thousand documents), so what a node rewrites every second lives in collections of one month
+// or one day, and the call log's closed pages are only ever inserted:
 //
-//	gateway_nodes  _id <node>                    the node's heartbeat
-//	quota_counts   _id <counter id>@<node>       the node's running total of a quota counter
-//	usage_months   _id <org>:<YYYY-MM>@<node>    the node's running totals of an organisation's month
-//	usage_heads    _id <org>@<node>              the node's credential use and call-log index
-//	usage_pages    _id <org>@<node>#<page key>   one page of the node's call log
+//	gateway_nodes            _id <node>                  the node's heartbeat
+//	quota_counts_<YYYYMMDD>  _id <counter id>@<node>     its running total of a counter whose window starts that day
+//	usage_months_<YYYYMM>    _id <org>@<node>            its running totals of an organisation's month
+//	usage_heads_<YYYYMM>     _id <org>@<node>            its credential use and call-log index, as of that month
+//	usage_open_<YYYYMM>      _id <org>@<node>#<ok|err>   the log page it is still filling
+//	usage_pages_<YYYYMMDD>   _id <org>@<node>#<page key> a closed page of calls of that day (inserted once)
 //
-// Readers list the nodes, then read each node's documents by _id and sum them. usage_counters
-// holds the shared counters written before per-node counting; they are read, never written.
+// On FerretDB an update also decodes every document of its collection, so the collections nodes
+// rewrite are split further in buckets of the organisations (a suffix _00 … _15): an update reads
+// a sixteenth of the active organisations' documents. (MongoDB, which updates by _id through an
+// index, gets the same layout: one layout, whichever server a reader and a writer see.)
+//
+// Readers list the nodes, then read each node's documents by _id and sum them. Retention drops
+// whole day collections. usage_counters holds the shared counters written before per-node
+// counting: read, never written.
 type Usage struct{ db *DB }
 
 var _ onramp.UsageStore = (*Usage)(nil)
+
+func day(t time.Time) string   { return t.UTC().Format("20060102") }
+func month(t time.Time) string { return t.UTC().Format("200601") }
+
+// buckets is how many collections an organisation-keyed one is split in.
+const buckets = 16
+
+// rewritten is the collection of base (and its date) that holds org's documents.
+func (s *Usage) rewritten(_ context.Context, base, org string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(org))
+	return fmt.Sprintf("%s_%02d", base, h.Sum32()%buckets)
+}
 
 // NewUsage returns the store on db; it panics on a nil db.
 func NewUsage(db *DB) *Usage {
@@ -62,40 +88,55 @@ type quotaCount struct {
 	Count int64  `bson:"count"`
 }
 
+// quotaCollection is where a counter's per-node totals are: the day its window starts, its
+// organisation's bucket.
+func (s *Usage) quotaCollection(ctx context.Context, counterID string) string {
+	unix, _ := strconv.ParseInt(counterID[strings.LastIndexByte(counterID, ':')+1:], 10, 64)
+	org, _, _ := strings.Cut(counterID, ":")
+	return s.rewritten(ctx, "quota_counts_"+day(time.Unix(unix, 0)), org)
+}
+
 // SaveQuotaCounts sets the node's totals with $max, so a late, older write never lowers one.
 func (s *Usage) SaveQuotaCounts(ctx context.Context, node string, totals map[string]int64) error {
-	models := make([]mongo.WriteModel, 0, len(totals))
+	byColl := map[string][]mongo.WriteModel{}
 	for id, n := range totals {
-		models = append(models, mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id + "@" + node}).SetUpsert(true).
-			SetUpdate(bson.M{"$max": bson.M{"count": n}, "$set": bson.M{"counter": id, "node": node}}))
+		c := s.quotaCollection(ctx, id)
+		byColl[c] = append(byColl[c], mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": id + "@" + node}).SetUpsert(true).
+			SetUpdate(bson.M{"$max": bson.M{"count": n}}))
 	}
-	return s.db.bulk(ctx, "quota_counts", models)
+	for c, models := range byColl {
+		if err := s.db.bulk(ctx, c, models); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // QuotaCounts sums the counters over the nodes; onramp.LegacyNode's are the shared counters of
 // the same id (usage_counters).
 func (s *Usage) QuotaCounts(ctx context.Context, ids, nodes []string) (map[string]int64, error) {
-	keys := make([]string, 0, len(ids)*len(nodes))
-	legacy := false
-	for _, n := range nodes {
-		if n == onramp.LegacyNode {
-			legacy = true
-			continue
-		}
-		for _, id := range ids {
-			keys = append(keys, id+"@"+n)
-		}
-	}
 	out := make(map[string]int64, len(ids))
+	byColl := map[string][]string{}
+	legacy := false
 	for _, id := range ids {
 		out[id] = 0
+		for _, n := range nodes {
+			if n == onramp.LegacyNode {
+				legacy = true
+				continue
+			}
+			c := s.quotaCollection(ctx, id)
+			byColl[c] = append(byColl[c], id+"@"+n)
+		}
 	}
-	counts, err := findIDs[quotaCount](ctx, s.db, "quota_counts", keys)
-	if err != nil {
-		return out, err
-	}
-	for _, c := range counts {
-		out[c.ID[:strings.LastIndexByte(c.ID, '@')]] += c.Count
+	for c, keys := range byColl {
+		counts, err := findIDs[quotaCount](ctx, s.db, c, keys)
+		if err != nil {
+			return out, err
+		}
+		for _, q := range counts {
+			out[q.ID[:strings.LastIndexByte(q.ID, '@')]] += q.Count
+		}
 	}
 	if !legacy {
 		return out, nil
@@ -135,60 +176,85 @@ type headDoc struct {
 }
 
 type pageDoc struct {
-	ID              string    `bson:"_id"`
-	OrgID           string    `bson:"org_id"`
-	Node            string    `bson:"node"`
-	Hour            time.Time `bson:"hour"` // the purge's and a TTL index's field
+	ID              string `bson:"_id"`
+	OrgID           string `bson:"org_id"`
+	Node            string `bson:"node"`
 	onramp.CallPage `bson:",inline"`
 }
 
-func monthID(org string, month time.Time, node string) string {
-	return org + ":" + month.UTC().Format("2006-01") + "@" + node
+func nodeDocID(org, node string) string { return org + "@" + node }
+
+func openID(org, node string, errs bool) string {
+	if errs {
+		return nodeDocID(org, node) + "#err"
+	}
+	return nodeDocID(org, node) + "#ok"
 }
 
-func headID(org, node string) string { return org + "@" + node }
+func pageID(org, node string, r onramp.CallPageRef) string {
+	return nodeDocID(org, node) + "#" + r.Key()
+}
 
-func pageID(org, node string, r onramp.CallPageRef) string { return org + "@" + node + "#" + r.Key() }
-
-// SaveUsage writes the pages first, then the months and the head that lists the pages, then
-// deletes the dropped pages: a reader never finds a listed page missing but for a purge.
+// SaveUsage writes closed pages first (inserts; one already there is left as it is), then the
+// open pages, the months and the head of the flush's month, so a reader following a head finds
+// every page it lists. Dropped pages are only left out of the head: their day's purge deletes them.
 func (s *Usage) SaveUsage(ctx context.Context, node string, f onramp.UsageFlush) error {
-	org := f.Head.OrgID
-	pages := make([]mongo.WriteModel, len(f.Pages))
-	for i, p := range f.Pages {
+	org, at := f.Head.OrgID, f.Head.UpdatedAt
+	if at.IsZero() {
+		at = time.Now()
+	}
+	closed, open := map[string][]mongo.WriteModel{}, []mongo.WriteModel{}
+	for _, p := range f.Pages {
 		p.Ref = utcRef(p.Ref)
 		for j := range p.Calls {
 			p.Calls[j].At = p.Calls[j].At.UTC().Truncate(time.Millisecond)
 		}
-		id := pageID(org, node, p.Ref)
-		pages[i] = mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": id}).SetUpsert(true).SetReplacement(pageDoc{ID: id, OrgID: org, Node: node, Hour: p.Ref.Hour, CallPage: p})
+		if p.Ref.Open {
+			id := openID(org, node, p.Ref.Errors)
+			open = append(open, mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": id}).SetUpsert(true).SetReplacement(pageDoc{ID: id, OrgID: org, Node: node, CallPage: p}))
+			continue
+		}
+		c := "usage_pages_" + day(p.Ref.Hour)
+		closed[c] = append(closed[c], mongo.NewInsertOneModel().SetDocument(pageDoc{ID: pageID(org, node, p.Ref), OrgID: org, Node: node, CallPage: p}))
 	}
-	if err := s.db.bulk(ctx, "usage_pages", pages); err != nil {
+	for c, models := range closed {
+		if err := s.db.bulk(ctx, c, models); err != nil && !onlyDuplicates(err) {
+			return err
+		}
+	}
+	if err := s.db.bulk(ctx, s.rewritten(ctx, "usage_open_"+month(at), org), open); err != nil {
 		return err
 	}
-	months := make([]mongo.WriteModel, len(f.Months))
-	for i, m := range f.Months {
+	for _, m := range f.Months {
 		m.Month = m.Month.UTC()
-		id := monthID(org, m.Month, node)
-		months[i] = mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": id}).SetUpsert(true).SetReplacement(monthDoc{ID: id, Node: node, UsageMonth: m})
-	}
-	if err := s.db.bulk(ctx, "usage_months", months); err != nil {
-		return err
+		id := nodeDocID(org, node)
+		if _, err := s.db.Collection(s.rewritten(ctx, "usage_months_"+month(m.Month), org)).ReplaceOne(ctx, bson.M{"_id": id}, monthDoc{ID: id, Node: node, UsageMonth: m}, options.Replace().SetUpsert(true)); err != nil {
+			return err
+		}
 	}
 	h := f.Head
-	h.UpdatedAt = h.UpdatedAt.UTC().Truncate(time.Millisecond)
+	h.UpdatedAt = at.UTC().Truncate(time.Millisecond)
 	for i := range h.Pages {
 		h.Pages[i] = utcRef(h.Pages[i])
 	}
-	id := headID(org, node)
-	if _, err := s.db.Collection("usage_heads").ReplaceOne(ctx, bson.M{"_id": id}, headDoc{ID: id, Node: node, UsageHead: h}, options.Replace().SetUpsert(true)); err != nil {
-		return err
+	id := nodeDocID(org, node)
+	_, err := s.db.Collection(s.rewritten(ctx, "usage_heads_"+month(at), org)).ReplaceOne(ctx, bson.M{"_id": id}, headDoc{ID: id, Node: node, UsageHead: h}, options.Replace().SetUpsert(true))
+	return err
+}
+
+// onlyDuplicates reports whether every write of a bulk failed as a duplicate: pages inserted
+// already by a flush whose answer was lost.
+func onlyDuplicates(err error) bool {
+	var bulk mongo.BulkWriteException
+	if !errors.As(err, &bulk) || bulk.WriteConcernError != nil {
+		return false
 	}
-	drops := make([]mongo.WriteModel, len(f.Drop))
-	for i, r := range f.Drop {
-		drops[i] = mongo.NewDeleteOneModel().SetFilter(bson.M{"_id": pageID(org, node, r)})
+	for _, we := range bulk.WriteErrors {
+		if !mongo.IsDuplicateKeyError(we) {
+			return false
+		}
 	}
-	return s.db.bulk(ctx, "usage_pages", drops)
+	return true
 }
 
 func utcRef(r onramp.CallPageRef) onramp.CallPageRef {
@@ -204,50 +270,74 @@ func (s *Usage) UsageTotals(ctx context.Context, orgID, product, env string, fro
 	if err != nil {
 		return onramp.UsageTotals{}, err
 	}
-	var ids []string
+	var months []onramp.UsageMonth
 	for m := first; m.Before(to); m = m.AddDate(0, 1, 0) {
-		for _, n := range nodes {
-			ids = append(ids, monthID(orgID, m, n))
+		ids := make([]string, len(nodes))
+		for i, n := range nodes {
+			ids[i] = nodeDocID(orgID, n)
 		}
-	}
-	docs, err := findIDs[monthDoc](ctx, s.db, "usage_months", ids)
-	if err != nil {
-		return onramp.UsageTotals{}, err
-	}
-	months := make([]onramp.UsageMonth, len(docs))
-	for i, d := range docs {
-		months[i] = d.UsageMonth
+		docs, err := findIDs[monthDoc](ctx, s.db, s.rewritten(ctx, "usage_months_"+month(m), orgID), ids)
+		if err != nil {
+			return onramp.UsageTotals{}, err
+		}
+		for _, d := range docs {
+			months = append(months, d.UsageMonth)
+		}
 	}
 	return onramp.SumUsage(months, product, env, from, to), nil
 }
 
-func (s *Usage) heads(ctx context.Context, orgID string, since time.Time) ([]onramp.UsageHead, []string, error) {
+// heads are the newest head of each node seen since since (this month's, or last month's for a
+// node idle since), with the month each was found in.
+func (s *Usage) heads(ctx context.Context, orgID string, since time.Time) ([]onramp.UsageHead, []string, []string, error) {
 	nodes, err := s.nodeIDs(ctx, since)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ids := make([]string, len(nodes))
 	for i, n := range nodes {
-		ids[i] = headID(orgID, n)
+		ids[i] = nodeDocID(orgID, n)
 	}
-	docs, err := findIDs[headDoc](ctx, s.db, "usage_heads", ids)
-	heads, owners := make([]onramp.UsageHead, len(docs)), make([]string, len(docs))
-	for i, d := range docs {
-		heads[i], owners[i] = d.UsageHead, d.Node
+	now := time.Now().UTC()
+	newest := map[string]headDoc{}
+	months := map[string]string{}
+	for _, m := range []time.Time{now, time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0)} {
+		docs, err := findIDs[headDoc](ctx, s.db, s.rewritten(ctx, "usage_heads_"+month(m), orgID), ids)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for _, d := range docs {
+			if old, ok := newest[d.Node]; !ok || d.UpdatedAt.After(old.UpdatedAt) {
+				newest[d.Node], months[d.Node] = d, month(m)
+			}
+		}
 	}
-	return heads, owners, err
+	var heads []onramp.UsageHead
+	var owners, in []string
+	for node, d := range newest {
+		heads, owners, in = append(heads, d.UsageHead), append(owners, node), append(in, months[node])
+	}
+	return heads, owners, in, nil
 }
 
 // Calls reads the pages the nodes' heads list, newest first, until the filter's limit is met.
 func (s *Usage) Calls(ctx context.Context, orgID string, f onramp.CallFilter) ([]onramp.UsageEvent, error) {
-	heads, nodes, err := s.heads(ctx, orgID, f.From)
+	heads, nodes, months, err := s.heads(ctx, orgID, f.From)
 	if err != nil {
 		return nil, err
 	}
 	return onramp.CollectCalls(heads, f, func(head int, r onramp.CallPageRef) ([]onramp.UsageEvent, error) {
 		var d pageDoc
-		err := s.db.Collection("usage_pages").FindOne(ctx, bson.M{"_id": pageID(orgID, nodes[head], r)}).Decode(&d)
-		if err == mongo.ErrNoDocuments {
+		if r.Open {
+			err := s.db.Collection(s.rewritten(ctx, "usage_open_"+months[head], orgID)).FindOne(ctx, bson.M{"_id": openID(orgID, nodes[head], r.Errors)}).Decode(&d)
+			if err == nil && d.Ref.Key() == r.Key() {
+				return d.Calls, nil
+			} else if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+				return nil, err
+			} // closed since the head was written: read it where closed pages are
+		}
+		err := s.db.Collection("usage_pages_"+day(r.Hour)).FindOne(ctx, bson.M{"_id": pageID(orgID, nodes[head], r)}).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
 			return nil, nil // purged
 		}
 		return d.Calls, err
@@ -256,35 +346,45 @@ func (s *Usage) Calls(ctx context.Context, orgID string, f onramp.CallFilter) ([
 
 // CallsWith sums the nodes' per-minute calls of the credential from since's minute on.
 func (s *Usage) CallsWith(ctx context.Context, orgID, credentialID string, since time.Time) (int64, error) {
-	heads, _, err := s.heads(ctx, orgID, since)
+	heads, _, _, err := s.heads(ctx, orgID, since)
 	return onramp.CredentialCalls(heads, credentialID, since), err
 }
 
-// LastUsed reads every node's head of the organisation.
+// LastUsed reads every node's newest head of the organisation.
 func (s *Usage) LastUsed(ctx context.Context, orgID string) (map[string]time.Time, error) {
-	heads, _, err := s.heads(ctx, orgID, time.Time{})
+	heads, _, _, err := s.heads(ctx, orgID, time.Time{})
 	return onramp.LatestUse(heads), err
 }
 
-// PurgeUsage deletes, by _id, the pages of hours before a time that the heads list (the heads are
-// few; the pages are many, and FerretDB would scan them all for any other filter), and the call
-// events stored before per-node logging.
+// Collections kept after their last day or month: heads and open pages for a month after (a
+// reader falls back to last month's head), per-node quota counts for the longest window.
+const (
+	keepMonths    = 2
+	keepQuotaDays = 32
+)
+
+// PurgeUsage drops the day collections of closed pages before before's day (counting their
+// calls first), and the month and quota collections nothing reads any more; plus the call events
+// stored before per-node logging.
 func (s *Usage) PurgeUsage(ctx context.Context, before time.Time) (int64, error) {
-	heads, err := findAll[headDoc](ctx, s.db.Collection("usage_heads"), bson.M{}, bson.D{{Key: "_id", Value: 1}}, 0)
+	names, err := s.db.db.ListCollectionNames(ctx, bson.M{})
 	if err != nil {
 		return 0, err
 	}
+	now := time.Now().UTC()
 	var n int64
-	for _, h := range heads {
-		for _, r := range h.Pages {
-			if r.Hour.Add(time.Hour).After(before) {
-				continue
-			}
-			res, err := s.db.Collection("usage_pages").DeleteOne(ctx, bson.M{"_id": pageID(h.OrgID, h.Node, r)})
-			if err != nil {
-				return n, err
-			}
-			n += res.DeletedCount * int64(r.Count)
+	for _, name := range names {
+		switch {
+		case expired(name, "usage_pages_", "20060102", before.UTC().Truncate(24*time.Hour)):
+			n += s.callsIn(ctx, name)
+		case expired(name, "usage_heads_", "200601", time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -keepMonths, 0)),
+			expired(name, "usage_open_", "200601", time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -keepMonths, 0)),
+			expired(name, "quota_counts_", "20060102", now.AddDate(0, 0, -keepQuotaDays)):
+		default:
+			continue
+		}
+		if err := s.db.Collection(name).Drop(ctx); err != nil {
+			return n, err
 		}
 	}
 	res, err := s.db.Collection("usage_events").DeleteMany(ctx, bson.M{"at": bson.M{"$lt": before.UTC().Truncate(time.Millisecond)}})
@@ -294,13 +394,28 @@ func (s *Usage) PurgeUsage(ctx context.Context, before time.Time) (int64, error)
 	return n + res.DeletedCount, nil
 }
 
-// ExpireUsage asks MongoDB to delete log pages older than retention itself (a TTL index on their
-// hour). FerretDB refuses TTL indexes: the error says so, and the worker purges periodically.
-func (s *Usage) ExpireUsage(ctx context.Context, retention time.Duration) error {
-	if has, err := s.db.HasTTLIndex(ctx, "usage_pages"); err != nil || has {
-		return err // asking again for an existing index would drop FerretDB's connection
+// expired reports whether name is prefix + a date (in layout, a bucket suffix after it) before limit.
+func expired(name, prefix, layout string, limit time.Time) bool {
+	date, _, _ := strings.Cut(strings.TrimPrefix(name, prefix), "_")
+	t, err := time.Parse(layout, date)
+	return strings.HasPrefix(name, prefix) && err == nil && t.Before(limit)
+}
+
+// callsIn counts the calls of a pages collection about to be dropped (one scan, by the purge).
+func (s *Usage) callsIn(ctx context.Context, coll string) int64 {
+	cur, err := s.db.Collection(coll).Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"ref.count": 1}))
+	if err != nil {
+		return 0
 	}
-	_, err := s.db.Collection("usage_pages").Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "hour", Value: 1}},
-		Options: options.Index().SetName("usage_pages_ttl").SetExpireAfterSeconds(int32((retention + time.Hour).Seconds()))})
-	return err
+	var refs []struct {
+		Ref onramp.CallPageRef `bson:"ref"`
+	}
+	if err := cur.All(ctx, &refs); err != nil {
+		return 0
+	}
+	var n int64
+	for _, r := range refs {
+		n += int64(r.Ref.Count)
+	}
+	return n
 }

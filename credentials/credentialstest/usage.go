@@ -214,7 +214,7 @@ func (m *Memory) PurgeUsage(_ context.Context, before time.Time) (int64, error) 
 	defer m.mu.Unlock()
 	var n int64
 	for k, p := range m.pages {
-		if !p.Ref.Hour.Add(time.Hour).After(before) {
+		if p.Ref.Hour.Before(before.UTC().Truncate(24 * time.Hour)) {
 			n += int64(len(p.Calls))
 			delete(m.pages, k)
 		}

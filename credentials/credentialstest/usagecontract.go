@@ -192,9 +192,12 @@ func runCallLog(t *testing.T, s onramp.UsageStore) {
 		x[i] = ev(fmt.Sprintf("x-%d", i), 150*time.Minute+time.Duration(i)*time.Minute, onramp.Sandbox, 200, "k1", "listPayments")
 	}
 	aOK0 := page(false, 0, x[1], x[3])
-	a := []onramp.CallPage{page(false, 0, h1), page(true, 0, h2), page(true, 0, h5), aOK0, page(false, 1, x[5])}
+	open := page(false, 1, x[5]) // still filling: a node may rewrite it
+	open.Ref.Open = true
+	a := []onramp.CallPage{page(false, 0, h1), page(true, 0, h2), page(true, 0, h5), aOK0, open}
 	b := []onramp.CallPage{page(false, 0, h3), page(true, 0, h4), page(false, 0, x[2], x[4], x[6])}
-	grown := page(false, 0, x[2])
+	grown := page(false, 0, x[2]) // open at a first flush, closed with two more calls at the next
+	grown.Ref.Open = true
 	mustSaveUsage(t, s, "gw-b", onramp.UsageFlush{Head: onramp.UsageHead{OrgID: "org_h", Pages: refs(grown)}, Pages: []onramp.CallPage{grown}})
 	mustSaveUsage(t, s, "gw-a", onramp.UsageFlush{Head: onramp.UsageHead{OrgID: "org_h", Pages: refs(a...)}, Pages: a})
 	mustSaveUsage(t, s, "gw-b", onramp.UsageFlush{Head: onramp.UsageHead{OrgID: "org_h", Pages: refs(b...)}, Pages: b}) // the grown page replaces the first
