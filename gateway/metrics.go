@@ -48,7 +48,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		flushErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "onramp_gateway_usage_flush_errors_total",
 			Help: "Usage flushes that failed (retried with newer totals at the next one)."}),
 		quotaFlush: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "onramp_gateway_quota_flush_seconds",
-			Help: "Time to write this node's quota totals and read the other nodes' (kind: full or hot).", Buckets: buckets}, []string{"kind"}),
+			Help: "Time to write this node's quota totals and read the other nodes' (kind: full, hot or urgent).", Buckets: buckets}, []string{"kind"}),
 		degradedCnt: prometheus.NewCounter(prometheus.CounterOpts{Name: "onramp_gateway_usage_degraded_total",
 			Help: "Calls counted in the usage totals but not kept in the recent-calls log (log budget or write buffer full)."}),
 		storeUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "onramp_gateway_store_up",
@@ -133,15 +133,10 @@ func (m *Metrics) flushed(took time.Duration, err error) {
 	}
 }
 
-func (m *Metrics) quotaFlushed(full bool, took time.Duration) {
-	if m == nil {
-		return
+func (m *Metrics) quotaFlushed(kind int, took time.Duration) {
+	if m != nil {
+		m.quotaFlush.WithLabelValues([]string{"full", "hot", "urgent"}[kind]).Observe(took.Seconds())
 	}
-	kind := "hot"
-	if full {
-		kind = "full"
-	}
-	m.quotaFlush.WithLabelValues(kind).Observe(took.Seconds())
 }
 
 func (m *Metrics) store(env string, up bool) {

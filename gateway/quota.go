@@ -17,13 +17,16 @@ import (
 // quota, and one node alone never more.
 //
 // Every node writes and reads each counter once per Interval; a counter that may run out before
-// the next such flush is "hot" and is written and read every HotInterval (Interval/40). So a node
-// admits at most what the other nodes admitted since it last read their totals:
+// the next such flush is "hot" and is written and read every HotInterval (Interval/40), and one
+// this node is still admitting calls of that may run out within one HotInterval is "urgent": every
+// HotInterval/25 (1 ms). So a node admits at most what the other nodes admitted since it last
+// read their totals:
 //
 //	admitted ≤ limit + (nodes − 1) × per-node rate × (2 × HotInterval + write and read round trips)
 //
-// once per window (docs/benchmarks.md measures it). The first call of a window on a node waits
-// up to FirstRead for the other nodes' totals.
+// once per window, and typically what they admit in two urgent intervals and the round trips
+// (docs/benchmarks.md measures it). The first call of a window on a node waits up to FirstRead
+// for the other nodes' totals.
 //
 // Crossing 80 % or 95 % of a quota raises an alert through QuotaAlerts, whose workflow id makes it
 // exactly-once across nodes; the node only avoids asking twice itself.
@@ -32,6 +35,7 @@ type Quota struct {
 
 	mu       sync.Mutex
 	counters map[string]*counter
+	urgent   map[*counter]bool    // counters Take found urgent, for the urgent flushes
 	others   []onramp.GatewayNode // the other nodes, as last listed
 	listed   time.Time
 	reached  atomic.Bool // the last flush reached the store
@@ -85,6 +89,7 @@ type counter struct {
 	base    int64 // all nodes' total at the last full flush
 	rate    int64 // calls all nodes added during the last full interval
 	recent  int64 // calls this node admitted since the last full flush
+	fresh   int64 // calls this node admitted since its last write of the counter
 	raised  map[int]bool
 	loading bool
 }
@@ -102,6 +107,13 @@ func (c *counter) hot() bool {
 	return (c.recent > 0 || c.rate > 0) && left > 0 && left <= 2*(c.rate+c.recent)+1
 }
 
+// urgent reports whether the counter is hot, this node is admitting calls of it, and what is left
+// may go within one hot interval at the rate of the last interval (or twice this node's since).
+func (c *counter) urgent(hot, full time.Duration) bool {
+	left := c.w.Quota.Limit - c.used()
+	return c.isRead && c.fresh > 0 && left > 0 && float64(left) <= float64(max(c.rate, 2*c.recent))*hot.Seconds()/full.Seconds()+1
+}
+
 // NewQuota starts the flusher; Stop flushes what is pending.
 func NewQuota(cfg QuotaConfig) *Quota {
 	if cfg.Logger == nil {
@@ -115,7 +127,7 @@ func NewQuota(cfg QuotaConfig) *Quota {
 	if cfg.HotInterval == 0 {
 		cfg.HotInterval = cfg.Interval / 40
 	}
-	q := &Quota{cfg: cfg, counters: map[string]*counter{}, done: make(chan struct{}), stop: make(chan struct{})}
+	q := &Quota{cfg: cfg, counters: map[string]*counter{}, urgent: map[*counter]bool{}, done: make(chan struct{}), stop: make(chan struct{})}
 	q.reached.Store(true)
 	go q.run()
 	return q
@@ -163,6 +175,10 @@ func (q *Quota) Take(ctx context.Context, w Window) (allowed bool, remaining int
 	}
 	c.own++
 	c.recent++
+	c.fresh++
+	if q.cfg.HotInterval > 0 && c.urgent(q.cfg.HotInterval, q.cfg.Interval) {
+		q.urgent[c] = true
+	}
 	q.alert(c)
 	return true, w.Quota.Limit - used - 1
 }
@@ -208,17 +224,25 @@ func (q *Quota) run() {
 		defer t.Stop()
 		hot = t.C
 	}
+	var urgent <-chan time.Time
+	if q.cfg.HotInterval > 0 {
+		t := time.NewTicker(max(q.cfg.HotInterval/25, time.Millisecond))
+		defer t.Stop()
+		urgent = t.C
+	}
 	full := time.NewTicker(q.cfg.Interval)
 	defer full.Stop()
 	for {
 		select {
 		case <-q.stop:
-			q.flush(true)
+			q.flush(flushFull)
 			return
 		case <-full.C:
-			q.flush(true)
+			q.flush(flushFull)
 		case <-hot:
-			q.flush(false)
+			q.flush(flushHot)
+		case <-urgent:
+			q.flush(flushUrgent)
 		}
 	}
 }

@@ -10,31 +10,49 @@ import (
 	"github.com/onramp-dev/onramp"
 )
 
+// Kinds of flush: every counter, the hot ones, the urgent ones.
+const (
+	flushFull = iota
+	flushHot
+	flushUrgent
+)
+
 // flush writes this node's totals and reads the other nodes': every counter's on a full flush
-// (so an idle node still learns the others' use), only the hot ones' otherwise. Counters of a
-// window that has ended are dropped once written.
-func (q *Quota) flush(full bool) {
+// (so an idle node still learns the others' use), only the hot or urgent ones' otherwise.
+// Counters of a window that has ended are dropped once written.
+func (q *Quota) flush(kind int) {
+	full := kind == flushFull
 	q.mu.Lock()
 	now := q.cfg.Now()
 	writes := map[string]int64{}
 	var read []*counter
-	for id, c := range q.counters {
+	candidates := q.counters
+	if kind == flushUrgent { // only the counters Take found urgent, not every counter each millisecond
+		candidates = map[string]*counter{}
+		for c := range q.urgent {
+			candidates[c.w.id()] = c
+			delete(q.urgent, c)
+		}
+	}
+	for id, c := range candidates {
 		if c.loading {
 			continue
 		}
 		if full && c.own == c.saved && !now.Before(c.w.Reset) {
 			delete(q.counters, id)
+			delete(q.urgent, c)
 			continue
 		}
-		if full || c.hot() {
+		if full || (kind == flushHot && c.hot()) || (kind == flushUrgent && c.urgent(q.cfg.HotInterval, q.cfg.Interval)) {
 			if c.own != c.saved {
 				writes[id] = c.own
 			}
+			c.fresh = 0
 			read = append(read, c)
 		}
 	}
 	q.mu.Unlock()
-	if len(read) == 0 {
+	if len(read) == 0 || (kind == flushUrgent && len(writes) == 0) {
 		return
 	}
 	timeout := 5 * time.Second
@@ -61,7 +79,7 @@ func (q *Quota) flush(full bool) {
 		q.mu.Unlock()
 	}
 	err := errors.Join(werr, rerr)
-	q.cfg.Metrics.quotaFlushed(full, time.Since(started))
+	q.cfg.Metrics.quotaFlushed(kind, time.Since(started))
 	q.reached.Store(err == nil)
 	if err != nil {
 		q.cfg.Logger.Error("flush quota counters", "node", q.cfg.Node, "error", err)
@@ -103,7 +121,8 @@ func (q *Quota) read(ctx context.Context, cs []*counter, full bool) error {
 }
 
 // readLegacy reads, once per counter, what its window's shared counter held before per-node
-// counting (nobody writes it any more).
+// counting (nobody writes it any more), and what this node wrote of it already (a counter
+// forgotten and seen again starts from it).
 func (q *Quota) readLegacy(ctx context.Context, cs []*counter) error {
 	var ids []string
 	q.mu.Lock()
@@ -120,11 +139,16 @@ func (q *Quota) readLegacy(ctx context.Context, cs []*counter) error {
 	if err != nil {
 		return err
 	}
+	mine, err := q.cfg.Store.QuotaCounts(ctx, ids, []string{q.cfg.Node})
+	if err != nil {
+		return err
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, c := range cs {
-		if n, ok := old[c.w.id()]; ok && !c.hasOld {
-			c.legacy, c.hasOld = n, true
+		if !c.hasOld {
+			c.legacy, c.hasOld = old[c.w.id()], true
+			c.own, c.saved = max(c.own, mine[c.w.id()]), max(c.saved, mine[c.w.id()])
 		}
 	}
 	return nil

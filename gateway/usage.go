@@ -25,6 +25,7 @@ type Recorder struct {
 	counted  int64 // every call recorded
 	degraded int64 // calls counted but not logged
 	started  time.Time
+	closing  bool // the final flush: every page is written closed (a stopped node's never grow)
 	done     chan struct{}
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -117,7 +118,10 @@ func (r *Recorder) run() {
 	for {
 		select {
 		case <-r.stop:
-			r.Flush(context.Background())
+			r.mu.Lock()
+			r.closing = true
+			r.mu.Unlock()
+			r.Flush(context.Background()) // a store that is down fails the heartbeat at once and holds up nothing
 			return
 		case <-t.C:
 			r.Flush(context.Background())
@@ -125,16 +129,17 @@ func (r *Recorder) run() {
 	}
 }
 
-// Flush writes the heartbeat and every organisation's changes now; it returns the first error
+// flushTimeout bounds each write of a flush.
+const flushTimeout = 5 * time.Second
+
+// Flush writes the heartbeat and every organisation's changes now; it returns the last error
 // (what failed is written again at the next flush).
 func (r *Recorder) Flush(ctx context.Context) error {
 	started := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	err := r.heartbeat(ctx)
+	err := r.write(ctx, func(ctx context.Context) error { return r.heartbeat(ctx) })
 	if err == nil {
 		for _, s := range r.snapshots() {
-			if serr := r.cfg.Store.SaveUsage(ctx, r.cfg.Node, s.flush); serr != nil {
+			if serr := r.write(ctx, func(ctx context.Context) error { return r.cfg.Store.SaveUsage(ctx, r.cfg.Node, s.flush) }); serr != nil {
 				err = serr
 				continue
 			}
@@ -146,6 +151,12 @@ func (r *Recorder) Flush(ctx context.Context) error {
 		r.cfg.Logger.Error("flush usage", "node", r.cfg.Node, "error", err)
 	}
 	return err
+}
+
+func (r *Recorder) write(ctx context.Context, w func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, flushTimeout)
+	defer cancel()
+	return w(ctx)
 }
 
 func (r *Recorder) heartbeat(ctx context.Context) error {

@@ -18,7 +18,9 @@ type logPage struct {
 	ref   onramp.CallPageRef  // ref.Count: the calls in the page
 	calls []onramp.UsageEvent // append-only; released once a full page is written (only the open page is rewritten)
 	saved int                 // calls written to the store
-	done  bool                // written whole and released: a later call opens a new page
+	open  bool                // last written as open: it must be written again once closed
+	shut  bool                // a snapshot wrote it closed: it never grows again
+	done  bool                // written closed and released
 }
 
 // add appends a call, opening a page for a new hour or when the last is full, and lets the oldest
@@ -29,7 +31,7 @@ func (l *callLog) add(e onramp.UsageEvent, bound int, o *orgUsage) (unwritten in
 	if n := len(l.pages); n > 0 {
 		p = l.pages[n-1]
 	}
-	if p == nil || p.done || hour.After(p.ref.Hour) || p.ref.Count >= onramp.CallPageSize {
+	if p == nil || p.shut || hour.After(p.ref.Hour) || p.ref.Count >= onramp.CallPageSize {
 		part := 0
 		if p != nil && !hour.After(p.ref.Hour) { // a late call of the page's hour, or a full page
 			hour, part = p.ref.Hour, p.ref.Part+1
@@ -77,8 +79,14 @@ type orgSnapshot struct {
 	flush   onramp.UsageFlush
 	version uint64
 	months  map[*monthUsage]uint64
-	pages   map[*logPage]int
+	pages   map[*logPage]pageWrite
 	drops   int
+}
+
+// pageWrite is what a snapshot wrote of a page: how many calls, and whether as open.
+type pageWrite struct {
+	calls int
+	open  bool
 }
 
 // snapshots takes the flush of every organisation with something to write.
@@ -96,14 +104,18 @@ func (r *Recorder) snapshots() []orgSnapshot {
 		if o.version == o.saved && len(o.drops) == 0 {
 			continue
 		}
-		s := orgSnapshot{org: o, version: o.version, months: map[*monthUsage]uint64{}, pages: map[*logPage]int{}, drops: len(o.drops)}
+		s := orgSnapshot{org: o, version: o.version, months: map[*monthUsage]uint64{}, pages: map[*logPage]pageWrite{}, drops: len(o.drops)}
 		s.flush.Head = onramp.UsageHead{OrgID: o.id, UpdatedAt: now, Credentials: o.credentials(now)}
 		for _, l := range o.logs {
-			for _, p := range l.pages {
-				s.flush.Head.Pages = append(s.flush.Head.Pages, p.ref)
-				if p.saved < p.ref.Count {
-					s.flush.Pages = append(s.flush.Pages, onramp.CallPage{Ref: p.ref, Calls: p.calls[:len(p.calls):len(p.calls)]})
-					s.pages[p] = len(p.calls)
+			for i, p := range l.pages {
+				ref := p.ref
+				// The last page may grow: it is open until it is full or its hour is over.
+				ref.Open = !r.closing && i == len(l.pages)-1 && p.ref.Count < onramp.CallPageSize && !p.ref.Hour.Add(time.Hour).Before(now)
+				p.shut = p.shut || !ref.Open
+				s.flush.Head.Pages = append(s.flush.Head.Pages, ref)
+				if p.saved < p.ref.Count || (p.open && !ref.Open) {
+					s.flush.Pages = append(s.flush.Pages, onramp.CallPage{Ref: ref, Calls: p.calls[:len(p.calls):len(p.calls)]})
+					s.pages[p] = pageWrite{len(p.calls), ref.Open}
 				}
 			}
 		}
@@ -130,13 +142,14 @@ func (r *Recorder) saved(s orgSnapshot) {
 	for m, v := range s.months {
 		m.saved = max(m.saved, v)
 	}
-	for p, n := range s.pages {
-		if n > p.saved {
-			r.queued -= n - p.saved
-			p.saved = n
+	for p, w := range s.pages {
+		if w.calls > p.saved {
+			r.queued -= w.calls - p.saved
+			p.saved = w.calls
 		}
-		if p.saved == p.ref.Count && (p.saved == onramp.CallPageSize || p.ref.Hour.Add(time.Hour).Before(now)) {
-			p.calls, p.done = nil, true // never rewritten again: a new call opens a new page
+		p.open = w.open
+		if !w.open && p.saved == p.ref.Count {
+			p.calls, p.done = nil, true // written closed: a later call opens a new page
 		}
 	}
 	o.drops = o.drops[s.drops:]

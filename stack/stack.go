@@ -448,9 +448,6 @@ func (s *Stack) retainUsage(ctx context.Context, usage *mongo.Usage) {
 		every = time.Hour
 	}
 	log := s.cfg.Logger.With("role", "worker")
-	if err := usage.ExpireUsage(ctx, retention); err != nil {
-		log.Info("no TTL index on usage_events; purging periodically instead", "error", err)
-	}
 	for {
 		n, err := usage.PurgeUsage(ctx, time.Now().Add(-retention))
 		if err != nil && ctx.Err() == nil {
