@@ -188,7 +188,11 @@ func New(cfg Config) (*Gateway, error) {
 		g.refresh(ctx)
 	}()
 	g.proxy = newProxy(cfg.Transport, func(w http.ResponseWriter, r *http.Request, err error) {
-		g.cfg.Logger.Error("upstream", "error", err, "request_id", w.Header().Get(requestid.Header))
+		if errors.Is(err, context.Canceled) { // the caller went away; nothing is wrong upstream
+			g.cfg.Logger.Debug("caller gone before the upstream answered", "request_id", w.Header().Get(requestid.Header))
+		} else {
+			g.cfg.Logger.Error("upstream", "error", err, "request_id", w.Header().Get(requestid.Header))
+		}
 		g.problem(w, r, problem.New(http.StatusBadGateway, "upstream-unavailable", "Upstream unavailable",
 			"The API behind the gateway did not answer. Retry with backoff; the request id identifies this call to the provider."))
 	})

@@ -100,7 +100,7 @@ func (f *feedReader) read(ctx context.Context, g *Gateway) error {
 func (g *Gateway) apply(ctx context.Context, c onramp.Change) {
 	switch c.Kind {
 	case onramp.ChangeCredential:
-		if err := g.reloadCredential(ctx, c.Key); err != nil {
+		if err := g.reloadCredential(ctx, c.Key, g.credentialKeys()[c.Key]); err != nil {
 			g.cfg.Logger.Warn("reload a changed credential", "credential", c.Key, "error", err)
 		}
 	case onramp.ChangeAssignments:
@@ -130,14 +130,17 @@ func (g *Gateway) apply(ctx context.Context, c onramp.Change) {
 	}
 }
 
-// reloadCredential re-reads one credential into every entry that holds it (by key hash and by id).
-func (g *Gateway) reloadCredential(ctx context.Context, id string) error {
-	var keys []string
+// credentialKeys maps each cached credential's id to its cache keys (key hash, "id:" subject).
+func (g *Gateway) credentialKeys() map[string][]string {
+	out := map[string][]string{}
 	for key, cred := range g.creds.snapshot() {
-		if cred.ID == id {
-			keys = append(keys, key)
-		}
+		out[cred.ID] = append(out[cred.ID], key)
 	}
+	return out
+}
+
+// reloadCredential re-reads one credential into its cache entries (keys).
+func (g *Gateway) reloadCredential(ctx context.Context, id string, keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
@@ -169,12 +172,8 @@ func (g *Gateway) reloadRoute(ctx context.Context, slug, version string) error {
 
 // reloadAll re-reads everything cached; what cannot be read stays as it was.
 func (g *Gateway) reloadAll(ctx context.Context) error {
-	ids := map[string]bool{}
-	for _, cred := range g.creds.snapshot() {
-		ids[cred.ID] = true
-	}
-	for id := range ids {
-		if err := g.reloadCredential(ctx, id); err != nil {
+	for id, keys := range g.credentialKeys() {
+		if err := g.reloadCredential(ctx, id, keys); err != nil {
 			return err
 		}
 	}
