@@ -7,6 +7,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -153,8 +154,17 @@ func newProxy(transport http.RoundTripper, onError func(http.ResponseWriter, *ht
 		},
 		Transport:    transport,
 		ErrorHandler: onError,
+		BufferPool:   copyBuffers{}, // a 32 KiB buffer per answer otherwise
 	}
 }
+
+// copyBuffers lends the proxy the buffers it copies answers through.
+type copyBuffers struct{}
+
+var copyBufferPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (copyBuffers) Get() []byte  { return *copyBufferPool.Get().(*[]byte) }
+func (copyBuffers) Put(b []byte) { copyBufferPool.Put(&b) }
 
 func withForwarded(ctx context.Context, f *forwarded) context.Context {
 	return context.WithValue(ctx, forwardedKey{}, f)

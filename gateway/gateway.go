@@ -100,6 +100,7 @@ type Config struct {
 type Gateway struct {
 	cfg         Config
 	portal      string
+	manage      string // where partners manage keys, as error details end
 	creds       *cache[onramp.Credential] // by key hash, or "id:" and a token's subject
 	unknown     *cache[onramp.Credential] // keys not found: apart, so a flood cannot evict known ones
 	guesses     *guessLimits              // per client address, unknown keys tried
@@ -180,6 +181,7 @@ func New(cfg Config) (*Gateway, error) {
 		compiled:    newCache[*compiled](0, maxCachedOther, cfg.Now),
 		stopped:     make(chan struct{}),
 	}
+	g.manage = " Manage your keys at " + g.portal + "/credentials."
 	g.storeUp.Store(true)
 	ctx, stop := context.WithCancel(context.Background())
 	g.stop = stop
@@ -338,11 +340,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	win := WindowAt(assignment, g.cfg.Environment, g.cfg.Now())
 
 	// Match the operation on the path below /<product>/<version>.
-	inner := r.Clone(ctx)
+	inner := r.WithContext(ctx) // a shallow copy: routing and validation only read its headers
 	inner.URL = &url.URL{Scheme: "http", Host: "gateway", Path: rest, RawQuery: r.URL.RawQuery}
 	inner.Host = "gateway"
 	var body []byte
-	if r.Body != nil {
+	if r.Body != nil && r.Body != http.NoBody {
 		if body, err = io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1)); err != nil {
 			g.refuse(w, r, win, problem.New(http.StatusBadRequest, "invalid-request", "Invalid request", "The request body could not be read."))
 			return
@@ -427,23 +429,20 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 // in the answer or a log.
 func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (onramp.Credential, *problem.Problem) {
 	key, sent, ok := KeyFrom(r.Header.Get("Authorization"), r.Header.Get("X-API-Key"))
-	env := g.cfg.Environment
-	manage := " Manage your keys at " + g.portal + "/credentials."
+	env, manage := g.cfg.Environment, g.manage
 	if !sent {
 		p := problem.New(http.StatusUnauthorized, "missing-credential", "Missing credential",
 			"Send your API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`."+manage)
 		return onramp.Credential{}, &p
 	}
-	invalid := problem.New(http.StatusUnauthorized, "invalid-credential", "Invalid credential",
-		"The credential was not recognised for the "+env+" environment. Check that you send the whole "+env+" key ("+onramp.KeyPrefix(env)+"…)."+manage)
 	if !ok {
-		return onramp.Credential{}, &invalid
+		return onramp.Credential{}, g.invalidCredential()
 	}
 	if looksLikeJWT(key) {
 		return g.authenticateToken(ctx, key, manage)
 	}
 	if !onramp.WellFormedKey(key) {
-		return onramp.Credential{}, &invalid // no lookup for what was never issued
+		return onramp.Credential{}, g.invalidCredential() // no lookup for what was never issued
 	}
 	cred, err := g.lookupKey(ctx, key, clientAddress(r))
 	if onramp.ErrorCode(err) == onramp.ERATELIMITED {
@@ -464,7 +463,7 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (onramp.Cre
 			p := problem.New(http.StatusServiceUnavailable, "unavailable", "Temporarily unavailable", "The gateway cannot check credentials right now. Retry in a moment.")
 			return onramp.Credential{}, &p
 		}
-		return onramp.Credential{}, &invalid
+		return onramp.Credential{}, g.invalidCredential()
 	}
 	if cred.Environment != env {
 		p := problem.New(http.StatusUnauthorized, "wrong-environment", "Wrong environment",
@@ -482,6 +481,14 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (onramp.Cre
 		return cred, &p
 	}
 	return cred, nil
+}
+
+// invalidCredential is the answer to a key that is not one of this environment's.
+func (g *Gateway) invalidCredential() *problem.Problem {
+	env := g.cfg.Environment
+	p := problem.New(http.StatusUnauthorized, "invalid-credential", "Invalid credential",
+		"The credential was not recognised for the "+env+" environment. Check that you send the whole "+env+" key ("+onramp.KeyPrefix(env)+"…)."+g.manage)
+	return &p
 }
 
 // authenticateToken verifies an OAuth access token and loads its client: the token's scopes
@@ -681,7 +688,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *route, op 
 	}
 	up.RawPath = target.EscapedPath() + rest
 	f := &forwarded{target: up, org: cred.OrgID, cred: cred.ID, product: rt.product.Slug + "/" + rt.version.Version, op: op, documented: rt.headers[op]}
-	out := r.Clone(withForwarded(r.Context(), f))
+	out := r.WithContext(withForwarded(r.Context(), f)) // the proxy clones it (headers too) before Rewrite
 	out.Body = io.NopCloser(bytes.NewReader(body))
 	out.ContentLength = int64(len(body))
 	g.proxy.ServeHTTP(w, out)
@@ -690,10 +697,10 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *route, op 
 // quotaHeaders tells the caller its quota (draft-ietf-httpapi-ratelimit-headers): the limit, what
 // remains, and the seconds until the window resets.
 func (g *Gateway) quotaHeaders(w http.ResponseWriter, win Window, remaining int64) {
-	h := w.Header()
-	h.Set("RateLimit-Limit", strconv.FormatInt(win.Quota.Limit, 10))
-	h.Set("RateLimit-Remaining", strconv.FormatInt(remaining, 10))
-	h.Set("RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(win.Reset.Sub(g.cfg.Now()).Seconds())), 10))
+	h := w.Header() // canonical keys set directly: three header writes on every call
+	h["Ratelimit-Limit"] = []string{strconv.FormatInt(win.Quota.Limit, 10)}
+	h["Ratelimit-Remaining"] = []string{strconv.FormatInt(remaining, 10)}
+	h["Ratelimit-Reset"] = []string{strconv.FormatInt(int64(math.Ceil(win.Reset.Sub(g.cfg.Now()).Seconds())), 10)}
 }
 
 // refuse answers p with the caller's quota headers, read without counting the call.

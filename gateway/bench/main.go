@@ -40,6 +40,7 @@ func main() {
 	serve := flag.String("serve", "", "internal: serve one participant (bare or inmem) and print its address")
 	upstream := flag.String("upstream", "", "internal: the upstream URL the served participant proxies to")
 	key := flag.String("key", "", "internal: the API key the bare proxy accepts")
+	profile := flag.String("cpuprofile", "", "with -serve: write the participant's CPU profile here when it stops")
 	flag.IntVar(&o.rounds, "rounds", 3, "alternating rounds of every participant")
 	flag.DurationVar(&o.duration, "duration", 8*time.Second, "length of each wrk measurement")
 	flag.IntVar(&o.connections, "connections", 64, "wrk connections (one wrk thread, as wrk -t1 -c64)")
@@ -49,7 +50,7 @@ func main() {
 	flag.StringVar(&o.bin, "bin", "bin", "where onramp, devstack and kratos are")
 	flag.Parse()
 	if *serve != "" {
-		if err := serveParticipant(*serve, *upstream, *key); err != nil {
+		if err := serveParticipant(*serve, *upstream, *key, *profile); err != nil {
 			log.Fatal(err)
 		}
 		return

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -44,7 +45,17 @@ func tuned() *http.Transport {
 
 // serveParticipant runs one Go participant in this (child) process until SIGTERM, printing its
 // addresses on stdout and then READY.
-func serveParticipant(kind, upstream, key string) error {
+func serveParticipant(kind, upstream, key, profile string) error {
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
