@@ -100,7 +100,7 @@ type Config struct {
 type Gateway struct {
 	cfg         Config
 	portal      string
-	manage      string // where partners manage keys, as error details end
+	manage      string                    // where partners manage keys, as error details end
 	creds       *cache[onramp.Credential] // by key hash, or "id:" and a token's subject
 	unknown     *cache[onramp.Credential] // keys not found: apart, so a flood cannot evict known ones
 	guesses     *guessLimits              // per client address, unknown keys tried
