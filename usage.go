@@ -246,14 +246,6 @@ type OperationCalls struct {
 	Calls       int64  `json:"calls" bson:"calls"`
 }
 
-// Calls is the line's calls and errors of every day.
-func (l UsageLine) Calls() (calls, errors int64) {
-	for _, d := range l.Days {
-		calls, errors = calls+d.Calls, errors+d.Errors
-	}
-	return calls, errors
-}
-
 // CredentialUse is one node's use of a credential: when it was last used and its calls per
 // minute in the last MinutesKept.
 type CredentialUse struct {
