@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -83,13 +84,15 @@ func serveParticipant(kind, upstream, key, profile string) error {
 	return srv.Shutdown(context.Background())
 }
 
-// bareProxy is the baseline: a reverse proxy that only checks the API-key header.
+// bareProxy is the baseline: a reverse proxy that only checks the API-key header, tuned as
+// Onramp's is (a transport sized to the load, pooled copy buffers), so the two differ only by
+// Onramp's pipeline.
 func bareProxy(upstream, key string) (http.Handler, error) {
 	target, err := url.Parse(upstream)
 	if err != nil {
 		return nil, err
 	}
-	proxy := &httputil.ReverseProxy{Transport: tuned(), Rewrite: func(p *httputil.ProxyRequest) {
+	proxy := &httputil.ReverseProxy{Transport: tuned(), BufferPool: buffers{}, Rewrite: func(p *httputil.ProxyRequest) {
 		p.SetURL(target)
 		p.Out.URL.Path = "/payments"
 		p.Out.Header.Del("X-Api-Key")
@@ -155,6 +158,14 @@ func inMemoryGateway(upstream string) (http.Handler, error) {
 	}))
 	return mux, nil
 }
+
+// buffers lends the bare proxy the 32 KiB buffers it copies answers through.
+type buffers struct{}
+
+var bufferPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (buffers) Get() []byte  { return *bufferPool.Get().(*[]byte) }
+func (buffers) Put(b []byte) { bufferPool.Put(&b) }
 
 // accounting compares what a gateway answered with what its usage pipeline stored.
 type accounting struct {
