@@ -143,6 +143,7 @@ type route struct {
 	headers map[*openapi3.Operation]map[string]bool
 	scopes  map[string]string // operation id → scope
 	retired bool              // every version of the product is past its sunset (policies/catalog)
+	until   time.Time         // the next sunset of one of its versions: reloaded then, as retired may change
 }
 
 // New returns a gateway for one environment and starts its cache refresher (Close stops it); it
@@ -583,7 +584,13 @@ func (g *Gateway) load(ctx context.Context, slug, version string) (*route, error
 	if err != nil {
 		return nil, err
 	}
-	rt := &route{product: p, version: v, router: cp.router, headers: cp.headers, scopes: map[string]string{}, retired: onramp.Retired(versions, g.cfg.Now())}
+	now := g.cfg.Now()
+	rt := &route{product: p, version: v, router: cp.router, headers: cp.headers, scopes: map[string]string{}, retired: onramp.Retired(versions, now)}
+	for _, x := range versions {
+		if x.Sunset != nil && x.Sunset.After(now) && (rt.until.IsZero() || x.Sunset.Before(rt.until)) {
+			rt.until = *x.Sunset
+		}
+	}
 	for _, op := range v.Operations {
 		rt.scopes[op.ID] = op.Scope
 	}

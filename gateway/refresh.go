@@ -40,6 +40,7 @@ func (g *Gateway) refresh(ctx context.Context) {
 			g.decisions.remove(func(string) bool { return true })
 			g.visible.remove(func(string) bool { return true })
 		}
+		g.reloadSunsetRoutes(ctx)
 		var err error
 		if g.cfg.Changes == nil {
 			err = g.reloadAll(ctx)
@@ -168,6 +169,22 @@ func (g *Gateway) reloadRoute(ctx context.Context, slug, version string) error {
 		return err
 	}
 	return nil
+}
+
+// reloadSunsetRoutes reloads the routes one of whose versions has just passed its sunset: no write
+// announces that, and whether the product is retired (hidden) may have changed.
+func (g *Gateway) reloadSunsetRoutes(ctx context.Context) {
+	now := g.cfg.Now()
+	for key, rt := range g.routes.snapshot() {
+		if rt == nil || rt.until.IsZero() || now.Before(rt.until) {
+			continue
+		}
+		slug, version, _ := strings.Cut(key, "/")
+		if err := g.reloadRoute(ctx, slug, version); err != nil {
+			continue // tried again at the next tick
+		}
+		g.visible.remove(func(k string) bool { return strings.HasSuffix(k, "\x00"+slug) })
+	}
 }
 
 // reloadAll re-reads everything cached; what cannot be read stays as it was.

@@ -224,3 +224,30 @@ func gathered(tb testing.TB, reg *prometheus.Registry) map[string]float64 {
 	}
 	return out
 }
+
+// A product whose last version passes its sunset is hidden by the catalog policy: no write
+// announces it, yet the gateway follows within a refresh.
+func TestSunsetReachesTheGatewayWithoutAWrite(t *testing.T) {
+	f := &feed{}
+	h := MustHarness(t, func(c *gateway.Config) { c.Changes, c.RefreshEvery = f, time.Hour })
+	key := h.MustOrg(t, "org_1", []string{onramp.Sandbox}, 100, onramp.Sandbox)
+	sunset := time.Now().Add(500 * time.Millisecond)
+	versions, err := h.catalog.ListVersions(t.Context(), "payments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range versions {
+		v.Status, v.Sunset = onramp.VersionDeprecated, &sunset
+		if err := h.catalog.UpdateVersion(t.Context(), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rec := call(t, h.sandbox, "GET", "/payments/v2/payments", key, ""); rec.Code != 200 {
+		t.Fatalf("before the sunset: %d %s", rec.Code, rec.Body)
+	}
+	waitUntil(t, 2*time.Second, func() bool { return call(t, h.sandbox, "GET", "/payments/v2/payments", key, "").Code == 404 })
+	if time.Now().Before(sunset) {
+		t.Fatal("refused before the sunset")
+	}
+	mustProblem(t, call(t, h.sandbox, "GET", "/payments/v2/payments", key, ""), 404, "no-such-product")
+}
