@@ -107,7 +107,9 @@ func upgradeRequested(h http.Header) bool {
 // dot segment, a backslash or an encoded slash (raw or percent-encoded) would let a path
 // parameter reach another resource at the upstream than the operation the gateway decided on.
 func unsafePath(escaped string) string {
-	for _, seg := range strings.Split(escaped, "/") {
+	for rest, more := escaped, true; more; {
+		var seg string
+		seg, rest, more = strings.Cut(rest, "/")
 		decoded, err := url.PathUnescape(seg)
 		switch {
 		case err != nil:

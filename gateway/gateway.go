@@ -132,6 +132,8 @@ const (
 type compiled struct {
 	router  routers.Router
 	headers map[*openapi3.Operation]map[string]bool
+	matches *cache[match]      // method and path → operation
+	checks  *cache[validation] // bodiless requests' validation by method, path and query
 }
 
 // route is a product version the gateway can serve.
@@ -139,7 +141,7 @@ type route struct {
 	product onramp.Product
 	version onramp.ProductVersion
 	doc     *openapi3.T
-	router  routers.Router
+	cp      *compiled // its router and what it remembers of requests
 	headers map[*openapi3.Operation]map[string]bool
 	scopes  map[string]string // operation id → scope
 	retired bool              // every version of the product is past its sunset (policies/catalog)
@@ -356,7 +358,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		}
 	}
 	inner.Body = io.NopCloser(bytes.NewReader(body))
-	opRoute, params, err := rt.router.FindRoute(inner)
+	opRoute, params, err := rt.cp.findRoute(inner)
 	if err != nil {
 		if errors.Is(err, routers.ErrMethodNotAllowed) {
 			g.refuse(w, r, win, problem.New(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
@@ -409,9 +411,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 
-	err = openapi3filter.ValidateRequest(ctx, &openapi3filter.RequestValidationInput{Request: inner, PathParams: params, Route: opRoute,
-		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}})
-	if err != nil {
+	if err = rt.cp.validate(ctx, inner, opRoute, params, body); err != nil {
 		p := problem.New(http.StatusBadRequest, "invalid-request", "Invalid request",
 			"The request does not match "+opID+" in "+rt.product.Slug+" "+rt.version.Version+"; fix what is listed in errors (the operation is documented at "+g.portal+"/catalog/"+rt.product.Slug+").")
 		p.Errors = requestErrors(err)
@@ -445,7 +445,7 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (onramp.Cre
 	if !onramp.WellFormedKey(key) {
 		return onramp.Credential{}, g.invalidCredential() // no lookup for what was never issued
 	}
-	cred, err := g.lookupKey(ctx, key, clientAddress(r))
+	cred, err := g.lookupKey(ctx, key, r)
 	if onramp.ErrorCode(err) == onramp.ERATELIMITED {
 		p := problem.New(http.StatusTooManyRequests, "too-many-unknown-credentials", "Too many unknown credentials",
 			"Your network sent many credentials that do not exist; keys the gateway has not seen recently are refused for a minute. Check that you send the whole key."+manage)
@@ -533,18 +533,19 @@ func keyHash(key string) string {
 
 // route resolves /<product>/<version>/<rest>; "latest" names the newest non-beta version.
 func (g *Gateway) route(ctx context.Context, path string) (*route, string, *problem.Problem) {
-	parts := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 3)
-	if len(parts) < 2 || parts[0] == "" || parts[1] == "" {
+	slug, after, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	version, tail, more := strings.Cut(after, "/")
+	if slug == "" || version == "" {
 		p := problem.New(http.StatusNotFound, "no-such-operation", "No such operation",
 			"Call /<product>/<version>/<path>, e.g. /payments/v2/payments; the catalog at "+g.portal+"/catalog gives each product's base URL.")
 		return nil, "", &p
 	}
-	slug, version := parts[0], parts[1]
 	rest := "/"
-	if len(parts) == 3 {
-		rest += parts[2]
+	if more {
+		rest += tail
 	}
-	rt, err := g.routes.get(slug+"/"+version, ask(g, func() (*route, error) { return g.load(ctx, slug, version) }))
+	key := strings.TrimPrefix(path, "/")[:len(slug)+1+len(version)] // "<slug>/<version>", without building it
+	rt, err := g.routes.get(key, ask(g, func() (*route, error) { return g.load(ctx, slug, version) }))
 	if err != nil {
 		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
 			p := notFoundProduct(slug+" "+version, g.portal)
@@ -585,7 +586,7 @@ func (g *Gateway) load(ctx context.Context, slug, version string) (*route, error
 		return nil, err
 	}
 	now := g.cfg.Now()
-	rt := &route{product: p, version: v, router: cp.router, headers: cp.headers, scopes: map[string]string{}, retired: onramp.Retired(versions, now)}
+	rt := &route{product: p, version: v, cp: cp, headers: cp.headers, scopes: map[string]string{}, retired: onramp.Retired(versions, now)}
 	for _, x := range versions {
 		if x.Sunset != nil && x.Sunset.After(now) && (rt.until.IsZero() || x.Sunset.Before(rt.until)) {
 			rt.until = *x.Sunset
@@ -610,6 +611,7 @@ func compile(v onramp.ProductVersion) (*compiled, error) {
 		return nil, err
 	}
 	cp := &compiled{router: router, headers: map[*openapi3.Operation]map[string]bool{}}
+	cp.matches, cp.checks = newRemembered()
 	for _, item := range doc.Paths.Map() {
 		for _, op := range item.Operations() {
 			cp.headers[op] = documentedResponseHeaders(op)

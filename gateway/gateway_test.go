@@ -415,3 +415,22 @@ func TestARealUpstreamIsNotReplacedByTheExample(t *testing.T) {
 		t.Errorf("production = %d %s, want the product's own upstream", rec.Code, rec.Body)
 	}
 }
+
+// A bodiless request's validation is remembered per method, path and query: the same query gets
+// the same answer, another query its own.
+func TestValidationOfQueriesIsRememberedExactly(t *testing.T) {
+	h := MustHarness(t)
+	key := h.MustOrg(t, "org_1", []string{onramp.Sandbox}, 100, onramp.Sandbox)
+	for range 2 {
+		p := mustProblem(t, call(t, h.sandbox, "GET", "/payments/v2/payments?limit=500", key, ""), 400, "invalid-request")
+		if len(p.Errors) != 1 || p.Errors[0].Location != "query.limit" {
+			t.Fatalf("errors = %+v, want query.limit", p.Errors)
+		}
+	}
+	for _, q := range []string{"limit=5", "limit=100", ""} {
+		if rec := call(t, h.sandbox, "GET", "/payments/v2/payments?"+q, key, ""); rec.Code != 200 {
+			t.Errorf("?%s = %d %s, want 200", q, rec.Code, rec.Body)
+		}
+	}
+	mustProblem(t, call(t, h.sandbox, "GET", "/payments/v2/payments?limit=0", key, ""), 400, "invalid-request")
+}

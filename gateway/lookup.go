@@ -77,9 +77,9 @@ func clientAddress(r *http.Request) string {
 }
 
 // lookupKey finds a well-formed key's credential: from the cache, else from the store unless
-// addr has spent its budget of unknown keys (ERATELIMITED) or the store is unreachable
+// r's client address has spent its budget of unknown keys (ERATELIMITED) or the store is unreachable
 // (EUNAVAILABLE). EUNAUTHORIZED for an unknown key.
-func (g *Gateway) lookupKey(ctx context.Context, key, addr string) (onramp.Credential, error) {
+func (g *Gateway) lookupKey(ctx context.Context, key string, r *http.Request) (onramp.Credential, error) {
 	h := keyHash(key)
 	c, err, ok := g.creds.lookup(h)
 	g.creds.count(ok)
@@ -89,7 +89,7 @@ func (g *Gateway) lookupKey(ctx context.Context, key, addr string) (onramp.Crede
 	if c, err, ok := g.unknown.lookup(h); ok {
 		return c, err
 	}
-	now := g.cfg.Now()
+	now, addr := g.cfg.Now(), clientAddress(r) // only a miss needs the caller's address
 	if g.guesses.exhausted(addr, now) {
 		return onramp.Credential{}, onramp.Errorf(onramp.ERATELIMITED, "too many unknown credentials from %s", addr)
 	}

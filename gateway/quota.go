@@ -157,8 +157,15 @@ func (q *Quota) load(w Window) *counter {
 		return c
 	}
 	select {
+	case <-c.loaded: // read already: no timer for every call
+		return c
+	default:
+	}
+	t := time.NewTimer(q.cfg.FirstRead)
+	defer t.Stop()
+	select {
 	case <-c.loaded:
-	case <-time.After(q.cfg.FirstRead):
+	case <-t.C:
 	}
 	return c
 }
