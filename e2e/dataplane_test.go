@@ -122,7 +122,9 @@ func MustOwnStack(tb testing.TB) *stack.Stack {
 
 // The store (with Temporal: one embedded process) stops answering for 30 s under load: every call
 // with a known key keeps working, a key revoked before stays refused, a key the gateway never saw
-// is refused, and when the store is back the usage page counts every call made meanwhile.
+// is refused, and when the store is back the usage page counts every call made meanwhile. Freezing
+// devstack freezes Temporal too (workflows, alerts and the worker wait) and the portal, whose
+// one connection hangs: the stack is this test's own.
 func TestE2EDataPlaneSurvivesStoreOutage(t *testing.T) {
 	st := MustOwnStack(t)
 	org, token := MustPartnerSession(t, st, "Outage", "standard")
@@ -139,7 +141,7 @@ func TestE2EDataPlaneSurvivesStoreOutage(t *testing.T) {
 	}
 	MustDo(t, "DELETE", st.PortalURL+"/api/v1/orgs/"+org.ID+"/credentials/"+created.Credential.ID, nil, http.StatusOK, nil, "X-Session-Token", token)
 	admittedBefore := int64(1) // the second key's calls admitted before its revocation reached the gateway
-	waitFor(t, 2*time.Second, "the revocation at the gateway", func() bool {
+	waitFor(t, 1500*time.Millisecond, "the revocation at the gateway (about a second)", func() bool {
 		status, _, _ := gatewayCall(t, "GET", st.SandboxURL+"/payments/v2/payments", revoked, "")
 		if status == 200 {
 			admittedBefore++
