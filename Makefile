@@ -9,7 +9,7 @@ WORKFLOWCHECK  := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 SWAGGER_PARSER := 13.1.0
 ARGS ?=
 
-.PHONY: help dev dev-fresh build build-deps test test-deps vet workflowcheck bench compose-config clean
+.PHONY: help dev dev-fresh build build-deps test test-deps bench-deps vet workflowcheck bench compose-config clean
 
 help:
 	@echo "make dev         run Onramp with embedded defaults (ARGS='--fresh' to start from nothing)"
@@ -17,7 +17,7 @@ help:
 	@echo "make test        run every test (installs chromium and docker-compose when missing)"
 	@echo "make build-deps  build bin/kratos and bin/devstack only"
 	@echo "make vet         go vet, and gofmt and goimports on every Go file"
-	@echo "make bench       run the benchmarks"
+	@echo "make bench       run the benchmarks (installs nginx and wrk when missing)"
 
 dev: build
 	@./bin/onramp dev $(ARGS)
@@ -34,7 +34,19 @@ build:
 build-deps: build
 	@./bin/onramp build-deps
 
-test-deps:
+# The benchmark's peers and load generator, from Debian: nginx (as the upstream and as an API-key
+# gateway) and wrk. RUNLEVEL=1 keeps the package from starting a system nginx on port 80.
+bench-deps:
+	@missing=(); \
+	command -v nginx >/dev/null || missing+=(nginx-light); \
+	command -v wrk >/dev/null || missing+=(wrk); \
+	if [ $${#missing[@]} -gt 0 ]; then \
+		echo "==> Installing $${missing[*]} (Debian packages, for the gateway benchmark)"; \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && $$sudo env RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$${missing[@]}" >/dev/null; \
+	fi
+
+test-deps: bench-deps
 	@missing=(); \
 	command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium); \
 	command -v docker-compose >/dev/null || missing+=(docker-compose); \
@@ -75,10 +87,11 @@ workflowcheck:
 test: test-deps build-deps vet workflowcheck
 	go test -count=1 ./...
 
-# Go benchmarks (one policy decision…), then the gateway vs bare-proxy A/B run, whose last line
-# is the throughput ratio (docs/benchmarks.md).
-bench:
-	go test -run '^$$' -bench . -benchmem ./...
+# Go benchmarks (one policy decision, quota over-admission), then the gateway as `onramp dev` runs
+# it beside a bare Go proxy and nginx, whose last two lines are the throughput ratios
+# (docs/benchmarks.md).
+bench: bench-deps build build-deps
+	go test -run '^$$' -bench . -benchmem ./policies ./gateway
 	go run ./gateway/bench
 
 compose-config:

@@ -75,7 +75,7 @@ type Config struct {
 	Credentials     *credentials.Manager
 	Keys            *credentials.Service // catalog downloads by key, the first key on landing
 	TryIt           *catalog.TryIt
-	Usage           onramp.UsageStore
+	Usage           onramp.UsageReader
 	Onboarding      onramp.OnboardingStore
 	QuotaRequests   onramp.QuotaRequestStore
 	QuotaReviews    onramp.QuotaReviews

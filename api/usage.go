@@ -31,9 +31,9 @@ func (s *Server) usageRoutes(g routeGroups) {
 	g.adminPages.POST("/quota-requests/:id/:action", s.adminQuotaAction)
 }
 
-// Usage against quota, the call history and quota-increase requests. The numbers come from the
-// gateways' quota counters (flushed every second) and hour totals (written with each batch of
-// usage events), so a call shows on the usage page within about a second.
+// Usage against quota, the call history and quota-increase requests. The numbers are sums over the
+// gateway nodes' own documents, which each node flushes every second (quota counters, day and
+// hour totals, credential use, the recent-calls log), so a call shows within about a second.
 
 // usageLine is one product × environment of the organisation's usage.
 type usageLine struct {
@@ -106,7 +106,7 @@ func (s *Server) usage(ctx context.Context, orgID string) (usageView, error) {
 				l.Alert = t
 			}
 		}
-		hours, err := s.cfg.Usage.UsageHours(ctx, orgID, l.Product, l.Environment, l.PeriodStart, now.Add(time.Hour))
+		totals, err := s.cfg.Usage.UsageTotals(ctx, orgID, l.Product, l.Environment, l.PeriodStart, now.Add(time.Hour))
 		if err != nil {
 			return v, err
 		}
@@ -114,14 +114,16 @@ func (s *Server) usage(ctx context.Context, orgID string) (usageView, error) {
 		for d := l.PeriodStart; !d.After(today); d = d.AddDate(0, 0, 1) {
 			l.Daily = append(l.Daily, onramp.UsageHour{Hour: d})
 		}
-		for _, h := range hours {
-			l.Calls, l.Errors = l.Calls+h.Calls, l.Errors+h.Errors
+		for _, d := range totals.Days {
+			l.Calls, l.Errors = l.Calls+d.Calls, l.Errors+d.Errors
+			if day := int(d.Hour.Sub(l.PeriodStart).Hours()) / 24; day >= 0 && day < len(l.Daily) {
+				l.Daily[day].Calls += d.Calls
+				l.Daily[day].Errors += d.Errors
+			}
+		}
+		for _, h := range totals.Hours {
 			if !h.Hour.Before(today) {
 				l.Today = append(l.Today, h)
-			}
-			if day := int(h.Hour.Sub(l.PeriodStart).Hours()) / 24; day >= 0 && day < len(l.Daily) {
-				l.Daily[day].Calls += h.Calls
-				l.Daily[day].Errors += h.Errors
 			}
 		}
 		if l.Calls > 0 {
@@ -220,7 +222,11 @@ func (s *Server) calls(c *gin.Context, orgID string, csvOut bool) {
 	w := csv.NewWriter(c.Writer)
 	_ = w.Write([]string{"time", "request_id", "environment", "method", "path", "operation", "status", "latency_ms", "credential_label", "credential_id"})
 	for _, e := range events {
-		_ = w.Write([]string{e.At.UTC().Format(time.RFC3339Nano), e.RequestID, e.Environment, e.Method, cell(e.Path), cell(e.Operation),
+		requestID := e.RequestID // the X-Request-Id the call was answered with
+		if requestID == "" {
+			requestID = e.ID
+		}
+		_ = w.Write([]string{e.At.UTC().Format(time.RFC3339Nano), requestID, e.Environment, e.Method, cell(e.Path), cell(e.Operation),
 			strconv.Itoa(e.Status), strconv.FormatFloat(e.LatencyMS, 'f', 3, 64), cell(e.Label), e.CredentialID})
 	}
 	w.Flush()

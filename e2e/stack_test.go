@@ -81,6 +81,7 @@ func DevConfig(tb testing.TB, dir string) stack.Config {
 		PortalAddr:     "127.0.0.1:0",
 		SandboxAddr:    "127.0.0.1:0",
 		ProductionAddr: "127.0.0.1:0",
+		GatewayOpsAddr: "127.0.0.1:0",
 		DevHost:        "127.0.0.1",
 		// Every test signs in from 127.0.0.1; the per-address limit has its own unit test.
 		SignInPerClient: 100000,

@@ -32,8 +32,10 @@ func NewCatalog(db *DB) *Catalog {
 // SaveProduct upserts p by slug.
 func (s *Catalog) SaveProduct(ctx context.Context, p onramp.Product) error {
 	p.UpdatedAt = p.UpdatedAt.UTC().Truncate(time.Millisecond)
-	_, err := s.db.Collection("products").ReplaceOne(ctx, bson.M{"_id": p.Slug}, p, options.Replace().SetUpsert(true))
-	return err
+	if _, err := s.db.Collection("products").ReplaceOne(ctx, bson.M{"_id": p.Slug}, p, options.Replace().SetUpsert(true)); err != nil {
+		return err
+	}
+	return s.db.recordChange(ctx, onramp.ChangeProduct, p.Slug)
 }
 
 // FindProduct returns ENOTFOUND when no product has the slug.
@@ -53,8 +55,10 @@ func (s *Catalog) PublishVersion(ctx context.Context, v onramp.ProductVersion) e
 	_, err := s.db.Collection("product_versions").InsertOne(ctx, v)
 	if mongo.IsDuplicateKeyError(err) {
 		return onramp.Errorf(onramp.ECONFLICT, "%s %s is already published; publish a new version instead (published specs never change)", v.Product, v.Version)
+	} else if err != nil {
+		return err
 	}
-	return err
+	return s.db.recordChange(ctx, onramp.ChangeProduct, v.Product)
 }
 
 // UpdateVersion changes status, sunset and release notes; ENOTFOUND when absent.
@@ -69,8 +73,10 @@ func (s *Catalog) UpdateVersion(ctx context.Context, v onramp.ProductVersion) er
 	res, err := s.db.Collection("product_versions").UpdateOne(ctx, bson.M{"_id": onramp.VersionID(v.Product, v.Version)}, update)
 	if err == nil && res.MatchedCount == 0 {
 		return onramp.Errorf(onramp.ENOTFOUND, "%s has no version %q", v.Product, v.Version)
+	} else if err != nil {
+		return err
 	}
-	return err
+	return s.db.recordChange(ctx, onramp.ChangeProduct, v.Product)
 }
 
 // FindVersion returns ENOTFOUND when the product has no such version.
@@ -98,8 +104,10 @@ func (s *Catalog) ListPlans(ctx context.Context) ([]onramp.Plan, error) {
 func (s *Catalog) SaveAssignment(ctx context.Context, a onramp.Assignment) error {
 	a.ID = onramp.AssignmentID(a.OrgID, a.Product)
 	a.UpdatedAt = a.UpdatedAt.UTC().Truncate(time.Millisecond)
-	_, err := s.db.Collection("assignments").ReplaceOne(ctx, bson.M{"_id": a.ID}, a, options.Replace().SetUpsert(true))
-	return err
+	if _, err := s.db.Collection("assignments").ReplaceOne(ctx, bson.M{"_id": a.ID}, a, options.Replace().SetUpsert(true)); err != nil {
+		return err
+	}
+	return s.db.recordChange(ctx, onramp.ChangeAssignments, a.OrgID)
 }
 
 // DeleteAssignment returns ENOTFOUND when there is nothing to delete.
@@ -107,14 +115,18 @@ func (s *Catalog) DeleteAssignment(ctx context.Context, orgID, product string) e
 	res, err := s.db.Collection("assignments").DeleteOne(ctx, bson.M{"_id": onramp.AssignmentID(orgID, product)})
 	if err == nil && res.DeletedCount == 0 {
 		return onramp.Errorf(onramp.ENOTFOUND, "the organisation has no assignment of %q", product)
+	} else if err != nil {
+		return err
 	}
-	return err
+	return s.db.recordChange(ctx, onramp.ChangeAssignments, orgID)
 }
 
 // DeleteAssignments removes every assignment of the organisation.
 func (s *Catalog) DeleteAssignments(ctx context.Context, orgID string) error {
-	_, err := s.db.Collection("assignments").DeleteMany(ctx, bson.M{"org_id": orgID})
-	return err
+	if _, err := s.db.Collection("assignments").DeleteMany(ctx, bson.M{"org_id": orgID}); err != nil {
+		return err
+	}
+	return s.db.recordChange(ctx, onramp.ChangeAssignments, orgID)
 }
 
 // AssignmentsOf returns the organisation's assignments ordered by product.

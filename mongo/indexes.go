@@ -64,17 +64,3 @@ func indexName(keys bson.D) string {
 	}
 	return strings.Join(parts, "_")
 }
-
-// HasTTLIndex reports whether the collection has an index that expires documents.
-func (d *DB) HasTTLIndex(ctx context.Context, coll string) (bool, error) {
-	specs, err := d.Collection(coll).Indexes().ListSpecifications(ctx)
-	if err != nil {
-		return false, err
-	}
-	for _, sp := range specs {
-		if sp.ExpireAfterSeconds != nil {
-			return true, nil
-		}
-	}
-	return false, nil
-}

@@ -38,8 +38,10 @@ func (s *Organizations) CreateOrganization(ctx context.Context, o onramp.Organiz
 		_, err := s.db.Collection("organizations").InsertOne(ctx, s.sealed(o))
 		if mongo.IsDuplicateKeyError(err) {
 			return onramp.Errorf(onramp.ECONFLICT, "organisation %q exists", o.ID)
+		} else if err != nil {
+			return err
 		}
-		return err
+		return s.db.recordChange(ctx, onramp.ChangeOrganization, o.ID)
 	})
 }
 
@@ -78,8 +80,10 @@ func (s *Organizations) UpdateOrganization(ctx context.Context, id string, chang
 		o.ID = id
 		out = o
 		return s.claimingDomains(ctx, o, func() error {
-			_, err := s.db.Collection("organizations").ReplaceOne(ctx, bson.M{"_id": id}, s.sealed(o))
-			return err
+			if _, err := s.db.Collection("organizations").ReplaceOne(ctx, bson.M{"_id": id}, s.sealed(o)); err != nil {
+				return err
+			}
+			return s.db.recordChange(ctx, onramp.ChangeOrganization, id)
 		})
 	})
 	return out, err
@@ -152,7 +156,7 @@ func (s *Organizations) SetOrganizationStatus(ctx context.Context, id, status st
 	if res.MatchedCount == 0 {
 		return onramp.Errorf(onramp.ENOTFOUND, "no organisation %q", id)
 	}
-	return nil
+	return s.db.recordChange(ctx, onramp.ChangeOrganization, id)
 }
 
 // SSOOrganization returns the organisation whose SSO domains include domain (an indexed lookup).
@@ -167,8 +171,10 @@ func (s *Organizations) SSOOrganization(ctx context.Context, domain string) (onr
 
 // DeleteOrganization removes the organisation with id; a missing one is not an error.
 func (s *Organizations) DeleteOrganization(ctx context.Context, id string) error {
-	_, err := s.db.Collection("organizations").DeleteOne(ctx, bson.M{"_id": id})
-	return err
+	if _, err := s.db.Collection("organizations").DeleteOne(ctx, bson.M{"_id": id}); err != nil {
+		return err
+	}
+	return s.db.recordChange(ctx, onramp.ChangeOrganization, id)
 }
 
 // SaveMember upserts m by ID.

@@ -56,7 +56,10 @@ type Config struct {
 	BinDir string // where devstack and kratos binaries are (dev only)
 
 	PortalAddr, SandboxAddr, ProductionAddr string
-	PortalURL                               string // public portal URL; derived from PortalAddr when empty
+	// GatewayOpsAddr is the gateway's operations listener (/metrics, /healthz), apart from the
+	// partner-facing ones so partners never see the provider's traffic; empty: none.
+	GatewayOpsAddr string
+	PortalURL      string // public portal URL; derived from PortalAddr when empty
 
 	MongoURI          string
 	TemporalAddress   string
@@ -72,8 +75,10 @@ type Config struct {
 	// TokenTTL is their lifetime (0: 10 minutes).
 	TokenSigningKey string
 	TokenTTL        time.Duration
-	// QuotaFlush is how often gateway quota counters are added to MongoDB (default 1s).
+	// QuotaFlush is how often gateway quota counters are written to MongoDB (default 1s).
 	QuotaFlush time.Duration
+	// GatewayStoreTimeout bounds each of the gateway's own store operations (default 2s).
+	GatewayStoreTimeout time.Duration
 	// UsageRetention is how long the call history keeps a call (0: 720h); the worker purges
 	// older calls every PurgeEvery (0: hourly).
 	UsageRetention, PurgeEvery time.Duration
@@ -116,15 +121,20 @@ type Config struct {
 // Stack is a running Onramp.
 type Stack struct {
 	PortalURL, SandboxURL, ProductionURL string
+	GatewayOpsURL                        string // the gateway's /metrics and /healthz
+	GatewayNode                          string // the gateway node's id (its usage documents' key)
 	TemporalUIURL                        string
 	ExampleUpstreamURL                   string // dev: the demo products' production upstream
 	MongoURI, TemporalAddress            string
 	KratosPublicURL, KratosAdminURL      string
 	AdminTokenPath                       string
 
-	Mongo    *mongo.DB
+	Mongo    *mongo.DB // the portal's and worker's client (dev: one pooled connection)
 	Temporal client.Client
 	Kratos   *kratos.Client
+
+	gatewayDB *mongo.DB // the data plane's own client
+	gateways  []*gateway.Gateway
 
 	cfg      Config
 	servers  []*http.Server
@@ -170,7 +180,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		}
 		return l, "http://" + l.Addr().String(), nil
 	}
-	var portalL, sandboxL, prodL net.Listener
+	var portalL, sandboxL, prodL, opsL net.Listener
 	if cfg.Roles.Portal {
 		if portalL, s.PortalURL, err = listen(cfg.PortalAddr); err != nil {
 			return nil, err
@@ -186,8 +196,13 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		if prodL, s.ProductionURL, err = listen(cfg.ProductionAddr); err != nil {
 			return nil, err
 		}
+		if cfg.GatewayOpsAddr != "" {
+			if opsL, s.GatewayOpsURL, err = listen(cfg.GatewayOpsAddr); err != nil {
+				return nil, err
+			}
+		}
 	}
-	for _, l := range []net.Listener{portalL, sandboxL, prodL} {
+	for _, l := range []net.Listener{portalL, sandboxL, prodL, opsL} {
 		if l != nil {
 			defer func() {
 				if err != nil {
@@ -339,50 +354,8 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		s.serve(portalL, portal, "portal")
 	}
 	if cfg.Roles.Gateway {
-		log := cfg.Logger.With("role", "gateway")
-		flush := cfg.QuotaFlush
-		if flush == 0 {
-			flush = time.Second
-		}
-		s.recorder = gateway.NewRecorder(usage, credStore, log)
-		s.quota = gateway.NewQuota(gateway.QuotaConfig{Store: usage, Alerts: lc, Logger: log, Interval: flush})
-		if cfg.Dev && cfg.TokenSigningKey == "" {
-			cfg.TokenSigningKey = s.secrets.TokenSigningKey
-		}
-		kid, signingKey, err := gateway.ParseTokenKey(cfg.TokenSigningKey)
-		if err != nil {
+		if err := s.startGateway(ctx, gatewayDeps{reg: reg, alerts: lc, journeys: onboarding, policy: policy, keys: keys}, sandboxL, prodL, opsL); err != nil {
 			return nil, err
-		}
-		ttl := cfg.TokenTTL
-		if ttl == 0 {
-			ttl = 10 * time.Minute
-		}
-		tokens, err := gateway.NewTokens(kid, signingKey, ttl, "onramp", nil)
-		if err != nil {
-			return nil, err
-		}
-		upstream := ""
-		if cfg.Dev {
-			// The demo products' production upstreams are examples (.example): one local server answers for them.
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return nil, err
-			}
-			upstream = "http://" + l.Addr().String()
-			s.ExampleUpstreamURL = upstream
-			s.serve(l, gateway.ExampleUpstream(catalogStore), "example-upstream")
-		}
-		for _, g := range []struct {
-			env string
-			l   net.Listener
-		}{{gateway.Sandbox, sandboxL}, {gateway.Production, prodL}} {
-			h, err := gateway.New(gateway.Config{Environment: g.env, PortalURL: s.portalURLOrDefault(), Credentials: creds, Organizations: orgs,
-				Catalog: catalogStore, Assignments: catalogStore, Policy: policy, Recorder: s.recorder, Quota: s.quota,
-				ExampleUpstream: upstream, Journeys: onboarding, Tokens: tokens, Logger: log})
-			if err != nil {
-				return nil, err
-			}
-			s.serve(g.l, h, "gateway-"+g.env)
 		}
 	}
 	return s, nil
@@ -506,9 +479,6 @@ func (s *Stack) retainUsage(ctx context.Context, usage *mongo.Usage) {
 		every = time.Hour
 	}
 	log := s.cfg.Logger.With("role", "worker")
-	if err := usage.ExpireUsage(ctx, retention); err != nil {
-		log.Info("no TTL index on usage_events; purging periodically instead", "error", err)
-	}
 	for {
 		n, err := usage.PurgeUsage(ctx, time.Now().Add(-retention))
 		if err != nil && ctx.Err() == nil {
@@ -683,6 +653,23 @@ func (s *Stack) watch(done <-chan struct{}, msg string) {
 	}()
 }
 
+// PauseInfra freezes the embedded Temporal and MongoDB (FerretDB) process until ResumeInfra: the
+// store and Temporal both stop answering, as in an outage. It fails when they are not embedded.
+func (s *Stack) PauseInfra() error {
+	if s.infra == nil {
+		return errors.New("no embedded infrastructure to pause")
+	}
+	return s.infra.Pause()
+}
+
+// ResumeInfra lets the embedded infrastructure run again.
+func (s *Stack) ResumeInfra() error {
+	if s.infra == nil {
+		return errors.New("no embedded infrastructure to resume")
+	}
+	return s.infra.Resume()
+}
+
 // Err delivers the first fatal error of a running stack (a listener failing, a child exiting).
 func (s *Stack) Err() <-chan error { return s.errc }
 
@@ -702,6 +689,9 @@ func (s *Stack) Stop(ctx context.Context) error {
 		errs = append(errs, srv.Shutdown(sctx))
 		cancel()
 	}
+	for _, g := range s.gateways {
+		g.Close()
+	}
 	if s.recorder != nil {
 		s.recorder.Stop()
 	}
@@ -714,6 +704,9 @@ func (s *Stack) Stop(ctx context.Context) error {
 	}
 	if s.Mongo != nil {
 		errs = append(errs, s.Mongo.Close(ctx))
+	}
+	if s.gatewayDB != nil {
+		errs = append(errs, s.gatewayDB.Close(ctx))
 	}
 	if s.kratosP != nil {
 		errs = append(errs, s.kratosP.Stop())
