@@ -283,7 +283,7 @@ type CatalogStore interface {
 	ListProducts(ctx context.Context) ([]Product, error)
 	// PublishVersion stores a new version in one write; ECONFLICT when the version exists.
 	PublishVersion(ctx context.Context, v ProductVersion) error
-	// UpdateVersion changes status, sunset and release notes; ENOTFOUND when absent.
+	// UpdateVersion changes status, sunset, DeprecatedAt and release notes; ENOTFOUND when absent.
 	UpdateVersion(ctx context.Context, v ProductVersion) error
 	// FindVersion returns ENOTFOUND when the product has no such version.
 	FindVersion(ctx context.Context, product, version string) (ProductVersion, error)
