@@ -125,7 +125,9 @@ type route struct {
 	router  routers.Router
 	headers map[*openapi3.Operation]map[string]bool
 	scopes  map[string]string // operation id → scope
-	retired bool              // every version of the product is past its sunset (policies/catalog)
+	retired bool              // the version is past its sunset (policies/catalog)
+
+	deprecation *deprecation // a deprecated version's headers and 410 (lifecycle.go); nil otherwise
 }
 
 // New returns a gateway for one environment; it fails on a missing dependency.
@@ -274,6 +276,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	// From here on the caller's quota is known: a refusal tells it too (g.refuse).
 	win := WindowAt(assignment, g.cfg.Environment, g.cfg.Now())
+	if g.deprecated(w, r, c, rt, rest, win) {
+		return // retired or browned out: 410 Gone (lifecycle.go)
+	}
 
 	// Match the operation on the path below /<product>/<version>.
 	inner := r.Clone(ctx)
@@ -501,7 +506,8 @@ func (g *Gateway) load(ctx context.Context, slug, version string) (*route, error
 	if err != nil {
 		return nil, err
 	}
-	rt := &route{product: p, version: v, router: cp.router, headers: cp.headers, scopes: map[string]string{}, retired: onramp.Retired(versions, g.cfg.Now())}
+	rt := &route{product: p, version: v, router: cp.router, headers: cp.headers, scopes: map[string]string{}, retired: v.PhaseAt(g.cfg.Now()) == onramp.PhaseRetired,
+		deprecation: newDeprecation(g.portal, p, v, versions)}
 	for _, op := range v.Operations {
 		rt.scopes[op.ID] = op.Scope
 	}
