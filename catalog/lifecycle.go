@@ -94,3 +94,15 @@ func (c *Catalog) stopBrownouts(ctx context.Context, v onramp.ProductVersion) {
 	}
 	_ = c.cfg.Brownouts.CancelBrownouts(ctx, v.Product, v.Version, "catalog: "+v.Version+" is "+v.Status+" again")
 }
+
+// goneWillAnswer is try-it's prediction for a version the gateway answers 410 Gone at now (the
+// same PhaseAt); nil when it does not.
+func goneWillAnswer(v onramp.ProductVersion, now time.Time) *Prediction {
+	switch v.PhaseAt(now) {
+	case onramp.PhaseRetired:
+		return &Prediction{Reasons: []string{v.Version + " is retired"}, Message: v.Version + " is past its sunset: the gateway will answer 410 Gone"}
+	case onramp.PhaseBrownout:
+		return &Prediction{Reasons: []string{v.Version + " is in a brownout"}, Message: v.Version + " is in a scheduled brownout: the gateway will answer 410 Gone until it ends"}
+	}
+	return nil
+}

@@ -142,6 +142,9 @@ func (t *TryIt) Send(ctx context.Context, a onramp.Actor, orgID, product string,
 		target += "?" + q.Encode()
 	}
 	res := TryItResult{Method: op.Method, URL: target, Prediction: t.predict(ctx, cred, view.Assignment, product, *op)}
+	if gone := goneWillAnswer(view.Version, t.cfg.Now()); gone != nil && res.Prediction.Allowed {
+		res.Prediction = *gone
+	}
 	headers := map[string]string{}
 	for k, v := range in.Headers {
 		if lk := strings.ToLower(k); v != "" && lk != "authorization" && lk != "x-api-key" && lk != "host" {

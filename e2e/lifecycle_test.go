@@ -24,6 +24,7 @@ type lifecycleProduct struct {
 	token    string
 	admin    []string
 	keys     map[string]string // environment → key
+	keyIDs   map[string]string // environment → credential id
 	gateways map[string]string // environment → base URL
 	upstream chan string
 }
@@ -31,7 +32,7 @@ type lifecycleProduct struct {
 func mustLifecycleProduct(t *testing.T) *lifecycleProduct {
 	t.Helper()
 	st := MustSharedStack(t)
-	lp := &lifecycleProduct{st: st, admin: []string{"Authorization", "Bearer " + MustAdminToken(t, st)}, keys: map[string]string{},
+	lp := &lifecycleProduct{st: st, admin: []string{"Authorization", "Bearer " + MustAdminToken(t, st)}, keys: map[string]string{}, keyIDs: map[string]string{},
 		gateways: map[string]string{onramp.Sandbox: st.SandboxURL, onramp.Production: st.ProductionURL}, upstream: make(chan string, 1000)}
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -54,13 +55,16 @@ func mustLifecycleProduct(t *testing.T) *lifecycleProduct {
 		http.StatusOK, nil, lp.admin...)
 	for _, env := range onramp.Environments {
 		var created struct {
-			Key string `json:"key"`
+			Key        string `json:"key"`
+			Credential struct {
+				ID string `json:"id"`
+			} `json:"credential"`
 		}
 		waitFor(t, 5*time.Second, "a "+env+" key for "+lp.slug, func() bool {
 			status, raw := send(t, "POST", st.PortalURL+"/api/v1/orgs/"+lp.org.ID+"/credentials", map[string]any{"environment": env, "label": "lifecycle " + env}, "X-Session-Token", lp.token)
 			return status == http.StatusCreated && json.Unmarshal(raw, &created) == nil && created.Key != ""
 		})
-		lp.keys[env] = created.Key
+		lp.keys[env], lp.keyIDs[env] = created.Key, created.Credential.ID
 	}
 	return lp
 }
@@ -283,6 +287,13 @@ func TestE2ELifecycleDeprecationBrownoutAndSunset(t *testing.T) {
 	MustGetJSON(t, st.PortalURL+"/api/v1/orgs/"+lp.org.ID+"/catalog/"+lp.slug+"?version=v1", http.StatusOK, &product, "X-Session-Token", lp.token)
 	if product.Version.Phase != onramp.PhaseRetired || product.Version.Successor != "v2" {
 		t.Errorf("the catalog says v1 is %+v, want retired with successor v2", product.Version)
+	}
+	// Try-it predicts the 410 from the same rule, and gets it.
+	var tried tryItAnswer
+	MustDo(t, "POST", st.PortalURL+"/api/v1/orgs/"+lp.org.ID+"/catalog/"+lp.slug+"/tryit", map[string]any{"credential_id": lp.keyIDs[onramp.Sandbox],
+		"operation": "listItems", "version": "v1"}, http.StatusOK, &tried, "X-Session-Token", lp.token)
+	if tried.Prediction.Allowed || !strings.Contains(tried.Prediction.Message, "410 Gone") || tried.Response.Status != http.StatusGone {
+		t.Errorf("try-it on retired v1 = %+v, want the 410 predicted and answered", tried)
 	}
 	var calls struct {
 		Calls []onramp.UsageEvent `json:"calls"`
