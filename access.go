@@ -40,7 +40,8 @@ func set(members []string) map[string]any {
 }
 
 // CatalogInput is policies/catalog's input: whether org sees product (and which of its operations
-// it may call) under its assignments. retired says every version is past its sunset.
+// it may call) under its assignments. retired says the version these operations belong to is
+// retired (ProductVersion.PhaseAt, the rule the gateway answers 410 Gone by).
 func CatalogInput(org Organization, assignments []Assignment, p Product, retired bool, ops []Operation) map[string]any {
 	granted := make(map[string]any, len(assignments))
 	for _, a := range assignments {

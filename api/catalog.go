@@ -58,12 +58,14 @@ type versionSummary struct {
 	Sunset       *string `json:"sunset,omitempty"`
 	PublishedAt  string  `json:"published_at"`
 	ReleaseNotes string  `json:"release_notes"`
+	versionLifecycle
 }
 
 func summarizeVersions(vs []onramp.ProductVersion) []versionSummary {
 	out := make([]versionSummary, 0, len(vs))
 	for _, v := range vs {
-		vsum := versionSummary{Version: v.Version, Status: v.Status, PublishedAt: v.PublishedAt.UTC().Format("2006-01-02T15:04:05Z"), ReleaseNotes: v.ReleaseNotes}
+		vsum := versionSummary{Version: v.Version, Status: v.Status, PublishedAt: v.PublishedAt.UTC().Format("2006-01-02T15:04:05Z"), ReleaseNotes: v.ReleaseNotes,
+			versionLifecycle: lifecycleOf(vs, v)}
 		if v.Sunset != nil {
 			d := v.Sunset.UTC().Format("2006-01-02")
 			vsum.Sunset = &d
@@ -129,7 +131,7 @@ func (s *Server) apiCatalogProduct(c *gin.Context) {
 		"product":    gin.H{"slug": slug, "name": view.Product.Name, "summary": view.Product.Summary, "description": view.Product.Description, "tags": nonNil(view.Product.Tags)},
 		"assignment": gin.H{"plan": view.Assignment.Plan, "scopes": nonNil(view.Assignment.Scopes), "environments": nonNil(view.Assignment.Environments)},
 		"versions":   summarizeVersions(view.Versions),
-		"version":    summarizeVersions([]onramp.ProductVersion{view.Version})[0],
+		"version":    summaryOf(view.Versions, view.Version),
 		"latest":     view.Latest.Version,
 		"operations": view.Operations,
 		"servers":    servers,
@@ -270,6 +272,7 @@ type productPageView struct {
 	Downloads   map[string]string
 	Keys        []onramp.Credential // what the member may try operations with
 	Quality     quality             // the version's documentation findings
+	Lifecycle   *lifecycleView      // a deprecated version's section (its migration page)
 }
 
 func (s *Server) productPage(c *gin.Context) {
@@ -300,6 +303,7 @@ func (s *Server) productPage(c *gin.Context) {
 		}}
 	v.Groups = groupOperations(view)
 	v.Quality = qualityOf(ver, view.Version.Findings)
+	v.Lifecycle = lifecycleViewOf(view.Versions, view.Version, s.cfg.Now())
 	if v.Keys, err = s.cfg.TryIt.Credentials(ctx, actor(c), m.Organization.ID); err != nil {
 		s.failPage(c, err)
 		return

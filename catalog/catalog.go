@@ -28,7 +28,10 @@ type Config struct {
 	Policy      onramp.Policy
 	// Gateway base URLs that downloaded documents point at.
 	SandboxURL, ProductionURL string
-	Now                       func() time.Time
+	// Brownouts drives brownout schedules (lifecycles.Temporal); nil: scheduling answers
+	// EUNAVAILABLE, and the rest of the catalog works.
+	Brownouts onramp.BrownoutSchedules
+	Now       func() time.Time
 }
 
 // Catalog answers the portal's catalog questions.
@@ -125,8 +128,12 @@ func (c *Catalog) newVersion(ctx context.Context, p Publish) (onramp.ProductVers
 	if p.Status == "" {
 		p.Status = onramp.VersionCurrent
 	}
-	v := onramp.ProductVersion{Product: p.Product, Version: strings.TrimSpace(p.Version), Status: p.Status, Sunset: p.Sunset,
+	v := onramp.ProductVersion{Product: p.Product, Version: strings.TrimSpace(p.Version), Status: p.Status, Sunset: wholeSecond(p.Sunset),
 		ReleaseNotes: strings.TrimSpace(p.ReleaseNotes), PublishedAt: c.cfg.Now()}
+	if v.Status == onramp.VersionDeprecated {
+		at := v.PublishedAt
+		v.DeprecatedAt = &at
+	}
 	if err := v.Validate(); err != nil {
 		return v, err
 	}
@@ -176,17 +183,33 @@ func (c *Catalog) publish(ctx context.Context, v onramp.ProductVersion, spec *sp
 	return out, nil
 }
 
-// UpdateVersion changes a version's status, sunset and release notes (its document never changes).
+// UpdateVersion changes a version's status, sunset and release notes (its document never
+// changes). Becoming deprecated records when (the Deprecation header's date, unchanged by later
+// edits); leaving deprecated forgets it and cancels the version's brownout schedule.
 func (c *Catalog) UpdateVersion(ctx context.Context, product, version, status string, sunset *time.Time, notes string) (onramp.ProductVersion, error) {
 	v, err := c.cfg.Store.FindVersion(ctx, product, version)
 	if err != nil {
 		return v, err
 	}
-	v.Status, v.Sunset, v.ReleaseNotes = status, sunset, strings.TrimSpace(notes)
+	was := v.Status
+	v.Status, v.Sunset, v.ReleaseNotes = status, wholeSecond(sunset), strings.TrimSpace(notes)
 	if err := v.Validate(); err != nil {
 		return v, err
 	}
-	return v, c.cfg.Store.UpdateVersion(ctx, v)
+	switch {
+	case v.Status != onramp.VersionDeprecated:
+		v.DeprecatedAt = nil
+	case was != onramp.VersionDeprecated:
+		now := c.cfg.Now()
+		v.DeprecatedAt = &now
+	}
+	if err := c.cfg.Store.UpdateVersion(ctx, v); err != nil {
+		return v, err
+	}
+	if was == onramp.VersionDeprecated && v.Status != onramp.VersionDeprecated {
+		c.stopBrownouts(ctx, v)
+	}
+	return c.stamped(v), nil
 }
 
 // SaveProduct validates and stores p.

@@ -11,12 +11,16 @@ import (
 	"github.com/onramp-dev/onramp/specs"
 )
 
-// Entry is a product as an organisation sees it in the catalog list.
+// Entry is a product as an organisation sees it in the catalog list. Versions carry their phase
+// (a retired one stays listed, so partners find where to go next).
 type Entry struct {
 	Product    onramp.Product          `json:"product"`
 	Assignment onramp.Assignment       `json:"assignment"`
 	Versions   []onramp.ProductVersion `json:"versions"`
 	Latest     onramp.ProductVersion   `json:"latest"`
+	// Successor is the version to move to from a deprecated one (onramp.Successor); "" when none.
+	Successor string `json:"successor,omitempty"`
+	Retired   bool   `json:"retired"` // every version is retired
 }
 
 // OperationView is an operation with whether the organisation may call it, and why not.
@@ -74,8 +78,8 @@ func (c *Catalog) Servers(a onramp.Assignment, version string) []specs.Server {
 }
 
 // decide asks policies/catalog about one product version for the organisation.
-func (c *Catalog) decide(ctx context.Context, org onramp.Organization, assignments []onramp.Assignment, p onramp.Product, versions []onramp.ProductVersion, v onramp.ProductVersion) (onramp.Decision, error) {
-	input := onramp.CatalogInput(org, assignments, p, onramp.Retired(versions, c.cfg.Now()), v.Operations)
+func (c *Catalog) decide(ctx context.Context, org onramp.Organization, assignments []onramp.Assignment, p onramp.Product, v onramp.ProductVersion) (onramp.Decision, error) {
+	input := onramp.CatalogInput(org, assignments, p, v.PhaseAt(c.cfg.Now()) == onramp.PhaseRetired, v.Operations)
 	return c.cfg.Policy.Decide(ctx, PolicyName, input)
 }
 
@@ -90,6 +94,7 @@ func (c *Catalog) entry(ctx context.Context, org onramp.Organization, assignment
 	if err != nil {
 		return Entry{}, onramp.ProductVersion{}, onramp.Decision{}, err
 	}
+	versions = c.stampedAll(versions)
 	latest, err := onramp.Latest(versions)
 	if err != nil {
 		return Entry{}, onramp.ProductVersion{}, onramp.Decision{}, notFound(p.Slug)
@@ -102,14 +107,17 @@ func (c *Catalog) entry(ctx context.Context, org onramp.Organization, assignment
 		}
 		v = versions[i]
 	}
-	d, err := c.decide(ctx, org, assignments, p, versions, v)
+	d, err := c.decide(ctx, org, assignments, p, v)
 	if err != nil {
 		return Entry{}, v, d, err
 	}
 	if !d.Allow {
 		return Entry{}, v, d, notFound(p.Slug)
 	}
-	e := Entry{Product: p, Versions: versions, Latest: latest}
+	e := Entry{Product: p, Versions: versions, Latest: latest, Retired: onramp.Retired(versions, c.cfg.Now())}
+	if s, ok := onramp.Successor(versions, onramp.ProductVersion{}); ok {
+		e.Successor = s.Version
+	}
 	for _, a := range assignments {
 		if a.Product == p.Slug {
 			e.Assignment = a

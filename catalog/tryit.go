@@ -125,6 +125,9 @@ func (t *TryIt) Send(ctx context.Context, a onramp.Actor, orgID, product string,
 	headers := partnerHeaders(in.Headers)
 	res := TryItResult{Method: op.Method, URL: target, Prediction: t.predict(ctx, cred, view.Assignment, product, op),
 		Snippets: snippets(op.Method, target, headers, in.Body)}
+	if gone := goneWillAnswer(view.Version, t.cfg.Now()); gone != nil && res.Prediction.Allowed {
+		res.Prediction = *gone
+	}
 	req, err := t.request(ctx, op.Method, target, headers, in.Body, cred, key)
 	if err != nil {
 		return res, err

@@ -140,8 +140,10 @@ type route struct {
 	cp      *compiled // its router and what it remembers of requests
 	headers map[*openapi3.Operation]map[string]bool
 	scopes  map[string]string // operation id → scope
-	retired bool              // every version of the product is past its sunset (policies/catalog)
+	retired bool              // the version is past its sunset (policies/catalog)
 	until   time.Time         // the next sunset of one of its versions: reloaded then, as retired may change
+
+	deprecation *deprecation // a deprecated version's headers and 410 (lifecycle.go); nil otherwise
 }
 
 // New returns a gateway for one environment and starts its cache refresher (Close stops it); it
@@ -337,6 +339,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	// From here on the caller's quota is known: a refusal tells it too (g.refuse).
 	win := WindowAt(assignment, g.cfg.Environment, g.cfg.Now())
+	if g.deprecated(w, r, c, rt, rest, win) {
+		return // retired or browned out: 410 Gone (lifecycle.go)
+	}
 
 	// Match the operation on the path below /<product>/<version>.
 	inner := r.WithContext(ctx) // a shallow copy: routing and validation only read its headers
@@ -573,7 +578,8 @@ func (g *Gateway) load(ctx context.Context, slug, version string) (*route, error
 		return nil, err
 	}
 	now := g.cfg.Now()
-	rt := &route{product: p, version: v, cp: cp, headers: cp.headers, scopes: map[string]string{}, retired: onramp.Retired(versions, now)}
+	rt := &route{product: p, version: v, cp: cp, headers: cp.headers, scopes: map[string]string{}, retired: v.PhaseAt(now) == onramp.PhaseRetired,
+		deprecation: newDeprecation(g.portal, p, v, versions)}
 	for _, x := range versions {
 		if x.Sunset != nil && x.Sunset.After(now) && (rt.until.IsZero() || x.Sunset.Before(rt.until)) {
 			rt.until = *x.Sunset

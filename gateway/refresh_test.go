@@ -225,8 +225,8 @@ func gathered(tb testing.TB, reg *prometheus.Registry) map[string]float64 {
 	return out
 }
 
-// A product whose last version passes its sunset is hidden by the catalog policy: no write
-// announces it, yet the gateway follows within a refresh.
+// A version that passes its sunset is retired (onramp.PhaseAt): no write announces it, yet the
+// gateway follows at once, answering 410 Gone.
 func TestSunsetReachesTheGatewayWithoutAWrite(t *testing.T) {
 	f := &feed{}
 	h := MustHarness(t, func(c *gateway.Config) { c.Changes, c.RefreshEvery = f, time.Hour })
@@ -245,9 +245,9 @@ func TestSunsetReachesTheGatewayWithoutAWrite(t *testing.T) {
 	if rec := call(t, h.sandbox, "GET", "/payments/v2/payments", key, ""); rec.Code != 200 {
 		t.Fatalf("before the sunset: %d %s", rec.Code, rec.Body)
 	}
-	waitUntil(t, 2*time.Second, func() bool { return call(t, h.sandbox, "GET", "/payments/v2/payments", key, "").Code == 404 })
+	waitUntil(t, 2*time.Second, func() bool { return call(t, h.sandbox, "GET", "/payments/v2/payments", key, "").Code == 410 })
 	if time.Now().Before(sunset) {
 		t.Fatal("refused before the sunset")
 	}
-	mustProblem(t, call(t, h.sandbox, "GET", "/payments/v2/payments", key, ""), 404, "no-such-product")
+	mustProblem(t, call(t, h.sandbox, "GET", "/payments/v2/payments", key, ""), 410, "version-gone")
 }

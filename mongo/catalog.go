@@ -61,14 +61,20 @@ func (s *Catalog) PublishVersion(ctx context.Context, v onramp.ProductVersion) e
 	return s.db.recordChange(ctx, onramp.ChangeProduct, v.Product)
 }
 
-// UpdateVersion changes status, sunset and release notes; ENOTFOUND when absent.
+// UpdateVersion changes status, sunset, when it was deprecated and release notes; ENOTFOUND when
+// absent.
 func (s *Catalog) UpdateVersion(ctx context.Context, v onramp.ProductVersion) error {
-	set := bson.M{"status": v.Status, "release_notes": v.ReleaseNotes}
+	set, unset := bson.M{"status": v.Status, "release_notes": v.ReleaseNotes}, bson.M{}
+	for field, t := range map[string]*time.Time{"sunset": v.Sunset, "deprecated_at": v.DeprecatedAt} {
+		if t != nil {
+			set[field] = t.UTC().Truncate(time.Millisecond)
+		} else {
+			unset[field] = ""
+		}
+	}
 	update := bson.M{"$set": set}
-	if v.Sunset != nil {
-		set["sunset"] = v.Sunset.UTC().Truncate(time.Millisecond)
-	} else {
-		update["$unset"] = bson.M{"sunset": ""}
+	if len(unset) > 0 {
+		update["$unset"] = unset
 	}
 	res, err := s.db.Collection("product_versions").UpdateOne(ctx, bson.M{"_id": onramp.VersionID(v.Product, v.Version)}, update)
 	if err == nil && res.MatchedCount == 0 {

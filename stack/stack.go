@@ -264,7 +264,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		s.acts, err = activities.New(activities.Activities{Mailer: mailer, Organizations: orgs, Members: orgs, Identities: s.Kratos, Team: orgs,
 			Sessions: s.Kratos, Credentials: creds, Requests: onboarding, Onboarding: onboarding, Plans: catalogStore, Assignments: catalogStore,
 			Calendar: cfg.Calendar, ReviewersEmail: cfg.ReviewersEmail, CredentialStore: credStore, Rotations: credStore, Policy: policy,
-			QuotaRequests: onboarding})
+			QuotaRequests: onboarding, Brownouts: catalogStore, Notices: mongo.NewNotices(s.Mongo)})
 		if err != nil {
 			return nil, err
 		}
@@ -280,7 +280,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	}
 
 	if cfg.Roles.Portal {
-		cat, err := s.catalog(ctx, catalogStore, policy)
+		cat, err := s.catalog(ctx, catalogStore, policy, lc)
 		if err != nil {
 			return nil, err
 		}
@@ -536,7 +536,7 @@ func (s *Stack) policies(ctx, bg context.Context) (*policies.Engine, error) {
 }
 
 // catalog builds the catalog and loads catalog files: CatalogDir, or the demo catalog in dev mode.
-func (s *Stack) catalog(ctx context.Context, store *mongo.Catalog, policy onramp.Policy) (*catalog.Catalog, error) {
+func (s *Stack) catalog(ctx context.Context, store *mongo.Catalog, policy onramp.Policy, brownouts onramp.BrownoutSchedules) (*catalog.Catalog, error) {
 	sandbox, production := s.cfg.SandboxPublicURL, s.cfg.ProductionPublicURL
 	if sandbox == "" {
 		sandbox = or(s.SandboxURL, "http://localhost:4001")
@@ -544,7 +544,7 @@ func (s *Stack) catalog(ctx context.Context, store *mongo.Catalog, policy onramp
 	if production == "" {
 		production = or(s.ProductionURL, "http://localhost:4002")
 	}
-	c, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: policy, SandboxURL: sandbox, ProductionURL: production})
+	c, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: policy, SandboxURL: sandbox, ProductionURL: production, Brownouts: brownouts})
 	if err != nil {
 		return nil, err
 	}

@@ -246,3 +246,51 @@ type QuotaIncreaseReviewInput struct {
 	// ReviewReminder is when reviewers are reminded of a waiting request (0: 24h).
 	ReviewReminder time.Duration `json:"review_reminder"`
 }
+
+// Brownout schedule: workflow id BrownoutScheduleID(product, version), one running schedule per
+// version. It stores the windows in the catalog (every gateway node reads them from there and
+// compares with its clock: no gateway asks Temporal anything), e-mails the partners assigned the
+// product Notice before each window, and ends after the last. Cancel is an Update (the portal)
+// and a same-name Signal (the Web UI) with a BrownoutAction payload, e.g. {"by":
+// "ana@provider.example"}: windows not yet over leave the catalog (one under way ends now) and no
+// more notices go out.
+const (
+	BrownoutScheduleWorkflowName = "onramp.BrownoutSchedule"
+	BrownoutCancel               = "cancel"
+	// QueryBrownoutState answers BrownoutState.
+	QueryBrownoutState = "state"
+)
+
+// Brownout schedule statuses.
+const (
+	BrownoutScheduled = "scheduled"
+	BrownoutCompleted = "completed"
+	BrownoutCancelled = "cancelled"
+)
+
+// BrownoutScheduleID is the workflow id of a version's brownout schedule ("@" appears in neither
+// a product slug nor a version).
+func BrownoutScheduleID(product, version string) string {
+	return "brownouts-" + product + "@" + version
+}
+
+// BrownoutScheduleInput starts a schedule of a validated plan (onramp.BrownoutSpec.Plan).
+type BrownoutScheduleInput struct {
+	Plan      onramp.BrownoutPlan `json:"plan"`
+	PortalURL string              `json:"portal_url"`
+}
+
+// BrownoutAction is the payload of cancel.
+type BrownoutAction struct {
+	By string `json:"by"`
+}
+
+// BrownoutState is the schedule's state (query "state", and each Update's answer).
+type BrownoutState struct {
+	Status      string                  `json:"status"` // scheduled, completed or cancelled
+	Windows     []onramp.BrownoutWindow `json:"windows"`
+	Notified    int                     `json:"notified"` // windows whose notice went out
+	Ended       int                     `json:"ended"`    // windows over
+	CancelledBy string                  `json:"cancelled_by,omitempty"`
+	CancelledAt *time.Time              `json:"cancelled_at,omitempty"`
+}
