@@ -20,10 +20,10 @@ type Store interface {
 
 // Memory is the in-memory Store.
 type Memory struct {
-	mu         sync.Mutex
-	subs       map[string]onramp.Subscriptions
-	tokens     map[string]onramp.FeedToken // member id → token
-	delivered  map[string]time.Time
+	mu          sync.Mutex
+	subs        map[string]onramp.Subscriptions
+	tokens      map[string]onramp.FeedToken // member id → token
+	delivered   map[string]time.Time
 	FailMarking error // when set, MarkDelivered fails with it
 }
 
