@@ -73,7 +73,7 @@ func run(rounds int, duration time.Duration, workers int) error {
 		return err
 	}
 	store, creds := catalogtest.NewMemory(), credentialstest.NewMemory()
-	cat, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: engine, SandboxURL: "http://s", ProductionURL: "http://p"})
+	cat, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: engine, Announcements: &catalogtest.Announcements{}, SandboxURL: "http://s", ProductionURL: "http://p"})
 	if err != nil {
 		return err
 	}
