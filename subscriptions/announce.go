@@ -137,7 +137,9 @@ func (s *Service) Announcement(ctx context.Context, a onramp.Actor, product, ver
 	if err != nil {
 		return onramp.Message{}, false, err
 	}
-	i := slices.IndexFunc(ms, func(m onramp.Member) bool { return m.ID == memberID || (m.OrgID == orgID && m.IdentityID == identityID) })
+	i := slices.IndexFunc(ms, func(m onramp.Member) bool {
+		return m.ID == memberID || (m.OrgID == orgID && m.IdentityID == identityID)
+	})
 	if i < 0 {
 		return onramp.Message{}, false, nil
 	}

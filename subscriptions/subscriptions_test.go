@@ -248,14 +248,14 @@ func TestFeedTokensAreRefusedAlikeOutsideTheirFeed(t *testing.T) {
 		t.Fatalf("a malformed token: %v", want)
 	}
 	for name, c := range map[string]struct{ token, org, product string }{
-		"another organisation's token":              {theirs, org1.ID, "payments"},
-		"the token on another organisation's feed":  {tok, org2.ID, "payments"},
-		"the token on a made-up organisation":       {tok, "org_madeup", ""},
-		"an API key":                                {onramp.SandboxKeyPrefix + strings.Repeat("a", 52), org1.ID, ""},
-		"a well-formed token nobody holds":          {onramp.FeedTokenPrefix + strings.Repeat("b", 52), org1.ID, ""},
-		"a session token":                           {"ory_st_0123456789abcdef", org1.ID, ""},
-		"the token with a character changed":        {tok[:len(tok)-1] + map[bool]string{true: "b", false: "a"}[tok[len(tok)-1] == 'a'], org1.ID, ""},
-		"the token on a product that does not exist": {tok[:len(tok)-1] + "!", org1.ID, "ghost"},
+		"another organisation's token":                 {theirs, org1.ID, "payments"},
+		"the token on another organisation's feed":     {tok, org2.ID, "payments"},
+		"the token on a made-up organisation":          {tok, "org_madeup", ""},
+		"an API key":                                   {onramp.SandboxKeyPrefix + strings.Repeat("a", 52), org1.ID, ""},
+		"a well-formed token nobody holds":             {onramp.FeedTokenPrefix + strings.Repeat("b", 52), org1.ID, ""},
+		"a session token":                              {"ory_st_0123456789abcdef", org1.ID, ""},
+		"the token with a character changed":           {tok[:len(tok)-1] + map[bool]string{true: "b", false: "a"}[tok[len(tok)-1] == 'a'], org1.ID, ""},
+		"a bad token on a product that does not exist": {tok[:len(tok)-1] + "!", org1.ID, "ghost"},
 	} {
 		_, err := f.svc.Feed(ctx, c.token, c.org, c.product)
 		if onramp.ErrorCode(err) != onramp.EUNAUTHORIZED || onramp.ErrorMessage(err) != onramp.ErrorMessage(want) {
