@@ -34,6 +34,9 @@ type Activities struct {
 	Policy          onramp.Policy
 	// Quota requests.
 	QuotaRequests onramp.QuotaRequestStore
+	// Version announcements: who hears of a version, and which of their mails went out.
+	Announcer  Announcer
+	Deliveries onramp.DeliveryLog
 }
 
 // Credentials issues organisations' credentials (credentials.Service).
@@ -47,8 +50,8 @@ type Credentials interface {
 func New(deps Activities) (*Activities, error) {
 	if deps.Mailer == nil || deps.Organizations == nil || deps.Members == nil || deps.Identities == nil || deps.Team == nil || deps.Sessions == nil || deps.Credentials == nil ||
 		deps.Requests == nil || deps.Onboarding == nil || deps.Plans == nil || deps.Assignments == nil || deps.Calendar.Location == nil ||
-		deps.CredentialStore == nil || deps.Rotations == nil || deps.Policy == nil || deps.QuotaRequests == nil {
-		return nil, errors.New("activities.New: Mailer, Organizations, Members, Identities, Team, Sessions, Credentials, Requests, Onboarding, Plans, Assignments, Calendar, CredentialStore, Rotations, Policy and QuotaRequests are required")
+		deps.CredentialStore == nil || deps.Rotations == nil || deps.Policy == nil || deps.QuotaRequests == nil || deps.Announcer == nil || deps.Deliveries == nil {
+		return nil, errors.New("activities.New: Mailer, Organizations, Members, Identities, Team, Sessions, Credentials, Requests, Onboarding, Plans, Assignments, Calendar, CredentialStore, Rotations, Policy, QuotaRequests, Announcer and Deliveries are required")
 	}
 	return &deps, nil
 }
