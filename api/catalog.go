@@ -13,6 +13,7 @@ import (
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/specs"
+	"github.com/onramp-dev/onramp/subscriptions"
 )
 
 // The partner catalog: /api/v1/orgs/{org}/catalog… and the /catalog pages. policies/members
@@ -255,6 +256,11 @@ type productPageView struct {
 	Downloads   map[string]string
 	Keys        []onramp.Credential // what the member may try operations with
 	Quality     quality             // the version's documentation findings
+	// Subscription is the member's e-mail subscription to the product (nil: policy keeps them
+	// from having one); Levels are the choices.
+	Subscription  *subscriptions.ProductSetting
+	Levels        []string
+	Notice, Error string
 }
 
 func (s *Server) productPage(c *gin.Context) {
@@ -289,6 +295,13 @@ func (s *Server) productPage(c *gin.Context) {
 		s.failPage(c, err)
 		return
 	}
+	if v.Subscription, err = s.productSubscription(c, org, slug); err != nil {
+		s.failPage(c, err)
+		return
+	}
+	v.Levels = onramp.SubscriptionLevels
+	f := s.takeFlash(c)
+	v.Notice, v.Error = f.Notice, f.Error
 	s.render(c, http.StatusOK, "product.html", v)
 }
 

@@ -325,6 +325,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			Policies:        policy,
 			Catalog:         cat,
 			Credentials:     credentialSvc,
+			Subscriptions:   subs,
 			Keys:            creds,
 			TryIt:           tryIt,
 			Usage:           usage,
