@@ -22,7 +22,9 @@ import (
 )
 
 // Atom feeds are documented as application/atom+xml; the spec check reads them as text.
-func init() { openapi3filter.RegisterBodyDecoder("application/atom+xml", openapi3filter.PlainBodyDecoder) }
+func init() {
+	openapi3filter.RegisterBodyDecoder("application/atom+xml", openapi3filter.PlainBodyDecoder)
+}
 
 // mustFeed GETs a feed URL (its token in the query) and returns the body at wantStatus.
 func mustFeed(tb testing.TB, rawURL string, wantStatus int) []byte {
