@@ -208,6 +208,9 @@ func TestFeedsAPI(t *testing.T) {
 	}
 
 	second := mustFeedToken(t, h, "ana", "org_a")
+	if s := decode[subscriptions.Settings](t, h.as(t, "ana", "GET", "/api/v1/orgs/org_a/subscriptions", ""), 200); s.FeedToken == nil || !s.FeedToken.CreatedAt.Equal(second.CreatedAt) {
+		t.Errorf("settings show token %+v, want the one issued at %s", s.FeedToken, second.CreatedAt)
+	}
 	carl := mustFeedToken(t, h, "carl", "org_b")
 	refused := mustProblem(t, h.do(t, "GET", feedPath(first.Products["payments"]), nil), 401, "unauthorized")
 	if h.do(t, "GET", feedPath(second.Products["payments"]), nil).Code != 200 {

@@ -253,7 +253,7 @@ var errFeedToken = onramp.Errorf(onramp.EUNAUTHORIZED, "this feed URL's token is
 
 // reader resolves a feed token into its holder's organisation, checking that it is orgID's, that
 // its member is still in the organisation (and was when it was issued), and that policy lets them
-// read feeds.
+// read feeds and view the catalog.
 func (s *Service) reader(ctx context.Context, token, orgID string) (onramp.Organization, error) {
 	if !onramp.WellFormedFeedToken(token) {
 		return onramp.Organization{}, errFeedToken
@@ -284,9 +284,12 @@ func (s *Service) reader(ctx context.Context, token, orgID string) (onramp.Organ
 	} else if err != nil {
 		return onramp.Organization{}, err
 	}
+	// A feed shows the catalog: its holder must (still) be let read feeds and view the catalog.
 	holder := onramp.Actor{IdentityID: t.IdentityID, Email: member.Email, Memberships: []onramp.Membership{{Organization: org.Public(), Role: member.Role}}}
-	if _, err := s.authorize(ctx, holder, orgID, onramp.ActionFeedRead); err != nil {
-		return onramp.Organization{}, err
+	for _, action := range []onramp.Action{onramp.ActionFeedRead, onramp.ActionCatalogView} {
+		if _, err := s.authorize(ctx, holder, orgID, action); err != nil {
+			return onramp.Organization{}, err
+		}
 	}
 	return org, nil
 }

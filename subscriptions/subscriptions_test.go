@@ -388,3 +388,56 @@ func TestFeedEntriesAreStable(t *testing.T) {
 		t.Errorf("the feed of everything: newest %s, feed id %s", all.Entries[0].ID, all.ID)
 	}
 }
+
+// denying is the real policy, except that members may never take action.
+type denying struct {
+	onramp.Policy
+	action onramp.Action
+}
+
+func (d denying) Decide(ctx context.Context, decision string, input any) (onramp.Decision, error) {
+	if in, ok := input.(map[string]any); ok && decision == onramp.DecisionMembers && in["action"] == string(d.action) {
+		return onramp.Decision{Reasons: []string{"the security team turned " + string(d.action) + " off"}}, nil
+	}
+	return d.Policy.Decide(ctx, decision, input)
+}
+
+// What policies/members refuses, the feeds and the mails refuse too: a token already issued stops
+// reading once its holder may no longer view the catalog, and nobody who may not keep
+// subscriptions is mailed.
+func TestPolicyDecidesFeedsAndMails(t *testing.T) {
+	f := mustFixture(t)
+	org := f.mustOrg(t, "org_1", "standard")
+	ana := f.mustMember(t, org, "ana", onramp.RoleOwner)
+	tok := mustToken(t, f, ana, org.ID).Token
+	mustSubscribe(t, f, ana, org.ID, "", onramp.SubscribeAll)
+	ctx := t.Context()
+	for _, action := range []onramp.Action{onramp.ActionCatalogView, onramp.ActionFeedRead, onramp.ActionSubscriptionManage} {
+		svc, err := subscriptions.New(subscriptions.Config{Catalog: f.catalog, Versions: f.store, Policy: denying{policy, action}, Organizations: f.team,
+			Members: f.team, Team: f.team, Subscriptions: f.subs, Tokens: f.subs, PortalURL: portal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, feedErr := svc.Feed(ctx, tok, org.ID, "payments")
+		ids, err := svc.Recipients(ctx, provider, "payments", "v2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch action {
+		case onramp.ActionSubscriptionManage:
+			if feedErr != nil || len(ids) != 0 {
+				t.Errorf("%s off: feed %v, recipients %v; want the feed and no mail", action, feedErr, ids)
+			}
+			if _, err := svc.Subscribe(ctx, ana, org.ID, "", onramp.SubscribeNone); onramp.ErrorCode(err) != onramp.EFORBIDDEN {
+				t.Errorf("%s off: Subscribe = %v, want EFORBIDDEN", action, err)
+			}
+		default:
+			if onramp.ErrorCode(feedErr) != onramp.EFORBIDDEN || !strings.Contains(onramp.ErrorMessage(feedErr), "turned "+string(action)+" off") {
+				t.Errorf("%s off: feed %v, want EFORBIDDEN with the policy's reason", action, feedErr)
+			}
+			if want := map[onramp.Action]int{onramp.ActionCatalogView: 0, onramp.ActionFeedRead: 1}[action]; len(ids) != want {
+				t.Errorf("%s off: recipients %v, want %d", action, ids, want)
+			}
+		}
+	}
+}

@@ -60,7 +60,8 @@ func (m *Memory) SetSubscription(_ context.Context, memberID, product, level str
 	return m.copyOf(memberID), nil
 }
 
-// apply is SetSubscription's change, shared with the MongoDB store's semantics.
+// apply is SetSubscription's change: the default, a product's level, or a product following the
+// default again.
 func apply(s *onramp.Subscriptions, product, level string, at time.Time) {
 	if s.Products == nil {
 		s.Products = map[string]string{}
