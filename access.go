@@ -85,6 +85,10 @@ const (
 	ActionOwnershipTransfer Action = "ownership.transfer"
 	ActionProductionRequest Action = "production.request"
 	ActionQuotaRequest      Action = "quota.request"
+	// ActionFeedRead is reading the Atom feeds of the catalog, and holding the feed token that
+	// reads them; ActionSubscriptionManage is choosing one's own e-mail subscriptions.
+	ActionFeedRead           Action = "feed.read"
+	ActionSubscriptionManage Action = "subscription.manage"
 	// Credential actions are decided per environment (Target.Environment).
 	ActionCredentialCreate Action = "credential.create"
 	ActionCredentialReveal Action = "credential.reveal"

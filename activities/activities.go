@@ -37,6 +37,9 @@ type Activities struct {
 	// Brownout schedules: the versions' windows, and which notices went out.
 	Brownouts onramp.BrownoutStore
 	Notices   onramp.NoticeLog
+	// Version announcements: who hears of a version, and which of their mails went out.
+	Announcer  Announcer
+	Deliveries onramp.DeliveryLog
 }
 
 // Credentials issues organisations' credentials (credentials.Service).
@@ -50,8 +53,9 @@ type Credentials interface {
 func New(deps Activities) (*Activities, error) {
 	if deps.Mailer == nil || deps.Organizations == nil || deps.Members == nil || deps.Identities == nil || deps.Team == nil || deps.Sessions == nil || deps.Credentials == nil ||
 		deps.Requests == nil || deps.Onboarding == nil || deps.Plans == nil || deps.Assignments == nil || deps.Calendar.Location == nil ||
-		deps.CredentialStore == nil || deps.Rotations == nil || deps.Policy == nil || deps.QuotaRequests == nil || deps.Brownouts == nil || deps.Notices == nil {
-		return nil, errors.New("activities.New: Mailer, Organizations, Members, Identities, Team, Sessions, Credentials, Requests, Onboarding, Plans, Assignments, Calendar, CredentialStore, Rotations, Policy, QuotaRequests, Brownouts and Notices are required")
+		deps.CredentialStore == nil || deps.Rotations == nil || deps.Policy == nil || deps.QuotaRequests == nil || deps.Brownouts == nil || deps.Notices == nil ||
+		deps.Announcer == nil || deps.Deliveries == nil {
+		return nil, errors.New("activities.New: Mailer, Organizations, Members, Identities, Team, Sessions, Credentials, Requests, Onboarding, Plans, Assignments, Calendar, CredentialStore, Rotations, Policy, QuotaRequests, Brownouts, Notices, Announcer and Deliveries are required")
 	}
 	return &deps, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/specs"
+	"github.com/onramp-dev/onramp/subscriptions"
 )
 
 func (s *Server) catalogRoutes(g routeGroups) {
@@ -273,6 +274,11 @@ type productPageView struct {
 	Keys        []onramp.Credential // what the member may try operations with
 	Quality     quality             // the version's documentation findings
 	Lifecycle   *lifecycleView      // a deprecated version's section (its migration page)
+	// Subscription is the member's e-mail subscription to the product (nil: policy keeps them
+	// from having one); Levels are the choices.
+	Subscription  *subscriptions.ProductSetting
+	Levels        []string
+	Notice, Error string
 }
 
 func (s *Server) productPage(c *gin.Context) {
@@ -308,6 +314,13 @@ func (s *Server) productPage(c *gin.Context) {
 		s.failPage(c, err)
 		return
 	}
+	if v.Subscription, err = s.productSubscription(c, org, slug); err != nil {
+		s.failPage(c, err)
+		return
+	}
+	v.Levels = onramp.SubscriptionLevels
+	f := s.takeFlash(c)
+	v.Notice, v.Error = f.Notice, f.Error
 	s.render(c, http.StatusOK, "product.html", v)
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/onramp-dev/onramp/api"
 	"github.com/onramp-dev/onramp/api/apitest"
 	"github.com/onramp-dev/onramp/catalog"
+	"github.com/onramp-dev/onramp/catalog/catalogtest"
 )
 
 // oneDeveloper is an identity provider where the developer dev@partner.test is signed in, with
@@ -79,7 +80,7 @@ func mustLifecycleHarness(t *testing.T) *lifecycleHarness {
 	lh.now = &now
 	clock := func() time.Time { return *lh.now }
 	cfg := testConfig(t, lh.f)
-	cat, err := catalog.New(catalog.Config{Store: lh.f.catalog, Assignments: lh.f.catalog, Policy: cfg.Policy, SandboxURL: "http://127.0.0.1:2", ProductionURL: "http://127.0.0.1:3",
+	cat, err := catalog.New(catalog.Config{Announcements: &catalogtest.Announcements{}, Store: lh.f.catalog, Assignments: lh.f.catalog, Policy: cfg.Policy, SandboxURL: "http://127.0.0.1:2", ProductionURL: "http://127.0.0.1:3",
 		Brownouts: &recordingSchedules{store: lh.f.catalog, running: map[string]bool{}}, Now: clock})
 	if err != nil {
 		t.Fatal(err)

@@ -365,7 +365,7 @@ func MustCredentials(tb testing.TB, assignments onramp.AssignmentStore) *credent
 // MustCatalog is a catalog on store with the demo catalog files loaded and the real policies.
 func MustCatalog(tb testing.TB, store *catalogtest.Memory) *catalog.Catalog {
 	tb.Helper()
-	c, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: MustPolicy(tb), SandboxURL: "http://127.0.0.1:2", ProductionURL: "http://127.0.0.1:3"})
+	c, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: MustPolicy(tb), Announcements: &catalogtest.Announcements{}, SandboxURL: "http://127.0.0.1:2", ProductionURL: "http://127.0.0.1:3"})
 	if err != nil {
 		tb.Fatal(err)
 	}

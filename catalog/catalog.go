@@ -26,6 +26,8 @@ type Config struct {
 	Store       onramp.CatalogStore
 	Assignments onramp.AssignmentStore
 	Policy      onramp.Policy
+	// Announcements tell subscribers of each published version (scheduled before it is stored).
+	Announcements onramp.Announcements
 	// Gateway base URLs that downloaded documents point at.
 	SandboxURL, ProductionURL string
 	// Brownouts drives brownout schedules (lifecycles.Temporal); nil: scheduling answers
@@ -43,8 +45,8 @@ type Catalog struct {
 
 // New fails fast on a missing dependency.
 func New(cfg Config) (*Catalog, error) {
-	if cfg.Store == nil || cfg.Assignments == nil || cfg.Policy == nil || cfg.SandboxURL == "" || cfg.ProductionURL == "" {
-		return nil, errors.New("catalog.New: Store, Assignments, Policy, SandboxURL and ProductionURL are required")
+	if cfg.Store == nil || cfg.Assignments == nil || cfg.Policy == nil || cfg.Announcements == nil || cfg.SandboxURL == "" || cfg.ProductionURL == "" {
+		return nil, errors.New("catalog.New: Store, Assignments, Policy, Announcements, SandboxURL and ProductionURL are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -92,9 +94,11 @@ type Published struct {
 }
 
 // Publish checks p's document (or bundle) and, unless it is a dry run, stores the version in one
-// write with the document's lint findings. EINVALID for what makes the document unusable, every
-// problem located (see specs.Parse); ECONFLICT when the version exists; ENOTFOUND for an unknown
-// product. The changelog compares with the newest version published before it.
+// write with the document's lint findings, its announcement to subscribers scheduled first.
+// EINVALID for what makes the document unusable, every problem located (see specs.Parse);
+// ECONFLICT when the version exists; ENOTFOUND for an unknown product; the announcement's error
+// when it cannot be scheduled (nothing is stored then). The changelog compares with the newest
+// version published before it.
 func (c *Catalog) Publish(ctx context.Context, p Publish) (Published, error) {
 	v, err := c.newVersion(ctx, p)
 	if err != nil {
@@ -175,6 +179,11 @@ func (c *Catalog) publish(ctx context.Context, v onramp.ProductVersion, spec *sp
 	}
 	if dryRun {
 		return out, nil
+	}
+	// Scheduled before the write, so a stored version is never left unannounced; the announcement
+	// waits for the version and mails nobody if it is never stored.
+	if err := c.cfg.Announcements.AnnounceVersion(ctx, v.Product, v.Version); err != nil {
+		return Published{}, err
 	}
 	if err := c.cfg.Store.PublishVersion(ctx, v); err != nil {
 		return Published{}, err

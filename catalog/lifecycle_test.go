@@ -53,7 +53,7 @@ func clockCatalog(t *testing.T) (*catalog.Catalog, *catalogtest.Memory, *schedul
 	store := catalogtest.NewMemory()
 	now := time.Date(2027, 1, 4, 9, 30, 0, 0, time.UTC)
 	sched := &schedules{store: store}
-	c, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: engine, SandboxURL: "http://sandbox.test", ProductionURL: "http://prod.test",
+	c, err := catalog.New(catalog.Config{Announcements: &catalogtest.Announcements{}, Store: store, Assignments: store, Policy: engine, SandboxURL: "http://sandbox.test", ProductionURL: "http://prod.test",
 		Brownouts: sched, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)

@@ -41,7 +41,7 @@ func mustTryIt(t *testing.T) *tryItHarness {
 		t.Fatal(err)
 	}
 	store := catalogtest.NewMemory()
-	cat, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: engine, SandboxURL: gw.URL, ProductionURL: gw.URL + "/prod"})
+	cat, err := catalog.New(catalog.Config{Announcements: &catalogtest.Announcements{}, Store: store, Assignments: store, Policy: engine, SandboxURL: gw.URL, ProductionURL: gw.URL + "/prod"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,7 +107,7 @@ func MustHarness(tb testing.TB, options ...func(*gateway.Config)) *harness {
 		tb.Fatal(err)
 	}
 	h := &harness{engine: engine, catalog: catalogtest.NewMemory(), usage: credentialstest.NewMemory(), upstreamSaw: make(chan *http.Request, 100), clock: &clock{}, alerts: &alertLog{}}
-	cat, err := catalog.New(catalog.Config{Store: h.catalog, Assignments: h.catalog, Policy: engine, SandboxURL: "http://sandbox", ProductionURL: "http://production"})
+	cat, err := catalog.New(catalog.Config{Store: h.catalog, Assignments: h.catalog, Policy: engine, Announcements: &catalogtest.Announcements{}, SandboxURL: "http://sandbox", ProductionURL: "http://production"})
 	if err != nil {
 		tb.Fatal(err)
 	}

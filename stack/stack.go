@@ -39,6 +39,7 @@ import (
 	"github.com/onramp-dev/onramp/policies"
 	"github.com/onramp-dev/onramp/production"
 	"github.com/onramp-dev/onramp/sla"
+	"github.com/onramp-dev/onramp/subscriptions"
 	"github.com/onramp-dev/onramp/team"
 	"github.com/onramp-dev/onramp/worker"
 )
@@ -257,6 +258,24 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			return nil, err
 		}
 	}
+	lc, err := lifecycles.New(s.Temporal, lifecycles.Config{PortalURL: s.portalURLOrDefault(),
+		ReminderAfter: cfg.InvitationReminder, ExpireAfter: cfg.InvitationExpiry})
+	if err != nil {
+		return nil, err
+	}
+	// The portal publishes and shows the catalog; the worker announces what was published.
+	var cat *catalog.Catalog
+	var subs *subscriptions.Service
+	subStore := mongo.NewSubscriptions(s.Mongo)
+	if cfg.Roles.Portal || cfg.Roles.Worker {
+		if cat, err = s.newCatalog(catalogStore, policy, lc, lc); err != nil {
+			return nil, err
+		}
+		if subs, err = subscriptions.New(subscriptions.Config{Catalog: cat, Versions: catalogStore, Policy: policy, Organizations: orgs, Members: orgs,
+			Team: orgs, Subscriptions: subStore, Tokens: subStore, PortalURL: s.portalURLOrDefault()}); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Roles.Worker {
 		if mailer == nil {
 			return nil, errors.New("the worker sends e-mail: set SMTP_URL")
@@ -264,7 +283,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		s.acts, err = activities.New(activities.Activities{Mailer: mailer, Organizations: orgs, Members: orgs, Identities: s.Kratos, Team: orgs,
 			Sessions: s.Kratos, Credentials: creds, Requests: onboarding, Onboarding: onboarding, Plans: catalogStore, Assignments: catalogStore,
 			Calendar: cfg.Calendar, ReviewersEmail: cfg.ReviewersEmail, CredentialStore: credStore, Rotations: credStore, Policy: policy,
-			QuotaRequests: onboarding, Brownouts: catalogStore, Notices: mongo.NewNotices(s.Mongo)})
+			QuotaRequests: onboarding, Brownouts: catalogStore, Notices: mongo.NewNotices(s.Mongo), Announcer: subs, Deliveries: subStore})
 		if err != nil {
 			return nil, err
 		}
@@ -273,15 +292,9 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		}
 		go s.retainUsage(bg, usage)
 	}
-	lc, err := lifecycles.New(s.Temporal, lifecycles.Config{PortalURL: s.portalURLOrDefault(),
-		ReminderAfter: cfg.InvitationReminder, ExpireAfter: cfg.InvitationExpiry})
-	if err != nil {
-		return nil, err
-	}
 
 	if cfg.Roles.Portal {
-		cat, err := s.catalog(ctx, catalogStore, policy, lc)
-		if err != nil {
+		if err := s.loadCatalog(ctx, cat); err != nil {
 			return nil, err
 		}
 		invitations := lc
@@ -327,6 +340,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			Policies:        policy,
 			Catalog:         cat,
 			Credentials:     credentialSvc,
+			Subscriptions:   subs,
 			Keys:            creds,
 			TryIt:           tryIt,
 			Usage:           usage,
@@ -535,8 +549,9 @@ func (s *Stack) policies(ctx, bg context.Context) (*policies.Engine, error) {
 	return e, nil
 }
 
-// catalog builds the catalog and loads catalog files: CatalogDir, or the demo catalog in dev mode.
-func (s *Stack) catalog(ctx context.Context, store *mongo.Catalog, policy onramp.Policy, brownouts onramp.BrownoutSchedules) (*catalog.Catalog, error) {
+// newCatalog builds the catalog: its publications announced through announcements, its
+// brownout schedules run by brownouts.
+func (s *Stack) newCatalog(store *mongo.Catalog, policy onramp.Policy, announcements onramp.Announcements, brownouts onramp.BrownoutSchedules) (*catalog.Catalog, error) {
 	sandbox, production := s.cfg.SandboxPublicURL, s.cfg.ProductionPublicURL
 	if sandbox == "" {
 		sandbox = or(s.SandboxURL, "http://localhost:4001")
@@ -544,27 +559,29 @@ func (s *Stack) catalog(ctx context.Context, store *mongo.Catalog, policy onramp
 	if production == "" {
 		production = or(s.ProductionURL, "http://localhost:4002")
 	}
-	c, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: policy, SandboxURL: sandbox, ProductionURL: production, Brownouts: brownouts})
-	if err != nil {
-		return nil, err
-	}
+	return catalog.New(catalog.Config{Store: store, Assignments: store, Policy: policy, Announcements: announcements, Brownouts: brownouts, SandboxURL: sandbox, ProductionURL: production})
+}
+
+// loadCatalog loads catalog files into c: CatalogDir, or the demo catalog in dev mode.
+func (s *Stack) loadCatalog(ctx context.Context, c *catalog.Catalog) error {
 	var files fs.FS
+	var err error
 	switch {
 	case s.cfg.CatalogDir != "":
 		files = os.DirFS(s.cfg.CatalogDir)
 	case s.cfg.Dev:
 		if files, err = fs.Sub(deploy.Catalog, "catalog"); err != nil {
-			return nil, err
+			return err
 		}
 	default:
-		return c, nil
+		return nil
 	}
 	r, err := c.LoadFiles(ctx, files)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.cfg.Logger.Info("catalog files loaded", "products", r.Products, "plans", r.Plans, "published", r.Published, "unchanged", r.Unchanged)
-	return c, nil
+	return nil
 }
 
 func or(v, def string) string {

@@ -294,3 +294,29 @@ type BrownoutState struct {
 	CancelledBy string                  `json:"cancelled_by,omitempty"`
 	CancelledAt *time.Time              `json:"cancelled_at,omitempty"`
 }
+
+// Version announcement: workflow id VersionAnnouncementID, started by a publication before it
+// stores the version. The id is refused while a run is open or after one completed, so each
+// version is announced once; a run that failed (the version was never stored) makes room for the
+// publication's retry.
+const VersionAnnouncementWorkflowName = "onramp.VersionAnnouncement"
+
+// VersionAnnouncementID is the workflow id of the announcement of product's version.
+func VersionAnnouncementID(product, version string) string {
+	return "version-announcement-" + onramp.VersionID(product, version)
+}
+
+// VersionAnnouncementInput names the version to announce.
+type VersionAnnouncementInput struct {
+	Product string `json:"product"`
+	Version string `json:"version"`
+}
+
+// VersionAnnouncementResult counts the mails: sent, skipped (already sent, or the recipient no
+// longer wants it or may see it) and the member ids whose mail failed for good.
+type VersionAnnouncementResult struct {
+	Recipients int      `json:"recipients"`
+	Sent       int      `json:"sent"`
+	Skipped    int      `json:"skipped"`
+	Failed     []string `json:"failed,omitempty"`
+}

@@ -26,7 +26,7 @@ import (
 // operations endpoints and the dev mailbox's JSON and courier. The HTML UI, its form posts and
 // the data its pages fetch (/usage/data.json), /static and the Kratos proxy under /.ory are not in it.
 var (
-	documentedPrefixes = []string{"/api/", "/admin/api/", "/hooks/"}
+	documentedPrefixes = []string{"/api/", "/admin/api/", "/hooks/", "/feeds/"}
 	documentedPaths    = []string{"/healthz", "/readyz", "/metrics", "/dev/mail.json", "/dev/mail/courier"}
 )
 
@@ -178,6 +178,11 @@ func credentialPresent(_ context.Context, in *openapi3filter.AuthenticationInput
 			return nil
 		}
 		return fmt.Errorf("%s: no %s header", in.SecuritySchemeName, s.Name)
+	case s.Type == "apiKey" && s.In == "query": // feed tokens: what Atom readers can send
+		if r.URL.Query().Get(s.Name) != "" {
+			return nil
+		}
+		return fmt.Errorf("%s: no %s query parameter", in.SecuritySchemeName, s.Name)
 	}
 	return errors.New(in.SecuritySchemeName + ": a security scheme of type " + s.Type + " that this check does not know")
 }
