@@ -39,6 +39,12 @@ type ProductView struct {
 	Doc        *openapi3.T           `json:"-"`    // for rendering parameters and schemas
 }
 
+// Browse returns the actor's membership of orgID when policies/members lets them browse its
+// catalog; ENOTFOUND for an organisation they are not in.
+func (c *Catalog) Browse(ctx context.Context, a onramp.Actor, orgID string) (onramp.Membership, error) {
+	return onramp.Authorize(ctx, c.cfg.Policy, a, orgID, onramp.ActionCatalogView, onramp.Target{})
+}
+
 // Operation returns the view's operation with the id.
 func (v ProductView) Operation(id string) (onramp.Operation, bool) {
 	for _, op := range v.Operations {

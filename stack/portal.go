@@ -14,6 +14,7 @@ import (
 	"github.com/onramp-dev/onramp/kratos"
 	"github.com/onramp-dev/onramp/partners"
 	"github.com/onramp-dev/onramp/production"
+	"github.com/onramp-dev/onramp/quota"
 	"github.com/onramp-dev/onramp/team"
 )
 
@@ -44,9 +45,8 @@ func (s *Stack) startPortal(ctx context.Context, d deps, l net.Listener) error {
 func (s *Stack) portalConfig(d deps) (cfg api.Config, err error) {
 	log, lc := s.cfg.Logger.With("role", "portal"), d.lifecycles
 	cfg = api.Config{Logger: log, Checks: s.checks(), AdminToken: s.cfg.AdminToken, DevMode: s.cfg.Dev, Registry: d.reg,
-		PortalURL: s.portalURLOrDefault(), KratosPublicURL: s.cfg.KratosPublicURL, Identity: s.Kratos, Organizations: d.orgs, Team: d.orgs,
-		Policy: d.policy, Policies: d.policy, Catalog: d.cat, Subscriptions: d.subs, Keys: d.keyring, Usage: d.usage, Onboarding: d.onboarding,
-		QuotaRequests: d.onboarding, QuotaReviews: lc, SignInPerClient: s.cfg.SignInPerClient, TrustedProxies: s.cfg.TrustedProxies,
+		PortalURL: s.portalURLOrDefault(), KratosPublicURL: s.cfg.KratosPublicURL, Identity: s.Kratos, Organizations: d.orgs,
+		Policies: d.policy, Catalog: d.cat, Subscriptions: d.subs, Keys: d.keyring, SignInPerClient: s.cfg.SignInPerClient, TrustedProxies: s.cfg.TrustedProxies,
 		HookToken: s.cfg.KratosHookToken}
 	if s.cfg.Dev {
 		cfg.HookToken, cfg.Mailbox, cfg.CourierToken = s.secrets.HookToken, d.devBox, s.secrets.CourierToken
@@ -65,6 +65,10 @@ func (s *Stack) portalConfig(d deps) (cfg api.Config, err error) {
 	}
 	if cfg.Credentials, err = credentials.NewManager(credentials.ManagerConfig{Keys: d.keyring, Policy: d.policy, Plans: d.cat, Audit: d.orgs,
 		Rotations: lc, RotationStore: d.creds, Usage: d.usage, Logger: log}); err != nil {
+		return cfg, err
+	}
+	if cfg.Quota, err = quota.New(quota.Config{Policy: d.policy, Assignments: d.cat, Usage: d.usage, Requests: d.onboarding, Reviews: lc,
+		Notifications: d.onboarding, Audit: d.orgs, Logger: log}); err != nil {
 		return cfg, err
 	}
 	cfg.TryIt, err = catalog.NewTryIt(catalog.TryItConfig{Catalog: d.cat, Keys: d.keyring, Policy: d.policy, PortalURL: s.portalURLOrDefault()})
