@@ -129,6 +129,7 @@ type Stack struct {
 
 	gatewayDB *mongo.DB // the data plane's own client
 	gateways  []*gateway.Gateway
+	catalog   *catalog.Catalog // follows the change feed until Stop
 
 	cfg      Config
 	servers  []*http.Server
@@ -310,6 +311,7 @@ func (s *Stack) shared(ctx, bg context.Context) (d deps, err error) {
 		if d.cat, err = s.newCatalog(d.catalog, d.policy, d.lifecycles, d.lifecycles); err != nil {
 			return d, err
 		}
+		s.catalog = d.cat
 		if d.subs, err = subscriptions.New(subscriptions.Config{Catalog: d.cat, Versions: d.catalog, Policy: d.policy, Organizations: d.orgs,
 			Members: d.orgs, Team: d.orgs, Subscriptions: d.subStore, Tokens: d.subStore, PortalURL: s.portalURLOrDefault()}); err != nil {
 			return d, err
@@ -345,7 +347,8 @@ func (s *Stack) newCatalog(store *mongo.Catalog, policy onramp.Policy, announcem
 	if production == "" {
 		production = or(s.ProductionURL, "http://localhost:4002")
 	}
-	return catalog.New(catalog.Config{Store: store, Assignments: store, Policy: policy, Announcements: announcements, Brownouts: brownouts, SandboxURL: sandbox, ProductionURL: production})
+	return catalog.New(catalog.Config{Store: store, Assignments: store, Policy: policy, Announcements: announcements, Brownouts: brownouts,
+		Changes: mongo.NewChanges(s.Mongo), Logger: s.cfg.Logger.With("component", "catalog"), SandboxURL: sandbox, ProductionURL: production})
 }
 
 // loadCatalog loads catalog files into c: CatalogDir, or the demo catalog in dev mode.
@@ -439,6 +442,9 @@ func (s *Stack) Stop(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		errs = append(errs, srv.Shutdown(sctx))
 		cancel()
+	}
+	if s.catalog != nil {
+		s.catalog.Close()
 	}
 	for _, g := range s.gateways {
 		g.Close()
