@@ -86,7 +86,9 @@ func TestWritesRecordChanges(t *testing.T) {
 		func() error { return cat.SaveAssignment(ctx, onramp.Assignment{OrgID: "org_1", Product: "payments"}) },
 		func() error { return cat.DeleteAssignment(ctx, "org_1", "payments") },
 		func() error { return cat.SaveProduct(ctx, onramp.Product{Slug: "payments"}) },
-		func() error { return cat.PublishVersion(ctx, onramp.ProductVersion{Product: "payments", Version: "v1", Status: onramp.VersionDeprecated}) },
+		func() error {
+			return cat.PublishVersion(ctx, onramp.ProductVersion{Product: "payments", Version: "v1", Status: onramp.VersionDeprecated})
+		},
 		func() error {
 			return cat.SetBrownouts(ctx, "payments", "v1", []onramp.BrownoutWindow{{Start: time.Now().Add(time.Hour), End: time.Now().Add(2 * time.Hour)}})
 		},
