@@ -40,7 +40,8 @@ func set(members []string) map[string]any {
 }
 
 // CatalogInput is policies/catalog's input: whether org sees product (and which of its operations
-// it may call) under its assignments. retired says every version is past its sunset.
+// it may call) under its assignments. retired says the version these operations belong to is
+// retired (ProductVersion.PhaseAt, the rule the gateway answers 410 Gone by).
 func CatalogInput(org Organization, assignments []Assignment, p Product, retired bool, ops []Operation) map[string]any {
 	granted := make(map[string]any, len(assignments))
 	for _, a := range assignments {
@@ -84,6 +85,10 @@ const (
 	ActionOwnershipTransfer Action = "ownership.transfer"
 	ActionProductionRequest Action = "production.request"
 	ActionQuotaRequest      Action = "quota.request"
+	// ActionFeedRead is reading the Atom feeds of the catalog, and holding the feed token that
+	// reads them; ActionSubscriptionManage is choosing one's own e-mail subscriptions.
+	ActionFeedRead           Action = "feed.read"
+	ActionSubscriptionManage Action = "subscription.manage"
 	// Credential actions are decided per environment (Target.Environment).
 	ActionCredentialCreate Action = "credential.create"
 	ActionCredentialReveal Action = "credential.reveal"

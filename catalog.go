@@ -76,12 +76,18 @@ type Operation struct {
 // ProductVersion is a published OpenAPI document of a product. Its spec never changes once
 // published; status, sunset and release notes may.
 type ProductVersion struct {
-	ID           string      `json:"-" bson:"_id"` // "<product>/<version>"
-	Product      string      `json:"product" bson:"product"`
-	Version      string      `json:"version" bson:"version"`
-	Number       int         `json:"number" bson:"number"` // 1 for the first published, and so on
-	Status       string      `json:"status" bson:"status"`
-	Sunset       *time.Time  `json:"sunset,omitempty" bson:"sunset,omitempty"`
+	ID      string     `json:"-" bson:"_id"` // "<product>/<version>"
+	Product string     `json:"product" bson:"product"`
+	Version string     `json:"version" bson:"version"`
+	Number  int        `json:"number" bson:"number"` // 1 for the first published, and so on
+	Status  string     `json:"status" bson:"status"`
+	Sunset  *time.Time `json:"sunset,omitempty" bson:"sunset,omitempty"`
+	// DeprecatedAt is when the status became deprecated (the Deprecation header's date, kept
+	// stable); nil for a version that is not deprecated.
+	DeprecatedAt *time.Time       `json:"deprecated_at,omitempty" bson:"deprecated_at,omitempty"`
+	Brownouts    []BrownoutWindow `json:"brownouts,omitempty" bson:"brownouts,omitempty"` // scheduled windows, past ones kept (lifecycle.go)
+	// Phase is PhaseAt when the catalog read the version, for display; never stored.
+	Phase        string      `json:"phase,omitempty" bson:"-"`
 	ReleaseNotes string      `json:"release_notes" bson:"release_notes"` // Markdown
 	Spec         string      `json:"-" bson:"spec"`                      // the OpenAPI 3 document as JSON
 	SpecSHA256   string      `json:"spec_sha256" bson:"spec_sha256"`
@@ -159,11 +165,11 @@ func Latest(versions []ProductVersion) (ProductVersion, error) {
 	return ProductVersion{}, Errorf(ENOTFOUND, "no version is published yet")
 }
 
-// Retired reports whether every version is deprecated and past its sunset at now: the product is
-// gone for everyone (policies/catalog withholds it, and the gateway with it).
+// Retired reports whether every version is retired at now (PhaseAt): the product is gone for
+// everyone, though the catalog still lists it, so partners find where to go next.
 func Retired(versions []ProductVersion, now time.Time) bool {
 	for _, v := range versions {
-		if v.Status != VersionDeprecated || v.Sunset == nil || v.Sunset.After(now) {
+		if v.PhaseAt(now) != PhaseRetired {
 			return false
 		}
 	}
@@ -280,7 +286,7 @@ type CatalogStore interface {
 	ProductPage(ctx context.Context, page PageRequest) (Page[Product], error)
 	// PublishVersion stores a new version in one write; ECONFLICT when the version exists.
 	PublishVersion(ctx context.Context, v ProductVersion) error
-	// UpdateVersion changes status, sunset and release notes; ENOTFOUND when absent.
+	// UpdateVersion changes status, sunset, DeprecatedAt and release notes; ENOTFOUND when absent.
 	UpdateVersion(ctx context.Context, v ProductVersion) error
 	// FindVersion returns ENOTFOUND when the product has no such version.
 	FindVersion(ctx context.Context, product, version string) (ProductVersion, error)

@@ -99,6 +99,8 @@ type Credential struct {
 	CreatedBy   string     `json:"created_by" bson:"created_by"`
 	ExpiresAt   *time.Time `json:"expires_at,omitempty" bson:"expires_at,omitempty"`
 	RevokedAt   *time.Time `json:"revoked_at,omitempty" bson:"revoked_at,omitempty"`
+	// LastUsedAt is filled in from the gateways' usage aggregates when credentials are listed
+	// (records written before them may hold it too); the gateways never write credentials.
 	LastUsedAt  *time.Time `json:"last_used_at,omitempty" bson:"last_used_at,omitempty"`
 	RotatedFrom string     `json:"rotated_from,omitempty" bson:"rotated_from,omitempty"`
 }
@@ -161,49 +163,8 @@ type CredentialStore interface {
 	CredentialsOf(ctx context.Context, orgID string) ([]Credential, error)
 	// RevokeCredential marks it revoked at the time; ENOTFOUND for an unknown id.
 	RevokeCredential(ctx context.Context, id string, at time.Time) error
-	// TouchCredentials records when each credential was last used.
-	TouchCredentials(ctx context.Context, lastUsed map[string]time.Time) error
 	// ExpireCredential marks it expiring at expiresAt (a rotation's overlap); ENOTFOUND if unknown.
 	ExpireCredential(ctx context.Context, id string, expiresAt time.Time) error
-}
-
-// UsageEvent is one call through the gateway. It never holds a body or a secret.
-type UsageEvent struct {
-	ID           string    `json:"id" bson:"_id"`                                    // the gateway's own id for the call
-	RequestID    string    `json:"request_id,omitempty" bson:"request_id,omitempty"` // X-Request-Id as answered (the caller's, when well-formed)
-	At           time.Time `json:"at" bson:"at"`
-	OrgID        string    `json:"org_id" bson:"org_id"`
-	CredentialID string    `json:"credential_id" bson:"credential_id"`
-	Label        string    `json:"credential_label" bson:"credential_label"`
-	Environment  string    `json:"environment" bson:"environment"`
-	Product      string    `json:"product" bson:"product"`
-	Version      string    `json:"version" bson:"version"`
-	Operation    string    `json:"operation" bson:"operation"`
-	Method       string    `json:"method" bson:"method"`
-	Path         string    `json:"path" bson:"path"`
-	Status       int       `json:"status" bson:"status"`
-	LatencyMS    float64   `json:"latency_ms" bson:"latency_ms"`
-}
-
-// UsageStore keeps usage events and quota counters.
-type UsageStore interface {
-	// RecordUsage inserts events; an event already stored (same ID) is skipped.
-	RecordUsage(ctx context.Context, events []UsageEvent) error
-	// UsageOf lists an organisation's newest events.
-	UsageOf(ctx context.Context, orgID string, limit int) ([]UsageEvent, error)
-	// AddToCounters adds deltas to counters (by counter id) and returns their new totals.
-	AddToCounters(ctx context.Context, deltas map[string]int64) (map[string]int64, error)
-	// Counters returns the current totals of the counters (0 for missing ones).
-	Counters(ctx context.Context, ids []string) (map[string]int64, error)
-	// CallsWith counts the calls made with a credential since a time.
-	CallsWith(ctx context.Context, credentialID string, since time.Time) (int64, error)
-	// Calls lists an organisation's calls that pass the filter, newest first.
-	Calls(ctx context.Context, orgID string, f CallFilter) ([]UsageEvent, error)
-	// UsageHours returns the hourly totals of a product in an environment for [from, to), oldest
-	// first, hours without calls left out. RecordUsage keeps them, counting each event once.
-	UsageHours(ctx context.Context, orgID, product, env string, from, to time.Time) ([]UsageHour, error)
-	// PurgeUsage deletes the events before a time and returns how many went.
-	PurgeUsage(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Position is where c sits in its organisation's list: newest first.

@@ -92,6 +92,29 @@ type OrganizationStore interface {
 	SSOOrganization(ctx context.Context, domain string) (Organization, bool, error)
 }
 
+// OrganizationLister is the part of OrganizationStore that lists.
+type OrganizationLister interface {
+	ListOrganizations(ctx context.Context, q OrgQuery) (Page[Organization], error)
+}
+
+// AllOrganizations reads every organisation, the largest page at a time, for the work that goes
+// through all of them (announcements, brownout notices).
+func AllOrganizations(ctx context.Context, s OrganizationLister) ([]Organization, error) {
+	var out []Organization
+	q := OrgQuery{Page: PageRequest{Limit: MaxPageLimit}}
+	for {
+		p, err := s.ListOrganizations(ctx, q)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, p.Items...)
+		if p.Next == "" {
+			return out, nil
+		}
+		q.Page.Cursor = p.Next
+	}
+}
+
 // Invitations drives partner invitation lifecycles (Temporal workflows).
 type Invitations interface {
 	// InvitePartner starts the invitation of a validated organisation.

@@ -2,6 +2,7 @@ package onramp
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"regexp"
 	"slices"
@@ -112,6 +113,134 @@ func (r ProductionRequest) Validate() error {
 	return nil
 }
 
+// Approval is how a reviewer narrows what an approval grants: Grants says exactly what each
+// requested product gets, or, simpler, Scopes and Quota narrow every requested product (each gets
+// the listed scopes that are its own — a product none of whose scopes are listed is not granted —
+// and the quota). All empty: what was asked, on the plans' terms.
+type Approval struct {
+	Grants []ApprovedProduct
+	Scopes []string
+	Quota  *Quota
+}
+
+// Narrow returns what approving r with a grants under plans: nil for what was asked, or the
+// reviewer's narrowing of it. EINVALID (naming the field) for anything beyond the request — a
+// product or plan not requested, a product twice, a scope outside the plan, an invalid quota or
+// one above the plan's — or for grants given together with scopes or a quota. It is the one rule
+// for the portal (production.Service) and the review workflow's grant (signals included), which
+// would otherwise grant whatever it is sent.
+func (r ProductionRequest) Narrow(plans []Plan, a Approval) ([]ApprovedProduct, error) {
+	if len(a.Grants) == 0 && len(a.Scopes) == 0 && a.Quota == nil {
+		return nil, nil
+	}
+	if len(a.Grants) > 0 && (len(a.Scopes) > 0 || a.Quota != nil) {
+		return nil, wider("grants", "give either grants per product or scopes and a quota for every product, not both")
+	}
+	planGrant := func(product, plan string) (Grant, bool) {
+		for _, p := range plans {
+			if p.Name == plan {
+				g, ok := p.Products[product]
+				return g, ok
+			}
+		}
+		return Grant{}, false
+	}
+	if len(a.Grants) > 0 {
+		return r.grantsWithin(a.Grants, planGrant)
+	}
+	var out []ApprovedProduct
+	used := map[string]bool{}
+	for i, p := range r.Products {
+		def, ok := planGrant(p.Product, p.Plan)
+		if !ok {
+			return nil, wider("products["+strconv.Itoa(i)+"]", "plan "+p.Plan+" no longer offers "+p.Product)
+		}
+		g := ApprovedProduct{Product: p.Product, Plan: p.Plan}
+		for _, sc := range a.Scopes {
+			if slices.Contains(def.Scopes, sc) {
+				g.Scopes, used[sc] = append(g.Scopes, sc), true
+			}
+		}
+		if len(a.Scopes) > 0 && len(g.Scopes) == 0 {
+			continue // none of its scopes listed: not granted, rather than granted in full
+		}
+		if a.Quota != nil {
+			if err := quotaWithin("quota", *a.Quota, def.Quota); err != nil {
+				return nil, err
+			}
+			q := *a.Quota
+			g.Quota = &q
+		}
+		out = append(out, g)
+	}
+	for _, sc := range a.Scopes {
+		if !used[sc] {
+			return nil, wider("scopes", sc+" is not a scope of a requested product on its plan")
+		}
+	}
+	return out, nil
+}
+
+// grantsWithin checks a reviewer's grants one by one against the request and its plans.
+func (r ProductionRequest) grantsWithin(grants []ApprovedProduct, planGrant func(product, plan string) (Grant, bool)) ([]ApprovedProduct, error) {
+	var asked []string
+	for _, p := range r.Products {
+		asked = append(asked, p.Product+" on "+p.Plan)
+	}
+	out := make([]ApprovedProduct, 0, len(grants))
+	seen := map[string]bool{}
+	for i, g := range grants {
+		loc := "grants[" + strconv.Itoa(i) + "]"
+		if !slices.ContainsFunc(r.Products, func(p RequestedProduct) bool { return p.Product == g.Product && p.Plan == g.Plan }) {
+			return nil, wider(loc, g.Product+" on "+g.Plan+" was not requested; requested: "+strings.Join(asked, ", "))
+		}
+		if seen[g.Product] {
+			return nil, wider(loc, g.Product+" is granted twice")
+		}
+		seen[g.Product] = true
+		def, ok := planGrant(g.Product, g.Plan)
+		if !ok {
+			return nil, wider(loc, "plan "+g.Plan+" no longer offers "+g.Product)
+		}
+		for _, sc := range g.Scopes {
+			if !slices.Contains(def.Scopes, sc) {
+				return nil, wider(loc+".scopes", sc+" is not among the "+g.Plan+" plan's scopes of "+g.Product+": "+strings.Join(def.Scopes, ", "))
+			}
+		}
+		if g.Quota != nil {
+			if err := quotaWithin(loc+".quota", *g.Quota, def.Quota); err != nil {
+				return nil, err
+			}
+			q := *g.Quota
+			g.Quota = &q
+		}
+		g.Scopes = slices.Clone(g.Scopes)
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// quotaWithin refuses an invalid quota or one that admits more than the plan's: a daily quota
+// counts as 31 days of it against a monthly one, a monthly one as one day against a daily one.
+func quotaWithin(loc string, q, plan Quota) error {
+	if err := q.Validate(); err != nil {
+		return wider(loc, ErrorMessage(err))
+	}
+	limit := plan.Limit
+	if q.Period == "day" && plan.Period == "month" {
+		limit = plan.Limit / 31
+	}
+	if q.Limit > limit {
+		return wider(loc, fmt.Sprintf("%d calls per %s is more than the plan's %d per %s", q.Limit, q.Period, plan.Limit, plan.Period))
+	}
+	return nil
+}
+
+func wider(loc, msg string) error {
+	return &Error{Code: EINVALID, Message: "an approval can only narrow what was requested",
+		Details: []ErrorDetail{{Location: loc, Message: msg}}}
+}
+
 // ProductionRequestStore keeps production requests.
 type ProductionRequestStore interface {
 	// SaveProductionRequest upserts r by ID.
@@ -141,7 +270,8 @@ type Reviews interface {
 	// StartReview starts the review of a submitted request; ECONFLICT when one runs already.
 	StartReview(ctx context.Context, r ProductionRequest) error
 	// Review takes an action and returns once the review has recorded it; ECONFLICT (with the
-	// reason) when the action is not possible in the request's state.
+	// reason) when the action is not possible in the request's state, EINVALID when an approval's
+	// grants are wider than the request (ProductionRequest.Narrow) and nothing was recorded.
 	Review(ctx context.Context, requestID, action string, d ReviewDecision) error
 }
 

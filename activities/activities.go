@@ -34,6 +34,12 @@ type Activities struct {
 	Policy          onramp.Policy
 	// Quota requests.
 	QuotaRequests onramp.QuotaRequestStore
+	// Brownout schedules: the versions' windows, and which notices went out.
+	Brownouts onramp.BrownoutStore
+	Notices   onramp.NoticeLog
+	// Version announcements: who hears of a version, and which of their mails went out.
+	Announcer  Announcer
+	Deliveries onramp.DeliveryLog
 }
 
 // Credentials issues organisations' credentials (credentials.Service).
@@ -47,20 +53,26 @@ type Credentials interface {
 func New(deps Activities) (*Activities, error) {
 	if deps.Mailer == nil || deps.Organizations == nil || deps.Members == nil || deps.Identities == nil || deps.Team == nil || deps.Sessions == nil || deps.Credentials == nil ||
 		deps.Requests == nil || deps.Onboarding == nil || deps.Plans == nil || deps.Assignments == nil || deps.Calendar.Location == nil ||
-		deps.CredentialStore == nil || deps.Rotations == nil || deps.Policy == nil || deps.QuotaRequests == nil {
-		return nil, errors.New("activities.New: Mailer, Organizations, Members, Identities, Team, Sessions, Credentials, Requests, Onboarding, Plans, Assignments, Calendar, CredentialStore, Rotations, Policy and QuotaRequests are required")
+		deps.CredentialStore == nil || deps.Rotations == nil || deps.Policy == nil || deps.QuotaRequests == nil || deps.Brownouts == nil || deps.Notices == nil ||
+		deps.Announcer == nil || deps.Deliveries == nil {
+		return nil, errors.New("activities.New: Mailer, Organizations, Members, Identities, Team, Sessions, Credentials, Requests, Onboarding, Plans, Assignments, Calendar, CredentialStore, Rotations, Policy, QuotaRequests, Brownouts, Notices, Announcer and Deliveries are required")
 	}
 	return &deps, nil
 }
 
 // temporalError maps onramp error codes to Temporal: a caller's mistake will not fix itself on
-// retry, so EINVALID, ENOTFOUND, EFORBIDDEN and ECONFLICT are non-retryable.
+// retry, so EINVALID, ENOTFOUND, EFORBIDDEN and ECONFLICT are non-retryable, typed with the code
+// and with the located problems in the message (what the workflow and the Web UI show).
 func temporalError(err error) error {
 	switch code := onramp.ErrorCode(err); code {
 	case "":
 		return nil
 	case onramp.EINVALID, onramp.ENOTFOUND, onramp.EFORBIDDEN, onramp.ECONFLICT:
-		return temporal.NewNonRetryableApplicationError(onramp.ErrorMessage(err), code, err)
+		msg := onramp.ErrorMessage(err)
+		for _, d := range onramp.ErrorDetails(err) {
+			msg += "; " + d.Location + ": " + d.Message
+		}
+		return temporal.NewNonRetryableApplicationError(msg, code, err)
 	default:
 		return err
 	}

@@ -137,23 +137,29 @@ type GrantInput struct {
 
 // GrantProduction adds production to the organisation's assignment of each approved product (the
 // plan's scopes and quota unless the approval narrows them), records what was granted on the
-// request, and returns a summary. Idempotent: it sets the same assignments again.
+// request, and returns a summary. The grants are checked first, all of them, under the portal's
+// rule (onramp.ProductionRequest.Narrow against the plans as they are now), because a Signal from
+// the Web UI reaches the review without the portal: anything wider is a non-retryable EINVALID
+// naming the field, and nothing is written. Idempotent: it sets the same assignments again.
 func (a *Activities) GrantProduction(ctx context.Context, in GrantInput) (string, error) {
 	r, err := a.Requests.FindProductionRequest(ctx, in.RequestID)
 	if err != nil {
 		return "", temporalError(err)
 	}
-	grants := in.Grants
+	plans, err := a.Plans.ListPlans(ctx)
+	if err != nil {
+		return "", temporalError(err)
+	}
+	grants, err := r.Narrow(plans, onramp.Approval{Grants: in.Grants})
+	if err != nil {
+		return "", temporalError(err)
+	}
 	if len(grants) == 0 {
 		for _, p := range r.Products {
 			grants = append(grants, onramp.ApprovedProduct{Product: p.Product, Plan: p.Plan})
 		}
 	}
-	plans, err := a.Plans.ListPlans(ctx)
-	if err != nil {
-		return "", temporalError(err)
-	}
-	var summary []string
+	assignments := make([]onramp.Assignment, 0, len(grants))
 	for _, g := range grants {
 		i := slices.IndexFunc(plans, func(p onramp.Plan) bool { return p.Name == g.Plan })
 		if i < 0 {
@@ -173,11 +179,17 @@ func (a *Activities) GrantProduction(ctx context.Context, in GrantInput) (string
 		if err := grant.Validate(); err != nil {
 			return "", temporalError(err)
 		}
-		if err := a.Assignments.SaveAssignment(ctx, onramp.Assignment{OrgID: in.OrgID, Product: g.Product, Plan: g.Plan, Grant: grant, UpdatedAt: time.Now()}); err != nil {
+		assignments = append(assignments, onramp.Assignment{OrgID: in.OrgID, Product: g.Product, Plan: g.Plan, Grant: grant})
+	}
+	var summary []string
+	for _, as := range assignments {
+		as.UpdatedAt = time.Now()
+		if err := a.Assignments.SaveAssignment(ctx, as); err != nil {
 			return "", temporalError(err)
 		}
-		summary = append(summary, fmt.Sprintf("%s on %s: %s, %d calls/%s", g.Product, g.Plan, strings.Join(grant.Scopes, " "), grant.Quota.Limit, grant.Quota.Period))
-		g.Scopes, g.Quota = grant.Scopes, &grant.Quota
+		summary = append(summary, fmt.Sprintf("%s on %s: %s, %d calls/%s", as.Product, as.Plan, strings.Join(as.Scopes, " "), as.Quota.Limit, as.Quota.Period))
+		q := as.Quota
+		g := onramp.ApprovedProduct{Product: as.Product, Plan: as.Plan, Scopes: as.Scopes, Quota: &q}
 		r.Approved = append(slices.DeleteFunc(r.Approved, func(x onramp.ApprovedProduct) bool { return x.Product == g.Product }), g)
 	}
 	if err := a.Requests.SaveProductionRequest(ctx, r); err != nil {

@@ -10,6 +10,14 @@ import (
 	"github.com/onramp-dev/onramp"
 )
 
+func (s *Server) adminRoutes(g routeGroups) {
+	g.root.GET("/admin", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/admin/partners") })
+	g.root.GET("/admin/login", s.adminLoginPage)
+	g.root.POST("/admin/login", s.adminLogin)
+	g.root.POST("/admin/logout", s.adminLogout)
+	g.admin.GET("/system", s.adminSystem)
+}
+
 const adminCookie = "onramp_admin"
 
 // adminActor is the provider, acting through the admin token (one shared token: the audit log

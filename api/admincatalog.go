@@ -16,6 +16,34 @@ import (
 	"github.com/onramp-dev/onramp/specs"
 )
 
+func (s *Server) adminCatalogRoutes(g routeGroups) {
+	g.admin.GET("/partners/:id/assignments", s.apiAdminAssignments)
+	g.admin.PUT("/partners/:id/assignments/:product", s.apiAdminAssign)
+	g.admin.DELETE("/partners/:id/assignments/:product", s.apiAdminUnassign)
+	g.admin.GET("/products", s.apiAdminProducts)
+	g.admin.GET("/products/:slug", s.apiAdminProduct)
+	g.admin.PUT("/products/:slug", s.apiAdminSaveProduct)
+	g.admin.POST("/products/:slug/versions", s.apiAdminPublish)
+	g.admin.PATCH("/products/:slug/versions/:version", s.apiAdminUpdateVersion)
+	g.admin.GET("/products/:slug/versions/:version/changelog", s.apiAdminChangelog)
+	g.admin.POST("/products/:slug/versions/:version/brownouts", s.apiAdminScheduleBrownouts)
+	g.admin.POST("/products/:slug/versions/:version/brownouts/cancel", s.apiAdminCancelBrownouts)
+	g.admin.GET("/plans", s.apiAdminPlans)
+	g.admin.GET("/policies", s.apiAdminPolicies)
+
+	ui := g.adminPages
+	ui.POST("/partners/:id/assignments", s.adminAssign)
+	ui.POST("/partners/:id/assignments/:product/delete", s.adminUnassign)
+	ui.GET("/products", s.adminProducts)
+	ui.POST("/products", s.adminSaveProduct)
+	ui.GET("/products/:slug", s.adminProduct)
+	ui.POST("/products/:slug/publish", s.adminPublish)
+	ui.POST("/products/:slug/versions/:version", s.adminUpdateVersion)
+	ui.POST("/products/:slug/versions/:version/brownouts", s.adminScheduleBrownouts)
+	ui.POST("/products/:slug/versions/:version/brownouts/cancel", s.adminCancelBrownouts)
+	ui.GET("/policies", s.adminPolicies)
+}
+
 // The provider's side of the catalog: products, publishing versions (with a dry run that shows
 // the validation errors or the computed changelog before anything is stored), plans,
 // assignments per organisation, and the state of the live policies.
@@ -76,20 +104,24 @@ func (s *Server) apiAdminSaveProduct(c *gin.Context) {
 type publishRequest struct {
 	Version      string `json:"version"`
 	Status       string `json:"status"`
-	Sunset       string `json:"sunset"` // YYYY-MM-DD
+	Sunset       string `json:"sunset"` // YYYY-MM-DD (midnight UTC), or an RFC 3339 time
 	ReleaseNotes string `json:"release_notes"`
 	Spec         string `json:"spec"`   // the OpenAPI document, YAML or JSON
 	Bundle       string `json:"bundle"` // or a zip or tar.gz bundle of one, base64
 	DryRun       bool   `json:"dry_run"`
 }
 
+// parseSunset reads a date (its midnight UTC) or an RFC 3339 time: the instant the version
+// starts answering 410 Gone.
 func parseSunset(s string) (*time.Time, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
 	}
 	t, err := time.Parse(time.DateOnly, strings.TrimSpace(s))
 	if err != nil {
-		return nil, onramp.Errorf(onramp.EINVALID, "sunset %q must be a date like 2027-06-30", s)
+		if t, err = time.Parse(time.RFC3339Nano, strings.TrimSpace(s)); err != nil {
+			return nil, onramp.Errorf(onramp.EINVALID, "sunset %q must be a date like 2027-06-30 or a time like 2027-06-30T12:00:00Z", s)
+		}
 	}
 	return &t, nil
 }
@@ -238,7 +270,8 @@ func (s *Server) apiAdminUpdateVersion(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, summarizeVersions([]onramp.ProductVersion{v})[0])
+	out, err := s.versionSummary(ctx, v.Product, v.Version)
+	s.respond(c, http.StatusOK, out, err)
 }
 
 func (s *Server) apiAdminChangelog(c *gin.Context) {
@@ -389,6 +422,7 @@ type adminProductView struct {
 	Preview *catalog.Published
 	// PreviewQuality is the previewed document's findings.
 	PreviewQuality quality
+	Lifecycles     []*lifecycleView // each deprecated version's section, with its brownout form
 	Errors         []onramp.ErrorDetail
 	Error          string
 	Notice         string
@@ -416,6 +450,11 @@ func (s *Server) adminProductPage(c *gin.Context, status int, v adminProductView
 	v.Product = toProductAdmin(pa)
 	for i := len(vs) - 1; i >= 0; i-- {
 		v.Quality = append(v.Quality, qualityOf(vs[i].Version, vs[i].Findings))
+	}
+	for _, x := range vs {
+		if l := lifecycleViewOf(vs, x, s.cfg.Now()); l != nil {
+			v.Lifecycles = append(v.Lifecycles, l)
+		}
 	}
 	v.page = s.adminPage(p.Name)
 	if v.Notice == "" {
@@ -466,6 +505,9 @@ func (s *Server) adminUpdateVersion(c *gin.Context) {
 	var sunset *time.Time
 	if err == nil {
 		sunset, err = parseSunset(c.PostForm("sunset"))
+	}
+	if err == nil && sunset != nil && old.Sunset != nil && old.Sunset.UTC().Format(time.DateOnly) == c.PostForm("sunset") {
+		sunset = old.Sunset // the date field shows the day only: an unchanged day keeps the time set through the API
 	}
 	if err == nil {
 		_, err = s.cfg.Catalog.UpdateVersion(ctx, old.Product, old.Version, c.PostForm("status"), sunset, old.ReleaseNotes)

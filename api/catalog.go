@@ -13,7 +13,23 @@ import (
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/specs"
+	"github.com/onramp-dev/onramp/subscriptions"
 )
+
+func (s *Server) catalogRoutes(g routeGroups) {
+	g.org.GET("/catalog", s.apiCatalog)
+	g.org.GET("/catalog/:product", s.apiCatalogProduct)
+	g.org.GET("/catalog/:product/versions/:version/changelog", s.apiCatalogChangelog)
+	g.org.POST("/catalog/:product/tryit", s.apiTryIt)
+	// Specs download with a session or, for a partner's CI, the organisation's API key.
+	g.v1.GET("/orgs/:org/catalog/:product/versions/:version/:file", s.apiCatalogDownloadAny)
+
+	browse := g.pages.Group("/catalog")
+	browse.GET("", s.catalogPage)
+	browse.GET("/:product", s.productPage)
+	browse.GET("/:product/versions/:version/:file", s.catalogDownloadPage)
+	browse.POST("/:product/tryit", s.sameOrigin, s.tryItPage)
+}
 
 // The partner catalog: /api/v1/orgs/{org}/catalog… and the /catalog pages. policies/members
 // decides whether the member may browse; policies/catalog decides what the organisation sees.
@@ -21,7 +37,7 @@ import (
 
 // catalogOrg authorizes catalog.view in the organisation named by the route (or ?org= in the UI).
 func (s *Server) catalogOrg(c *gin.Context, orgID string) (Membership, error) {
-	return s.authorize(c.Request.Context(), principal(c), orgID, onramp.ActionCatalogView, onramp.Target{})
+	return s.cfg.Catalog.Browse(c.Request.Context(), actor(c), orgID)
 }
 
 // productSummary is one product in the catalog list.
@@ -43,12 +59,14 @@ type versionSummary struct {
 	Sunset       *string `json:"sunset,omitempty"`
 	PublishedAt  string  `json:"published_at"`
 	ReleaseNotes string  `json:"release_notes"`
+	versionLifecycle
 }
 
 func summarizeVersions(vs []onramp.ProductVersion) []versionSummary {
 	out := make([]versionSummary, 0, len(vs))
 	for _, v := range vs {
-		vsum := versionSummary{Version: v.Version, Status: v.Status, PublishedAt: v.PublishedAt.UTC().Format("2006-01-02T15:04:05Z"), ReleaseNotes: v.ReleaseNotes}
+		vsum := versionSummary{Version: v.Version, Status: v.Status, PublishedAt: v.PublishedAt.UTC().Format("2006-01-02T15:04:05Z"), ReleaseNotes: v.ReleaseNotes,
+			versionLifecycle: lifecycleOf(vs, v)}
 		if v.Sunset != nil {
 			d := v.Sunset.UTC().Format("2006-01-02")
 			vsum.Sunset = &d
@@ -114,7 +132,7 @@ func (s *Server) apiCatalogProduct(c *gin.Context) {
 		"product":    gin.H{"slug": slug, "name": view.Product.Name, "summary": view.Product.Summary, "description": view.Product.Description, "tags": nonNil(view.Product.Tags)},
 		"assignment": gin.H{"plan": view.Assignment.Plan, "scopes": nonNil(view.Assignment.Scopes), "environments": nonNil(view.Assignment.Environments)},
 		"versions":   summarizeVersions(view.Versions),
-		"version":    summarizeVersions([]onramp.ProductVersion{view.Version})[0],
+		"version":    summaryOf(view.Versions, view.Version),
 		"latest":     view.Latest.Version,
 		"operations": view.Operations,
 		"servers":    servers,
@@ -221,7 +239,7 @@ type catalogPageView struct {
 }
 
 func (s *Server) catalogPage(c *gin.Context) {
-	p := principal(c)
+	p := actor(c)
 	m, err := s.catalogOrg(c, currentOrg(c, p))
 	if err != nil {
 		s.failPage(c, err)
@@ -255,10 +273,16 @@ type productPageView struct {
 	Downloads   map[string]string
 	Keys        []onramp.Credential // what the member may try operations with
 	Quality     quality             // the version's documentation findings
+	Lifecycle   *lifecycleView      // a deprecated version's section (its migration page)
+	// Subscription is the member's e-mail subscription to the product (nil: policy keeps them
+	// from having one); Levels are the choices.
+	Subscription  *subscriptions.ProductSetting
+	Levels        []string
+	Notice, Error string
 }
 
 func (s *Server) productPage(c *gin.Context) {
-	p := principal(c)
+	p := actor(c)
 	m, err := s.catalogOrg(c, currentOrg(c, p))
 	if err != nil {
 		s.failPage(c, err)
@@ -285,15 +309,23 @@ func (s *Server) productPage(c *gin.Context) {
 		}}
 	v.Groups = groupOperations(view)
 	v.Quality = qualityOf(ver, view.Version.Findings)
+	v.Lifecycle = lifecycleViewOf(view.Versions, view.Version, s.cfg.Now())
 	if v.Keys, err = s.cfg.TryIt.Credentials(ctx, actor(c), m.Organization.ID); err != nil {
 		s.failPage(c, err)
 		return
 	}
+	if v.Subscription, err = s.productSubscription(c, org, slug); err != nil {
+		s.failPage(c, err)
+		return
+	}
+	v.Levels = onramp.SubscriptionLevels
+	f := s.takeFlash(c)
+	v.Notice, v.Error = f.Notice, f.Error
 	s.render(c, http.StatusOK, "product.html", v)
 }
 
 func (s *Server) catalogDownloadPage(c *gin.Context) {
-	m, err := s.catalogOrg(c, currentOrg(c, principal(c)))
+	m, err := s.catalogOrg(c, currentOrg(c, actor(c)))
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -13,6 +13,27 @@ import (
 	"github.com/onramp-dev/onramp/internal/problem"
 )
 
+func (s *Server) credentialRoutes(g routeGroups) {
+	g.org.GET("/credentials", s.apiCredentials)
+	g.org.POST("/credentials", s.apiCreateCredential)
+	g.org.POST("/credentials/:id/reveal", s.apiRevealCredential)
+	g.org.DELETE("/credentials/:id", s.apiRevokeCredential)
+	g.org.POST("/credentials/:id/rotate", s.apiRotate)
+	g.org.GET("/rotations", s.apiRotations)
+	g.org.POST("/rotations/:id/:action", s.apiRotationAction)
+	g.admin.GET("/rotations", s.apiAdminRotations)
+	g.admin.POST("/rotations/:id/:action", s.apiAdminRotationAction)
+
+	keys := g.pages.Group("/credentials")
+	keys.GET("", s.credentialsPage)
+	keys.POST("", s.sameOrigin, s.credentialsCreate)
+	keys.POST("/:id/reveal", s.sameOrigin, s.credentialsReveal)
+	keys.POST("/:id/revoke", s.sameOrigin, s.credentialsRevoke)
+	keys.POST("/:id/rotate", s.sameOrigin, s.credentialsRotate)
+	keys.POST("/rotations/:id/:action", s.sameOrigin, s.credentialsRotationAction)
+	g.adminPages.POST("/rotations/:id/:action", s.adminRotationAction)
+}
+
 // Credentials belong to the organisation. policies/members decides, per role and environment,
 // who may create, reveal and revoke them; every reveal is in the audit log. A key is returned
 // only in the body of the create and reveal answers (no-store), never in a URL or a log.

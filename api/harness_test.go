@@ -19,6 +19,9 @@ import (
 	"github.com/onramp-dev/onramp/partners"
 	"github.com/onramp-dev/onramp/production"
 	"github.com/onramp-dev/onramp/production/productiontest"
+	"github.com/onramp-dev/onramp/quota"
+	"github.com/onramp-dev/onramp/subscriptions"
+	"github.com/onramp-dev/onramp/subscriptions/subscriptionstest"
 	"github.com/onramp-dev/onramp/team"
 	"github.com/onramp-dev/onramp/team/teamtest"
 )
@@ -32,6 +35,7 @@ type fakes struct {
 	usage      *credentialstest.Memory
 	rotations  *credentialstest.Rotations
 	life       *lifecycles
+	subs       *subscriptionstest.Memory
 }
 
 // lifecycles stands in for Temporal and Kratos's sessions: it records starts and signals, and
@@ -89,6 +93,7 @@ func testConfig(tb testing.TB, f *fakes) api.Config {
 	if f.orgs == nil {
 		f.orgs, f.catalog, f.onboarding, f.life = teamtest.NewMemory(), catalogtest.NewMemory(), productiontest.NewMemory(), &lifecycles{}
 		f.usage, f.rotations = credentialstest.NewMemory(), credentialstest.NewRotations()
+		f.subs = subscriptionstest.NewMemory()
 	}
 	log := slog.New(slog.DiscardHandler)
 	policy := MustPolicy(tb)
@@ -119,11 +124,20 @@ func testConfig(tb testing.TB, f *fakes) api.Config {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	subs, err := subscriptions.New(subscriptions.Config{Catalog: cat, Versions: f.catalog, Policy: policy, Organizations: f.orgs, Members: f.orgs,
+		Team: f.orgs, Subscriptions: f.subs, Tokens: f.subs, PortalURL: base})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	quotaSvc, err := quota.New(quota.Config{Policy: policy, Assignments: cat, Usage: usage, Requests: f.onboarding, Reviews: noOnboarding{},
+		Notifications: f.onboarding, Audit: f.orgs, Logger: log})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	return api.Config{
 		Logger: log, AdminToken: adminToken, Registry: prometheus.NewRegistry(), PortalURL: base, KratosPublicURL: "http://127.0.0.1:1",
-		Identity: signedOut{}, Organizations: f.orgs, Team: f.orgs, TeamService: teamSvc, Partners: partnerSvc, Production: productionSvc,
-		Policy: policy, Policies: policy, Catalog: cat, Credentials: creds, Keys: keys, TryIt: tryIt,
-		Usage: usage, Onboarding: f.onboarding, QuotaRequests: f.onboarding, QuotaReviews: noOnboarding{},
+		Identity: signedOut{}, Organizations: f.orgs, TeamService: teamSvc, Partners: partnerSvc, Production: productionSvc,
+		Policies: policy, Catalog: cat, Credentials: creds, Subscriptions: subs, Keys: keys, TryIt: tryIt, Quota: quotaSvc,
 	}
 }
 

@@ -3,6 +3,8 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -85,7 +87,7 @@ func documentOperation(doc *openapi3.T, op catalog.OperationView) operationDoc {
 			Type: schemaType(p.Schema), Example: example(p.Example, p.Schema)})
 	}
 	if o.RequestBody != nil && o.RequestBody.Value != nil {
-		for _, mt := range sortedKeys(o.RequestBody.Value.Content) {
+		for _, mt := range slices.Sorted(maps.Keys(o.RequestBody.Value.Content)) {
 			media := o.RequestBody.Value.Content[mt]
 			d.BodyType = mt
 			d.Body = fields(media.Schema, "", 0, true)
@@ -115,7 +117,7 @@ func documentOperation(doc *openapi3.T, op catalog.OperationView) operationDoc {
 			if r.Value.Description != nil {
 				rd.Description = *r.Value.Description
 			}
-			for _, mt := range sortedKeys(r.Value.Content) {
+			for _, mt := range slices.Sorted(maps.Keys(r.Value.Content)) {
 				rd.MediaType = mt
 				rd.Fields = fields(r.Value.Content[mt].Schema, "", 0, true)
 				break

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -38,13 +37,4 @@ func currentOrg(c *gin.Context, a onramp.Actor) string {
 		return a.Memberships[0].Organization.ID
 	}
 	return ""
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"github.com/onramp-dev/onramp"
+	"github.com/onramp-dev/onramp/gateway"
 )
 
 // Every list of the API and the UI is read a page at a time, by a cursor that keeps its place
 // while items are added. These tests drive the pages as a client would: follow next_cursor (or a
 // page's "Next" link), add items in between, come back with prev_cursor.
 
-var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+var p0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
 // signedInAs is a Kratos stand-in with one session, by token or browser cookie.
 type signedInAs struct {
@@ -32,14 +33,14 @@ func (s signedInAs) Whoami(_ context.Context, token string) (onramp.Session, err
 	if token != "ory_st_ok" {
 		return onramp.Session{}, errSignedOut
 	}
-	return onramp.Session{IdentityID: s.id, Email: s.email, ExpiresAt: t0.Add(24 * time.Hour)}, nil
+	return onramp.Session{IdentityID: s.id, Email: s.email, ExpiresAt: p0.Add(24 * time.Hour)}, nil
 }
 
 func (s signedInAs) SessionFromCookie(_ context.Context, cookie string) (onramp.Session, error) {
 	if !strings.Contains(cookie, "ory_kratos_session=ok") {
 		return onramp.Session{}, errSignedOut
 	}
-	return onramp.Session{IdentityID: s.id, Email: s.email, ExpiresAt: t0.Add(24 * time.Hour)}, nil
+	return onramp.Session{IdentityID: s.id, Email: s.email, ExpiresAt: p0.Add(24 * time.Hour)}, nil
 }
 
 var (
@@ -112,7 +113,7 @@ func mustCreateOrgs(tb testing.TB, f *fakes, n int, name func(i int) string) []o
 	var out []onramp.Organization
 	for i := range n {
 		o := onramp.Organization{ID: fmt.Sprintf("org_%03d", i), Name: name(i), Tier: "standard", Status: onramp.OrgInvited,
-			ContactEmail: fmt.Sprintf("dev%d@%s.example", i, strings.ToLower(strings.Fields(name(i))[0])), InvitedAt: t0.Add(time.Duration(i) * time.Minute)}
+			ContactEmail: fmt.Sprintf("dev%d@%s.example", i, strings.ToLower(strings.Fields(name(i))[0])), InvitedAt: p0.Add(time.Duration(i) * time.Minute)}
 		if err := f.orgs.CreateOrganization(tb.Context(), o); err != nil {
 			tb.Fatal(err)
 		}
@@ -125,7 +126,7 @@ func mustCreateOrgs(tb testing.TB, f *fakes, n int, name func(i int) string) []o
 // searches by name and contact e-mail and filters by status — in the API and on the page.
 func TestAdminPartnerListPagesAndSearches(t *testing.T) {
 	f := &fakes{}
-	h := MustHarnessOf(t, testConfig(t, f), false)
+	h := MustHarnessOn(t, testConfig(t, f))
 	words := []string{"Acme Payments", "Globex Corp", "Initech", "Müller Logistik"}
 	orgs := mustCreateOrgs(t, f, 120, func(i int) string { return fmt.Sprintf("%s %d", words[i%4], i) })
 	for _, o := range orgs[:30] {
@@ -160,9 +161,10 @@ func TestAdminPartnerListPagesAndSearches(t *testing.T) {
 	if len(one.Items) != 1 || one.Next == "" {
 		t.Errorf("limit 1 = %d partners (next %q)", len(one.Items), one.Next)
 	}
-	for _, bad := range []string{"?limit=201", "?limit=0x", "?limit=-1", "?cursor=not-a-cursor", "?status=sleeping"} {
-		mustProblem(t, h.do(t, "GET", "/admin/api/v1/partners"+bad, nil, admin...), 400, "invalid-request")
+	for _, bad := range []string{"?limit=201", "?limit=0x", "?limit=-1", "?status=sleeping"} { // outside the document too
+		mustProblem(t, h.doInvalid(t, "GET", "/admin/api/v1/partners"+bad, nil, admin...), 400, "invalid-request")
 	}
+	mustProblem(t, h.do(t, "GET", "/admin/api/v1/partners?cursor=not-a-cursor", nil, admin...), 400, "invalid-request")
 
 	// Search: words of the name (accents ignored) or the contact address and its domain.
 	for q, want := range map[string]int{"müller": 30, "MULLER logis": 30, "acme": 30, "globex.example": 30, "dev7@": 11, "initech 1": 8, "nobody": 0} {
@@ -227,7 +229,7 @@ func TestPartnerListsPage(t *testing.T) {
 	f := &fakes{}
 	cfg := testConfig(t, f)
 	cfg.Identity = signedInAs{id: "id-owner", email: "owner@acme.example"}
-	h := MustHarnessOf(t, cfg, false)
+	h := MustHarnessOn(t, cfg)
 	ctx := t.Context()
 	mustCreateOrgs(t, f, 1, func(int) string { return "Acme" })
 	org := "org_000"
@@ -237,13 +239,13 @@ func TestPartnerListsPage(t *testing.T) {
 		if i == 0 {
 			role, id = onramp.RoleOwner, "id-owner"
 		}
-		if err := f.orgs.SaveMember(ctx, onramp.Member{OrgID: org, IdentityID: id, Email: id + "@acme.example", Role: role, JoinedAt: t0.Add(time.Duration(i) * time.Minute)}); err != nil {
+		if err := f.orgs.SaveMember(ctx, onramp.Member{OrgID: org, IdentityID: id, Email: id + "@acme.example", Role: role, JoinedAt: p0.Add(time.Duration(i) * time.Minute)}); err != nil {
 			t.Fatal(err)
 		}
-		_ = f.orgs.AppendAudit(ctx, onramp.AuditEvent{ID: fmt.Sprintf("ev_%02d", i), OrgID: org, Actor: "owner@acme.example", Action: "member.invited", At: t0.Add(time.Duration(i) * time.Second)})
-		_ = f.onboarding.Notify(ctx, onramp.Notification{ID: fmt.Sprintf("n_%02d", i), OrgID: org, Title: "t", Body: "b", At: t0.Add(time.Duration(i) * time.Second)})
+		_ = f.orgs.AppendAudit(ctx, onramp.AuditEvent{ID: fmt.Sprintf("ev_%02d", i), OrgID: org, Actor: "owner@acme.example", Action: "member.invited", At: p0.Add(time.Duration(i) * time.Second)})
+		_ = f.onboarding.Notify(ctx, onramp.Notification{ID: fmt.Sprintf("n_%02d", i), OrgID: org, Title: "t", Body: "b", At: p0.Add(time.Duration(i) * time.Second)})
 		_ = f.orgs.SaveInvitation(ctx, onramp.MemberInvitation{ID: fmt.Sprintf("inv_%02d", i), OrgID: org, Email: fmt.Sprintf("x%d@acme.example", i), Role: onramp.RoleViewer,
-			Status: onramp.InvitationPending, CreatedAt: t0.Add(time.Duration(i) * time.Second), ExpiresAt: t0.Add(time.Hour)})
+			Status: onramp.InvitationPending, CreatedAt: p0.Add(time.Duration(i) * time.Second), ExpiresAt: p0.Add(time.Hour)})
 	}
 	base := "/api/v1/orgs/" + org
 	if got := walk(t, h, base+"/members?limit=25", "members", member...); len(got) != 60 {
@@ -253,7 +255,7 @@ func TestPartnerListsPage(t *testing.T) {
 		t.Errorf("invitations: %d from %v, want 60 newest first", len(got), got[:1])
 	}
 	audit := mustPage(t, h, base+"/audit?limit=25", "events", member...)
-	_ = f.orgs.AppendAudit(ctx, onramp.AuditEvent{ID: "ev_new", OrgID: org, Actor: "owner@acme.example", Action: "x", At: t0.Add(time.Hour)})
+	_ = f.orgs.AppendAudit(ctx, onramp.AuditEvent{ID: "ev_new", OrgID: org, Actor: "owner@acme.example", Action: "x", At: p0.Add(time.Hour)})
 	rest := mustPage(t, h, base+"/audit?limit=25&cursor="+url.QueryEscape(audit.Next), "events", member...)
 	if audit.ids()[0] != "ev_59" || rest.ids()[0] != "ev_34" {
 		t.Errorf("audit pages start %v and %v, want ev_59 then ev_34 whatever was appended since", audit.ids()[:1], rest.ids()[:1])
@@ -261,17 +263,24 @@ func TestPartnerListsPage(t *testing.T) {
 	if n := mustPage(t, h, base+"/notifications", "notifications", member...); len(n.Items) != 50 || n.Next == "" {
 		t.Errorf("notifications = %d (next %q), want the newest 50 and more", len(n.Items), n.Next)
 	}
-	mustProblem(t, h.do(t, "GET", base+"/notifications?limit=500", nil, member...), 400, "invalid-request")
+	mustProblem(t, h.doInvalid(t, "GET", base+"/notifications?limit=500", nil, member...), 400, "invalid-request")
 
 	// 120 calls; 30 newer ones arrive between two pages.
 	record := func(from, n int) {
 		var es []onramp.UsageEvent
 		for i := from; i < from+n; i++ {
-			es = append(es, onramp.UsageEvent{ID: fmt.Sprintf("call_%03d", i), OrgID: org, At: t0.Add(time.Duration(i/2) * time.Second), // pairs share a time
+			es = append(es, onramp.UsageEvent{ID: fmt.Sprintf("call_%03d", i), OrgID: org, At: p0.Add(time.Duration(i/2) * time.Second), // pairs share a time
 				Environment: onramp.Sandbox, Product: "payments", Operation: "listPayments", Method: "GET", Path: "/payments", Status: 200})
 		}
-		if err := f.usage.RecordUsage(ctx, es); err != nil {
+		// As a gateway node of their own stores them.
+		node := fmt.Sprintf("node-%d", from)
+		if err := f.usage.SaveNode(ctx, onramp.GatewayNode{ID: node, StartedAt: p0, SeenAt: p0.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
+		}
+		for _, fl := range gateway.UsageFlushes(es, p0.Add(time.Hour), 0) {
+			if err := f.usage.SaveUsage(ctx, node, fl); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	record(0, 120)
@@ -315,13 +324,13 @@ func TestPartnerListsPage(t *testing.T) {
 // products page too.
 func TestAdminQueuesPage(t *testing.T) {
 	f := &fakes{}
-	h := MustHarnessOf(t, testConfig(t, f), false)
+	h := MustHarnessOn(t, testConfig(t, f))
 	ctx := t.Context()
 	mustCreateOrgs(t, f, 3, func(i int) string { return fmt.Sprintf("Partner %d", i) })
 	for i := range 70 {
-		due := t0.Add(time.Duration(i) * time.Minute)
-		r := onramp.ProductionRequest{ID: fmt.Sprintf("prq_%02d", i), OrgID: fmt.Sprintf("org_%03d", i%3), Status: onramp.RequestReceived, SLADue: &due, CreatedAt: t0,
-			History: []onramp.StatusChange{{Status: onramp.RequestReceived, At: t0}}, Products: []onramp.RequestedProduct{}, WebhookURLs: []string{}}
+		due := p0.Add(time.Duration(i) * time.Minute)
+		r := onramp.ProductionRequest{ID: fmt.Sprintf("prq_%02d", i), OrgID: fmt.Sprintf("org_%03d", i%3), Status: onramp.RequestReceived, SLADue: &due, CreatedAt: p0,
+			History: []onramp.StatusChange{{Status: onramp.RequestReceived, At: p0}}, Products: []onramp.RequestedProduct{}, WebhookURLs: []string{}}
 		if i >= 60 { // decided, half of them on time
 			r.Status = onramp.RequestApproved
 			r.History = append(r.History, onramp.StatusChange{Status: onramp.RequestApproved, At: due.Add(time.Duration(i%2) * time.Hour)})
@@ -331,7 +340,7 @@ func TestAdminQueuesPage(t *testing.T) {
 		}
 		_ = f.rotations.SaveRotation(ctx, onramp.Rotation{ID: fmt.Sprintf("rot_%02d", i), OrgID: "org_000", Status: onramp.RotationPendingReview, Label: "CI", CreatedAt: due, UpdatedAt: due})
 		_ = f.onboarding.SaveQuotaRequest(ctx, onramp.QuotaRequest{ID: fmt.Sprintf("qr_%02d", i), OrgID: "org_001", Status: onramp.QuotaPending, Product: "payments", CreatedAt: due, UpdatedAt: due})
-		_ = f.onboarding.ReachStage(ctx, fmt.Sprintf("org_%03d", i), onramp.StageInvited, t0)
+		_ = f.onboarding.ReachStage(ctx, fmt.Sprintf("org_%03d", i), onramp.StageInvited, p0)
 	}
 	queue := mustPage(t, h, "/admin/api/v1/production-requests?limit=25", "requests", admin...)
 	if got := queue.ids(); len(got) != 25 || got[0] != "prq_00" || queue.Next == "" {

@@ -15,7 +15,8 @@ import (
 // Partner organisations, for the provider: /admin/api/v1/partners… and the admin partner pages,
 // the credential policy and the funnel. Every rule is partners.Service's.
 
-func (s *Server) partnerRoutes(admin, adminUI *gin.RouterGroup) {
+func (s *Server) partnerRoutes(g routeGroups) {
+	admin, adminUI := g.admin, g.adminPages
 	admin.POST("/partners", s.apiInvitePartner)
 	admin.GET("/partners", s.apiListPartners)
 	admin.GET("/partners/:id", s.apiGetPartner)

@@ -17,7 +17,8 @@ import (
 // requests, /production), and the provider's review queue (/admin/api/v1/production-requests,
 // /admin/reviews). Every rule is production.Service's; the review is a Temporal workflow.
 
-func (s *Server) productionRoutes(org, pages, admin, adminUI *gin.RouterGroup) {
+func (s *Server) productionRoutes(g routeGroups) {
+	org, pages, admin, adminUI := g.org, g.pages, g.admin, g.adminPages
 	org.GET("/production-requests", s.apiProductionRequests)
 	org.POST("/production-requests", s.apiCreateProductionRequest)
 	org.GET("/production-requests/:id", s.apiProductionRequest)
@@ -273,7 +274,7 @@ func (s *Server) adminReviewsPage(c *gin.Context, status int, v reviewsView) {
 		rotations, err = s.cfg.Credentials.RotationQueue(ctx, admin, nil, pages["rotations_cursor"])
 	}
 	if err == nil {
-		quotas, err = s.cfg.QuotaRequests.QuotaRequestsIn(ctx, []string{onramp.QuotaPending}, pages["quotas_cursor"])
+		quotas, err = s.cfg.Quota.Queue(ctx, admin, nil, pages["quotas_cursor"])
 	}
 	if err != nil {
 		s.failPage(c, err)

@@ -24,6 +24,8 @@ import (
 	"github.com/onramp-dev/onramp/internal/problem"
 	"github.com/onramp-dev/onramp/partners"
 	"github.com/onramp-dev/onramp/production"
+	"github.com/onramp-dev/onramp/quota"
+	"github.com/onramp-dev/onramp/subscriptions"
 	"github.com/onramp-dev/onramp/team"
 	"github.com/onramp-dev/onramp/web"
 )
@@ -65,20 +67,16 @@ type Config struct {
 	KratosPublicURL string // Kratos's public API, served to browsers under /.ory
 	Identity        Identity
 	Organizations   onramp.OrganizationStore
-	Team            onramp.TeamStore
 	TeamService     *team.Service
 	Partners        *partners.Service
 	Production      *production.Service
-	Policy          onramp.Policy
 	Policies        PolicyStatus // the admin Policies page
 	Catalog         *catalog.Catalog
 	Credentials     *credentials.Manager
-	Keys            *credentials.Service // catalog downloads by key, the first key on landing
+	Subscriptions   *subscriptions.Service // feeds, feed tokens and e-mail subscriptions
+	Keys            *credentials.Service   // catalog downloads by key, the first key on landing
 	TryIt           *catalog.TryIt
-	Usage           onramp.UsageStore
-	Onboarding      onramp.OnboardingStore
-	QuotaRequests   onramp.QuotaRequestStore
-	QuotaReviews    onramp.QuotaReviews
+	Quota           *quota.Service
 	SignInPerClient int // sign-in attempts per client address per 15 minutes; 0: DefaultPostsPerAddress
 	// TrustedProxies are the CIDRs (or addresses) of proxies whose X-Forwarded-For names the
 	// client; none by default, so the peer's address is the client's.
@@ -92,10 +90,10 @@ func (cfg Config) missing() []string {
 	var out []string
 	for name, absent := range map[string]bool{
 		"Logger": cfg.Logger == nil, "Registry": cfg.Registry == nil, "Identity": cfg.Identity == nil, "Organizations": cfg.Organizations == nil,
-		"Team": cfg.Team == nil, "TeamService": cfg.TeamService == nil, "Partners": cfg.Partners == nil, "Production": cfg.Production == nil,
-		"Policy": cfg.Policy == nil, "Policies": cfg.Policies == nil, "Catalog": cfg.Catalog == nil, "Credentials": cfg.Credentials == nil, "Keys": cfg.Keys == nil, "TryIt": cfg.TryIt == nil,
-		"Usage": cfg.Usage == nil, "Onboarding": cfg.Onboarding == nil,
-		"QuotaRequests": cfg.QuotaRequests == nil, "QuotaReviews": cfg.QuotaReviews == nil, "PortalURL": cfg.PortalURL == "", "KratosPublicURL": cfg.KratosPublicURL == "",
+		"TeamService": cfg.TeamService == nil, "Partners": cfg.Partners == nil, "Production": cfg.Production == nil,
+		"Policies": cfg.Policies == nil, "Catalog": cfg.Catalog == nil, "Credentials": cfg.Credentials == nil, "Subscriptions": cfg.Subscriptions == nil, "Keys": cfg.Keys == nil, "TryIt": cfg.TryIt == nil,
+		"Quota":     cfg.Quota == nil,
+		"PortalURL": cfg.PortalURL == "", "KratosPublicURL": cfg.KratosPublicURL == "",
 	} {
 		if absent {
 			out = append(out, name)
@@ -151,6 +149,16 @@ func New(cfg Config) (*Server, error) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
 
+// routeGroups are the route groups every capability's routes hang from: the partner API (member
+// session; org for /orgs/:org), partner pages (browser session), the admin API (admin token) and
+// the admin UI (admin cookie).
+type routeGroups struct {
+	root              *gin.Engine
+	v1, member, org   *gin.RouterGroup
+	pages             *gin.RouterGroup
+	admin, adminPages *gin.RouterGroup
+}
+
 func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -168,105 +176,20 @@ func (s *Server) routes() *gin.Engine {
 	r.StaticFS("/static", http.FS(web.Static()))
 	r.GET("/", s.home)
 	r.GET("/api/openapi.yaml", s.openapi)
-
 	if s.cfg.DevMode {
 		r.GET("/dev/mail", s.devMailPage)
 		r.GET("/dev/mail.json", s.devMailJSON)
 		r.POST("/dev/mail/courier", s.devMailCourier)
 	}
 
-	// Sign-in: Kratos's browser flows through the same origin, rendered by the portal.
-	r.Any(KratosPathPrefix+"/*path", s.kratosProxy())
-	r.GET("/login", s.loginPage)
-	r.GET("/login/refused", s.refusedPage)
-	r.GET("/error", s.signInErrorPage)
-	r.POST("/hooks/kratos/registration", s.registrationGate)
-	r.POST("/hooks/kratos/signed-in", s.signedInHook)
-	r.POST("/logout", s.logout)
-	r.GET("/dashboard", s.requireBrowserSession, s.dashboard)
-
-	v1 := r.Group("/api/v1")
-	v1.POST("/auth/login", s.apiStartLogin)
-	v1.POST("/auth/login/:flow", s.apiCompleteLogin)
-	member := v1.Group("", s.requireAPISession)
-	member.GET("/me", s.apiMe)
-	member.POST("/auth/logout", s.apiLogout)
-	org := member.Group("/orgs/:org")
-	pages := r.Group("", s.requireBrowserSession)
-	s.teamRoutes(org, pages)
-	org.GET("/catalog", s.apiCatalog)
-	org.GET("/catalog/:product", s.apiCatalogProduct)
-	org.GET("/catalog/:product/versions/:version/changelog", s.apiCatalogChangelog)
-	org.POST("/catalog/:product/tryit", s.apiTryIt)
-	org.GET("/credentials", s.apiCredentials)
-	org.POST("/credentials", s.apiCreateCredential)
-	org.POST("/credentials/:id/reveal", s.apiRevealCredential)
-	org.DELETE("/credentials/:id", s.apiRevokeCredential)
-	org.GET("/calls", s.apiCalls)
-	org.GET("/usage", s.apiUsage)
-	org.GET("/quota-requests", s.apiQuotaRequests)
-	org.POST("/quota-requests", s.apiRequestQuota)
-	org.POST("/credentials/:id/rotate", s.apiRotate)
-	org.GET("/rotations", s.apiRotations)
-	org.POST("/rotations/:id/:action", s.apiRotationAction)
-	// Specs download with a session or, for a partner's CI, the organisation's API key.
-	v1.GET("/orgs/:org/catalog/:product/versions/:version/:file", s.apiCatalogDownloadAny)
-
-	browse := r.Group("/catalog", s.requireBrowserSession)
-	browse.GET("", s.catalogPage)
-	browse.GET("/:product", s.productPage)
-	browse.GET("/:product/versions/:version/:file", s.catalogDownloadPage)
-	browse.POST("/:product/tryit", s.sameOrigin, s.tryItPage)
-
-	keys := r.Group("/credentials", s.requireBrowserSession)
-	keys.GET("", s.credentialsPage)
-	keys.POST("", s.sameOrigin, s.credentialsCreate)
-	keys.POST("/:id/reveal", s.sameOrigin, s.credentialsReveal)
-	keys.POST("/:id/revoke", s.sameOrigin, s.credentialsRevoke)
-	keys.POST("/:id/rotate", s.sameOrigin, s.credentialsRotate)
-	keys.POST("/rotations/:id/:action", s.sameOrigin, s.credentialsRotationAction)
-
-	usage := r.Group("/usage", s.requireBrowserSession)
-	usage.GET("", s.usagePage)
-	usage.GET("/data.json", s.usageData)
-	usage.GET("/calls.csv", s.usageCSV)
-	usage.POST("/quota-requests", s.sameOrigin, s.usageRequestQuota)
-
-	admin := r.Group("/admin/api/v1", s.requireAdmin)
-	adminUI := r.Group("/admin", s.requireAdminCookie)
-	s.partnerRoutes(admin, adminUI)
-	s.productionRoutes(org, pages, admin, adminUI)
-	admin.GET("/system", s.adminSystem)
-	admin.GET("/partners/:id/assignments", s.apiAdminAssignments)
-	admin.PUT("/partners/:id/assignments/:product", s.apiAdminAssign)
-	admin.DELETE("/partners/:id/assignments/:product", s.apiAdminUnassign)
-	admin.GET("/products", s.apiAdminProducts)
-	admin.GET("/products/:slug", s.apiAdminProduct)
-	admin.PUT("/products/:slug", s.apiAdminSaveProduct)
-	admin.POST("/products/:slug/versions", s.apiAdminPublish)
-	admin.PATCH("/products/:slug/versions/:version", s.apiAdminUpdateVersion)
-	admin.GET("/products/:slug/versions/:version/changelog", s.apiAdminChangelog)
-	admin.GET("/plans", s.apiAdminPlans)
-	admin.GET("/policies", s.apiAdminPolicies)
-	admin.GET("/rotations", s.apiAdminRotations)
-	admin.POST("/rotations/:id/:action", s.apiAdminRotationAction)
-	admin.GET("/quota-requests", s.apiAdminQuotaRequests)
-	admin.POST("/quota-requests/:id/:action", s.apiAdminQuotaAction)
-
-	r.GET("/admin", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/admin/partners") })
-	r.GET("/admin/login", s.adminLoginPage)
-	r.POST("/admin/login", s.adminLogin)
-	r.POST("/admin/logout", s.adminLogout)
-	adminUI.POST("/partners/:id/assignments", s.adminAssign)
-	adminUI.POST("/partners/:id/assignments/:product/delete", s.adminUnassign)
-	adminUI.GET("/products", s.adminProducts)
-	adminUI.POST("/products", s.adminSaveProduct)
-	adminUI.GET("/products/:slug", s.adminProduct)
-	adminUI.POST("/products/:slug/publish", s.adminPublish)
-	adminUI.POST("/products/:slug/versions/:version", s.adminUpdateVersion)
-	adminUI.GET("/policies", s.adminPolicies)
-	adminUI.POST("/rotations/:id/:action", s.adminRotationAction)
-	adminUI.POST("/quota-requests/:id/:action", s.adminQuotaAction)
+	g := routeGroups{root: r, v1: r.Group("/api/v1"), pages: r.Group("", s.requireBrowserSession),
+		admin: r.Group("/admin/api/v1", s.requireAdmin), adminPages: r.Group("/admin", s.requireAdminCookie)}
+	g.member = g.v1.Group("", s.requireAPISession)
+	g.org = g.member.Group("/orgs/:org")
+	for _, capability := range []func(routeGroups){s.signInRoutes, s.teamRoutes, s.catalogRoutes, s.credentialRoutes,
+		s.subscriptionRoutes, s.usageRoutes, s.partnerRoutes, s.productionRoutes, s.adminRoutes, s.adminCatalogRoutes} {
+		capability(g)
+	}
 
 	r.NoRoute(s.notFound)
 	r.NoMethod(func(c *gin.Context) {

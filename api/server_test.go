@@ -21,14 +21,11 @@ import (
 	"github.com/onramp-dev/onramp/credentials/credentialstest"
 	"github.com/onramp-dev/onramp/deploy"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/api"
+	"github.com/onramp-dev/onramp/api/apitest"
 	"github.com/onramp-dev/onramp/internal/problem"
 	"github.com/onramp-dev/onramp/kratos"
 	"github.com/onramp-dev/onramp/mail"
@@ -42,48 +39,51 @@ const (
 )
 
 type harness struct {
-	srv    *api.Server
-	box    *mail.Memory
-	router routers.Router
-	logs   *bytes.Buffer
+	srv      *api.Server
+	contract *apitest.Contract
+	box      *mail.Memory  // MustHarness's dev mailbox
+	logs     *bytes.Buffer // what MustHarness's portal logged
 }
 
 // MustHarness builds a portal with an in-memory mailbox and the given readiness checks.
 func MustHarness(tb testing.TB, dev bool, checks ...api.Check) *harness {
 	tb.Helper()
-	return MustHarnessOf(tb, testConfig(tb, &fakes{}), dev, checks...)
-}
-
-// MustHarnessOf is MustHarness on cfg (a testConfig whose fakes the test keeps).
-func MustHarnessOf(tb testing.TB, cfg api.Config, dev bool, checks ...api.Check) *harness {
-	tb.Helper()
-	h := &harness{box: mail.NewMemory(), logs: &bytes.Buffer{}}
-	cfg.Logger, cfg.Checks, cfg.DevMode = slog.New(slog.NewTextHandler(h.logs, nil)), checks, dev
+	box, logs := mail.NewMemory(), &bytes.Buffer{}
+	cfg := testConfig(tb, &fakes{})
+	cfg.Logger, cfg.Checks, cfg.DevMode = slog.New(slog.NewTextHandler(logs, nil)), checks, dev
 	if dev {
-		cfg.Mailbox, cfg.CourierToken = h.box, courierToken
+		cfg.Mailbox, cfg.CourierToken = box, courierToken
 	}
-	srv, err := api.New(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	h.srv = srv
-	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI)
-	if err != nil {
-		tb.Fatalf("api/openapi.yaml: %v", err)
-	}
-	if err := doc.Validate(context.Background()); err != nil {
-		tb.Fatalf("api/openapi.yaml is invalid: %v", err)
-	}
-	if h.router, err = gorillamux.NewRouter(doc); err != nil {
-		tb.Fatal(err)
-	}
+	h := MustHarnessOn(tb, cfg)
+	h.box, h.logs = box, logs
 	return h
 }
 
-// do serves one request and, when the route is in api/openapi.yaml, validates the response
-// against it, so the document and the server cannot drift apart.
+// MustHarnessOn is a harness for the portal of cfg, for tests that configure it themselves.
+func MustHarnessOn(tb testing.TB, cfg api.Config) *harness {
+	tb.Helper()
+	return &harness{srv: mustServer(tb, cfg), contract: apitest.MustContract(tb)}
+}
+
+// do serves one request and checks it and its answer against api/openapi.yaml (apitest.Check),
+// so the document and the server cannot drift apart.
 func (h *harness) do(tb testing.TB, method, path string, body io.Reader, header ...string) *httptest.ResponseRecorder {
 	tb.Helper()
+	ex, rec := h.serve(method, path, body, header)
+	h.contract.Check(tb, ex)
+	return rec
+}
+
+// doInvalid serves a request that breaks api/openapi.yaml on purpose (a missing credential, a
+// malformed body, an attack) and checks only the answer against the document.
+func (h *harness) doInvalid(tb testing.TB, method, path string, body io.Reader, header ...string) *httptest.ResponseRecorder {
+	tb.Helper()
+	ex, rec := h.serve(method, path, body, header)
+	h.contract.CheckInvalid(tb, ex)
+	return rec
+}
+
+func (h *harness) serve(method, path string, body io.Reader, header []string) (apitest.Exchange, *httptest.ResponseRecorder) {
 	var raw []byte
 	if body != nil {
 		raw, _ = io.ReadAll(body)
@@ -92,24 +92,11 @@ func (h *harness) do(tb testing.TB, method, path string, body io.Reader, header 
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
+	sent := req.Header.Clone()
 	rec := httptest.NewRecorder()
 	h.srv.ServeHTTP(rec, req)
-
-	route, params, err := h.router.FindRoute(req)
-	if err != nil {
-		return rec // not a documented route (e.g. a 404 probe)
-	}
-	vreq := httptest.NewRequest(method, base+path, bytes.NewReader(raw))
-	vreq.Header = req.Header.Clone()
-	in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
-	err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: in, Status: rec.Code, Header: rec.Header(), Body: io.NopCloser(bytes.NewReader(rec.Body.Bytes())),
-	})
-	if err != nil {
-		tb.Errorf("%s %s → %d does not match api/openapi.yaml: %v\nbody: %s", method, path, rec.Code, err, rec.Body)
-	}
-	return rec
+	return apitest.Exchange{Method: method, URL: base + path, Header: sent, Body: raw,
+		Status: rec.Code, RHeader: rec.Header(), Response: rec.Body.Bytes()}, rec
 }
 
 func mustProblem(tb testing.TB, rec *httptest.ResponseRecorder, status int, slug string) problem.Problem {
@@ -168,11 +155,18 @@ func TestReadyz(t *testing.T) {
 
 func TestAdminAPIRequiresToken(t *testing.T) {
 	h := MustHarness(t, true, upCheck("mongodb"))
-	for _, auth := range []string{"", "Bearer nope", "Basic " + adminToken, "Bearer " + adminToken + "x"} {
-		rec := h.do(t, "GET", "/admin/api/v1/system", nil, "Authorization", auth)
+	for _, c := range []struct {
+		auth     string
+		noBearer bool // breaks the document's bearer scheme, not just the token's value
+	}{{"", true}, {"Bearer nope", false}, {"Basic " + adminToken, true}, {"Bearer " + adminToken + "x", false}} {
+		send := h.do
+		if c.noBearer {
+			send = h.doInvalid
+		}
+		rec := send(t, "GET", "/admin/api/v1/system", nil, "Authorization", c.auth)
 		mustProblem(t, rec, 401, "admin-token-required")
 		if rec.Header().Get("WWW-Authenticate") == "" {
-			t.Errorf("auth %q: no WWW-Authenticate header", auth)
+			t.Errorf("auth %q: no WWW-Authenticate header", c.auth)
 		}
 	}
 	rec := h.do(t, "GET", "/admin/api/v1/system", nil, "Authorization", "Bearer "+adminToken)
@@ -196,8 +190,8 @@ func TestDevMailbox(t *testing.T) {
 	courier := `{"recipient":"dev@partner.example","template_type":"login_code_valid","subject":"Your code",
 		"body":"Use 123456","template_data":{"login_code":"123456","identity":{"id":"x"}}}`
 
-	mustProblem(t, h.do(t, "POST", "/dev/mail/courier", strings.NewReader(courier), "Content-Type", "application/json"), 401, "courier-token-required")
-	mustProblem(t, h.do(t, "POST", "/dev/mail/courier", strings.NewReader(`{"recipient":`), "Content-Type", "application/json",
+	mustProblem(t, h.doInvalid(t, "POST", "/dev/mail/courier", strings.NewReader(courier), "Content-Type", "application/json"), 401, "courier-token-required")
+	mustProblem(t, h.doInvalid(t, "POST", "/dev/mail/courier", strings.NewReader(`{"recipient":`), "Content-Type", "application/json",
 		"Authorization", "Bearer "+courierToken), 400, "invalid-request")
 	if rec := h.do(t, "POST", "/dev/mail/courier", strings.NewReader(courier), "Content-Type", "application/json",
 		"Authorization", "Bearer "+courierToken); rec.Code != 204 {
@@ -220,7 +214,7 @@ func TestDevMailbox(t *testing.T) {
 	if rec := h.do(t, "GET", "/dev/mail?to=dev@partner.example", nil); rec.Code != 200 || !strings.Contains(rec.Body.String(), "123456") {
 		t.Errorf("HTML mailbox = %d, want the code shown", rec.Code)
 	}
-	mustProblem(t, h.do(t, "GET", "/dev/mail.json?limit=zero", nil), 400, "invalid-request")
+	mustProblem(t, h.doInvalid(t, "GET", "/dev/mail.json?limit=zero", nil), 400, "invalid-request")
 	if got := h.do(t, "GET", "/dev/mail.json?to=someone-else@x.example", nil).Body.String(); strings.Contains(got, "123456") {
 		t.Error("filter by recipient returned another recipient's mail")
 	}
@@ -305,13 +299,13 @@ func TestPartnerAPIShapes(t *testing.T) {
 	}
 	mustProblem(t, h.do(t, "POST", "/api/v1/auth/login", strings.NewReader(`{"email":"Dev <dev@partner.example>"}`), "Content-Type", "application/json"), 400, "invalid-request")
 	mustProblem(t, h.do(t, "POST", "/api/v1/auth/login/flow-1", strings.NewReader(`{"email":"dev@partner.example","code":"1"}`), "Content-Type", "application/json"), 401, "unauthorized")
-	mustProblem(t, h.do(t, "GET", "/api/v1/me", nil), 401, "sign-in-required")
+	mustProblem(t, h.doInvalid(t, "GET", "/api/v1/me", nil), 401, "sign-in-required")
 	mustProblem(t, h.do(t, "GET", "/api/v1/me", nil, "X-Session-Token", "ory_st_x"), 401, "unauthorized")
 	if rec := h.do(t, "GET", "/admin/api/v1/partners", nil, "Authorization", "Bearer "+adminToken); rec.Code != 200 {
 		t.Errorf("list partners = %d %s", rec.Code, rec.Body)
 	}
 	mustProblem(t, h.do(t, "GET", "/admin/api/v1/partners/org_x", nil, "Authorization", "Bearer "+adminToken), 404, "not-found")
-	mustProblem(t, h.do(t, "POST", "/admin/api/v1/partners", strings.NewReader(`{"name":"A","contact_email":"x@y.example","tier":"standard"}`),
+	mustProblem(t, h.doInvalid(t, "POST", "/admin/api/v1/partners", strings.NewReader(`{"name":"A","contact_email":"x@y.example","tier":"standard"}`),
 		"Content-Type", "application/json", "Authorization", "Bearer "+adminToken), 400, "invalid-request")
 }
 
@@ -336,12 +330,9 @@ func TestInvitationThatCannotStartLeavesNothingBehind(t *testing.T) {
 	f := &fakes{}
 	cfg := testConfig(t, f)
 	f.life.failInvite = true
-	srv := mustServer(t, cfg)
-	req := httptest.NewRequest("POST", base+"/admin/api/v1/partners", strings.NewReader(`{"name":"Acme","contact_email":"a@acme.example","tier":"standard"}`))
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	srv.ServeHTTP(rec, req)
+	h := MustHarnessOn(t, cfg)
+	rec := h.do(t, "POST", "/admin/api/v1/partners", strings.NewReader(`{"name":"Acme","contact_email":"a@acme.example","tier":"standard"}`),
+		"Authorization", "Bearer "+adminToken, "Content-Type", "application/json")
 	if rec.Code != 500 {
 		t.Fatalf("status = %d, want 500 when the invitation cannot start", rec.Code)
 	}
@@ -373,7 +364,7 @@ func MustCredentials(tb testing.TB, assignments onramp.AssignmentStore) *credent
 // MustCatalog is a catalog on store with the demo catalog files loaded and the real policies.
 func MustCatalog(tb testing.TB, store *catalogtest.Memory) *catalog.Catalog {
 	tb.Helper()
-	c, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: MustPolicy(tb), SandboxURL: "http://127.0.0.1:2", ProductionURL: "http://127.0.0.1:3"})
+	c, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: MustPolicy(tb), Announcements: &catalogtest.Announcements{}, SandboxURL: "http://127.0.0.1:2", ProductionURL: "http://127.0.0.1:3"})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -408,21 +399,17 @@ func (noIdentities) FindIdentity(context.Context, string) (onramp.Identity, erro
 func TestTeamAPINeedsSession(t *testing.T) {
 	h := MustHarness(t, false)
 	for _, path := range []string{"/api/v1/orgs/org_x/members", "/api/v1/orgs/org_x/invitations", "/api/v1/orgs/org_x/audit"} {
-		mustProblem(t, h.do(t, "GET", path, nil), 401, "sign-in-required")
+		mustProblem(t, h.doInvalid(t, "GET", path, nil), 401, "sign-in-required")
 	}
 }
 
 func TestRegistrationGate(t *testing.T) {
 	cfg := testConfig(t, &fakes{})
 	cfg.HookToken = "hook-token-0123456789-0123456789-x"
-	srv := mustServer(t, cfg)
+	h := MustHarnessOn(t, cfg)
 	post := func(auth string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest("POST", base+"/hooks/kratos/registration", strings.NewReader(`{"method":"code","traits":{"email":"who@nowhere.example"}}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", auth)
-		rec := httptest.NewRecorder()
-		srv.ServeHTTP(rec, req)
-		return rec
+		return h.do(t, "POST", "/hooks/kratos/registration", strings.NewReader(`{"method":"code","traits":{"email":"who@nowhere.example"}}`),
+			"Content-Type", "application/json", "Authorization", auth)
 	}
 	if rec := post("Bearer wrong"); rec.Code != 401 {
 		t.Errorf("wrong hook token: %d, want 401", rec.Code)
@@ -474,15 +461,12 @@ func TestSignInLimitsIgnoreForgedForwardedFor(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := testConfig(t, &fakes{})
 			cfg.SignInPerClient, cfg.TrustedProxies = 3, c.trusted
-			srv := mustServer(t, cfg)
+			h := MustHarnessOn(t, cfg)
 			var got []int
 			for i := range 4 {
-				req := httptest.NewRequest("POST", base+"/api/v1/auth/login", strings.NewReader(fmt.Sprintf(`{"email":"person%d@x.example"}`, i)))
-				req.RemoteAddr = "192.0.2.1:5555"
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i+1))
-				rec := httptest.NewRecorder()
-				srv.ServeHTTP(rec, req)
+				// httptest's requests come from 192.0.2.1.
+				rec := h.do(t, "POST", "/api/v1/auth/login", strings.NewReader(fmt.Sprintf(`{"email":"person%d@x.example"}`, i)),
+					"Content-Type", "application/json", "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i+1))
 				got = append(got, rec.Code)
 			}
 			if fmt.Sprint(got) != fmt.Sprint(c.want) {

@@ -13,7 +13,8 @@ import (
 // Team management: /api/v1/orgs/{org}/members, invitations, transfer-ownership and audit, and
 // the /team page. Every rule is team.Service's.
 
-func (s *Server) teamRoutes(org, pages *gin.RouterGroup) {
+func (s *Server) teamRoutes(g routeGroups) {
+	org, pages := g.org, g.pages
 	org.GET("/members", s.apiMembers)
 	org.PATCH("/members/:identity", s.apiChangeRole)
 	org.DELETE("/members/:identity", s.apiRemoveMember)

@@ -56,10 +56,11 @@ func (c *Catalog) withVersions(ctx context.Context, p onramp.Product) (ProductAd
 	if err != nil {
 		return ProductAdmin{}, err
 	}
-	return ProductAdmin{Product: p, Versions: vs, Scopes: ScopesOf(vs)}, nil
+	return ProductAdmin{Product: p, Versions: c.stampedAll(vs), Scopes: ScopesOf(vs)}, nil
 }
 
-// Version returns one published version; ENOTFOUND when there is no such version.
+// Version returns one published version with its phase; ENOTFOUND when there is no such version.
 func (c *Catalog) Version(ctx context.Context, slug, version string) (onramp.ProductVersion, error) {
-	return c.cfg.Store.FindVersion(ctx, slug, version)
+	v, err := c.cfg.Store.FindVersion(ctx, slug, version)
+	return c.stamped(v), err
 }

@@ -6,6 +6,7 @@ package catalog
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -26,40 +27,68 @@ type Config struct {
 	Store       onramp.CatalogStore
 	Assignments onramp.AssignmentStore
 	Policy      onramp.Policy
+	// Announcements tell subscribers of each published version (scheduled before it is stored).
+	Announcements onramp.Announcements
 	// Gateway base URLs that downloaded documents point at.
 	SandboxURL, ProductionURL string
-	Now                       func() time.Time
+	// Brownouts drives brownout schedules (lifecycles.Temporal); nil: scheduling answers
+	// EUNAVAILABLE, and the rest of the catalog works.
+	Brownouts onramp.BrownoutSchedules
+	// Changes is the store's change feed: with it the catalog is served from a snapshot in
+	// memory that follows the feed (see snapshot.go); without it, from the stores.
+	Changes onramp.ChangeFeed
+	Logger  *slog.Logger // the snapshot's feed errors (default: discarded)
+	Now     func() time.Time
 }
 
 // Catalog answers the portal's catalog questions.
 type Catalog struct {
 	cfg   Config
-	docs  sync.Map   // version id → *openapi3.T (published specs never change)
+	docs  *docCache  // parsed documents by version id
 	locks sync.Mutex // serialises publications, so version numbers follow publication order
+	stop  context.CancelFunc
 }
 
 // New fails fast on a missing dependency.
 func New(cfg Config) (*Catalog, error) {
-	if cfg.Store == nil || cfg.Assignments == nil || cfg.Policy == nil || cfg.SandboxURL == "" || cfg.ProductionURL == "" {
-		return nil, errors.New("catalog.New: Store, Assignments, Policy, SandboxURL and ProductionURL are required")
+	if cfg.Store == nil || cfg.Assignments == nil || cfg.Policy == nil || cfg.Announcements == nil || cfg.SandboxURL == "" || cfg.ProductionURL == "" {
+		return nil, errors.New("catalog.New: Store, Assignments, Policy, Announcements, SandboxURL and ProductionURL are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	cfg.SandboxURL, cfg.ProductionURL = strings.TrimRight(cfg.SandboxURL, "/"), strings.TrimRight(cfg.ProductionURL, "/")
-	return &Catalog{cfg: cfg}, nil
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Catalog{cfg: cfg, docs: newDocCache()}
+	if cfg.Changes != nil {
+		snap := newSnapshot(cfg.Store, cfg.Assignments, cfg.Changes, cfg.Now)
+		c.cfg.Store, c.cfg.Assignments = snap, snap
+		ctx, cancel := context.WithCancel(context.Background())
+		c.stop = cancel
+		go snap.follow(ctx, cfg.Logger.Warn)
+	}
+	return c, nil
+}
+
+// Close stops following the change feed.
+func (c *Catalog) Close() {
+	if c.stop != nil {
+		c.stop()
+	}
 }
 
 // doc returns the parsed document of a published version, cached.
 func (c *Catalog) doc(v onramp.ProductVersion) (*openapi3.T, error) {
-	if d, ok := c.docs.Load(v.ID); ok {
-		return d.(*openapi3.T), nil
+	if d, ok := c.docs.get(v.ID); ok {
+		return d, nil
 	}
 	d, err := specs.Load([]byte(v.Spec))
 	if err != nil {
 		return nil, err
 	}
-	c.docs.Store(v.ID, d)
+	c.docs.put(v.ID, d)
 	return d, nil
 }
 
@@ -89,9 +118,11 @@ type Published struct {
 }
 
 // Publish checks p's document (or bundle) and, unless it is a dry run, stores the version in one
-// write with the document's lint findings. EINVALID for what makes the document unusable, every
-// problem located (see specs.Parse); ECONFLICT when the version exists; ENOTFOUND for an unknown
-// product. The changelog compares with the newest version published before it.
+// write with the document's lint findings, its announcement to subscribers scheduled first.
+// EINVALID for what makes the document unusable, every problem located (see specs.Parse);
+// ECONFLICT when the version exists; ENOTFOUND for an unknown product; the announcement's error
+// when it cannot be scheduled (nothing is stored then). The changelog compares with the newest
+// version published before it.
 func (c *Catalog) Publish(ctx context.Context, p Publish) (Published, error) {
 	v, err := c.newVersion(ctx, p)
 	if err != nil {
@@ -125,8 +156,12 @@ func (c *Catalog) newVersion(ctx context.Context, p Publish) (onramp.ProductVers
 	if p.Status == "" {
 		p.Status = onramp.VersionCurrent
 	}
-	v := onramp.ProductVersion{Product: p.Product, Version: strings.TrimSpace(p.Version), Status: p.Status, Sunset: p.Sunset,
+	v := onramp.ProductVersion{Product: p.Product, Version: strings.TrimSpace(p.Version), Status: p.Status, Sunset: wholeSecond(p.Sunset),
 		ReleaseNotes: strings.TrimSpace(p.ReleaseNotes), PublishedAt: c.cfg.Now()}
+	if v.Status == onramp.VersionDeprecated {
+		at := v.PublishedAt
+		v.DeprecatedAt = &at
+	}
 	if err := v.Validate(); err != nil {
 		return v, err
 	}
@@ -169,24 +204,45 @@ func (c *Catalog) publish(ctx context.Context, v onramp.ProductVersion, spec *sp
 	if dryRun {
 		return out, nil
 	}
+	// Scheduled before the write, so a stored version is never left unannounced; the announcement
+	// waits for the version and mails nobody if it is never stored.
+	if err := c.cfg.Announcements.AnnounceVersion(ctx, v.Product, v.Version); err != nil {
+		return Published{}, err
+	}
 	if err := c.cfg.Store.PublishVersion(ctx, v); err != nil {
 		return Published{}, err
 	}
-	c.docs.Store(v.ID, spec.Doc) // what loading v.Spec would give, without the seconds a large one takes
+	c.docs.put(v.ID, spec.Doc) // what loading v.Spec would give, without the seconds a large one takes
 	return out, nil
 }
 
-// UpdateVersion changes a version's status, sunset and release notes (its document never changes).
+// UpdateVersion changes a version's status, sunset and release notes (its document never
+// changes). Becoming deprecated records when (the Deprecation header's date, unchanged by later
+// edits); leaving deprecated forgets it and cancels the version's brownout schedule.
 func (c *Catalog) UpdateVersion(ctx context.Context, product, version, status string, sunset *time.Time, notes string) (onramp.ProductVersion, error) {
 	v, err := c.cfg.Store.FindVersion(ctx, product, version)
 	if err != nil {
 		return v, err
 	}
-	v.Status, v.Sunset, v.ReleaseNotes = status, sunset, strings.TrimSpace(notes)
+	was := v.Status
+	v.Status, v.Sunset, v.ReleaseNotes = status, wholeSecond(sunset), strings.TrimSpace(notes)
 	if err := v.Validate(); err != nil {
 		return v, err
 	}
-	return v, c.cfg.Store.UpdateVersion(ctx, v)
+	switch {
+	case v.Status != onramp.VersionDeprecated:
+		v.DeprecatedAt = nil
+	case was != onramp.VersionDeprecated:
+		now := c.cfg.Now()
+		v.DeprecatedAt = &now
+	}
+	if err := c.cfg.Store.UpdateVersion(ctx, v); err != nil {
+		return v, err
+	}
+	if was == onramp.VersionDeprecated && v.Status != onramp.VersionDeprecated {
+		c.stopBrownouts(ctx, v)
+	}
+	return c.stamped(v), nil
 }
 
 // SaveProduct validates and stores p.

@@ -34,7 +34,7 @@ func MustDemoCatalog(tb testing.TB) (*catalog.Catalog, *catalogtest.Memory) {
 		tb.Fatal(err)
 	}
 	store := catalogtest.NewMemory()
-	c, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: engine, SandboxURL: "http://sandbox.test", ProductionURL: "http://prod.test",
+	c, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: engine, Announcements: &catalogtest.Announcements{}, SandboxURL: "http://sandbox.test", ProductionURL: "http://prod.test",
 		Now: func() time.Time { return time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC) }})
 	if err != nil {
 		tb.Fatal(err)
@@ -341,7 +341,7 @@ func TestWithoutPlansTheDefaultTiersAreAccepted(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := catalogtest.NewMemory()
-	c, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: engine, SandboxURL: "http://s", ProductionURL: "http://p"})
+	c, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: engine, Announcements: &catalogtest.Announcements{}, SandboxURL: "http://s", ProductionURL: "http://p"})
 	if err != nil {
 		t.Fatal(err)
 	}

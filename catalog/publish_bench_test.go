@@ -8,6 +8,7 @@ import (
 
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/catalog"
+	"github.com/onramp-dev/onramp/catalog/catalogtest"
 	"github.com/onramp-dev/onramp/policies"
 )
 
@@ -98,7 +99,7 @@ func BenchmarkPublish5MB(b *testing.B) {
 		b.Fatal(err)
 	}
 	restarted := func() *catalog.Catalog {
-		fresh, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: engine, SandboxURL: "http://s", ProductionURL: "http://p"})
+		fresh, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: engine, Announcements: &catalogtest.Announcements{}, SandboxURL: "http://s", ProductionURL: "http://p"})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -11,12 +11,16 @@ import (
 	"github.com/onramp-dev/onramp/specs"
 )
 
-// Entry is a product as an organisation sees it in the catalog list.
+// Entry is a product as an organisation sees it in the catalog list. Versions carry their phase
+// (a retired one stays listed, so partners find where to go next).
 type Entry struct {
 	Product    onramp.Product          `json:"product"`
 	Assignment onramp.Assignment       `json:"assignment"`
 	Versions   []onramp.ProductVersion `json:"versions"`
 	Latest     onramp.ProductVersion   `json:"latest"`
+	// Successor is the version to move to from a deprecated one (onramp.Successor); "" when none.
+	Successor string `json:"successor,omitempty"`
+	Retired   bool   `json:"retired"` // every version is retired
 }
 
 // OperationView is an operation with whether the organisation may call it, and why not.
@@ -33,6 +37,22 @@ type ProductView struct {
 	Operations []OperationView       `json:"operations"`
 	Tags       []string              `json:"tags"` // operation tags in the document's order
 	Doc        *openapi3.T           `json:"-"`    // for rendering parameters and schemas
+}
+
+// Browse returns the actor's membership of orgID when policies/members lets them browse its
+// catalog; ENOTFOUND for an organisation they are not in.
+func (c *Catalog) Browse(ctx context.Context, a onramp.Actor, orgID string) (onramp.Membership, error) {
+	return onramp.Authorize(ctx, c.cfg.Policy, a, orgID, onramp.ActionCatalogView, onramp.Target{})
+}
+
+// Operation returns the view's operation with the id.
+func (v ProductView) Operation(id string) (onramp.Operation, bool) {
+	for _, op := range v.Operations {
+		if op.ID == id {
+			return op.Operation, true
+		}
+	}
+	return onramp.Operation{}, false
 }
 
 // GatewayURL is an environment's gateway.
@@ -64,8 +84,8 @@ func (c *Catalog) Servers(a onramp.Assignment, version string) []specs.Server {
 }
 
 // decide asks policies/catalog about one product version for the organisation.
-func (c *Catalog) decide(ctx context.Context, org onramp.Organization, assignments []onramp.Assignment, p onramp.Product, versions []onramp.ProductVersion, v onramp.ProductVersion) (onramp.Decision, error) {
-	input := onramp.CatalogInput(org, assignments, p, onramp.Retired(versions, c.cfg.Now()), v.Operations)
+func (c *Catalog) decide(ctx context.Context, org onramp.Organization, assignments []onramp.Assignment, p onramp.Product, v onramp.ProductVersion) (onramp.Decision, error) {
+	input := onramp.CatalogInput(org, assignments, p, v.PhaseAt(c.cfg.Now()) == onramp.PhaseRetired, v.Operations)
 	return c.cfg.Policy.Decide(ctx, PolicyName, input)
 }
 
@@ -80,6 +100,7 @@ func (c *Catalog) entry(ctx context.Context, org onramp.Organization, assignment
 	if err != nil {
 		return Entry{}, onramp.ProductVersion{}, onramp.Decision{}, err
 	}
+	versions = c.stampedAll(versions)
 	latest, err := onramp.Latest(versions)
 	if err != nil {
 		return Entry{}, onramp.ProductVersion{}, onramp.Decision{}, notFound(p.Slug)
@@ -92,14 +113,17 @@ func (c *Catalog) entry(ctx context.Context, org onramp.Organization, assignment
 		}
 		v = versions[i]
 	}
-	d, err := c.decide(ctx, org, assignments, p, versions, v)
+	d, err := c.decide(ctx, org, assignments, p, v)
 	if err != nil {
 		return Entry{}, v, d, err
 	}
 	if !d.Allow {
 		return Entry{}, v, d, notFound(p.Slug)
 	}
-	e := Entry{Product: p, Versions: versions, Latest: latest}
+	e := Entry{Product: p, Versions: versions, Latest: latest, Retired: onramp.Retired(versions, c.cfg.Now())}
+	if s, ok := onramp.Successor(versions, onramp.ProductVersion{}); ok {
+		e.Successor = s.Version
+	}
 	for _, a := range assignments {
 		if a.Product == p.Slug {
 			e.Assignment = a
@@ -130,18 +154,26 @@ func Filter(entries []Entry, query, tag string) []Entry {
 	return out
 }
 
-// visible returns every product the organisation may see.
+// visible returns every product the organisation may see: of its assigned products (no other
+// exists for it, at the gateway either), those policies/catalog shows, in the catalog's order.
 func (c *Catalog) visible(ctx context.Context, org onramp.Organization) ([]Entry, error) {
-	products, err := c.cfg.Store.ListProducts(ctx)
-	if err != nil {
-		return nil, err
-	}
 	assignments, err := c.cfg.Assignments.AssignmentsOf(ctx, org.ID)
 	if err != nil {
 		return nil, err
 	}
+	products, err := c.cfg.Store.ListProducts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	assigned := make(map[string]bool, len(assignments))
+	for _, a := range assignments {
+		assigned[a.Product] = true
+	}
 	out := []Entry{}
 	for _, p := range products {
+		if !assigned[p.Slug] {
+			continue
+		}
 		e, _, _, err := c.entry(ctx, org, assignments, p, "")
 		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
 			continue

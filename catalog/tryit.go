@@ -106,13 +106,8 @@ func (t *TryIt) Send(ctx context.Context, a onramp.Actor, orgID, product string,
 	if err != nil {
 		return TryItResult{}, err
 	}
-	var op *onramp.Operation
-	for i := range view.Operations {
-		if view.Operations[i].ID == in.Operation {
-			op = &view.Operations[i].Operation
-		}
-	}
-	if op == nil {
+	op, ok := view.Operation(in.Operation)
+	if !ok {
 		return TryItResult{}, onramp.Errorf(onramp.ENOTFOUND, "%s %s has no operation %q", product, view.Version.Version, in.Operation)
 	}
 	cred, err := t.cfg.Keys.Get(ctx, orgID, in.CredentialID)
@@ -126,7 +121,23 @@ func (t *TryIt) Send(ctx context.Context, a onramp.Actor, orgID, product string,
 	if err != nil {
 		return TryItResult{}, err
 	}
+	target := t.cfg.Catalog.BaseURL(cred.Environment, product, view.Version.Version) + targetPath(op, in)
+	headers := partnerHeaders(in.Headers)
+	res := TryItResult{Method: op.Method, URL: target, Prediction: t.predict(ctx, cred, view.Assignment, product, op),
+		Snippets: snippets(op.Method, target, headers, in.Body)}
+	if gone := goneWillAnswer(view.Version, t.cfg.Now()); gone != nil && res.Prediction.Allowed {
+		res.Prediction = *gone
+	}
+	req, err := t.request(ctx, op.Method, target, headers, in.Body, cred, key)
+	if err != nil {
+		return res, err
+	}
+	res.Response, err = t.send(req, cred.Environment)
+	return res, err
+}
 
+// targetPath is the operation's path with the parameters filled in, and its query.
+func targetPath(op onramp.Operation, in TryItRequest) string {
 	path := op.Path
 	for name, v := range in.PathParams {
 		path = strings.ReplaceAll(path, "{"+name+"}", url.PathEscape(v))
@@ -137,54 +148,66 @@ func (t *TryIt) Send(ctx context.Context, a onramp.Actor, orgID, product string,
 			q.Set(k, v)
 		}
 	}
-	target := t.cfg.Catalog.BaseURL(cred.Environment, product, view.Version.Version) + path
 	if len(q) > 0 {
-		target += "?" + q.Encode()
+		path += "?" + q.Encode()
 	}
-	res := TryItResult{Method: op.Method, URL: target, Prediction: t.predict(ctx, cred, view.Assignment, product, *op)}
-	headers := map[string]string{}
-	for k, v := range in.Headers {
+	return path
+}
+
+// partnerHeaders are the headers the member set, without any that would carry or replace the
+// credential (try-it sends the chosen one) or pick another host.
+func partnerHeaders(in map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range in {
 		if lk := strings.ToLower(k); v != "" && lk != "authorization" && lk != "x-api-key" && lk != "host" {
-			headers[k] = v
+			out[k] = v
 		}
 	}
-	res.Snippets = snippets(op.Method, target, headers, in.Body)
+	return out
+}
 
-	req, err := http.NewRequestWithContext(ctx, op.Method, target, strings.NewReader(in.Body))
+// request builds the call as the partner's code would make it: with the key, or with an access
+// token the OAuth client's credentials get first.
+func (t *TryIt) request(ctx context.Context, method, target string, headers map[string]string, body string, cred onramp.Credential, key string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, target, strings.NewReader(body))
 	if err != nil {
-		return res, onramp.Errorf(onramp.EINVALID, "the request cannot be built: %v", err)
+		return nil, onramp.Errorf(onramp.EINVALID, "the request cannot be built: %v", err)
 	}
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	if in.Body != "" && req.Header.Get("Content-Type") == "" {
+	if body != "" && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if cred.Type == onramp.TypeOAuthClient {
-		// As the partner's code would: exchange the client credentials for a token first.
-		token, err := t.oauthToken(ctx, cred, key)
-		if err != nil {
-			return res, err
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-	} else {
+	if cred.Type != onramp.TypeOAuthClient {
 		req.Header.Set("X-API-Key", key)
+		return req, nil
 	}
+	token, err := t.oauthToken(ctx, cred, key)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	return req, nil
+}
+
+// send makes the call and reads up to 1 MiB of the answer; cookies stay out of the result.
+func (t *TryIt) send(req *http.Request, env string) (TryItResponse, error) {
 	start := time.Now()
 	resp, err := t.cfg.Client.Do(req)
 	if err != nil {
-		return res, onramp.Errorf(onramp.EUNAVAILABLE, "the %s gateway did not answer; retry in a moment", cred.Environment)
+		return TryItResponse{}, onramp.Errorf(onramp.EUNAVAILABLE, "the %s gateway did not answer; retry in a moment", env)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	res.Response = TryItResponse{Status: resp.StatusCode, Body: string(body), Headers: map[string]string{},
+	out := TryItResponse{Status: resp.StatusCode, Body: string(body), Headers: map[string]string{},
 		LatencyMS: float64(time.Since(start).Microseconds()) / 1000}
 	for k := range resp.Header {
 		if k != "Set-Cookie" {
-			res.Response.Headers[k] = resp.Header.Get(k)
+			out.Headers[k] = resp.Header.Get(k)
 		}
 	}
-	return res, nil
+	return out, nil
 }
 
 // Credentials are the keys the member may try operations with, for the picker; none when the

@@ -23,9 +23,11 @@ type Plans interface {
 	Plans(ctx context.Context) ([]onramp.Plan, error)
 }
 
-// CallCounter counts a credential's recent calls (how much an old key is still used).
-type CallCounter interface {
-	CallsWith(ctx context.Context, credentialID string, since time.Time) (int64, error)
+// KeyUse is what the gateways' usage says about keys: how much one was used lately (an old key
+// during its rotation) and when each was last used.
+type KeyUse interface {
+	CallsWith(ctx context.Context, orgID, credentialID string, since time.Time) (int64, error)
+	LastUsed(ctx context.Context, orgID string) (map[string]time.Time, error)
 }
 
 // ManagerConfig holds the manager's dependencies.
@@ -36,7 +38,7 @@ type ManagerConfig struct {
 	Audit         onramp.AuditLog
 	Rotations     onramp.Rotations
 	RotationStore onramp.RotationStore
-	Usage         CallCounter
+	Usage         KeyUse
 	Logger        *slog.Logger
 	Now           func() time.Time
 }
@@ -82,6 +84,10 @@ func (m *Manager) List(ctx context.Context, a onramp.Actor, orgID string) ([]Vie
 	if err != nil {
 		return nil, err
 	}
+	lastUsed, err := m.cfg.Usage.LastUsed(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
 	plans, err := m.cfg.Plans.Plans(ctx)
 	if err != nil {
 		return nil, err
@@ -92,6 +98,11 @@ func (m *Manager) List(ctx context.Context, a onramp.Actor, orgID string) ([]Vie
 	}
 	out := make([]View, 0, len(cs))
 	for _, c := range cs {
+		// The gateways' usage knows the last use; a time the record holds from before them counts
+		// when it is later.
+		if at, ok := lastUsed[c.ID]; ok && (c.LastUsedAt == nil || at.After(*c.LastUsedAt)) {
+			c.LastUsedAt = &at
+		}
 		v := viewOf(c)
 		active := c.Status != onramp.CredentialRevoked
 		v.CanReveal = active && onramp.Allows(ctx, m.cfg.Policy, mem.Role, onramp.ActionCredentialReveal, onramp.Target{Environment: c.Environment})

@@ -218,6 +218,7 @@ func TestRevealAndRevokeFollowTheRoleAndAreAudited(t *testing.T) {
 	if _, err := h.m.Revoke(t.Context(), dev, org1.ID, prod.ID); onramp.ErrorCode(err) != onramp.EFORBIDDEN {
 		t.Errorf("a developer revoking a production key: %v, want EFORBIDDEN", err)
 	}
+	h.clock = h.clock.Add(time.Second) // one action a second: the audit log's newest-first order is defined
 	_, revealed, err := h.m.Reveal(t.Context(), owner, org1.ID, prod.ID)
 	if err != nil || revealed != key {
 		t.Errorf("the owner revealing: %v, key matches %v", err, revealed == key)
@@ -225,6 +226,7 @@ func TestRevealAndRevokeFollowTheRoleAndAreAudited(t *testing.T) {
 	if _, _, err := h.m.Reveal(t.Context(), owner, org1.ID, "cred_missing"); onramp.ErrorCode(err) != onramp.ENOTFOUND {
 		t.Errorf("revealing an unknown key: %v, want ENOTFOUND", err)
 	}
+	h.clock = h.clock.Add(time.Second)
 	if _, err := h.m.Revoke(t.Context(), owner, org1.ID, prod.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -330,11 +332,15 @@ func TestRotationViewsCountTheOldKeysRecentCalls(t *testing.T) {
 	expires := now.Add(2 * time.Hour)
 	r.ExpiresAt = &expires
 	_ = h.store.SaveRotation(t.Context(), r)
-	var events []onramp.UsageEvent
-	for i, ago := range []time.Duration{time.Minute, 30 * time.Minute, 59 * time.Minute, 61 * time.Minute} {
-		events = append(events, onramp.UsageEvent{ID: string(rune('a' + i)), At: now.Add(-ago), OrgID: org1.ID, CredentialID: sb.ID, Product: "payments", Environment: onramp.Sandbox, Status: 200})
+	// A gateway node's flush: the key's calls per minute, as the data plane keeps them.
+	use := onramp.CredentialUse{CredentialID: sb.ID, LastUsedAt: now.Add(-time.Minute)}
+	for _, ago := range []time.Duration{61 * time.Minute, 59 * time.Minute, 30 * time.Minute, time.Minute} {
+		use.Minutes = append(use.Minutes, onramp.MinuteCalls{Minute: now.Add(-ago), Calls: 1})
 	}
-	if err := h.usage.RecordUsage(t.Context(), events); err != nil {
+	if err := h.usage.SaveNode(t.Context(), onramp.GatewayNode{ID: "gw-test", StartedAt: now.Add(-2 * time.Hour), SeenAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.usage.SaveUsage(t.Context(), "gw-test", onramp.UsageFlush{Head: onramp.UsageHead{OrgID: org1.ID, UpdatedAt: now, Credentials: []onramp.CredentialUse{use}}}); err != nil {
 		t.Fatal(err)
 	}
 	h.clock = now.Add(30 * time.Minute)
@@ -344,6 +350,10 @@ func TestRotationViewsCountTheOldKeysRecentCalls(t *testing.T) {
 	}
 	if v := views[0]; v.OldKeyCallsLastHour != 2 || v.SecondsLeft != 90*60 {
 		t.Errorf("old key calls in the last hour %d (want the 2 inside it), seconds left %d (want 5400)", v.OldKeyCallsLastHour, v.SecondsLeft)
+	}
+	keys, err := h.m.List(t.Context(), owner, org1.ID)
+	if err != nil || len(keys) != 1 || keys[0].LastUsedAt == nil || !keys[0].LastUsedAt.Equal(now.Add(-time.Minute)) {
+		t.Errorf("keys = %+v, %v; want the gateways' last use shown", keys, err)
 	}
 }
 

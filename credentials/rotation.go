@@ -35,7 +35,7 @@ func (m *Manager) Rotations(ctx context.Context, a onramp.Actor, orgID string) (
 	for _, r := range rs {
 		v := RotationView{Rotation: r}
 		if r.Running() {
-			if v.OldKeyCallsLastHour, err = m.cfg.Usage.CallsWith(ctx, r.OldCredentialID, now.Add(-time.Hour)); err != nil {
+			if v.OldKeyCallsLastHour, err = m.cfg.Usage.CallsWith(ctx, r.OrgID, r.OldCredentialID, now.Add(-time.Hour)); err != nil {
 				return nil, err
 			}
 		}

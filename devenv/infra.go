@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -111,6 +112,13 @@ func startInfraOnce(ctx context.Context, o InfraOptions) (*Infra, error) {
 
 // Stop ends the devstack process; Temporal and FerretDB flush their SQLite files first.
 func (in *Infra) Stop() error { return in.proc.stop(30 * time.Second) }
+
+// Pause freezes the devstack process (SIGSTOP): FerretDB and Temporal stop answering while their
+// connections stay open, as an unreachable server's would, until Resume. Outage drills use it.
+func (in *Infra) Pause() error { return in.proc.signal(syscall.SIGSTOP) }
+
+// Resume lets a paused devstack process run again (SIGCONT).
+func (in *Infra) Resume() error { return in.proc.signal(syscall.SIGCONT) }
 
 // Done is closed when the devstack process has ended.
 func (in *Infra) Done() <-chan struct{} { return in.proc.done }

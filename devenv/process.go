@@ -106,6 +106,14 @@ func (p *process) stop(grace time.Duration) error {
 	}
 }
 
+// signal sends sig to the running process.
+func (p *process) signal(sig syscall.Signal) error {
+	if ok, _ := p.exited(); ok {
+		return fmt.Errorf("%s is not running", p.name)
+	}
+	return p.cmd.Process.Signal(sig)
+}
+
 // failure describes an early exit with the tail of the process's log.
 func (p *process) failure(err error) error {
 	return fmt.Errorf("%s exited: %v\n--- last lines of %s ---\n%s", p.name, err, p.logPath, tail(p.logPath, 20))

@@ -72,7 +72,7 @@ func MustFetch(tb testing.TB, url, token string, wantStatus int) ([]byte, http.H
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	CheckAgainstSpec(tb, req, resp.StatusCode, resp.Header, body)
+	CheckAgainstSpec(tb, req, nil, resp.StatusCode, resp.Header, body)
 	if resp.StatusCode != wantStatus {
 		tb.Fatalf("GET %s = %d, want %d: %s", url, resp.StatusCode, wantStatus, body)
 	}

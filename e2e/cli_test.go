@@ -63,6 +63,7 @@ func TestE2EFoundationCLIDevStopsCleanly(t *testing.T) {
 	if url == "" {
 		t.Fatalf("onramp dev exited before ready\nstderr: %s", stderr.String())
 	}
+	portalAt(url)
 	MustGetJSON(t, url+"/readyz", http.StatusOK, nil)
 	if _, err := os.Stat(filepath.Join(data, "admin-token")); err != nil {
 		t.Errorf("no admin token written: %v", err)

@@ -18,7 +18,6 @@ import (
 
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/internal/problem"
-	"github.com/onramp-dev/onramp/stack"
 	"github.com/onramp-dev/onramp/workflows"
 )
 
@@ -190,7 +189,7 @@ func TestE2EFoundationAdminToken(t *testing.T) {
 	if err != nil {
 		t.Fatalf("admin token file: %v", err)
 	}
-	MustGetJSON(t, st.PortalURL+"/admin/api/v1/system", http.StatusUnauthorized, nil)
+	MustDoInvalid(t, "GET", st.PortalURL+"/admin/api/v1/system", nil, http.StatusUnauthorized, nil)
 	MustGetJSON(t, st.PortalURL+"/admin/api/v1/system", http.StatusUnauthorized, nil, "Authorization", "Bearer wrong-token-wrong-token-wrong-token")
 	var sys struct {
 		DevMode bool `json:"dev_mode"`
@@ -208,7 +207,7 @@ func TestE2EFoundationAdminToken(t *testing.T) {
 func TestE2EFoundationRestartKeepsData(t *testing.T) {
 	dir := t.TempDir()
 	ctx := t.Context()
-	st, err := stack.Start(ctx, DevConfig(t, dir))
+	st, err := startStack(ctx, DevConfig(t, dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +226,7 @@ func TestE2EFoundationRestartKeepsData(t *testing.T) {
 		t.Fatalf("run: %v; stop: %v", err, serr)
 	}
 
-	st, err = stack.Start(ctx, DevConfig(t, dir))
+	st, err = startStack(ctx, DevConfig(t, dir))
 	if err != nil {
 		t.Fatal(err)
 	}

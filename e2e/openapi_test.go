@@ -1,58 +1,60 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"sync"
 	"testing"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
-
-	"github.com/onramp-dev/onramp/api"
+	"github.com/onramp-dev/onramp/api/apitest"
+	"github.com/onramp-dev/onramp/stack"
 )
 
-var spec struct {
-	once   sync.Once
-	router routers.Router
-	err    error
+// portals are the origins of the portals this run started: api/openapi.yaml describes their
+// answers, not those of Kratos, Temporal's UI or the gateways, which the same helpers call.
+var portals sync.Map
+
+// startStack is stack.Start that records the portal's origin for CheckAgainstSpec.
+func startStack(ctx context.Context, cfg stack.Config) (*stack.Stack, error) {
+	st, err := stack.Start(ctx, cfg)
+	if err == nil && cfg.Roles.Portal {
+		portalAt(st.PortalURL)
+	}
+	return st, err
 }
 
-// CheckAgainstSpec validates a real response of the running portal against api/openapi.yaml:
-// every documented route's answers must match the document (undocumented paths are skipped).
-func CheckAgainstSpec(tb testing.TB, req *http.Request, status int, header http.Header, body []byte) {
+// portalAt records that a portal answers at base.
+func portalAt(base string) {
+	if u, err := url.Parse(base); err == nil {
+		portals.Store(u.Host, true)
+	}
+}
+
+// CheckAgainstSpec checks a request to a portal of this run and its answer against
+// api/openapi.yaml (apitest.Contract.Check): the request and the answer must match the document,
+// and a route the portal serves where the document applies must be in it.
+func CheckAgainstSpec(tb testing.TB, req *http.Request, reqBody []byte, status int, header http.Header, body []byte) {
 	tb.Helper()
-	spec.once.Do(func() {
-		doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI)
-		if err == nil {
-			err = doc.Validate(context.Background())
-		}
-		if err == nil {
-			spec.router, err = gorillamux.NewRouter(doc)
-		}
-		spec.err = err
-	})
-	if spec.err != nil {
-		tb.Fatalf("api/openapi.yaml: %v", spec.err)
+	if ex, ok := portalExchange(req, reqBody, status, header, body); ok {
+		apitest.MustContract(tb).Check(tb, ex)
 	}
-	// The document's server is the dev default; match the path whatever host the test used.
-	u, _ := url.Parse("http://localhost:4000" + req.URL.RequestURI())
-	probe := &http.Request{Method: req.Method, URL: u, Header: req.Header.Clone(), Body: io.NopCloser(bytes.NewReader(nil))}
-	route, params, err := spec.router.FindRoute(probe)
-	if err != nil {
-		return
+}
+
+// CheckInvalidAgainstSpec is CheckAgainstSpec for a request that breaks the document on purpose.
+func CheckInvalidAgainstSpec(tb testing.TB, req *http.Request, reqBody []byte, status int, header http.Header, body []byte) {
+	tb.Helper()
+	ex, ok := portalExchange(req, reqBody, status, header, body)
+	if !ok {
+		tb.Fatalf("%s %s is marked as breaking api/openapi.yaml, but it is not a request to a portal", req.Method, req.URL)
 	}
-	err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: probe, PathParams: params, Route: route,
-			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}},
-		Status: status, Header: header, Body: io.NopCloser(bytes.NewReader(body)),
-	})
-	if err != nil {
-		tb.Errorf("%s %s → %d does not match api/openapi.yaml: %v\nbody: %s", req.Method, req.URL.Path, status, err, body)
+	apitest.MustContract(tb).CheckInvalid(tb, ex)
+}
+
+func portalExchange(req *http.Request, reqBody []byte, status int, header http.Header, body []byte) (apitest.Exchange, bool) {
+	if _, ok := portals.Load(req.URL.Host); !ok {
+		return apitest.Exchange{}, false
 	}
+	return apitest.Exchange{Method: req.Method, URL: req.URL.String(), Header: req.Header.Clone(), Body: reqBody,
+		Status: status, RHeader: header, Response: body}, true
 }

@@ -213,6 +213,51 @@ func TestE2EProductionApprovedBySignal(t *testing.T) {
 	}
 }
 
+// A signal skips the portal, so the review holds its grants to the portal's rule: a richer plan
+// and a quota of nothing are each refused (nothing granted or recorded, state.refused names the
+// field, the review still waiting), and a correct approval afterwards approves. Its history is the
+// recorded one of a refused grant (ONRAMP_RECORD_HISTORY=1) that the offline replay test keeps.
+func TestE2EProductionWiderSignalIsRefused(t *testing.T) {
+	st := MustSharedStack(t)
+	org, token := MustPartnerSession(t, st, "Signal Widened", "standard")
+	r := MustSubmitRequest(t, st, org, token)
+	id := workflows.ProductionReviewID(r.ID)
+	for _, w := range []struct {
+		grant onramp.ApprovedProduct
+		field string
+	}{
+		{onramp.ApprovedProduct{Product: "payments", Plan: "premium"}, "grants[0]: payments on premium was not requested"},
+		{onramp.ApprovedProduct{Product: "payments", Plan: "standard", Quota: &onramp.Quota{Limit: 0, Period: "month"}}, "grants[0].quota: "},
+	} {
+		if err := st.Temporal.SignalWorkflow(t.Context(), id, "", workflows.ReviewApprove, workflows.ReviewAction{By: "ops@provider.example", Grants: []onramp.ApprovedProduct{w.grant}}); err != nil {
+			t.Fatal(err)
+		}
+		var state workflows.ReviewState
+		waitFor(t, 15*time.Second, "the review to refuse "+w.field, func() bool {
+			v, err := st.Temporal.QueryWorkflow(t.Context(), id, "", workflows.QueryReviewState)
+			if err != nil {
+				t.Fatalf("query state: %v", err)
+			}
+			if err := v.Get(&state); err != nil {
+				t.Fatal(err)
+			}
+			return state.Refused != nil && strings.Contains(state.Refused.Reason, w.field)
+		})
+		if got := mustRequest(t, st, org, token, r.ID); state.Status != onramp.RequestReceived || got.Status != onramp.RequestReceived || len(got.Approved) != 0 || len(got.History) != 1 {
+			t.Fatalf("after a refused %+v: state %+v, request %s approved %+v", w.grant, state, got.Status, got.Approved)
+		}
+	}
+	approve := workflows.ReviewAction{By: "ops@provider.example", Grants: []onramp.ApprovedProduct{{Product: "payments", Plan: "standard", Scopes: []string{"payments:read"}}}}
+	if err := st.Temporal.SignalWorkflow(t.Context(), id, "", workflows.ReviewApprove, approve); err != nil {
+		t.Fatal(err)
+	}
+	r = waitForStatus(t, st, org, token, r.ID, onramp.RequestApproved)
+	if len(r.Approved) != 1 || r.Approved[0].Plan != "standard" || strings.Join(r.Approved[0].Scopes, ",") != "payments:read" || r.Approved[0].Quota == nil || r.Approved[0].Quota.Limit != 10000 {
+		t.Errorf("approved = %+v, want payments:read on standard at the plan's quota", r.Approved)
+	}
+	MustReplayLiveHistory(t, st.Temporal, id, "production_review_signal_refused.json")
+}
+
 // Changes requested: the partner edits and resubmits (received again); a rejection shows its
 // reason, and a new request can be submitted after it.
 func TestE2EProductionChangesRejectAndResubmit(t *testing.T) {

@@ -58,7 +58,7 @@ func MustSharedStack(tb testing.TB) *stack.Stack {
 		if shared.err = os.CopyFS(cfg.PolicyDir, policies.Embedded()); shared.err != nil {
 			return
 		}
-		shared.stack, shared.err = stack.Start(context.Background(), cfg)
+		shared.stack, shared.err = startStack(context.Background(), cfg)
 	})
 	if shared.err != nil {
 		tb.Fatalf("starting the stack: %v", shared.err)
@@ -81,6 +81,7 @@ func DevConfig(tb testing.TB, dir string) stack.Config {
 		PortalAddr:     "127.0.0.1:0",
 		SandboxAddr:    "127.0.0.1:0",
 		ProductionAddr: "127.0.0.1:0",
+		GatewayOpsAddr: "127.0.0.1:0",
 		DevHost:        "127.0.0.1",
 		// Every test signs in from 127.0.0.1; the per-address limit has its own unit test.
 		SignInPerClient: 100000,
@@ -126,7 +127,7 @@ func MustGetJSON(tb testing.TB, url string, wantStatus int, out any, header ...s
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	CheckAgainstSpec(tb, req, resp.StatusCode, resp.Header, raw)
+	CheckAgainstSpec(tb, req, nil, resp.StatusCode, resp.Header, raw)
 	if resp.StatusCode != wantStatus {
 		tb.Fatalf("GET %s = %d, want %d", url, resp.StatusCode, wantStatus)
 	}

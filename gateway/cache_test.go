@@ -12,7 +12,7 @@ import (
 // in use stays, however many others pass through.
 func TestCacheEvictsTheLeastRecentlyUsed(t *testing.T) {
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	c := newTTLCache[int](time.Minute, 3, func() time.Time { return now })
+	c := newCache[int](time.Minute, 3, func() time.Time { return now })
 	loads := 0
 	load := func(v int) func() (int, error) { return func() (int, error) { loads++; return v, nil } }
 	_, _ = c.get("hot", load(1))

@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -117,7 +118,9 @@ func upgradeRequested(h http.Header) bool {
 // parameter reach another resource at the upstream than the operation the gateway decided on.
 // Servlet containers drop ";params" before resolving dots, so "..;x" counts as "..".
 func unsafePath(escaped string) string {
-	for _, seg := range strings.Split(escaped, "/") {
+	for rest, more := escaped, true; more; {
+		var seg string
+		seg, rest, more = strings.Cut(rest, "/")
 		decoded, err := url.PathUnescape(seg)
 		bare, _, _ := strings.Cut(decoded, ";")
 		switch {
@@ -171,6 +174,7 @@ func newProxy(transport http.RoundTripper, onError func(http.ResponseWriter, *ht
 		},
 		Transport:    transport,
 		ErrorHandler: onError,
+		BufferPool:   copyBuffers{}, // a 32 KiB buffer per answer otherwise
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := r.Context().Value(forwardedKey{}).(*forwarded)
@@ -234,6 +238,14 @@ func (w *informationalWriter) Write(p []byte) (int, error) {
 
 // Unwrap lets the proxy flush streamed responses through http.ResponseController.
 func (w *informationalWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// copyBuffers lends the proxy the buffers it copies answers through.
+type copyBuffers struct{}
+
+var copyBufferPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (copyBuffers) Get() []byte  { return *copyBufferPool.Get().(*[]byte) }
+func (copyBuffers) Put(b []byte) { copyBufferPool.Put(&b) }
 
 func withForwarded(ctx context.Context, f *forwarded) context.Context {
 	return context.WithValue(ctx, forwardedKey{}, f)

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -79,35 +80,47 @@ type Config struct {
 	// funnel); nil skips it.
 	Journeys Journeys
 	// Tokens issues and verifies OAuth access tokens; nil turns OAuth off.
-	Tokens   *Tokens
-	Logger   *slog.Logger
-	CacheTTL time.Duration // how long credentials and assignments are cached (default 500ms)
-	Now      func() time.Time
+	Tokens *Tokens
+	// Changes tells the refresher what to reload (a revocation, a new assignment); nil: it
+	// reloads everything cached every RefreshEvery (default 1s).
+	Changes      onramp.ChangeFeed
+	RefreshEvery time.Duration
+	Metrics      *Metrics // nil: none
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
-// Gateway serves one environment.
+// Gateway serves one environment. Every call is answered from memory: credentials, assignments,
+// organisations, routes and decisions are cached and refreshed in the background (refresh.go),
+// quota and usage are counted here and flushed by their own goroutines.
 type Gateway struct {
 	cfg         Config
 	portal      string
-	creds       *ttlCache[onramp.Credential] // by key hash, or "id:" and a token's subject
-	unknown     *ttlCache[onramp.Credential] // keys not found: apart, so a flood cannot evict known ones
-	guesses     *guessLimits                 // per client address, unknown keys tried
-	assignments *ttlCache[[]onramp.Assignment]
-	orgs        *ttlCache[onramp.Organization]
-	visible     *ttlCache[bool] // org × product: whether policies/catalog shows it
-	routes      *ttlCache[*route]
-	decisions   *ttlCache[onramp.Decision]
-	compiled    *ttlCache[*compiled] // by version id; published documents never change
+	manage      string                    // where partners manage keys, as error details end
+	creds       *cache[onramp.Credential] // by key hash, or "id:" and a token's subject
+	unknown     *cache[onramp.Credential] // keys not found: apart, so a flood cannot evict known ones
+	guesses     *guessLimits              // per client address, unknown keys tried
+	assignments *cache[[]onramp.Assignment]
+	orgs        *cache[onramp.Organization]
+	visible     *cache[bool] // org × product: whether policies/catalog shows it
+	routes      *cache[*route]
+	decisions   *cache[onramp.Decision]
+	compiled    *cache[*compiled] // by version id; published documents never change
 	proxy       http.Handler
 	reached     sync.Map // org id: its first successful call here is recorded (or being recorded)
 	rates       rateLimits
+	storeUp     atomic.Bool // the refresher's last read of the store succeeded
+	stop        context.CancelFunc
+	stopped     chan struct{}
 }
 
-// Cache bounds: entries held per cache (least recently used evicted first).
+// Cache bounds: entries held per cache (least recently used evicted first), and how long an
+// unknown key is remembered as unknown.
 const (
 	maxCachedKeys    = 200_000
 	maxCachedUnknown = 20_000
 	maxCachedOther   = 50_000
+	unknownKeyTTL    = time.Minute
 )
 
 // compiled is a published version prepared for routing: its router, and the response headers
@@ -115,6 +128,8 @@ const (
 type compiled struct {
 	router  routers.Router
 	headers map[*openapi3.Operation]map[string]bool
+	matches *cache[match]      // method and path → operation
+	checks  *cache[validation] // bodiless requests' validation by method, path and query
 }
 
 // route is a product version the gateway can serve.
@@ -122,13 +137,17 @@ type route struct {
 	product onramp.Product
 	version onramp.ProductVersion
 	doc     *openapi3.T
-	router  routers.Router
+	cp      *compiled // its router and what it remembers of requests
 	headers map[*openapi3.Operation]map[string]bool
 	scopes  map[string]string // operation id → scope
-	retired bool              // every version of the product is past its sunset (policies/catalog)
+	retired bool              // the version is past its sunset (policies/catalog)
+	until   time.Time         // the next sunset of one of its versions: reloaded then, as retired may change
+
+	deprecation *deprecation // a deprecated version's headers and 410 (lifecycle.go); nil otherwise
 }
 
-// New returns a gateway for one environment; it fails on a missing dependency.
+// New returns a gateway for one environment and starts its cache refresher (Close stops it); it
+// fails on a missing dependency.
 func New(cfg Config) (*Gateway, error) {
 	if cfg.Environment != Sandbox && cfg.Environment != Production {
 		return nil, errors.New("gateway.New: environment must be sandbox or production")
@@ -142,32 +161,71 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.CacheTTL == 0 {
-		cfg.CacheTTL = 500 * time.Millisecond
+	if cfg.RefreshEvery <= 0 {
+		cfg.RefreshEvery = time.Second
 	}
 	if cfg.Transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConns, t.MaxIdleConnsPerHost = 1024, 256 // sized for load, not the default 2 per host
 		cfg.Transport = t
 	}
+	m := cfg.Metrics
 	g := &Gateway{cfg: cfg, portal: strings.TrimRight(cfg.PortalURL, "/"),
-		creds:       newTTLCache[onramp.Credential](cfg.CacheTTL, maxCachedKeys, cfg.Now),
-		unknown:     newTTLCache[onramp.Credential](cfg.CacheTTL, maxCachedUnknown, cfg.Now),
+		creds:       newCache[onramp.Credential](0, maxCachedKeys, cfg.Now).counted(m, "credentials"),
+		unknown:     newCache[onramp.Credential](unknownKeyTTL, maxCachedUnknown, cfg.Now),
 		guesses:     newGuessLimits(),
-		assignments: newTTLCache[[]onramp.Assignment](cfg.CacheTTL, maxCachedOther, cfg.Now),
-		orgs:        newTTLCache[onramp.Organization](cfg.CacheTTL, maxCachedOther, cfg.Now),
-		visible:     newTTLCache[bool](cfg.CacheTTL, maxCachedOther, cfg.Now),
-		routes:      newTTLCache[*route](5*time.Second, maxCachedOther, cfg.Now),
-		decisions:   newTTLCache[onramp.Decision](cfg.CacheTTL, maxCachedOther, cfg.Now),
-		compiled:    newTTLCache[*compiled](time.Hour, maxCachedOther, cfg.Now),
+		assignments: newCache[[]onramp.Assignment](0, maxCachedOther, cfg.Now).counted(m, "assignments"),
+		orgs:        newCache[onramp.Organization](0, maxCachedOther, cfg.Now).counted(m, "organizations"),
+		visible:     newCache[bool](0, maxCachedOther, cfg.Now).counted(m, "visibility"),
+		routes:      newCache[*route](0, maxCachedOther, cfg.Now).counted(m, "routes"),
+		decisions:   newCache[onramp.Decision](0, maxCachedOther, cfg.Now).counted(m, "decisions"),
+		compiled:    newCache[*compiled](0, maxCachedOther, cfg.Now),
+		stopped:     make(chan struct{}),
 	}
+	g.manage = " Manage your keys at " + g.portal + "/credentials."
+	g.storeUp.Store(true)
+	ctx, stop := context.WithCancel(context.Background())
+	g.stop = stop
+	go func() {
+		defer close(g.stopped)
+		g.refresh(ctx)
+	}()
 	g.proxy = newProxy(cfg.Transport, func(w http.ResponseWriter, r *http.Request, err error) {
-		g.cfg.Logger.Error("upstream", "error", err, "request_id", w.Header().Get(requestid.Header))
+		if errors.Is(err, context.Canceled) { // the caller went away; nothing is wrong upstream
+			g.cfg.Logger.Debug("caller gone before the upstream answered", "request_id", w.Header().Get(requestid.Header))
+		} else {
+			g.cfg.Logger.Error("upstream", "error", err, "request_id", w.Header().Get(requestid.Header))
+		}
 		g.problem(w, r, problem.New(http.StatusBadGateway, "upstream-unavailable", "Upstream unavailable",
 			"The API behind the gateway did not answer. Retry with backoff; the request id identifies this call to the provider."))
 	})
 	return g, nil
 }
+
+// Close stops the cache refresher.
+func (g *Gateway) Close() {
+	g.stop()
+	<-g.stopped
+}
+
+// ask loads what a cache misses from the store, unless the store is known to be unreachable:
+// then the call is refused at once (503) instead of waiting for the store's timeout.
+func ask[V any](g *Gateway, load func() (V, error)) func() (V, error) {
+	return func() (V, error) {
+		if !g.storeUp.Load() {
+			var zero V
+			return zero, errStoreDown
+		}
+		v, err := load()
+		if onramp.ErrorCode(err) == onramp.EINTERNAL {
+			g.cfg.Logger.Error("gateway store read", "error", err)
+			return v, errStoreDown
+		}
+		return v, err
+	}
+}
+
+var errStoreDown = onramp.Errorf(onramp.EUNAVAILABLE, "The gateway cannot reach its store right now. Retry in a moment.")
 
 // call is what the pipeline learns about one request.
 type call struct {
@@ -221,6 +279,8 @@ func (g *Gateway) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w := &statusWriter{ResponseWriter: rw}
 	c := &call{started: g.cfg.Now()}
 	g.serve(w, r, c)
+	took := g.cfg.Now().Sub(c.started)
+	g.cfg.Metrics.call(g.cfg.Environment, c.product, c.version, c.operation, w.status, took)
 	if c.credential.ID == "" {
 		return // unauthenticated calls belong to nobody's usage
 	}
@@ -228,36 +288,75 @@ func (g *Gateway) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		g.firstSuccess(c.credential.OrgID)
 	}
 	// The event's id is the gateway's own: a caller's X-Request-Id could collide with another
-	// call's (hiding it from the history) or pre-claim another tenant's.
-	g.cfg.Recorder.Record(onramp.UsageEvent{ID: requestid.New(), RequestID: id, At: c.started, OrgID: c.credential.OrgID, CredentialID: c.credential.ID,
+	// call's (hiding it from the history) or pre-claim another tenant's. When the caller sent
+	// none, the id the gateway answered with is its own, and names the event too.
+	eventID := id
+	if id == r.Header.Get(requestid.Header) {
+		eventID = requestid.New()
+	}
+	g.cfg.Recorder.Record(onramp.UsageEvent{ID: eventID, RequestID: id, At: c.started, OrgID: c.credential.OrgID, CredentialID: c.credential.ID,
 		Label: c.credential.Label, Environment: g.cfg.Environment, Product: c.product, Version: c.version, Operation: c.operation,
-		Method: r.Method, Path: r.URL.Path, Status: w.status, LatencyMS: float64(g.cfg.Now().Sub(c.started).Microseconds()) / 1000})
+		Method: r.Method, Path: r.URL.Path, Status: w.status, LatencyMS: float64(took.Microseconds()) / 1000})
 }
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
+	ctx := r.Context()
+	cred, rt, rest, assignment, ok := g.admit(w, r, c)
+	if !ok {
+		return
+	}
+	// From here on the caller's quota is known: a refusal tells it too (g.refuse).
+	win := WindowAt(assignment, g.cfg.Environment, g.cfg.Now())
+	if g.deprecated(w, r, c, rt, rest, win) {
+		return // retired or browned out: 410 Gone (lifecycle.go)
+	}
+	m, ok := g.match(w, r, rt, rest, win)
+	if !ok {
+		return
+	}
+	c.operation = m.opID
+	if !g.allow(w, r, cred, assignment, rt, m.opID, win) {
+		return
+	}
+	if err := rt.cp.validate(ctx, m.inner, m.route, m.params, m.body); err != nil {
+		p := problem.New(http.StatusBadRequest, "invalid-request", "Invalid request",
+			"The request does not match "+m.opID+" in "+rt.product.Slug+" "+rt.version.Version+"; fix what is listed in errors (the operation is documented at "+g.portal+"/catalog/"+rt.product.Slug+").")
+		p.Errors = requestErrors(err)
+		g.problem(w, r, p)
+		return
+	}
+	if g.cfg.Environment == Sandbox {
+		g.sandbox(w, r, m.route.Operation, rest, m.body)
+		return
+	}
+	g.forward(w, r, rt, m.route.Operation, cred, restOf(r.URL.EscapedPath()), m.body)
+}
+
+// admit authenticates the call and finds the product version it names and the caller's
+// assignment of it; otherwise it answers and returns false. Nothing here knows the quota yet.
+func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, c *call) (onramp.Credential, *route, string, onramp.Assignment, bool) {
 	ctx := r.Context()
 	cred, p := g.authenticate(ctx, r)
 	c.credential = cred // a known key refused (revoked, expired, other environment) still counts as its use
 	if p != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="onramp-`+g.cfg.Environment+`"`)
 		g.problem(w, r, *p)
-		return
+		return cred, nil, "", onramp.Assignment{}, false
 	}
-
 	if upgradeRequested(r.Header) {
 		g.problem(w, r, problem.New(http.StatusBadRequest, "upgrade-not-supported", "Protocol upgrade not supported",
 			"The gateway serves plain HTTP requests only: send the request without Upgrade or HTTP2-Settings headers (WebSocket and h2c are not offered)."))
-		return
+		return cred, nil, "", onramp.Assignment{}, false
 	}
 	if why := unsafePath(r.URL.EscapedPath()); why != "" {
 		g.problem(w, r, problem.New(http.StatusBadRequest, "invalid-path", "Invalid path",
 			"The path cannot be routed: "+why+". Percent-encode each path parameter without dot segments, slashes or backslashes."))
-		return
+		return cred, nil, "", onramp.Assignment{}, false
 	}
 	rt, rest, p := g.route(ctx, r.URL.Path)
 	if p != nil {
 		g.problem(w, r, *p)
-		return
+		return cred, nil, "", onramp.Assignment{}, false
 	}
 	c.product, c.version = rt.product.Slug, rt.version.Version
 	assignment, found, err := g.assignment(ctx, cred.OrgID, rt.product.Slug)
@@ -266,58 +365,76 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	if err != nil {
 		g.internal(w, r, err)
-		return
+		return cred, nil, "", onramp.Assignment{}, false
 	}
 	if !found {
 		g.problem(w, r, notFoundProduct(rt.product.Slug, g.portal))
-		return
+		return cred, nil, "", onramp.Assignment{}, false
 	}
-	// From here on the caller's quota is known: a refusal tells it too (g.refuse).
-	win := WindowAt(assignment, g.cfg.Environment, g.cfg.Now())
+	return cred, rt, rest, assignment, true
+}
 
-	// Match the operation on the path below /<product>/<version>.
-	inner := r.Clone(ctx)
+// matched is the operation a call is for, with what validating it needs.
+type matched struct {
+	inner  *http.Request // the call as seen below /<product>/<version>
+	route  *routers.Route
+	params map[string]string
+	body   []byte
+	opID   string
+}
+
+// match reads the body (up to maxBodyBytes) and finds the operation on the path below
+// /<product>/<version>; otherwise it refuses and returns false.
+func (g *Gateway) match(w http.ResponseWriter, r *http.Request, rt *route, rest string, win Window) (matched, bool) {
+	inner := r.WithContext(r.Context()) // a shallow copy: routing and validation only read its headers
 	inner.URL = &url.URL{Scheme: "http", Host: "gateway", Path: rest, RawQuery: r.URL.RawQuery}
 	inner.Host = "gateway"
 	var body []byte
-	if r.Body != nil {
+	if r.Body != nil && r.Body != http.NoBody {
+		var err error
 		if body, err = io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1)); err != nil {
 			g.refuse(w, r, win, problem.New(http.StatusBadRequest, "invalid-request", "Invalid request", "The request body could not be read."))
-			return
+			return matched{}, false
 		}
 		if len(body) > maxBodyBytes {
 			g.refuse(w, r, win, problem.New(http.StatusRequestEntityTooLarge, "body-too-large", "Body too large", "Request bodies are limited to 1 MiB."))
-			return
+			return matched{}, false
 		}
 	}
 	inner.Body = io.NopCloser(bytes.NewReader(body))
-	opRoute, params, err := rt.router.FindRoute(inner)
+	opRoute, params, err := rt.cp.findRoute(inner)
 	if err != nil {
 		if errors.Is(err, routers.ErrMethodNotAllowed) {
 			g.refuse(w, r, win, problem.New(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
 				r.Method+" is not an operation of "+rt.product.Slug+" "+rt.version.Version+" at "+rest+"; the catalog lists its operations at "+g.portal+"/catalog/"+rt.product.Slug))
-			return
+			return matched{}, false
 		}
 		g.refuse(w, r, win, problem.New(http.StatusNotFound, "no-such-operation", "No such operation",
 			rest+" is not a path of "+rt.product.Slug+" "+rt.version.Version+"; the catalog lists its operations at "+g.portal+"/catalog/"+rt.product.Slug))
-		return
+		return matched{}, false
 	}
-	opID := specs.OperationID(opRoute.Method, opRoute.Path, opRoute.Operation)
-	c.operation = opID
+	return matched{inner: inner, route: opRoute, params: params, body: body, opID: specs.OperationID(opRoute.Method, opRoute.Path, opRoute.Operation)}, true
+}
 
+// allow asks policies/gateway, then the credential's rate limit, then the quota; a refusal is
+// answered and returns false. Only a call that passes all three takes from the quota.
+func (g *Gateway) allow(w http.ResponseWriter, r *http.Request, cred onramp.Credential, assignment onramp.Assignment, rt *route, opID string, win Window) bool {
+	ctx := r.Context()
 	// A credential's scopes never change and an assignment's UpdatedAt changes with it, so the
 	// decision for this triple holds until a policy reload, which it follows within the cache TTL.
 	decisionKey := cred.ID + "\x00" + strings.Join(cred.Scopes, ",") + "\x00" + strconv.FormatInt(assignment.UpdatedAt.UnixNano(), 36) + "\x00" + rt.product.Slug + "\x00" + opID
 	d, err := g.decisions.get(decisionKey, func() (onramp.Decision, error) {
+		started := time.Now()
+		defer func() { g.cfg.Metrics.decided(onramp.DecisionGateway, time.Since(started)) }()
 		return g.cfg.Policy.Decide(ctx, onramp.DecisionGateway, onramp.GatewayInput(g.cfg.Environment, g.portal, rt.product.Slug, cred, assignment, opID, rt.scopes[opID]))
 	})
 	if err != nil {
 		g.internal(w, r, err)
-		return
+		return false
 	}
 	if !d.Allow {
 		g.refuse(w, r, win, problem.New(http.StatusForbidden, "access-denied", "Access denied", strings.Join(d.Reasons, "; ")+"."))
-		return
+		return false
 	}
 	if rl := assignment.RateLimit; rl != nil {
 		if ok, wait := g.rates.take(cred.ID, *rl, g.cfg.Now()); !ok {
@@ -325,59 +442,42 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 			g.refuse(w, r, win, problem.New(http.StatusTooManyRequests, "rate-limited", "Rate limited",
 				"This credential may make "+strconv.FormatFloat(rl.PerSecond, 'f', -1, 64)+" calls per second to "+rt.product.Slug+" (bursts of "+strconv.Itoa(rl.Burst)+
 					"); retry after "+wait.Round(time.Millisecond).String()+" and spread your calls. This call did not use your quota."))
-			return
+			return false
 		}
 	}
 	allowed, remaining := g.cfg.Quota.Take(ctx, win)
 	g.quotaHeaders(w, win, remaining)
 	if !allowed {
+		g.cfg.Metrics.quotaRefusal(g.cfg.Environment, rt.product.Slug)
 		w.Header().Set("Retry-After", w.Header().Get("RateLimit-Reset"))
 		g.problem(w, r, problem.New(http.StatusTooManyRequests, "quota-exhausted", "Quota exhausted",
 			"Your organisation used its "+strconv.FormatInt(win.Quota.Limit, 10)+" calls to "+rt.product.Slug+" in "+g.cfg.Environment+" this "+win.Quota.Period+
 				"; the quota resets at "+win.Reset.Format(time.RFC3339)+". See your usage and request more at "+g.portal+"/usage."))
-		return
+		return false
 	}
-
-	err = openapi3filter.ValidateRequest(ctx, &openapi3filter.RequestValidationInput{Request: inner, PathParams: params, Route: opRoute,
-		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}})
-	if err != nil {
-		p := problem.New(http.StatusBadRequest, "invalid-request", "Invalid request",
-			"The request does not match "+opID+" in "+rt.product.Slug+" "+rt.version.Version+"; fix what is listed in errors (the operation is documented at "+g.portal+"/catalog/"+rt.product.Slug+").")
-		p.Errors = requestErrors(err)
-		g.problem(w, r, p)
-		return
-	}
-
-	if g.cfg.Environment == Sandbox {
-		g.sandbox(w, r, opRoute.Operation, rest, body)
-		return
-	}
-	g.forward(w, r, rt, opRoute.Operation, cred, restOf(r.URL.EscapedPath()), body)
+	return true
 }
 
 // authenticate finds the request's credential, or the problem to answer. The key never appears
 // in the answer or a log.
 func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (onramp.Credential, *problem.Problem) {
 	key, sent, ok := KeyFrom(r.Header.Get("Authorization"), r.Header.Get("X-API-Key"))
-	env := g.cfg.Environment
-	manage := " Manage your keys at " + g.portal + "/credentials."
+	env, manage := g.cfg.Environment, g.manage
 	if !sent {
 		p := problem.New(http.StatusUnauthorized, "missing-credential", "Missing credential",
 			"Send your API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`."+manage)
 		return onramp.Credential{}, &p
 	}
-	invalid := problem.New(http.StatusUnauthorized, "invalid-credential", "Invalid credential",
-		"The credential was not recognised for the "+env+" environment. Check that you send the whole "+env+" key ("+onramp.KeyPrefix(env)+"…)."+manage)
 	if !ok {
-		return onramp.Credential{}, &invalid
+		return onramp.Credential{}, g.invalidCredential()
 	}
 	if looksLikeJWT(key) {
 		return g.authenticateToken(ctx, key, manage)
 	}
 	if !onramp.WellFormedKey(key) {
-		return onramp.Credential{}, &invalid // no lookup for what was never issued
+		return onramp.Credential{}, g.invalidCredential() // no lookup for what was never issued
 	}
-	cred, err := g.lookupKey(ctx, key, clientAddress(r))
+	cred, err := g.lookupKey(ctx, key, r)
 	if onramp.ErrorCode(err) == onramp.ERATELIMITED {
 		p := problem.New(http.StatusTooManyRequests, "too-many-unknown-credentials", "Too many unknown credentials",
 			"Your network sent many credentials that do not exist; keys the gateway has not seen recently are refused for a minute. Check that you send the whole key."+manage)
@@ -390,11 +490,13 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (onramp.Cre
 	}
 	if err != nil {
 		if onramp.ErrorCode(err) != onramp.EUNAUTHORIZED {
-			g.cfg.Logger.Error("credential lookup", "error", err)
+			if onramp.ErrorCode(err) != onramp.EUNAVAILABLE {
+				g.cfg.Logger.Error("credential lookup", "error", err)
+			}
 			p := problem.New(http.StatusServiceUnavailable, "unavailable", "Temporarily unavailable", "The gateway cannot check credentials right now. Retry in a moment.")
 			return onramp.Credential{}, &p
 		}
-		return onramp.Credential{}, &invalid
+		return onramp.Credential{}, g.invalidCredential()
 	}
 	if cred.Environment != env {
 		p := problem.New(http.StatusUnauthorized, "wrong-environment", "Wrong environment",
@@ -412,6 +514,14 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (onramp.Cre
 		return cred, &p
 	}
 	return cred, nil
+}
+
+// invalidCredential is the answer to a key that is not one of this environment's.
+func (g *Gateway) invalidCredential() *problem.Problem {
+	env := g.cfg.Environment
+	p := problem.New(http.StatusUnauthorized, "invalid-credential", "Invalid credential",
+		"The credential was not recognised for the "+env+" environment. Check that you send the whole "+env+" key ("+onramp.KeyPrefix(env)+"…)."+g.manage)
+	return &p
 }
 
 // authenticateToken verifies an OAuth access token and loads its client: the token's scopes
@@ -432,7 +542,7 @@ func (g *Gateway) authenticateToken(ctx context.Context, token, manage string) (
 	if err != nil {
 		return onramp.Credential{}, &invalid
 	}
-	cred, err := g.creds.get("id:"+cl.Subject, func() (onramp.Credential, error) { return g.cfg.Credentials.Find(ctx, cl.Subject) })
+	cred, err := g.creds.get("id:"+cl.Subject, ask(g, func() (onramp.Credential, error) { return g.cfg.Credentials.Find(ctx, cl.Subject) }))
 	// Only the OAuth client the token was issued to, in this environment, makes it valid: a
 	// token naming an API key's id (or another client's) is refused.
 	if err != nil || cred.Type != onramp.TypeOAuthClient || cred.ClientID != cl.ClientID || cred.Environment != env {
@@ -449,24 +559,24 @@ func (g *Gateway) authenticateToken(ctx context.Context, token, manage string) (
 
 // route resolves /<product>/<version>/<rest>; "latest" names the newest non-beta version.
 func (g *Gateway) route(ctx context.Context, path string) (*route, string, *problem.Problem) {
-	parts := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 3)
-	if len(parts) < 2 || parts[0] == "" || parts[1] == "" {
+	slug, after, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	version, tail, more := strings.Cut(after, "/")
+	if slug == "" || version == "" {
 		p := problem.New(http.StatusNotFound, "no-such-operation", "No such operation",
 			"Call /<product>/<version>/<path>, e.g. /payments/v2/payments; the catalog at "+g.portal+"/catalog gives each product's base URL.")
 		return nil, "", &p
 	}
-	slug, version := parts[0], parts[1]
 	rest := "/"
-	if len(parts) == 3 {
-		rest += parts[2]
+	if more {
+		rest += tail
 	}
-	rt, err := g.routes.get(slug+"/"+version, func() (*route, error) { return g.load(ctx, slug, version) })
+	key := strings.TrimPrefix(path, "/")[:len(slug)+1+len(version)] // "<slug>/<version>", without building it
+	rt, err := g.routes.get(key, ask(g, func() (*route, error) { return g.load(ctx, slug, version) }))
 	if err != nil {
 		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
 			p := notFoundProduct(slug+" "+version, g.portal)
 			return nil, "", &p
 		}
-		g.cfg.Logger.Error("load route", "product", slug, "version", version, "error", err)
 		p := problem.New(http.StatusServiceUnavailable, "unavailable", "Temporarily unavailable", "The gateway cannot load the API description right now. Retry in a moment.")
 		return nil, "", &p
 	}
@@ -501,7 +611,14 @@ func (g *Gateway) load(ctx context.Context, slug, version string) (*route, error
 	if err != nil {
 		return nil, err
 	}
-	rt := &route{product: p, version: v, router: cp.router, headers: cp.headers, scopes: map[string]string{}, retired: onramp.Retired(versions, g.cfg.Now())}
+	now := g.cfg.Now()
+	rt := &route{product: p, version: v, cp: cp, headers: cp.headers, scopes: map[string]string{}, retired: v.PhaseAt(now) == onramp.PhaseRetired,
+		deprecation: newDeprecation(g.portal, p, v, versions)}
+	for _, x := range versions {
+		if x.Sunset != nil && x.Sunset.After(now) && (rt.until.IsZero() || x.Sunset.Before(rt.until)) {
+			rt.until = *x.Sunset
+		}
+	}
 	for _, op := range v.Operations {
 		rt.scopes[op.ID] = op.Scope
 	}
@@ -520,6 +637,7 @@ func compile(v onramp.ProductVersion) (*compiled, error) {
 		return nil, err
 	}
 	cp := &compiled{router: router, headers: map[*openapi3.Operation]map[string]bool{}}
+	cp.matches, cp.checks = newRemembered()
 	for _, item := range doc.Paths.Map() {
 		for _, op := range item.Operations() {
 			cp.headers[op] = documentedResponseHeaders(op)
@@ -541,23 +659,25 @@ func restOf(escaped string) string {
 // catalog hides (withheld by the security team, or retired) does not exist at the gateway either.
 func (g *Gateway) catalogShows(ctx context.Context, orgID string, rt *route) (bool, error) {
 	return g.visible.get(orgID+"\x00"+rt.product.Slug, func() (bool, error) {
-		org, err := g.orgs.get(orgID, func() (onramp.Organization, error) { return g.cfg.Organizations.FindOrganization(ctx, orgID) })
+		org, err := g.orgs.get(orgID, ask(g, func() (onramp.Organization, error) { return g.cfg.Organizations.FindOrganization(ctx, orgID) }))
 		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
 			return false, nil
 		} else if err != nil {
 			return false, err
 		}
-		as, err := g.assignments.get(orgID, func() ([]onramp.Assignment, error) { return g.cfg.Assignments.AssignmentsOf(ctx, orgID) })
+		as, err := g.assignments.get(orgID, ask(g, func() ([]onramp.Assignment, error) { return g.cfg.Assignments.AssignmentsOf(ctx, orgID) }))
 		if err != nil {
 			return false, err
 		}
+		started := time.Now()
 		d, err := g.cfg.Policy.Decide(ctx, onramp.DecisionCatalog, onramp.CatalogInput(org, as, rt.product, rt.retired, rt.version.Operations))
+		g.cfg.Metrics.decided(onramp.DecisionCatalog, time.Since(started))
 		return d.Allow, err
 	})
 }
 
 func (g *Gateway) assignment(ctx context.Context, orgID, product string) (onramp.Assignment, bool, error) {
-	as, err := g.assignments.get(orgID, func() ([]onramp.Assignment, error) { return g.cfg.Assignments.AssignmentsOf(ctx, orgID) })
+	as, err := g.assignments.get(orgID, ask(g, func() ([]onramp.Assignment, error) { return g.cfg.Assignments.AssignmentsOf(ctx, orgID) }))
 	if err != nil {
 		return onramp.Assignment{}, false, err
 	}
@@ -607,7 +727,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *route, op 
 		documented = withExampleHeader(documented) // the dev stand-in says it is one
 	}
 	f := &forwarded{target: up, org: cred.OrgID, cred: cred.ID, product: rt.product.Slug + "/" + rt.version.Version, op: op, documented: documented}
-	out := r.Clone(withForwarded(r.Context(), f))
+	out := r.WithContext(withForwarded(r.Context(), f)) // the proxy clones it (headers too) before Rewrite
 	out.Body = io.NopCloser(bytes.NewReader(body))
 	out.ContentLength = int64(len(body))
 	g.proxy.ServeHTTP(w, out)
@@ -616,10 +736,10 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *route, op 
 // quotaHeaders tells the caller its quota (draft-ietf-httpapi-ratelimit-headers): the limit, what
 // remains, and the seconds until the window resets.
 func (g *Gateway) quotaHeaders(w http.ResponseWriter, win Window, remaining int64) {
-	h := w.Header()
-	h.Set("RateLimit-Limit", strconv.FormatInt(win.Quota.Limit, 10))
-	h.Set("RateLimit-Remaining", strconv.FormatInt(remaining, 10))
-	h.Set("RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(win.Reset.Sub(g.cfg.Now()).Seconds())), 10))
+	h := w.Header() // canonical keys set directly: three header writes on every call
+	h["Ratelimit-Limit"] = []string{strconv.FormatInt(win.Quota.Limit, 10)}
+	h["Ratelimit-Remaining"] = []string{strconv.FormatInt(remaining, 10)}
+	h["Ratelimit-Reset"] = []string{strconv.FormatInt(int64(math.Ceil(win.Reset.Sub(g.cfg.Now()).Seconds())), 10)}
 }
 
 // refuse answers p with the caller's quota headers, read without counting the call.
@@ -633,8 +753,11 @@ func (g *Gateway) problem(w http.ResponseWriter, r *http.Request, p problem.Prob
 	problem.Write(w, p)
 }
 
+// internal answers a failure: 503 while the store is unreachable (known already), 500 logged otherwise.
 func (g *Gateway) internal(w http.ResponseWriter, r *http.Request, err error) {
-	g.cfg.Logger.Error("gateway internal error", "error", err, "path", r.URL.Path, "request_id", w.Header().Get(requestid.Header))
+	if onramp.ErrorCode(err) != onramp.EUNAVAILABLE {
+		g.cfg.Logger.Error("gateway internal error", "error", err, "path", r.URL.Path, "request_id", w.Header().Get(requestid.Header))
+	}
 	g.problem(w, r, problem.FromError(err))
 }
 

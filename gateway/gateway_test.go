@@ -39,6 +39,8 @@ type harness struct {
 	catalog             *catalogtest.Memory
 	usage               *credentialstest.Memory
 	recorder            *gateway.Recorder
+	quota               *gateway.Quota
+	options             []func(*gateway.Config)
 	upstream            *httptest.Server
 	upstreamSaw         chan *http.Request
 	clock               *clock
@@ -105,7 +107,7 @@ func MustHarness(tb testing.TB, options ...func(*gateway.Config)) *harness {
 		tb.Fatal(err)
 	}
 	h := &harness{engine: engine, catalog: catalogtest.NewMemory(), usage: credentialstest.NewMemory(), upstreamSaw: make(chan *http.Request, 100), clock: &clock{}, alerts: &alertLog{}}
-	cat, err := catalog.New(catalog.Config{Store: h.catalog, Assignments: h.catalog, Policy: engine, SandboxURL: "http://sandbox", ProductionURL: "http://production"})
+	cat, err := catalog.New(catalog.Config{Store: h.catalog, Assignments: h.catalog, Policy: engine, Announcements: &catalogtest.Announcements{}, SandboxURL: "http://sandbox", ProductionURL: "http://production"})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -124,27 +126,37 @@ func MustHarness(tb testing.TB, options ...func(*gateway.Config)) *harness {
 		_, _ = w.Write([]byte(`{"payments":[]}`))
 	}))
 	tb.Cleanup(h.upstream.Close)
-	log := slog.New(slog.DiscardHandler)
-	h.recorder = gateway.NewRecorder(h.usage, h.usage, log)
-	quota := gateway.NewQuota(gateway.QuotaConfig{Store: h.usage, Alerts: h.alerts, Logger: log, Interval: 20 * time.Millisecond, Now: h.clock.Now})
-	tb.Cleanup(func() { h.recorder.Stop(); quota.Stop() })
-	for _, env := range []string{onramp.Sandbox, onramp.Production} {
-		cfg := gateway.Config{Environment: env, PortalURL: "http://portal.test", Credentials: h.creds, Organizations: activeOrgs{}, Catalog: h.catalog,
-			Assignments: h.catalog, Policy: engine, Recorder: h.recorder, Quota: quota, ExampleUpstream: h.upstream.URL, Logger: log, CacheTTL: 50 * time.Millisecond, Now: h.clock.Now}
-		for _, o := range options {
-			o(&cfg)
-		}
-		g, err := gateway.New(cfg)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if env == onramp.Sandbox {
-			h.sandbox = g
-		} else {
-			h.production = g
-		}
-	}
+	h.options = options
+	h.recorder, h.quota = h.mustNode(tb, h.usage)
+	h.sandbox, h.production = h.mustGateway(tb, onramp.Sandbox, h.recorder, h.quota), h.mustGateway(tb, onramp.Production, h.recorder, h.quota)
 	return h
+}
+
+// mustNode starts one gateway node's usage pipeline and quota on store.
+func (h *harness) mustNode(tb testing.TB, store onramp.GatewayUsageStore) (*gateway.Recorder, *gateway.Quota) {
+	tb.Helper()
+	log, node := slog.New(slog.DiscardHandler), gateway.NewNodeID()
+	r := gateway.NewRecorder(gateway.RecorderConfig{Store: store, Node: node, Logger: log, Interval: 20 * time.Millisecond})
+	q := gateway.NewQuota(gateway.QuotaConfig{Store: store, Node: node, Alerts: h.alerts, Logger: log, Interval: 20 * time.Millisecond, Now: h.clock.Now})
+	tb.Cleanup(func() { r.Stop(); q.Stop() })
+	return r, q
+}
+
+// mustGateway is one listener of a node, configured by the harness's options.
+func (h *harness) mustGateway(tb testing.TB, env string, r *gateway.Recorder, q *gateway.Quota) *gateway.Gateway {
+	tb.Helper()
+	cfg := gateway.Config{Environment: env, PortalURL: "http://portal.test", Credentials: h.creds, Organizations: activeOrgs{}, Catalog: h.catalog,
+		Assignments: h.catalog, Policy: h.engine, Recorder: r, Quota: q, ExampleUpstream: h.upstream.URL, Logger: slog.New(slog.DiscardHandler),
+		RefreshEvery: 20 * time.Millisecond, Now: h.clock.Now}
+	for _, o := range h.options {
+		o(&cfg)
+	}
+	g, err := gateway.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(g.Close)
+	return g
 }
 
 // MustOrg assigns the standard plan's payments to orgID (environments and quota as given) and
@@ -283,7 +295,8 @@ func TestAuthenticationProblems(t *testing.T) {
 	}
 }
 
-func TestRevocationTakesEffectWithinTheCacheTTL(t *testing.T) {
+// Without a change feed the refresher reloads what is cached every RefreshEvery (20 ms here).
+func TestRevocationTakesEffectWithinTheRefreshInterval(t *testing.T) {
 	h := MustHarness(t)
 	key := h.MustOrg(t, "org_1", []string{onramp.Sandbox}, 100, onramp.Sandbox)
 	if rec := call(t, h.sandbox, "GET", "/payments/v2/payments", key, ""); rec.Code != 200 {
@@ -293,7 +306,7 @@ func TestRevocationTakesEffectWithinTheCacheTTL(t *testing.T) {
 	if _, err := h.creds.Revoke(t.Context(), "org_1", cred.ID); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(60 * time.Millisecond) // the harness's cache TTL is 50ms
+	time.Sleep(60 * time.Millisecond)
 	mustProblem(t, call(t, h.sandbox, "GET", "/payments/v2/payments", key, ""), 401, "revoked-credential")
 }
 
@@ -354,7 +367,7 @@ func TestUsageIsRecorded(t *testing.T) {
 	call(t, h.sandbox, "GET", "/payments/v2/nowhere", key, "")
 	call(t, h.sandbox, "GET", "/payments/v2/payments", "", "") // anonymous: nobody's usage
 	h.recorder.Stop()
-	events, _ := h.usage.UsageOf(t.Context(), "org_1", 10)
+	events, _ := h.usage.Calls(t.Context(), "org_1", onramp.CallFilter{Limit: 10})
 	if len(events) != 2 {
 		t.Fatalf("events = %+v, want 2", events)
 	}
@@ -369,8 +382,9 @@ func TestUsageIsRecorded(t *testing.T) {
 		t.Errorf("statuses = %v, want 200 and 404", statuses)
 	}
 	cred, _ := h.creds.Lookup(t.Context(), key)
-	if cred.LastUsedAt == nil {
-		t.Error("last_used_at is not recorded")
+	last, err := h.usage.LastUsed(t.Context(), "org_1")
+	if err != nil || last[cred.ID].IsZero() || time.Since(last[cred.ID]) > time.Minute {
+		t.Errorf("last use = %v, %v; want the credential used just now", last, err)
 	}
 }
 
@@ -400,4 +414,23 @@ func TestARealUpstreamIsNotReplacedByTheExample(t *testing.T) {
 	if rec := call(t, h.production, "GET", "/payments/v2/payments", key, ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"from":"real"`) {
 		t.Errorf("production = %d %s, want the product's own upstream", rec.Code, rec.Body)
 	}
+}
+
+// A bodiless request's validation is remembered per method, path and query: the same query gets
+// the same answer, another query its own.
+func TestValidationOfQueriesIsRememberedExactly(t *testing.T) {
+	h := MustHarness(t)
+	key := h.MustOrg(t, "org_1", []string{onramp.Sandbox}, 100, onramp.Sandbox)
+	for range 2 {
+		p := mustProblem(t, call(t, h.sandbox, "GET", "/payments/v2/payments?limit=500", key, ""), 400, "invalid-request")
+		if len(p.Errors) != 1 || p.Errors[0].Location != "query.limit" {
+			t.Fatalf("errors = %+v, want query.limit", p.Errors)
+		}
+	}
+	for _, q := range []string{"limit=5", "limit=100", ""} {
+		if rec := call(t, h.sandbox, "GET", "/payments/v2/payments?"+q, key, ""); rec.Code != 200 {
+			t.Errorf("?%s = %d %s, want 200", q, rec.Code, rec.Body)
+		}
+	}
+	mustProblem(t, call(t, h.sandbox, "GET", "/payments/v2/payments?limit=0", key, ""), 400, "invalid-request")
 }

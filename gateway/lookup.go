@@ -80,26 +80,35 @@ func clientAddress(r *http.Request) string {
 }
 
 // lookupKey finds a well-formed key's credential: from the cache, else from the store unless
-// addr has spent its budget of unknown keys (ERATELIMITED). EUNAUTHORIZED for an unknown key.
-func (g *Gateway) lookupKey(ctx context.Context, key, addr string) (onramp.Credential, error) {
+// r's client address has spent its budget of unknown keys (ERATELIMITED) or the store is unreachable
+// (EUNAVAILABLE). EUNAUTHORIZED for an unknown key.
+func (g *Gateway) lookupKey(ctx context.Context, key string, r *http.Request) (onramp.Credential, error) {
 	h := onramp.KeyHash(key) // the cache holds no key, only its hash
-	if c, err, ok := g.creds.lookup(h); ok {
+	c, err, ok := g.creds.lookup(h)
+	g.creds.count(ok)
+	if ok {
 		return c, err
 	}
 	if c, err, ok := g.unknown.lookup(h); ok {
 		return c, err
 	}
-	now := g.cfg.Now()
+	now, addr := g.cfg.Now(), clientAddress(r) // only a miss needs the caller's address
 	if g.guesses.exhausted(addr, now) {
 		return onramp.Credential{}, onramp.Errorf(onramp.ERATELIMITED, "too many unknown credentials from %s", addr)
 	}
-	c, err := g.cfg.Credentials.Lookup(ctx, key)
+	if !g.storeUp.Load() {
+		return onramp.Credential{}, errStoreDown // an unknown key cannot be checked: refused at once
+	}
+	c, err = g.cfg.Credentials.Lookup(ctx, key)
 	switch code := onramp.ErrorCode(err); {
 	case code == onramp.EUNAUTHORIZED:
 		g.guesses.spend(addr, now)
 		g.unknown.put(h, c, err)
 	case code == "":
 		g.creds.put(h, c, nil)
+	case code == onramp.EINTERNAL:
+		g.cfg.Logger.Error("credential lookup", "error", err)
+		return c, errStoreDown
 	}
 	return c, err
 }

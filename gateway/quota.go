@@ -4,17 +4,29 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/onramp-dev/onramp"
 )
 
-// Quota counts calls per organisation × product × environment × window. Each node counts
-// locally and adds its counts to MongoDB with $inc every interval, learning the other nodes'
-// totals at the same time. A counter that may run out before the next flush is "hot": it is
-// flushed and re-read every interval/40, so a node admits at most what the other nodes admitted
-// during that short interval on top of the limit (docs/benchmarks.md measures it). One node alone
-// never over-admits: what it is flushing still counts.
+// Quota counts calls per organisation × product × environment × window. Each node counts the
+// calls it admits and writes its own running total (one document per node and window, which only
+// it writes); it learns the other nodes' totals by reading theirs. A node admits a call while its
+// own total plus the others' last read is under the limit, so it never admits fewer than the
+// quota, and one node alone never more.
+//
+// Every node writes and reads each counter once per Interval; a counter that may run out before
+// the next such flush is "hot" and is written and read every HotInterval (Interval/40), and one
+// this node is still admitting calls of that may run out within one HotInterval is "urgent": every
+// HotInterval/25 (1 ms). So a node admits at most what the other nodes admitted since it last
+// read their totals:
+//
+//	admitted ≤ limit + (nodes − 1) × per-node rate × (2 × HotInterval + write and read round trips)
+//
+// once per window, and typically what they admit in two urgent intervals and the round trips
+// (docs/benchmarks.md measures it). The first call of a window on a node waits up to FirstRead
+// for the other nodes' totals.
 //
 // Crossing 80 % or 95 % of a quota raises an alert through QuotaAlerts, whose workflow id makes it
 // exactly-once across nodes; the node only avoids asking twice itself.
@@ -23,20 +35,30 @@ type Quota struct {
 
 	mu       sync.Mutex
 	counters map[string]*counter
+	urgent   map[*counter]bool    // counters Take found urgent, for the urgent flushes
+	others   []onramp.GatewayNode // the other nodes, as last listed
+	listed   time.Time
+	reached  atomic.Bool // the last flush reached the store
 	done     chan struct{}
 	stop     chan struct{}
+	stopOnce sync.Once
 }
 
-// QuotaConfig configures the counters.
+// QuotaConfig configures the counters; Store and Node are required.
 type QuotaConfig struct {
-	Store    onramp.UsageStore
+	Store    onramp.GatewayUsageStore
+	Node     string             // this node's id, the same as its Recorder's
 	Alerts   onramp.QuotaAlerts // nil: no alerts
 	Logger   *slog.Logger
 	Interval time.Duration // flush interval (default 1s)
 	// HotInterval is how often hot counters are flushed (0: Interval/40; negative: never, which
 	// only the over-admission benchmark's baseline wants).
 	HotInterval time.Duration
-	Now         func() time.Time
+	// FirstRead bounds the wait of a window's first call for the other nodes' totals (default
+	// 100 ms; never waited for while the store is unreachable).
+	FirstRead time.Duration
+	Metrics   *Metrics // nil: none
+	Now       func() time.Time
 }
 
 // Window is one quota counter: an organisation's product in an environment during the quota's
@@ -56,24 +78,40 @@ func WindowAt(a onramp.Assignment, env string, now time.Time) Window {
 func (w Window) id() string { return onramp.CounterID(w.OrgID, w.Product, w.Environment, w.Start) }
 
 type counter struct {
-	w        Window
-	known    int64 // the total last read from MongoDB
-	inflight int64 // being added to MongoDB now
-	pending  int64 // counted here since
-	base     int64 // the total read at the last full flush
-	rate     int64 // calls all nodes added during the last full interval
-	recent   int64 // calls this node admitted since the last full flush
-	raised   map[int]bool
+	w       Window
+	own     int64 // calls this node admitted in the window
+	saved   int64 // own, as last written
+	others  int64 // the other nodes' totals, as last read
+	legacy  int64 // what the window's shared counter held before per-node counting (read once)
+	loaded  chan struct{}
+	isRead  bool  // others was read at least once
+	hasOld  bool  // legacy was read
+	base    int64 // all nodes' total at the last full flush
+	rate    int64 // calls all nodes added during the last full interval
+	recent  int64 // calls this node admitted since the last full flush
+	fresh   int64 // calls this node admitted since its last write of the counter
+	raised  map[int]bool
+	loading bool
 }
 
-func (c *counter) used() int64 { return c.known + c.inflight + c.pending }
+func (c *counter) used() int64 { return c.own + c.others + c.legacy }
 
-// hot reports whether the counter is in use and may run out before the next full flush: what is
-// left is within twice what all nodes used in the last interval plus what this node has used
-// since (before the first full flush, the other nodes are assumed as busy as this one).
+// hot reports whether the counter is unread, or in use and may run out before the next full
+// flush: what is left is within twice what all nodes used in the last interval plus what this
+// node has used since (before the first full flush, the other nodes are assumed as busy as this one).
 func (c *counter) hot() bool {
+	if !c.isRead {
+		return true
+	}
 	left := c.w.Quota.Limit - c.used()
 	return (c.recent > 0 || c.rate > 0) && left > 0 && left <= 2*(c.rate+c.recent)+1
+}
+
+// urgent reports whether the counter is hot, this node is admitting calls of it, and what is left
+// may go within one hot interval at the rate of the last interval (or twice this node's since).
+func (c *counter) urgent(hot, full time.Duration) bool {
+	left := c.w.Quota.Limit - c.used()
+	return c.isRead && c.fresh > 0 && left > 0 && float64(left) <= float64(max(c.rate, 2*c.recent))*hot.Seconds()/full.Seconds()+1
 }
 
 // NewQuota starts the flusher; Stop flushes what is pending.
@@ -81,45 +119,60 @@ func NewQuota(cfg QuotaConfig) *Quota {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Interval <= 0 {
-		cfg.Interval = time.Second
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	cfg.Interval = orDefault(cfg.Interval, time.Second)
+	cfg.FirstRead = orDefault(cfg.FirstRead, 100*time.Millisecond)
 	if cfg.HotInterval == 0 {
 		cfg.HotInterval = cfg.Interval / 40
 	}
-	q := &Quota{cfg: cfg, counters: map[string]*counter{}, done: make(chan struct{}), stop: make(chan struct{})}
+	q := &Quota{cfg: cfg, counters: map[string]*counter{}, urgent: map[*counter]bool{}, done: make(chan struct{}), stop: make(chan struct{})}
+	q.reached.Store(true)
 	go q.run()
 	return q
 }
 
-// load returns the window's counter, reading its total from MongoDB the first time.
-func (q *Quota) load(ctx context.Context, w Window) *counter {
+// load returns the window's counter; the first call of a window reads the other nodes' totals,
+// and calls arriving meanwhile wait for that read, both at most FirstRead.
+func (q *Quota) load(w Window) *counter {
 	id := w.id()
 	q.mu.Lock()
 	c, ok := q.counters[id]
+	if !ok {
+		c = &counter{w: w, loaded: make(chan struct{}), raised: map[int]bool{}, loading: true}
+		q.counters[id] = c
+	}
 	q.mu.Unlock()
-	if ok {
+	if !ok {
+		if q.reached.Load() {
+			ctx, cancel := context.WithTimeout(context.Background(), q.cfg.FirstRead)
+			_ = q.read(ctx, []*counter{c}, false)
+			cancel()
+		}
+		q.mu.Lock()
+		c.loading = false
+		close(c.loaded)
+		q.mu.Unlock()
 		return c
 	}
-	totals, err := q.cfg.Store.Counters(ctx, []string{id})
-	if err != nil {
-		q.cfg.Logger.Error("read quota counter", "counter", id, "error", err)
+	select {
+	case <-c.loaded: // read already: no timer for every call
+		return c
+	default:
 	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if c, ok = q.counters[id]; !ok {
-		c = &counter{w: w, known: totals[id], base: totals[id], raised: map[int]bool{}}
-		q.counters[id] = c
+	t := time.NewTimer(q.cfg.FirstRead)
+	defer t.Stop()
+	select {
+	case <-c.loaded:
+	case <-t.C:
 	}
 	return c
 }
 
 // Take counts one call if the quota allows it and returns what remains.
 func (q *Quota) Take(ctx context.Context, w Window) (allowed bool, remaining int64) {
-	c := q.load(ctx, w)
+	c := q.load(w)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	c.w.Quota = w.Quota // an approved increase applies at once
@@ -127,15 +180,19 @@ func (q *Quota) Take(ctx context.Context, w Window) (allowed bool, remaining int
 	if used >= w.Quota.Limit {
 		return false, 0
 	}
-	c.pending++
+	c.own++
 	c.recent++
+	c.fresh++
+	if q.cfg.HotInterval > 0 && c.urgent(q.cfg.HotInterval, q.cfg.Interval) {
+		q.urgent[c] = true
+	}
 	q.alert(c)
 	return true, w.Quota.Limit - used - 1
 }
 
 // Remaining is what the quota still allows, without counting a call.
 func (q *Quota) Remaining(ctx context.Context, w Window) int64 {
-	c := q.load(ctx, w)
+	c := q.load(w)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return max(0, w.Quota.Limit-c.used())
@@ -174,71 +231,31 @@ func (q *Quota) run() {
 		defer t.Stop()
 		hot = t.C
 	}
+	var urgent <-chan time.Time
+	if q.cfg.HotInterval > 0 {
+		t := time.NewTicker(max(q.cfg.HotInterval/25, time.Millisecond))
+		defer t.Stop()
+		urgent = t.C
+	}
 	full := time.NewTicker(q.cfg.Interval)
 	defer full.Stop()
 	for {
 		select {
 		case <-q.stop:
-			q.flush(true)
+			q.flush(flushFull)
 			return
 		case <-full.C:
-			q.flush(true)
+			q.flush(flushFull)
 		case <-hot:
-			q.flush(false)
+			q.flush(flushHot)
+		case <-urgent:
+			q.flush(flushUrgent)
 		}
 	}
 }
 
-// flush adds the pending counts to MongoDB and reads the totals back: every counter's on a full
-// flush (so an idle node still learns the others' use), only the hot ones' otherwise. Counters of
-// a window that has ended are dropped.
-func (q *Quota) flush(full bool) {
-	q.mu.Lock()
-	deltas := map[string]int64{}
-	now := q.cfg.Now()
-	for id, c := range q.counters {
-		if full && c.pending == 0 && !now.Before(c.w.Reset) {
-			delete(q.counters, id)
-			continue
-		}
-		if full || c.hot() {
-			deltas[id] = c.pending
-			c.inflight, c.pending = c.pending, 0
-		}
-	}
-	q.mu.Unlock()
-	if len(deltas) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	totals, err := q.cfg.Store.AddToCounters(ctx, deltas)
-	if err != nil {
-		q.cfg.Logger.Error("flush quota counters", "error", err)
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for id := range deltas {
-		c, ok := q.counters[id]
-		if !ok {
-			continue
-		}
-		total, added := totals[id]
-		if !added { // counted again at the next flush
-			c.pending += c.inflight
-			c.inflight = 0
-			continue
-		}
-		if full {
-			c.rate, c.base, c.recent = max(0, total-c.base), total, 0
-		}
-		c.known, c.inflight = total, 0
-		q.alert(c)
-	}
-}
-
-// Stop flushes the pending counts.
+// Stop flushes the pending counts; stopping again does nothing.
 func (q *Quota) Stop() {
-	close(q.stop)
+	q.stopOnce.Do(func() { close(q.stop) })
 	<-q.done
 }

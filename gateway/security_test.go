@@ -466,7 +466,7 @@ func TestUsageEventIDsAreTheGatewaysOwn(t *testing.T) {
 		}
 	}
 	h.recorder.Stop()
-	events, _ := h.usage.UsageOf(t.Context(), "org_1", 10)
+	events, _ := h.usage.Calls(t.Context(), "org_1", onramp.CallFilter{Limit: 10})
 	if len(events) != 2 || events[0].ID == events[1].ID {
 		t.Fatalf("events = %+v, want both calls with distinct ids", events)
 	}

@@ -24,14 +24,16 @@ func (t *Temporal) StartReview(ctx context.Context, r onramp.ProductionRequest) 
 }
 
 // Review sends the action as a Temporal Update and waits until the workflow has recorded it. The
-// validator's refusal, or a review that has ended, comes back as ECONFLICT.
+// validator's refusal, or a review that has ended, comes back as ECONFLICT; a grant the review
+// refuses (wider than the request) as EINVALID.
 func (t *Temporal) Review(ctx context.Context, requestID, action string, d onramp.ReviewDecision) error {
 	return t.update(ctx, workflows.ProductionReviewID(requestID), action,
 		workflows.ReviewAction{By: d.By, Reason: d.Reason, Changes: d.Changes, Grants: d.Grants}, "the review of "+requestID)
 }
 
 // update sends an Update and waits for its completion. The validator's refusal, or a workflow
-// that has ended, comes back as ECONFLICT with the reason.
+// that has ended, comes back as ECONFLICT with the reason; a refusal the workflow types EINVALID
+// keeps its code.
 func (t *Temporal) update(ctx context.Context, workflowID, name string, arg any, what string) error {
 	h, err := t.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: workflowID, UpdateName: name, WaitForStage: client.WorkflowUpdateStageCompleted, Args: []any{arg},
@@ -46,6 +48,8 @@ func (t *Temporal) update(ctx context.Context, workflowID, name string, arg any,
 		return nil
 	case errors.As(err, &notFound) || strings.Contains(err.Error(), "workflow execution already completed"):
 		return onramp.Errorf(onramp.ECONFLICT, "%s has ended; nothing more can be done on it", what)
+	case errors.As(err, &app) && app.Type() == onramp.EINVALID:
+		return onramp.Errorf(onramp.EINVALID, "%s", app.Message())
 	case errors.As(err, &app):
 		return onramp.Errorf(onramp.ECONFLICT, "%s", app.Message())
 	}

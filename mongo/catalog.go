@@ -43,7 +43,10 @@ func (s *Catalog) SaveProduct(ctx context.Context, p onramp.Product) error {
 	if _, err := s.db.Collection("products").ReplaceOne(ctx, bson.M{"_id": p.Slug}, p, options.Replace().SetUpsert(true)); err != nil {
 		return err
 	}
-	return s.db.syncLists(ctx, before, []listItem{item("products", p.Position(), p)})
+	if err := s.db.syncLists(ctx, before, []listItem{item("products", p.Position(), p)}); err != nil {
+		return err
+	}
+	return s.db.recordChange(ctx, onramp.ChangeProduct, p.Slug)
 }
 
 // FindProduct returns ENOTFOUND when no product has the slug.
@@ -77,27 +80,37 @@ func (s *Catalog) PublishVersion(ctx context.Context, v onramp.ProductVersion) e
 	_, err := s.db.Collection("product_versions").InsertOne(ctx, v)
 	if mongo.IsDuplicateKeyError(err) {
 		return onramp.Errorf(onramp.ECONFLICT, "%s %s is already published; publish a new version instead (published specs never change)", v.Product, v.Version)
-	}
-	if err != nil {
+	} else if err != nil {
 		return err
 	}
-	return s.db.syncLists(ctx, nil, []listItem{versionItem(v)})
+	if err := s.db.syncLists(ctx, nil, []listItem{versionItem(v)}); err != nil {
+		return err
+	}
+	return s.db.recordChange(ctx, onramp.ChangeProduct, v.Product)
 }
 
-// UpdateVersion changes status, sunset and release notes; ENOTFOUND when absent.
+// UpdateVersion changes status, sunset, when it was deprecated and release notes; ENOTFOUND when
+// absent.
 func (s *Catalog) UpdateVersion(ctx context.Context, v onramp.ProductVersion) error {
-	set := bson.M{"status": v.Status, "release_notes": v.ReleaseNotes}
+	set, unset := bson.M{"status": v.Status, "release_notes": v.ReleaseNotes}, bson.M{}
+	for field, t := range map[string]*time.Time{"sunset": v.Sunset, "deprecated_at": v.DeprecatedAt} {
+		if t != nil {
+			set[field] = t.UTC().Truncate(time.Millisecond)
+		} else {
+			unset[field] = ""
+		}
+	}
 	update := bson.M{"$set": set}
-	if v.Sunset != nil {
-		set["sunset"] = v.Sunset.UTC().Truncate(time.Millisecond)
-	} else {
-		update["$unset"] = bson.M{"sunset": ""}
+	if len(unset) > 0 {
+		update["$unset"] = unset
 	}
 	res, err := s.db.Collection("product_versions").UpdateOne(ctx, bson.M{"_id": onramp.VersionID(v.Product, v.Version)}, update)
 	if err == nil && res.MatchedCount == 0 {
 		return onramp.Errorf(onramp.ENOTFOUND, "%s has no version %q", v.Product, v.Version)
+	} else if err != nil {
+		return err
 	}
-	return err
+	return s.db.recordChange(ctx, onramp.ChangeProduct, v.Product)
 }
 
 // FindVersion returns ENOTFOUND when the product has no such version.
@@ -150,7 +163,10 @@ func (s *Catalog) SaveAssignment(ctx context.Context, a onramp.Assignment) error
 	if _, err := s.db.Collection("assignments").ReplaceOne(ctx, bson.M{"_id": a.ID}, a, options.Replace().SetUpsert(true)); err != nil {
 		return err
 	}
-	return s.db.syncLists(ctx, nil, []listItem{assignmentItem(a)})
+	if err := s.db.syncLists(ctx, nil, []listItem{assignmentItem(a)}); err != nil {
+		return err
+	}
+	return s.db.recordChange(ctx, onramp.ChangeAssignments, a.OrgID)
 }
 
 // DeleteAssignment returns ENOTFOUND when there is nothing to delete.
@@ -165,7 +181,7 @@ func (s *Catalog) DeleteAssignment(ctx context.Context, orgID, product string) e
 	if res.DeletedCount == 0 {
 		return onramp.Errorf(onramp.ENOTFOUND, "the organisation has no assignment of %q", product)
 	}
-	return nil
+	return s.db.recordChange(ctx, onramp.ChangeAssignments, orgID)
 }
 
 // DeleteAssignments removes every assignment of the organisation (each by _id, from its list).
@@ -181,7 +197,10 @@ func (s *Catalog) DeleteAssignments(ctx context.Context, orgID string) error {
 		}
 		before = append(before, assignmentItem(a))
 	}
-	return s.db.syncLists(ctx, before, nil)
+	if err := s.db.syncLists(ctx, before, nil); err != nil {
+		return err
+	}
+	return s.db.recordChange(ctx, onramp.ChangeAssignments, orgID)
 }
 
 // AssignmentsOf returns the organisation's assignments ordered by product (its list, by _id).

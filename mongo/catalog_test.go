@@ -20,3 +20,7 @@ func TestCredentialContract(t *testing.T) {
 func TestUsageContract(t *testing.T) {
 	credentialstest.RunUsageStoreContract(t, func(t *testing.T) onramp.UsageStore { return mongo.NewUsage(MustOpen(t)) })
 }
+
+func TestNoticesContract(t *testing.T) {
+	catalogtest.RunNoticeLogContract(t, func(t *testing.T) onramp.NoticeLog { return mongo.NewNotices(MustOpen(t)) })
+}

@@ -3,8 +3,6 @@ package mongo
 import (
 	"context"
 	"errors"
-	"strconv"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -108,218 +106,7 @@ func (s *Credentials) RevokeCredential(ctx context.Context, id string, at time.T
 			return err
 		}
 	}
-	return nil
-}
-
-// TouchCredentials records when each credential was last used.
-func (s *Credentials) TouchCredentials(ctx context.Context, lastUsed map[string]time.Time) error {
-	for id, at := range lastUsed {
-		if _, err := s.db.Collection("credentials").UpdateOne(ctx, bson.M{"_id": id},
-			bson.M{"$set": bson.M{"last_used_at": at.UTC().Truncate(time.Millisecond)}}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Usage stores usage events (usage_events, _id = request id) and quota counters (usage_counters).
-type Usage struct{ db *DB }
-
-var _ onramp.UsageStore = (*Usage)(nil)
-
-// NewUsage returns the store on db; it panics on a nil db.
-func NewUsage(db *DB) *Usage {
-	if db == nil {
-		panic("mongo.NewUsage: nil db")
-	}
-	return &Usage{db: db}
-}
-
-// RecordUsage inserts events, skipping those already stored (a retried batch), and adds the new
-// ones to their hour's totals (usage_hours: one document per organisation × product ×
-// environment × day, _id-keyed, so the usage page reads a window by _id).
-func (s *Usage) RecordUsage(ctx context.Context, events []onramp.UsageEvent) error {
-	if len(events) == 0 {
-		return nil
-	}
-	docs := make([]any, len(events))
-	for i, e := range events {
-		e.At = e.At.UTC().Truncate(time.Millisecond)
-		docs[i] = e
-	}
-	_, err := s.db.Collection("usage_events").InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-	skipped := map[int]bool{}
-	var bulk mongo.BulkWriteException
-	if errors.As(err, &bulk) && mongo.IsDuplicateKeyError(err) {
-		for _, we := range bulk.WriteErrors {
-			if !mongo.IsDuplicateKeyError(we) {
-				return err
-			}
-			skipped[we.Index] = true
-		}
-		err = nil
-	}
-	if err != nil {
-		return err
-	}
-	incs := map[string]map[string]int64{} // usage_hours id → $inc of h.<hour>.calls / .errors
-	for i, e := range events {
-		if skipped[i] || e.Product == "" {
-			continue
-		}
-		id := hoursID(e.OrgID, e.Product, e.Environment, e.At)
-		if incs[id] == nil {
-			incs[id] = map[string]int64{}
-		}
-		h := "h." + strconv.Itoa(e.At.UTC().Hour())
-		incs[id][h+".calls"]++
-		if e.Status >= 400 {
-			incs[id][h+".errors"]++
-		}
-	}
-	for id, inc := range incs {
-		if _, err := s.db.Collection("usage_hours").UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$inc": inc}, options.UpdateOne().SetUpsert(true)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func hoursID(orgID, product, env string, day time.Time) string {
-	return orgID + ":" + product + ":" + env + ":" + day.UTC().Format(time.DateOnly)
-}
-
-type usageDay struct {
-	ID    string `bson:"_id"`
-	Hours map[string]struct {
-		Calls  int64 `bson:"calls"`
-		Errors int64 `bson:"errors"`
-	} `bson:"h"`
-}
-
-// UsageHours returns the hourly totals in [from, to), oldest first.
-func (s *Usage) UsageHours(ctx context.Context, orgID, product, env string, from, to time.Time) ([]onramp.UsageHour, error) {
-	from, to = from.UTC(), to.UTC()
-	var ids []string
-	for d := from.Truncate(24 * time.Hour); d.Before(to); d = d.AddDate(0, 0, 1) {
-		ids = append(ids, hoursID(orgID, product, env, d))
-	}
-	// One read by _id per day: FerretDB scans the whole collection for an $in.
-	var days []usageDay
-	for _, id := range ids {
-		d, err := findByID[usageDay](ctx, s.db.Collection("usage_hours"), id, "usage day")
-		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
-			continue
-		} else if err != nil {
-			return nil, err
-		}
-		days = append(days, d)
-	}
-	out := []onramp.UsageHour{}
-	for _, d := range days {
-		day, err := time.Parse(time.DateOnly, d.ID[strings.LastIndex(d.ID, ":")+1:])
-		if err != nil {
-			return nil, err
-		}
-		for hour := range 24 {
-			h, ok := d.Hours[strconv.Itoa(hour)]
-			at := day.Add(time.Duration(hour) * time.Hour)
-			if ok && !at.Before(from.Truncate(time.Hour)) && at.Before(to) {
-				out = append(out, onramp.UsageHour{Hour: at, Calls: h.Calls, Errors: h.Errors})
-			}
-		}
-	}
-	return out, nil
-}
-
-// Calls lists an organisation's calls that pass the filter, newest first.
-func (s *Usage) Calls(ctx context.Context, orgID string, f onramp.CallFilter) ([]onramp.UsageEvent, error) {
-	q := bson.M{"org_id": orgID}
-	for field, v := range map[string]string{"environment": f.Environment, "credential_id": f.CredentialID, "operation": f.Operation} {
-		if v != "" {
-			q[field] = v
-		}
-	}
-	if f.StatusClass != "" {
-		lo := int(f.StatusClass[0]-'0') * 100
-		q["status"] = bson.M{"$gte": lo, "$lt": lo + 100}
-	}
-	at := bson.M{}
-	if !f.From.IsZero() {
-		at["$gte"] = f.From.UTC().Truncate(time.Millisecond)
-	}
-	if !f.To.IsZero() {
-		at["$lt"] = f.To.UTC().Truncate(time.Millisecond)
-	}
-	if len(at) > 0 {
-		q["at"] = at
-	}
-	if f.After != nil {
-		after := f.After.At.UTC().Truncate(time.Millisecond)
-		q["$or"] = bson.A{bson.M{"at": bson.M{"$lt": after}}, bson.M{"at": after, "_id": bson.M{"$gt": f.After.ID}}}
-	}
-	return findAll[onramp.UsageEvent](ctx, s.db.Collection("usage_events"), q, bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: 1}}, f.Limit)
-}
-
-// PurgeUsage deletes the events before a time (the retention). Hour totals stay: they are small
-// and the trend charts read them.
-func (s *Usage) PurgeUsage(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.db.Collection("usage_events").DeleteMany(ctx, bson.M{"at": bson.M{"$lt": before.UTC().Truncate(time.Millisecond)}})
-	if err != nil {
-		return 0, err
-	}
-	return res.DeletedCount, nil
-}
-
-// ExpireUsage asks MongoDB to delete events older than retention itself (a TTL index on at).
-// FerretDB refuses TTL indexes: the error says so, and the caller purges periodically instead.
-func (s *Usage) ExpireUsage(ctx context.Context, retention time.Duration) error {
-	if has, err := s.db.HasTTLIndex(ctx, "usage_events"); err != nil || has {
-		return err // asking again for an existing index would drop FerretDB's connection
-	}
-	_, err := s.db.Collection("usage_events").Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "at", Value: 1}},
-		Options: options.Index().SetName("usage_ttl").SetExpireAfterSeconds(int32(retention.Seconds()))})
-	return err
-}
-
-// UsageOf lists an organisation's newest events.
-func (s *Usage) UsageOf(ctx context.Context, orgID string, limit int) ([]onramp.UsageEvent, error) {
-	return findAll[onramp.UsageEvent](ctx, s.db.Collection("usage_events"), bson.M{"org_id": orgID}, bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: 1}}, limit)
-}
-
-type counter struct {
-	ID    string `bson:"_id"`
-	Count int64  `bson:"count"`
-}
-
-// AddToCounters adds each delta with an atomic $inc and returns the new totals.
-func (s *Usage) AddToCounters(ctx context.Context, deltas map[string]int64) (map[string]int64, error) {
-	out := make(map[string]int64, len(deltas))
-	coll := s.db.Collection("usage_counters")
-	for id, d := range deltas {
-		var c counter
-		err := coll.FindOneAndUpdate(ctx, bson.M{"_id": id}, bson.M{"$inc": bson.M{"count": d}},
-			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&c)
-		if err != nil {
-			return out, err
-		}
-		out[id] = c.Count
-	}
-	return out, nil
-}
-
-// Counters returns the totals of the counters (0 for missing ones).
-func (s *Usage) Counters(ctx context.Context, ids []string) (map[string]int64, error) {
-	out := make(map[string]int64, len(ids))
-	for _, id := range ids {
-		var c counter
-		err := s.db.Collection("usage_counters").FindOne(ctx, bson.M{"_id": id}).Decode(&c)
-		if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-			return out, err
-		}
-		out[id] = c.Count
-	}
-	return out, nil
+	return s.db.recordChange(ctx, onramp.ChangeCredential, id)
 }
 
 // ExpireCredential marks it expiring at expiresAt; ENOTFOUND for an unknown id. A revoked one
@@ -331,14 +118,11 @@ func (s *Credentials) ExpireCredential(ctx context.Context, id string, expiresAt
 		return err
 	}
 	if res.MatchedCount == 0 {
-		_, err = s.FindCredential(ctx, id)
+		if _, err := s.FindCredential(ctx, id); err != nil {
+			return err
+		}
 	}
-	return err
-}
-
-// CallsWith counts the calls made with a credential since a time.
-func (s *Usage) CallsWith(ctx context.Context, credentialID string, since time.Time) (int64, error) {
-	return s.db.Collection("usage_events").CountDocuments(ctx, bson.M{"credential_id": credentialID, "at": bson.M{"$gte": since.UTC().Truncate(time.Millisecond)}})
+	return s.db.recordChange(ctx, onramp.ChangeCredential, id)
 }
 
 func rotationItems(r onramp.Rotation) []listItem {
@@ -348,7 +132,7 @@ func rotationItems(r onramp.Rotation) []listItem {
 // SaveRotation upserts r by ID, moving it between the lists of its statuses.
 func (s *Credentials) SaveRotation(ctx context.Context, r onramp.Rotation) error {
 	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC().Truncate(time.Millisecond), r.UpdatedAt.UTC().Truncate(time.Millisecond)
-	return s.db.withLock(ctx, "rotation:"+r.ID, func() error {
+	return withLock(ctx, s.db, "rotation:"+r.ID, func() error {
 		old, err := s.FindRotation(ctx, r.ID)
 		var before []listItem
 		if err == nil {

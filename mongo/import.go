@@ -1,13 +1,15 @@
 package mongo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -181,67 +183,48 @@ func (s *Onboarding) ImportNotifications(ctx context.Context, ns []onramp.Notifi
 	return s.db.createLists(ctx, items)
 }
 
-// ImportUsage records new calls: the events in one insert, their hours' totals inserted whole
-// where the hour documents are new (a seed writes an organisation's calls together, so most
-// are) and added to otherwise — where RecordUsage upserts every hour document of every batch.
-func (s *Usage) ImportUsage(ctx context.Context, events []onramp.UsageEvent) error {
-	docs := make([]any, len(events))
-	type hour struct {
-		Calls  int64 `bson:"calls"`
-		Errors int64 `bson:"errors"`
-	}
-	days := map[string]map[string]*hour{}
-	var order []string
-	for i, e := range events {
-		e.At = e.At.UTC().Truncate(time.Millisecond)
-		docs[i] = e
-		if e.Product == "" {
-			continue
-		}
-		id := hoursID(e.OrgID, e.Product, e.Environment, e.At)
-		if days[id] == nil {
-			days[id] = map[string]*hour{}
-			order = append(order, id)
-		}
-		h := strconv.Itoa(e.At.Hour())
-		if days[id][h] == nil {
-			days[id][h] = &hour{}
-		}
-		days[id][h].Calls++
-		if e.Status >= 400 {
-			days[id][h].Errors++
-		}
-	}
-	if err := s.db.insertAll(ctx, "usage_events", docs); err != nil {
-		return err
-	}
-	hourDocs := make([]any, len(order))
-	for i, id := range order {
-		hourDocs[i] = bson.M{"_id": id, "h": days[id]}
-	}
-	coll := s.db.Collection("usage_hours")
-	for start := 0; start < len(hourDocs); start += 1000 {
-		end := min(start+1000, len(hourDocs))
-		_, err := coll.InsertMany(ctx, hourDocs[start:end], options.InsertMany().SetOrdered(false))
-		var bulk mongo.BulkWriteException
-		if !errors.As(err, &bulk) || !mongo.IsDuplicateKeyError(err) {
-			if err != nil {
-				return err
+// ImportUsage stores a node's flushes of organisations it has written nothing for yet (onramp
+// seed: gateway.UsageFlushes of the calls it makes up), as SaveUsage would, but each collection
+// in bulk inserts — where SaveUsage replaces an organisation's documents one at a time.
+func (s *Usage) ImportUsage(ctx context.Context, node string, flushes []onramp.UsageFlush) error {
+	docs := map[string][]any{}
+	for _, f := range flushes {
+		org, at := f.Head.OrgID, f.Head.UpdatedAt.UTC().Truncate(time.Millisecond)
+		for _, p := range f.Pages {
+			p.Ref = utcRef(p.Ref)
+			for j := range p.Calls {
+				p.Calls[j].At = p.Calls[j].At.UTC().Truncate(time.Millisecond)
 			}
-			continue
+			c, id := "usage_pages_"+day(p.Ref.Hour), pageID(org, node, p.Ref)
+			if p.Ref.Open {
+				c, id = s.rewritten(ctx, "usage_open_"+month(at), org), openID(org, node, p.Ref.Errors)
+			}
+			docs[c] = append(docs[c], pageDoc{ID: id, OrgID: org, Node: node, CallPage: p})
 		}
-		for _, we := range bulk.WriteErrors {
-			if !mongo.IsDuplicateKeyError(we) {
-				return err
-			}
-			id := order[start+we.Index]
-			inc := bson.M{}
-			for h, v := range days[id] {
-				inc["h."+h+".calls"], inc["h."+h+".errors"] = v.Calls, v.Errors
-			}
-			if _, err := coll.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$inc": inc}); err != nil {
-				return err
-			}
+		for _, m := range f.Months {
+			m.Month = m.Month.UTC()
+			c := s.rewritten(ctx, "usage_months_"+month(m.Month), org)
+			docs[c] = append(docs[c], monthDoc{ID: nodeDocID(org, node), Node: node, UsageMonth: m})
+		}
+		h := f.Head
+		h.UpdatedAt = at
+		for i := range h.Pages {
+			h.Pages[i] = utcRef(h.Pages[i])
+		}
+		c := s.rewritten(ctx, "usage_heads_"+month(at), org)
+		docs[c] = append(docs[c], headDoc{ID: nodeDocID(org, node), Node: node, UsageHead: h})
+	}
+	// Pages before months and heads, as SaveUsage writes them: a head never lists a missing page.
+	pagesFirst := func(c string) int {
+		if strings.HasPrefix(c, "usage_pages_") {
+			return 0
+		}
+		return 1
+	}
+	names := slices.SortedFunc(maps.Keys(docs), func(a, b string) int { return cmp.Compare(pagesFirst(a), pagesFirst(b)) })
+	for _, c := range names {
+		if err := s.db.insertAll(ctx, c, docs[c]); err != nil {
+			return err
 		}
 	}
 	return nil

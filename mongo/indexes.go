@@ -11,15 +11,11 @@ import (
 )
 
 // indexes serve the queries that are not by _id. Every list a page reads (members, partners,
-// queues, logs…) is a read model read by _id (lists.go), so what is left is the call history
-// (its retention's index on at is the TTL index ExpireUsage asks for). FerretDB accepts the
+// queues, logs…) is a read model read by _id (lists.go) and the usage is read by _id from the
+// gateway nodes' documents (usage.go), so what is left is the dev mailbox. FerretDB accepts the
 // indexes (and still scans); a real MongoDB needs them.
 var indexes = map[string][]bson.D{
 	"dev_mail": {{{Key: "to", Value: 1}, {Key: "sent_at", Value: -1}}},
-	"usage_events": {
-		{{Key: "org_id", Value: 1}, {Key: "at", Value: -1}, {Key: "_id", Value: 1}}, // Calls, UsageOf: newest first, then id
-		{{Key: "credential_id", Value: 1}, {Key: "at", Value: 1}},                   // CallsWith
-	},
 }
 
 // EnsureIndexes creates the indexes Onramp queries by that are missing. (Only missing ones:
@@ -57,18 +53,4 @@ func indexName(keys bson.D) string {
 		parts = append(parts, k.Key, fmt.Sprint(k.Value))
 	}
 	return strings.Join(parts, "_")
-}
-
-// HasTTLIndex reports whether the collection has an index that expires documents.
-func (d *DB) HasTTLIndex(ctx context.Context, coll string) (bool, error) {
-	specs, err := d.Collection(coll).Indexes().ListSpecifications(ctx)
-	if err != nil {
-		return false, err
-	}
-	for _, sp := range specs {
-		if sp.ExpireAfterSeconds != nil {
-			return true, nil
-		}
-	}
-	return false, nil
 }

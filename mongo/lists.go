@@ -188,7 +188,7 @@ func (d *DB) applyList(ctx context.Context, list string, puts []listEntry, dels 
 	if len(puts) == 0 && len(dels) == 0 {
 		return nil
 	}
-	return d.withLock(ctx, "list:"+list, func() error {
+	return withLock(ctx, d, "list:"+list, func() error {
 		for {
 			var h headBody
 			found, err := d.readBlob(ctx, list, &h)

@@ -5,10 +5,13 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
@@ -20,13 +23,29 @@ const DefaultDatabase = "onramp"
 
 // DB is one client and the Onramp database; every role in a process shares it.
 type DB struct {
-	client *mongo.Client
-	db     *mongo.Database
+	client    *mongo.Client
+	db        *mongo.Database
+	backend   atomic.Int32 // backendUnknown until asked
+	lastPrune atomic.Int64 // unix nanoseconds of the last pruning of old changes
 }
 
-// Open connects to uri (the database is the URI's path, or DefaultDatabase). It returns an error
-// for an unparsable URI; an unreachable server shows up later, in Ping.
+// Open connects to uri (the database is the URI's path, or DefaultDatabase) with the URI's pool
+// and 10-second operations. It returns an error for an unparsable URI; an unreachable server
+// shows up later, in Ping.
 func Open(ctx context.Context, uri string) (*DB, error) {
+	return OpenWith(ctx, uri, Options{AppName: "onramp", Timeout: 10 * time.Second})
+}
+
+// Options tune one client. The data plane opens a client of its own, so it never waits for a
+// connection the portal or worker holds, and gives up on the store sooner than they do.
+type Options struct {
+	AppName     string
+	MaxPoolSize uint64        // 0: the URI's (or the driver's default)
+	Timeout     time.Duration // each operation's, and to select a server or connect
+}
+
+// OpenWith connects like Open with the options; errors as Open's.
+func OpenWith(ctx context.Context, uri string, o Options) (*DB, error) {
 	cs, err := connstring.ParseAndValidate(uri)
 	if err != nil {
 		return nil, fmt.Errorf("MONGODB_URI: %w", redact(err, uri))
@@ -35,7 +54,14 @@ func Open(ctx context.Context, uri string) (*DB, error) {
 	if name == "" {
 		name = DefaultDatabase
 	}
-	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetAppName("onramp").SetTimeout(10 * time.Second))
+	opts := options.Client().ApplyURI(uri).SetAppName(o.AppName).SetTimeout(o.Timeout)
+	if o.Timeout < 10*time.Second {
+		opts.SetServerSelectionTimeout(o.Timeout).SetConnectTimeout(o.Timeout)
+	}
+	if o.MaxPoolSize > 0 {
+		opts.SetMaxPoolSize(o.MaxPoolSize)
+	}
+	client, err := mongo.Connect(opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to MongoDB: %w", redact(err, uri))
 	}
@@ -64,4 +90,76 @@ func redact(err error, uri string) error {
 		return err
 	}
 	return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), cs.Password, "***"))
+}
+
+// bulk runs write models in one unordered round trip; each model filters by _id, which FerretDB
+// looks up without a scan.
+func (d *DB) bulk(ctx context.Context, coll string, models []mongo.WriteModel) error {
+	if len(models) == 0 {
+		return nil
+	}
+	_, err := d.Collection(coll).BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	return err
+}
+
+// findIDs reads the documents with the given _ids that exist: one $in query on MongoDB, one exact
+// _id read each on FerretDB (which scans the whole collection for $in).
+func findIDs[T any](ctx context.Context, d *DB, coll string, ids []string) ([]T, error) {
+	out := []T{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if !d.exactIDsOnly(ctx) {
+		cur, err := d.Collection(coll).Find(ctx, bson.M{"_id": bson.M{"$in": ids}})
+		if err != nil {
+			return nil, err
+		}
+		return out, cur.All(ctx, &out)
+	}
+	for _, id := range ids {
+		var v T
+		err := d.Collection(coll).FindOne(ctx, bson.M{"_id": id}).Decode(&v)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue
+		} else if err != nil {
+			return out, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// exactIDsOnly reports whether the server is FerretDB, whose only indexed lookup is an exact _id
+// (its buildInfo names its version); it asks once, and assumes so while it cannot ask.
+func (d *DB) exactIDsOnly(ctx context.Context) bool {
+	switch d.backend.Load() {
+	case backendMongoDB:
+		return false
+	case backendFerretDB:
+		return true
+	}
+	var info bson.M
+	if err := d.db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		return true
+	}
+	if _, ferret := info["ferretdbVersion"]; ferret {
+		d.backend.Store(backendFerretDB)
+		return true
+	}
+	d.backend.Store(backendMongoDB)
+	return false
+}
+
+const (
+	backendUnknown int32 = iota
+	backendMongoDB
+	backendFerretDB
+)
+
+// Name is the database's name.
+func (d *DB) Name() string { return d.db.Name() }
+
+// CollectionNames lists the database's collections.
+func (d *DB) CollectionNames(ctx context.Context) ([]string, error) {
+	return d.db.ListCollectionNames(ctx, bson.M{})
 }

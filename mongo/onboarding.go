@@ -42,7 +42,7 @@ func (s *Onboarding) SaveProductionRequest(ctx context.Context, r onramp.Product
 		due := r.SLADue.UTC().Truncate(time.Millisecond)
 		r.SLADue = &due
 	}
-	return s.db.withLock(ctx, "production-request:"+r.ID, func() error {
+	return withLock(ctx, s.db, "production-request:"+r.ID, func() error {
 		old, err := s.FindProductionRequest(ctx, r.ID)
 		var before []listItem
 		var delta onramp.SLACompliance
@@ -133,7 +133,7 @@ type journeyDoc struct {
 // whichever node records it.
 func (s *Onboarding) ReachStage(ctx context.Context, orgID, stage string, at time.Time) error {
 	at = at.UTC().Truncate(time.Millisecond)
-	return s.db.withLock(ctx, "journey:"+orgID, func() error {
+	return withLock(ctx, s.db, "journey:"+orgID, func() error {
 		coll := s.db.Collection("journeys")
 		j, err := findByID[journeyDoc](ctx, coll, orgID, "journey")
 		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
@@ -205,7 +205,7 @@ func quotaItems(r onramp.QuotaRequest) []listItem {
 // SaveQuotaRequest upserts r by ID.
 func (s *Onboarding) SaveQuotaRequest(ctx context.Context, r onramp.QuotaRequest) error {
 	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC().Truncate(time.Millisecond), r.UpdatedAt.UTC().Truncate(time.Millisecond)
-	return s.db.withLock(ctx, "quota-request:"+r.ID, func() error {
+	return withLock(ctx, s.db, "quota-request:"+r.ID, func() error {
 		old, err := s.FindQuotaRequest(ctx, r.ID)
 		var before []listItem
 		if err == nil {

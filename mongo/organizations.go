@@ -73,11 +73,13 @@ func (s *Organizations) CreateOrganization(ctx context.Context, o onramp.Organiz
 		_, err := s.db.Collection("organizations").InsertOne(ctx, s.sealed(o))
 		if mongo.IsDuplicateKeyError(err) {
 			return onramp.Errorf(onramp.ECONFLICT, "organisation %q exists", o.ID)
-		}
-		if err != nil {
+		} else if err != nil {
 			return err
 		}
-		return s.db.syncLists(ctx, nil, orgItems(o))
+		if err := s.db.syncLists(ctx, nil, orgItems(o)); err != nil {
+			return err
+		}
+		return s.db.recordChange(ctx, onramp.ChangeOrganization, o.ID)
 	})
 }
 
@@ -120,7 +122,10 @@ func (s *Organizations) UpdateOrganization(ctx context.Context, id string, chang
 			if _, err := s.db.Collection("organizations").ReplaceOne(ctx, bson.M{"_id": id}, s.sealed(o)); err != nil {
 				return err
 			}
-			return s.db.syncLists(ctx, before, orgItems(o))
+			if err := s.db.syncLists(ctx, before, orgItems(o)); err != nil {
+				return err
+			}
+			return s.db.recordChange(ctx, onramp.ChangeOrganization, id)
 		})
 	})
 	return out, err
@@ -230,7 +235,10 @@ func (s *Organizations) SetOrganizationStatus(ctx context.Context, id, status st
 		if err != nil {
 			return err
 		}
-		return s.db.syncLists(ctx, orgItems(before), orgItems(after))
+		if err := s.db.syncLists(ctx, orgItems(before), orgItems(after)); err != nil {
+			return err
+		}
+		return s.db.recordChange(ctx, onramp.ChangeOrganization, id)
 	})
 }
 
@@ -258,7 +266,10 @@ func (s *Organizations) DeleteOrganization(ctx context.Context, id string) error
 	if _, err := s.db.Collection("organizations").DeleteOne(ctx, bson.M{"_id": id}); err != nil {
 		return err
 	}
-	return s.db.syncLists(ctx, orgItems(o), nil)
+	if err := s.db.syncLists(ctx, orgItems(o), nil); err != nil {
+		return err
+	}
+	return s.db.recordChange(ctx, onramp.ChangeOrganization, id)
 }
 
 // memberItems are m's entries in its organisation's and its person's member lists.

@@ -30,7 +30,7 @@ func (d *DB) EnsureReadModels(ctx context.Context) error {
 	if found, err := d.readStats(ctx, readModelsMarker, &st); err != nil || (found && st.Version == readModelsVersion) {
 		return err
 	}
-	return d.withLock(ctx, "read-models", func() error {
+	return withLock(ctx, d, "read-models", func() error {
 		if found, err := d.readStats(ctx, readModelsMarker, &st); err != nil || (found && st.Version == readModelsVersion) {
 			return err
 		}

@@ -41,7 +41,7 @@ func (d *DB) writeStats(ctx context.Context, id string, v any) error {
 
 // updateStats changes the counters id holds under their lock.
 func updateStats[T any](ctx context.Context, d *DB, id string, change func(*T)) error {
-	return d.withLock(ctx, "stats:"+id, func() error {
+	return withLock(ctx, d, "stats:"+id, func() error {
 		var v T
 		if _, err := d.readStats(ctx, id, &v); err != nil {
 			return err

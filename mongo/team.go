@@ -172,12 +172,13 @@ const (
 
 // withLock runs fn holding the named lock; EUNAVAILABLE when it cannot be had within lockWait.
 func (s *Organizations) withLock(ctx context.Context, name string, fn func() error) error {
-	return s.db.withLock(ctx, name, fn)
+	return withLock(ctx, s.db, name, fn)
 }
 
-// withLock runs fn holding the named lock; EUNAVAILABLE when it cannot be had within lockWait.
-func (d *DB) withLock(ctx context.Context, name string, fn func() error) error {
-	locks := d.Collection("locks")
+// withLock runs fn holding the named lock of db (see Locks); every store of the package shares
+// the one collection of locks, each naming its locks after its aggregate.
+func withLock(ctx context.Context, db *DB, name string, fn func() error) error {
+	locks := db.Collection("locks")
 	token := newID()
 	deadline := time.Now().Add(lockWait)
 	for {

@@ -190,6 +190,13 @@ func (e *Engine) Status() Status {
 	return st
 }
 
+// Version is the running policies' version (Status().Version): caches of decisions follow it.
+func (e *Engine) Version() string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.status.Version
+}
+
 // LogDecisions logs the given fraction (0–1) of decisions to log, for audit. Inputs carry
 // organisations, roles and scopes, never a secret.
 func (e *Engine) LogDecisions(log *slog.Logger, fraction float64) {

@@ -7,10 +7,9 @@ package production
 import (
 	"context"
 	"errors"
-	"fmt"
+	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -210,20 +209,11 @@ func (s *Service) Choices(ctx context.Context, org onramp.Organization) ([]onram
 		if pl.Name != org.Tier {
 			continue
 		}
-		for _, slug := range sortedKeys(pl.Products) {
+		for _, slug := range slices.Sorted(maps.Keys(pl.Products)) {
 			out = append(out, onramp.RequestedProduct{Product: slug, Plan: pl.Name})
 		}
 	}
 	return out, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Provider side.
@@ -325,10 +315,8 @@ func (s *Service) AdminRequest(ctx context.Context, a onramp.Actor, id string) (
 	return s.cfg.Requests.FindProductionRequest(ctx, id)
 }
 
-// Decision is a reviewer's action. An approval grants what was asked unless it narrows it:
-// Grants says exactly what each requested product gets, or, simpler, Scopes and Quota narrow
-// every requested product (each gets the listed scopes that are its own — a product none of
-// whose scopes are listed is not granted — and the quota). Neither may go beyond the request.
+// Decision is a reviewer's action. An approval grants what was asked unless Grants, or Scopes and
+// Quota, narrow it (onramp.Approval); neither may go beyond the request.
 type Decision struct {
 	By, Reason, Changes string
 	Grants              []onramp.ApprovedProduct
@@ -369,124 +357,18 @@ func (s *Service) Review(ctx context.Context, a onramp.Actor, id, action string,
 	return s.cfg.Requests.FindProductionRequest(ctx, id)
 }
 
-// narrowed is what an approval grants: nil for what was asked, or the reviewer's narrowing of it.
-// The review grants whatever it is sent (and ends failed on a grant it cannot make), so this is
-// the one check that an approval never widens the request: it used to pass grants through
-// unchecked, and gave a product none of whose listed scopes matched the plan's full scopes.
+// narrowed is what an approval grants: nil for what was asked, or the reviewer's narrowing of it
+// under onramp.ProductionRequest.Narrow, the rule the review's grant applies again (a Signal from
+// the Web UI reaches it without this service), so the portal refuses here, naming the field.
 func (s *Service) narrowed(ctx context.Context, r onramp.ProductionRequest, action string, d Decision) ([]onramp.ApprovedProduct, error) {
 	if action != "approve" || (len(d.Grants) == 0 && len(d.Scopes) == 0 && d.Quota == nil) {
 		return nil, nil
-	}
-	if len(d.Grants) > 0 && (len(d.Scopes) > 0 || d.Quota != nil) {
-		return nil, wider("grants", "give either grants per product or scopes and a quota for every product, not both")
 	}
 	plans, err := s.cfg.Plans.Plans(ctx)
 	if err != nil {
 		return nil, err
 	}
-	planGrant := func(product, plan string) (onramp.Grant, bool) {
-		for _, p := range plans {
-			if p.Name == plan {
-				g, ok := p.Products[product]
-				return g, ok
-			}
-		}
-		return onramp.Grant{}, false
-	}
-	if len(d.Grants) > 0 {
-		return grantsWithin(r, d.Grants, planGrant)
-	}
-	var out []onramp.ApprovedProduct
-	used := map[string]bool{}
-	for i, p := range r.Products {
-		def, ok := planGrant(p.Product, p.Plan)
-		if !ok {
-			return nil, wider("products["+strconv.Itoa(i)+"]", "plan "+p.Plan+" no longer offers "+p.Product)
-		}
-		g := onramp.ApprovedProduct{Product: p.Product, Plan: p.Plan}
-		for _, sc := range d.Scopes {
-			if slices.Contains(def.Scopes, sc) {
-				g.Scopes, used[sc] = append(g.Scopes, sc), true
-			}
-		}
-		if len(d.Scopes) > 0 && len(g.Scopes) == 0 {
-			continue // none of its scopes listed: not granted, rather than granted in full
-		}
-		if d.Quota != nil {
-			if err := quotaWithin("quota", *d.Quota, def.Quota); err != nil {
-				return nil, err
-			}
-			q := *d.Quota
-			g.Quota = &q
-		}
-		out = append(out, g)
-	}
-	for _, sc := range d.Scopes {
-		if !used[sc] {
-			return nil, wider("scopes", sc+" is not a scope of a requested product on its plan")
-		}
-	}
-	return out, nil
-}
-
-// grantsWithin checks a reviewer's grants one by one against the request and its plans.
-func grantsWithin(r onramp.ProductionRequest, grants []onramp.ApprovedProduct, planGrant func(product, plan string) (onramp.Grant, bool)) ([]onramp.ApprovedProduct, error) {
-	var asked []string
-	for _, p := range r.Products {
-		asked = append(asked, p.Product+" on "+p.Plan)
-	}
-	out := make([]onramp.ApprovedProduct, 0, len(grants))
-	seen := map[string]bool{}
-	for i, g := range grants {
-		loc := "grants[" + strconv.Itoa(i) + "]"
-		if !slices.ContainsFunc(r.Products, func(p onramp.RequestedProduct) bool { return p.Product == g.Product && p.Plan == g.Plan }) {
-			return nil, wider(loc, g.Product+" on "+g.Plan+" was not requested; requested: "+strings.Join(asked, ", "))
-		}
-		if seen[g.Product] {
-			return nil, wider(loc, g.Product+" is granted twice")
-		}
-		seen[g.Product] = true
-		def, ok := planGrant(g.Product, g.Plan)
-		if !ok {
-			return nil, wider(loc, "plan "+g.Plan+" no longer offers "+g.Product)
-		}
-		for _, sc := range g.Scopes {
-			if !slices.Contains(def.Scopes, sc) {
-				return nil, wider(loc+".scopes", sc+" is not among the "+g.Plan+" plan's scopes of "+g.Product+": "+strings.Join(def.Scopes, ", "))
-			}
-		}
-		if g.Quota != nil {
-			if err := quotaWithin(loc+".quota", *g.Quota, def.Quota); err != nil {
-				return nil, err
-			}
-			q := *g.Quota
-			g.Quota = &q
-		}
-		g.Scopes = slices.Clone(g.Scopes)
-		out = append(out, g)
-	}
-	return out, nil
-}
-
-// quotaWithin refuses an invalid quota or one that admits more than the plan's: a daily quota
-// counts as 31 days of it against a monthly one, a monthly one as one day against a daily one.
-func quotaWithin(loc string, q, plan onramp.Quota) error {
-	if err := q.Validate(); err != nil {
-		return wider(loc, onramp.ErrorMessage(err))
-	}
-	limit := plan.Limit
-	if q.Period == "day" && plan.Period == "month" {
-		limit = plan.Limit / 31
-	}
-	if q.Limit > limit {
-		return wider(loc, fmt.Sprintf("%d calls per %s is more than the plan's %d per %s", q.Limit, q.Period, plan.Limit, plan.Period))
-	}
-	return nil
-}
-
-func wider(loc, msg string) error {
-	return &onramp.Error{Code: onramp.EINVALID, Message: "an approval can only narrow what was requested",
-		Details: []onramp.ErrorDetail{{Location: loc, Message: msg}}}
+	return r.Narrow(plans, onramp.Approval{Grants: d.Grants, Scopes: d.Scopes, Quota: d.Quota})
 }
 
 // ProviderNotifications returns a page of the provider's own notifications (reminders,

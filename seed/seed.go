@@ -13,10 +13,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -25,6 +23,7 @@ import (
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/credentials"
+	"github.com/onramp-dev/onramp/gateway"
 	"github.com/onramp-dev/onramp/partners"
 )
 
@@ -51,10 +50,11 @@ type CredentialStore interface {
 	ImportCredentials(ctx context.Context, cs []onramp.Credential) error
 }
 
-// UsageStore is the usage store with its bulk write (mongo.Usage).
+// UsageStore is what a gateway node writes, with the bulk write of flushes (mongo.Usage).
 type UsageStore interface {
-	onramp.UsageStore
-	ImportUsage(ctx context.Context, events []onramp.UsageEvent) error
+	onramp.GatewayUsageStore
+	// ImportUsage stores the node's flushes of organisations it has written nothing for yet.
+	ImportUsage(ctx context.Context, node string, flushes []onramp.UsageFlush) error
 }
 
 // OnboardingStore is the onboarding store with its bulk writes (mongo.Onboarding).
@@ -137,7 +137,7 @@ func New(cfg Config) (*Seeder, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.New(rand.NewPCG(2026, 17))
 	}
-	cat, err := catalog.New(catalog.Config{Store: cfg.Catalog, Assignments: cfg.Catalog, Policy: cfg.Policy, SandboxURL: "http://sandbox.invalid", ProductionURL: "http://production.invalid", Now: cfg.Now})
+	cat, err := newCatalog(cfg.Catalog, cfg.Catalog, cfg.Policy, cfg.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -336,12 +336,23 @@ func (s *Seeder) Partners(ctx context.Context, size Size, r *Report) error {
 	return nil
 }
 
+// newCatalog is the catalog service the seed publishes and assigns through. It announces
+// nothing: a dataset is not news to its subscribers (and the seed runs without Temporal).
+func newCatalog(store onramp.CatalogStore, assignments onramp.AssignmentStore, policy onramp.Policy, now func() time.Time) (*catalog.Catalog, error) {
+	return catalog.New(catalog.Config{Store: store, Assignments: assignments, Policy: policy, Announcements: unannounced{},
+		SandboxURL: "http://sandbox.invalid", ProductionURL: "http://production.invalid", Now: now})
+}
+
+type unannounced struct{}
+
+func (unannounced) AnnounceVersion(context.Context, string, string) error { return nil }
+
 func (s *Seeder) batch(ctx context.Context, from, to, total, keysPerOrg int, r *Report) error {
 	orgs := newOrgBuffer(s.cfg.Orgs)
 	assignments := newAssignmentBuffer(s.cfg.Catalog)
 	creds := &credentialBuffer{CredentialStore: s.cfg.Credentials}
 	plans := &cachedPlans{CatalogStore: assignments}
-	cat, err := catalog.New(catalog.Config{Store: plans, Assignments: assignments, Policy: s.cfg.Policy, SandboxURL: "http://sandbox.invalid", ProductionURL: "http://production.invalid", Now: s.cfg.Now})
+	cat, err := newCatalog(plans, assignments, s.cfg.Policy, s.cfg.Now)
 	if err != nil {
 		return err
 	}
@@ -513,21 +524,76 @@ func (s *Seeder) reviews(ctx context.Context, from, to int, now time.Time) error
 	return nil
 }
 
-// callBatch is how many calls are recorded at once.
-const callBatch = 5000
+// callBatch is about how many calls are recorded at once (whole partners at a time).
+const callBatch = 20000
+
+// caller is a seeded partner that makes calls, and how many.
+type caller struct {
+	org      string
+	keys     []onramp.Credential
+	products []string
+	calls    int
+}
 
 // Calls records n calls over the last seven days, spread over the seeded partners with keys as
 // traffic is (the partner of rank k makes calls in proportion to 1/(k+1), mostly to its first
 // product); focus, when given with its share (0 to 1), is the organisation whose keys make that
-// share of them. A partner's calls are written together (ImportUsage), their hours' totals with
-// them.
+// share of them. The calls are stored as a gateway node that served them stores them (its
+// flushes, gateway.UsageFlushes), whole partners at a time in bulk (ImportUsage), with the
+// month's quota counters the node would have kept.
 func (s *Seeder) Calls(ctx context.Context, n int, focus string, share float64, r *Report) error {
-	type caller struct {
-		org      string
-		keys     []onramp.Credential
-		products []string
-		calls    int
+	if n == 0 {
+		return nil
 	}
+	callers, err := s.callers(n, focus, share)
+	if err != nil {
+		return err
+	}
+	now := s.cfg.Now().UTC()
+	node, run := "seed-"+onramp.RandomHex(4), onramp.RandomHex(4) // another seed's calls are other calls, of another node
+	month, _ := onramp.QuotaPeriod(onramp.Quota{Period: "month"}, now)
+	start := time.Now()
+	counters := map[string]int64{}
+	var batch []onramp.UsageEvent
+	flush := func() error {
+		if err := s.cfg.Usage.ImportUsage(ctx, node, gateway.UsageFlushes(batch, now, 0)); err != nil {
+			return err
+		}
+		before := r.Calls
+		r.Calls += len(batch)
+		batch = batch[:0]
+		if r.Calls/100000 != before/100000 || r.Calls == n {
+			s.progress("  calls: %d/%d (%.0f calls/s)", r.Calls, n, float64(r.Calls)/time.Since(start).Seconds())
+		}
+		return nil
+	}
+	for _, c := range callers {
+		for range c.calls {
+			e := s.call(c, now, fmt.Sprintf("%s_%08d", run, r.Calls+len(batch)))
+			if !e.At.Before(month) {
+				counters[onramp.CounterID(c.org, e.Product, onramp.Sandbox, month)]++
+			}
+			batch = append(batch, e)
+		}
+		if len(batch) >= callBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if len(batch) > 0 {
+		if err := flush(); err != nil {
+			return err
+		}
+	}
+	if err := s.cfg.Usage.SaveQuotaCounts(ctx, node, counters); err != nil {
+		return err
+	}
+	return s.cfg.Usage.SaveNode(ctx, onramp.GatewayNode{ID: node, StartedAt: now.Add(-7 * 24 * time.Hour), SeenAt: now})
+}
+
+// callers shares n calls among the seeded partners with keys (see Calls).
+func (s *Seeder) callers(n int, focus string, share float64) ([]*caller, error) {
 	var callers []*caller
 	var focused *caller
 	for _, o := range s.Orgs {
@@ -541,11 +607,8 @@ func (s *Seeder) Calls(ctx context.Context, n int, focus string, share float64, 
 		}
 		callers = append(callers, c)
 	}
-	if n == 0 {
-		return nil
-	}
 	if len(callers) == 0 && focused == nil {
-		return onramp.Errorf(onramp.EINVALID, "no seeded partner has a key to make calls with: seed --orgs and --keys-per-org too")
+		return nil, onramp.Errorf(onramp.EINVALID, "no seeded partner has a key to make calls with: seed --orgs and --keys-per-org too")
 	}
 	rest := n
 	if focused != nil {
@@ -571,75 +634,31 @@ func (s *Seeder) Calls(ctx context.Context, n int, focus string, share float64, 
 	if focused != nil {
 		callers = append([]*caller{focused}, callers...)
 	}
-	now := s.cfg.Now().UTC()
-	run := onramp.RandomHex(4) // another seed's calls are other calls
-	month, _ := onramp.QuotaPeriod(onramp.Quota{Period: "month"}, now)
-	start := time.Now()
-	counters := map[string]int64{}
-	var batch []onramp.UsageEvent
-	flush := func() error {
-		if err := s.cfg.Usage.ImportUsage(ctx, batch); err != nil {
-			return err
-		}
-		before := r.Calls
-		r.Calls += len(batch)
-		batch = batch[:0]
-		if r.Calls/100000 != before/100000 || r.Calls == n {
-			s.progress("  calls: %d/%d (%.0f calls/s)", r.Calls, n, float64(r.Calls)/time.Since(start).Seconds())
-		}
-		return nil
+	return callers, nil
+}
+
+// call makes up one call of c's in the week before now: more recent calls than old ones, one
+// in ten refused or failed.
+func (s *Seeder) call(c *caller, now time.Time, id string) onramp.UsageEvent {
+	key := c.keys[s.intn(len(c.keys))]
+	product := c.products[0]
+	if roll := s.float(); roll > 0.7 && len(c.products) > 1 {
+		product = c.products[1+int(float64(len(c.products)-1)*(roll-0.7)/0.3)%(len(c.products)-1)]
 	}
-	i := 0
-	for _, c := range callers {
-		for range c.calls {
-			key := c.keys[s.intn(len(c.keys))]
-			product := c.products[0]
-			if roll := s.float(); roll > 0.7 && len(c.products) > 1 {
-				product = c.products[1+int(float64(len(c.products)-1)*(roll-0.7)/0.3)%(len(c.products)-1)]
-			}
-			at := now.Add(-time.Duration(math.Pow(s.float(), 2) * float64(7*24*time.Hour))) // more recent calls than old ones
-			status := 200
-			switch roll := s.intn(100); {
-			case roll < 4:
-				status = 404
-			case roll < 7:
-				status = 403
-			case roll < 9:
-				status = 429
-			case roll < 10:
-				status = 502
-			}
-			ops := []string{"list", "get", "create", "update"}
-			res := resourceWords[s.intn(3)]
-			batch = append(batch, onramp.UsageEvent{ID: fmt.Sprintf("seed_%s_%08d", run, i), RequestID: fmt.Sprintf("req-seed-%s-%08d", run, i), At: at,
-				OrgID: c.org, CredentialID: key.ID, Label: key.Label, Environment: onramp.Sandbox, Product: product, Version: "latest",
-				Operation: ops[i%4] + title(res), Method: []string{"GET", "GET", "POST", "PATCH"}[i%4], Path: "/" + res + "s", Status: status, LatencyMS: 2 + 40*s.float()})
-			if !at.Before(month) {
-				counters[onramp.CounterID(c.org, product, onramp.Sandbox, month)]++
-			}
-			i++
-			if len(batch) == callBatch {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
+	at := now.Add(-time.Duration(math.Pow(s.float(), 2) * float64(7*24*time.Hour)))
+	status := 200
+	switch roll := s.intn(100); {
+	case roll < 4:
+		status = 404
+	case roll < 7:
+		status = 403
+	case roll < 9:
+		status = 429
+	case roll < 10:
+		status = 502
 	}
-	if len(batch) > 0 {
-		if err := flush(); err != nil {
-			return err
-		}
-	}
-	// The quota counters the gateway would have kept for this month's calls.
-	ids := slices.Sorted(maps.Keys(counters))
-	for from := 0; from < len(ids); from += 500 {
-		deltas := map[string]int64{}
-		for _, id := range ids[from:min(from+500, len(ids))] {
-			deltas[id] = counters[id]
-		}
-		if _, err := s.cfg.Usage.AddToCounters(ctx, deltas); err != nil {
-			return err
-		}
-	}
-	return nil
+	op, res := s.intn(4), resourceWords[s.intn(3)]
+	return onramp.UsageEvent{ID: "seed_" + id, RequestID: "req-seed-" + id, At: at, OrgID: c.org, CredentialID: key.ID, Label: key.Label,
+		Environment: onramp.Sandbox, Product: product, Version: "latest", Operation: []string{"list", "get", "create", "update"}[op] + title(res),
+		Method: []string{"GET", "GET", "POST", "PATCH"}[op], Path: "/" + res + "s", Status: status, LatencyMS: 2 + 40*s.float()}
 }

@@ -107,8 +107,13 @@ func (s onboarding) ImportNotifications(ctx context.Context, ns []onramp.Notific
 
 type usage struct{ *credentialstest.Memory }
 
-func (s usage) ImportUsage(ctx context.Context, es []onramp.UsageEvent) error {
-	return s.RecordUsage(ctx, es)
+func (s usage) ImportUsage(ctx context.Context, node string, fs []onramp.UsageFlush) error {
+	for _, f := range fs {
+		if err := s.SaveUsage(ctx, node, f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Fakes are the seed's stores on memory.
@@ -155,7 +160,7 @@ func TestSeedBuildsWhatItIsAskedFor(t *testing.T) {
 	if r.Products != 7 || r.Versions != 28 || r.Plans != 2 || r.Orgs != 60 || r.Calls != 900 || r.Keys == 0 || r.Keys%2 != 0 {
 		t.Fatalf("report = %+v", r)
 	}
-	c, err := catalog.New(catalog.Config{Store: f.Catalog, Assignments: f.Catalog, Policy: policy, SandboxURL: "http://s", ProductionURL: "http://p"})
+	c, err := catalog.New(catalog.Config{Store: f.Catalog, Assignments: f.Catalog, Policy: policy, Announcements: &catalogtest.Announcements{}, SandboxURL: "http://s", ProductionURL: "http://p"})
 	if err != nil {
 		t.Fatal(err)
 	}

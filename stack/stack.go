@@ -13,19 +13,16 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/activities"
-	"github.com/onramp-dev/onramp/api"
 	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/credentials"
 	"github.com/onramp-dev/onramp/deploy"
@@ -35,12 +32,9 @@ import (
 	"github.com/onramp-dev/onramp/lifecycles"
 	"github.com/onramp-dev/onramp/mail"
 	"github.com/onramp-dev/onramp/mongo"
-	"github.com/onramp-dev/onramp/partners"
 	"github.com/onramp-dev/onramp/policies"
-	"github.com/onramp-dev/onramp/production"
 	"github.com/onramp-dev/onramp/sla"
-	"github.com/onramp-dev/onramp/team"
-	"github.com/onramp-dev/onramp/worker"
+	"github.com/onramp-dev/onramp/subscriptions"
 )
 
 // Roles says which parts run in this process.
@@ -56,7 +50,10 @@ type Config struct {
 	BinDir string // where devstack and kratos binaries are (dev only)
 
 	PortalAddr, SandboxAddr, ProductionAddr string
-	PortalURL                               string // public portal URL; derived from PortalAddr when empty
+	// GatewayOpsAddr is the gateway's operations listener (/metrics, /healthz), apart from the
+	// partner-facing ones so partners never see the provider's traffic; empty: none.
+	GatewayOpsAddr string
+	PortalURL      string // public portal URL; derived from PortalAddr when empty
 
 	MongoURI          string
 	TemporalAddress   string
@@ -72,8 +69,10 @@ type Config struct {
 	// TokenTTL is their lifetime (0: 10 minutes).
 	TokenSigningKey string
 	TokenTTL        time.Duration
-	// QuotaFlush is how often gateway quota counters are added to MongoDB (default 1s).
+	// QuotaFlush is how often gateway quota counters are written to MongoDB (default 1s).
 	QuotaFlush time.Duration
+	// GatewayStoreTimeout bounds each of the gateway's own store operations (default 2s).
+	GatewayStoreTimeout time.Duration
 	// UsageRetention is how long the call history keeps a call (0: 720h); the worker purges
 	// older calls every PurgeEvery (0: hourly).
 	UsageRetention, PurgeEvery time.Duration
@@ -116,15 +115,21 @@ type Config struct {
 // Stack is a running Onramp.
 type Stack struct {
 	PortalURL, SandboxURL, ProductionURL string
+	GatewayOpsURL                        string // the gateway's /metrics and /healthz
+	GatewayNode                          string // the gateway node's id (its usage documents' key)
 	TemporalUIURL                        string
 	ExampleUpstreamURL                   string // dev: the demo products' production upstream
 	MongoURI, TemporalAddress            string
 	KratosPublicURL, KratosAdminURL      string
 	AdminTokenPath                       string
 
-	Mongo    *mongo.DB
+	Mongo    *mongo.DB // the portal's and worker's client (dev: one pooled connection)
 	Temporal client.Client
 	Kratos   *kratos.Client
+
+	gatewayDB *mongo.DB // the data plane's own client
+	gateways  []*gateway.Gateway
+	catalog   *catalog.Catalog // follows the change feed until Stop
 
 	cfg      Config
 	servers  []*http.Server
@@ -161,395 +166,158 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			_ = s.Stop(context.Background())
 		}
 	}()
+	// Listeners first: the portal URL must be known before Kratos is configured.
+	ls, err := s.listen()
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			ls.close()
+		}
+	}()
+	if err := s.startDependencies(ctx); err != nil {
+		return nil, err
+	}
+	d, err := s.shared(ctx, bg)
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.Roles.Worker {
+		if err := s.startWorkerRole(bg, d); err != nil {
+			return nil, err
+		}
+	}
+	if s.cfg.Roles.Portal {
+		if err := s.startPortal(ctx, d, ls.portal); err != nil {
+			return nil, err
+		}
+	}
+	if s.cfg.Roles.Gateway {
+		gd := gatewayDeps{reg: d.reg, alerts: d.lifecycles, journeys: d.onboarding, policy: d.policy, keys: d.keys}
+		if err := s.startGateway(ctx, gd, ls.sandbox, ls.production, ls.ops); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
 
-	// Bind listeners first: the portal URL must be known before Kratos is configured.
-	listen := func(addr string) (net.Listener, string, error) {
+// listeners are the stack's bound listeners (nil for a role it does not run).
+type listeners struct {
+	portal, sandbox, production, ops net.Listener
+}
+
+func (ls listeners) close() {
+	for _, l := range []net.Listener{ls.portal, ls.sandbox, ls.production, ls.ops} {
+		if l != nil {
+			l.Close()
+		}
+	}
+}
+
+// listen binds the listeners of the roles this stack runs and records their URLs.
+func (s *Stack) listen() (ls listeners, err error) {
+	cfg := s.cfg
+	bind := func(addr string, url *string) (net.Listener, error) {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
-			return nil, "", fmt.Errorf("listen on %s: %w", addr, err)
+			ls.close()
+			return nil, fmt.Errorf("listen on %s: %w", addr, err)
 		}
-		return l, "http://" + l.Addr().String(), nil
+		*url = "http://" + l.Addr().String()
+		return l, nil
 	}
-	var portalL, sandboxL, prodL net.Listener
 	if cfg.Roles.Portal {
-		if portalL, s.PortalURL, err = listen(cfg.PortalAddr); err != nil {
-			return nil, err
+		if ls.portal, err = bind(cfg.PortalAddr, &s.PortalURL); err != nil {
+			return ls, err
 		}
 	}
 	if cfg.PortalURL != "" {
 		s.PortalURL = cfg.PortalURL
 	}
 	if cfg.Roles.Gateway {
-		if sandboxL, s.SandboxURL, err = listen(cfg.SandboxAddr); err != nil {
-			return nil, err
+		if ls.sandbox, err = bind(cfg.SandboxAddr, &s.SandboxURL); err != nil {
+			return ls, err
 		}
-		if prodL, s.ProductionURL, err = listen(cfg.ProductionAddr); err != nil {
-			return nil, err
+		if ls.production, err = bind(cfg.ProductionAddr, &s.ProductionURL); err != nil {
+			return ls, err
 		}
-	}
-	for _, l := range []net.Listener{portalL, sandboxL, prodL} {
-		if l != nil {
-			defer func() {
-				if err != nil {
-					l.Close()
-				}
-			}()
+		if cfg.GatewayOpsAddr != "" {
+			if ls.ops, err = bind(cfg.GatewayOpsAddr, &s.GatewayOpsURL); err != nil {
+				return ls, err
+			}
 		}
 	}
+	return ls, nil
+}
 
-	if err := s.startDependencies(ctx); err != nil {
-		return nil, err
-	}
-	cfg = s.cfg // startDependencies fills in addresses and the dev admin token
+// deps are the stores, services and clients more than one role uses, built once per process.
+type deps struct {
+	reg        *prometheus.Registry
+	mailer     onramp.Mailer
+	devBox     *mongo.Mailbox // dev: the mailbox /dev/mail shows
+	catalog    *mongo.Catalog
+	creds      *mongo.Credentials
+	usage      *mongo.Usage
+	onboarding *mongo.Onboarding
+	orgs       *mongo.Organizations
+	keys       *credentials.Keyring
+	keyring    *credentials.Service
+	policy     *policies.Engine
+	lifecycles *lifecycles.Temporal
+	cat        *catalog.Catalog       // portal and worker
+	subs       *subscriptions.Service // portal and worker
+	subStore   *mongo.Subscriptions
+}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	var devBox *mongo.Mailbox
-	var mailer onramp.Mailer
+// shared builds what the roles share. One policy engine serves every role here: the same
+// decisions, one watcher.
+func (s *Stack) shared(ctx, bg context.Context) (d deps, err error) {
+	cfg := &s.cfg
+	d.reg = prometheus.NewRegistry()
+	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if cfg.Dev {
-		devBox = mongo.NewMailbox(s.Mongo)
-		mailer = devBox
+		d.devBox = mongo.NewMailbox(s.Mongo)
+		d.mailer = d.devBox
 	} else if cfg.SMTPURL != "" {
-		if mailer, err = mail.NewSMTP(cfg.SMTPURL); err != nil {
-			return nil, err
+		if d.mailer, err = mail.NewSMTP(cfg.SMTPURL); err != nil {
+			return d, err
 		}
 	}
-
-	catalogStore := mongo.NewCatalog(s.Mongo)
-	credStore := mongo.NewCredentials(s.Mongo)
-	usage := mongo.NewUsage(s.Mongo)
-	onboarding := mongo.NewOnboarding(s.Mongo)
+	d.catalog, d.creds, d.usage, d.onboarding = mongo.NewCatalog(s.Mongo), mongo.NewCredentials(s.Mongo), mongo.NewUsage(s.Mongo), mongo.NewOnboarding(s.Mongo)
 	if cfg.Calendar.Location == nil {
 		cfg.Calendar = sla.Default()
 	}
 	if cfg.Dev && cfg.CredentialKeys == "" {
 		cfg.CredentialKeys = s.secrets.CredentialKeys
 	}
-	keys, err := credentials.ParseKeyring(cfg.CredentialKeys)
-	if err != nil {
-		return nil, err
+	if d.keys, err = credentials.ParseKeyring(cfg.CredentialKeys); err != nil {
+		return d, err
 	}
-	orgs := mongo.NewOrganizations(s.Mongo, keys)
-	creds, err := credentials.New(credentials.Config{Store: credStore, Assignments: catalogStore, Keys: keys, PortalURL: s.portalURLOrDefault()})
-	if err != nil {
-		return nil, err
+	d.orgs = mongo.NewOrganizations(s.Mongo, d.keys)
+	if d.keyring, err = credentials.New(credentials.Config{Store: d.creds, Assignments: d.catalog, Keys: d.keys, PortalURL: s.portalURLOrDefault()}); err != nil {
+		return d, err
 	}
-	// One policy engine for every role here: the same decisions, one watcher.
-	var policy *policies.Engine
-	if cfg.Roles.Portal || cfg.Roles.Gateway || cfg.Roles.Worker {
-		if policy, err = s.policies(ctx, bg); err != nil {
-			return nil, err
-		}
+	if d.policy, err = s.policies(ctx, bg); err != nil {
+		return d, err
 	}
-	if cfg.Roles.Worker {
-		if mailer == nil {
-			return nil, errors.New("the worker sends e-mail: set SMTP_URL")
-		}
-		s.acts, err = activities.New(activities.Activities{Mailer: mailer, Organizations: orgs, Members: orgs, Identities: s.Kratos, Team: orgs,
-			Sessions: s.Kratos, Credentials: creds, Requests: onboarding, Onboarding: onboarding, Plans: catalogStore, Assignments: catalogStore,
-			Calendar: cfg.Calendar, ReviewersEmail: cfg.ReviewersEmail, CredentialStore: credStore, Rotations: credStore, Policy: policy,
-			QuotaRequests: onboarding})
-		if err != nil {
-			return nil, err
-		}
-		if err := s.StartWorker(); err != nil {
-			return nil, err
-		}
-		go s.retainUsage(bg, usage)
+	if d.lifecycles, err = lifecycles.New(s.Temporal, lifecycles.Config{PortalURL: s.portalURLOrDefault(),
+		ReminderAfter: cfg.InvitationReminder, ExpireAfter: cfg.InvitationExpiry}); err != nil {
+		return d, err
 	}
-	lc, err := lifecycles.New(s.Temporal, lifecycles.Config{PortalURL: s.portalURLOrDefault(),
-		ReminderAfter: cfg.InvitationReminder, ExpireAfter: cfg.InvitationExpiry})
-	if err != nil {
-		return nil, err
-	}
-
-	if cfg.Roles.Portal {
-		cat, err := s.catalog(ctx, catalogStore, policy)
-		if err != nil {
-			return nil, err
+	// The portal publishes and shows the catalog; the worker announces what was published.
+	d.subStore = mongo.NewSubscriptions(s.Mongo)
+	if cfg.Roles.Portal || cfg.Roles.Worker {
+		if d.cat, err = s.newCatalog(d.catalog, d.policy, d.lifecycles, d.lifecycles); err != nil {
+			return d, err
 		}
-		invitations := lc
-		teamSvc, err := team.New(team.Config{Policy: policy, Identities: s.Kratos, Sessions: s.Kratos, Organizations: orgs, Members: orgs, Team: orgs,
-			Invitations: invitations, MemberInvitations: invitations, Logger: cfg.Logger.With("role", "portal")})
-		if err != nil {
-			return nil, err
-		}
-		partnerSvc, err := partners.New(partners.Config{Organizations: orgs, Team: orgs, Invitations: invitations, Plans: cat,
-			SSOProviders: s.ssoProviders(), Onboarding: onboarding, Logger: cfg.Logger.With("role", "portal")})
-		if err != nil {
-			return nil, err
-		}
-		productionSvc, err := production.New(production.Config{Policy: policy, Requests: onboarding, Reviews: invitations, Plans: cat,
-			Organizations: orgs, Onboarding: onboarding})
-		if err != nil {
-			return nil, err
-		}
-		credentialSvc, err := credentials.NewManager(credentials.ManagerConfig{Keys: creds, Policy: policy, Plans: cat, Audit: orgs,
-			Rotations: invitations, RotationStore: credStore, Usage: usage, Logger: cfg.Logger.With("role", "portal")})
-		if err != nil {
-			return nil, err
-		}
-		tryIt, err := catalog.NewTryIt(catalog.TryItConfig{Catalog: cat, Keys: creds, Policy: policy, PortalURL: s.portalURLOrDefault()})
-		if err != nil {
-			return nil, err
-		}
-		apiCfg := api.Config{
-			Logger:          cfg.Logger.With("role", "portal"),
-			Checks:          s.checks(),
-			AdminToken:      cfg.AdminToken,
-			DevMode:         cfg.Dev,
-			Registry:        reg,
-			PortalURL:       s.portalURLOrDefault(),
-			KratosPublicURL: cfg.KratosPublicURL,
-			Identity:        s.Kratos,
-			Organizations:   orgs,
-			Team:            orgs,
-			TeamService:     teamSvc,
-			Partners:        partnerSvc,
-			Production:      productionSvc,
-			Policy:          policy,
-			Policies:        policy,
-			Catalog:         cat,
-			Credentials:     credentialSvc,
-			Keys:            creds,
-			TryIt:           tryIt,
-			Usage:           usage,
-			Onboarding:      onboarding,
-			QuotaRequests:   onboarding,
-			QuotaReviews:    lc,
-			SignInPerClient: cfg.SignInPerClient,
-			TrustedProxies:  cfg.TrustedProxies,
-			HookToken:       cfg.KratosHookToken,
-		}
-		if cfg.Dev {
-			apiCfg.HookToken = s.secrets.HookToken
-		}
-		// Kratos forgets providers it was not started with: install every partner's again.
-		if err := partnerSvc.SyncSSO(ctx); err != nil {
-			return nil, err
-		}
-		if cfg.Dev {
-			apiCfg.Mailbox, apiCfg.CourierToken = devBox, s.secrets.CourierToken
-		}
-		portal, err := api.New(apiCfg)
-		if err != nil {
-			return nil, err
-		}
-		s.serve(portalL, portal, "portal")
-	}
-	if cfg.Roles.Gateway {
-		log := cfg.Logger.With("role", "gateway")
-		flush := cfg.QuotaFlush
-		if flush == 0 {
-			flush = time.Second
-		}
-		s.recorder = gateway.NewRecorder(usage, credStore, log)
-		s.quota = gateway.NewQuota(gateway.QuotaConfig{Store: usage, Alerts: lc, Logger: log, Interval: flush})
-		if cfg.Dev && cfg.TokenSigningKey == "" {
-			cfg.TokenSigningKey = s.secrets.TokenSigningKey
-		}
-		kid, signingKey, err := gateway.ParseTokenKey(cfg.TokenSigningKey)
-		if err != nil {
-			return nil, err
-		}
-		ttl := cfg.TokenTTL
-		if ttl == 0 {
-			ttl = 10 * time.Minute
-		}
-		tokens, err := gateway.NewTokens(kid, signingKey, ttl, "onramp", nil)
-		if err != nil {
-			return nil, err
-		}
-		upstream := ""
-		if cfg.Dev {
-			// The demo products' production upstreams are examples (.example): one local server answers for them.
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return nil, err
-			}
-			upstream = "http://" + l.Addr().String()
-			s.ExampleUpstreamURL = upstream
-			s.serve(l, gateway.ExampleUpstream(catalogStore), "example-upstream")
-		}
-		for _, g := range []struct {
-			env string
-			l   net.Listener
-		}{{gateway.Sandbox, sandboxL}, {gateway.Production, prodL}} {
-			h, err := gateway.New(gateway.Config{Environment: g.env, PortalURL: s.portalURLOrDefault(), Credentials: creds, Organizations: orgs,
-				Catalog: catalogStore, Assignments: catalogStore, Policy: policy, Recorder: s.recorder, Quota: s.quota,
-				ExampleUpstream: upstream, Journeys: onboarding, Tokens: tokens, Logger: log})
-			if err != nil {
-				return nil, err
-			}
-			s.serve(g.l, h, "gateway-"+g.env)
+		s.catalog = d.cat
+		if d.subs, err = subscriptions.New(subscriptions.Config{Catalog: d.cat, Versions: d.catalog, Policy: d.policy, Organizations: d.orgs,
+			Members: d.orgs, Team: d.orgs, Subscriptions: d.subStore, Tokens: d.subStore, PortalURL: s.portalURLOrDefault()}); err != nil {
+			return d, err
 		}
 	}
-	return s, nil
-}
-
-// startDependencies starts the embedded infrastructure in dev mode (unless given addresses) and
-// connects to MongoDB, Temporal and Kratos.
-func (s *Stack) startDependencies(ctx context.Context) error {
-	cfg := &s.cfg
-	if cfg.Dev {
-		// Child processes run in directories of their own: a relative data directory (the default
-		// .onramp) would mean another place to them.
-		abs, err := filepath.Abs(cfg.Data)
-		if err != nil {
-			return fmt.Errorf("data directory: %w", err)
-		}
-		cfg.Data = abs
-		if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-			return fmt.Errorf("data directory: %w", err)
-		}
-		secrets, err := devenv.LoadSecrets(cfg.Data)
-		if err != nil {
-			return err
-		}
-		s.secrets = secrets
-		if cfg.AdminToken == "" {
-			cfg.AdminToken = secrets.AdminToken
-			s.AdminTokenPath = filepath.Join(cfg.Data, "admin-token")
-		}
-		if cfg.MongoURI == "" || cfg.TemporalAddress == "" {
-			bin, err := devenv.FindBinary(cfg.BinDir, "devstack")
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cfg.Progress, "Starting Temporal server, Temporal Web UI and MongoDB (FerretDB)…")
-			s.infra, err = devenv.StartInfra(ctx, devenv.InfraOptions{
-				Binary: bin, DataDir: cfg.Data, Host: cfg.DevHost,
-				TemporalPort: cfg.TemporalPort, UIPort: cfg.TemporalUIPort, MongoPort: cfg.MongoPort,
-			})
-			if err != nil {
-				return err
-			}
-			if cfg.MongoURI == "" {
-				cfg.MongoURI = s.infra.MongoURI
-			}
-			if cfg.TemporalAddress == "" {
-				cfg.TemporalAddress = s.infra.TemporalAddress
-			}
-			s.TemporalUIURL = s.infra.TemporalUIURL
-			s.watch(s.infra.Done(), "the embedded Temporal/MongoDB process (devstack) exited; see "+filepath.Join(cfg.Data, "devstack.log"))
-		}
-		if cfg.KratosPublicURL == "" || cfg.KratosAdminURL == "" {
-			bin, err := devenv.FindBinary(cfg.BinDir, "kratos")
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cfg.Progress, "Starting Kratos (identity)…")
-			s.kratosP, err = devenv.StartKratos(ctx, devenv.KratosOptions{
-				Binary: bin, DataDir: cfg.Data, Host: cfg.DevHost,
-				PublicPort: cfg.KratosPublicPort, AdminPort: cfg.KratosAdminPort,
-				PortalURL: s.portalURLOrDefault(), Secrets: secrets,
-			})
-			if err != nil {
-				return err
-			}
-			cfg.KratosPublicURL, cfg.KratosAdminURL = s.kratosP.PublicURL, s.kratosP.AdminURL
-			s.watch(s.kratosP.Done(), "Kratos exited; see "+filepath.Join(cfg.Data, "kratos", "kratos.log"))
-		}
-	}
-	missing := []string{}
-	for name, v := range map[string]string{"MONGODB_URI": cfg.MongoURI, "TEMPORAL_ADDRESS": cfg.TemporalAddress,
-		"KRATOS_PUBLIC_URL": cfg.KratosPublicURL, "KRATOS_ADMIN_URL": cfg.KratosAdminURL} {
-		if v == "" {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("missing configuration: %v (see `onramp help`)", missing)
-	}
-	if cfg.Roles.Portal && len(cfg.AdminToken) < 32 {
-		return errors.New("ADMIN_TOKEN must be set to a random value of at least 32 characters for the portal")
-	}
-	if cfg.Roles.Portal && !cfg.Dev && len(cfg.KratosHookToken) < 32 {
-		return errors.New("KRATOS_HOOK_TOKEN must be set to a random value of at least 32 characters (the same in Kratos's hook config): sign-in completion and the registration gate authenticate Kratos with it")
-	}
-	if err := checkSecrets(*cfg); err != nil {
-		return err
-	}
-	s.MongoURI, s.TemporalAddress = cfg.MongoURI, cfg.TemporalAddress
-	s.KratosPublicURL, s.KratosAdminURL = cfg.KratosPublicURL, cfg.KratosAdminURL
-
-	var err error
-	if s.Mongo, err = mongo.Open(ctx, cfg.MongoURI); err != nil {
-		return err
-	}
-	if err := s.Mongo.EnsureIndexes(ctx); err != nil {
-		return err
-	}
-	// Lists and counters written before this version (or by none) are built once from the data.
-	if err := s.Mongo.EnsureReadModels(ctx); err != nil {
-		return fmt.Errorf("build the lists: %w", err)
-	}
-	// The SDK logs at warn and above only: its info lines are per-poll noise in development.
-	tlog := slog.New(levelFilter{cfg.Logger.Handler(), slog.LevelWarn}).With("component", "temporal-sdk")
-	if s.Temporal, err = client.DialContext(ctx, client.Options{
-		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: sdklog.NewStructuredLogger(tlog),
-	}); err != nil {
-		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
-	}
-	if s.Kratos, err = kratos.New(cfg.KratosPublicURL, cfg.KratosAdminURL, nil); err != nil {
-		return err
-	}
-	return nil
-}
-
-// retainUsage keeps the call history to UsageRetention: it asks MongoDB for a TTL index once
-// (FerretDB refuses it) and purges older calls at start and every PurgeEvery in any case, until
-// ctx ends.
-func (s *Stack) retainUsage(ctx context.Context, usage *mongo.Usage) {
-	retention, every := s.cfg.UsageRetention, s.cfg.PurgeEvery
-	if retention <= 0 {
-		retention = 720 * time.Hour
-	}
-	if every <= 0 {
-		every = time.Hour
-	}
-	log := s.cfg.Logger.With("role", "worker")
-	if err := usage.ExpireUsage(ctx, retention); err != nil {
-		log.Info("no TTL index on usage_events; purging periodically instead", "error", err)
-	}
-	for {
-		n, err := usage.PurgeUsage(ctx, time.Now().Add(-retention))
-		if err != nil && ctx.Err() == nil {
-			log.Error("purge usage events", "error", err)
-		} else if n > 0 {
-			log.Info("purged usage events", "deleted", n, "older_than", retention)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(every):
-		}
-	}
-}
-
-// StartWorker starts the Temporal worker (again, after StopWorker).
-func (s *Stack) StartWorker() error {
-	if s.acts == nil {
-		return errors.New("this stack runs no worker role")
-	}
-	w, err := worker.New(s.Temporal, s.acts)
-	if err != nil {
-		return err
-	}
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start Temporal worker: %w", err)
-	}
-	s.worker = w
-	return nil
-}
-
-// StopWorker stops the Temporal worker; workflows wait, durably, until one runs again.
-func (s *Stack) StopWorker() {
-	if s.worker != nil {
-		s.worker.Stop()
-		s.worker = nil
-	}
+	return d, nil
 }
 
 // policies loads the Rego policies: embedded, or from PolicyDir, watched for changes until the stack stops.
@@ -569,8 +337,9 @@ func (s *Stack) policies(ctx, bg context.Context) (*policies.Engine, error) {
 	return e, nil
 }
 
-// catalog builds the catalog and loads catalog files: CatalogDir, or the demo catalog in dev mode.
-func (s *Stack) catalog(ctx context.Context, store *mongo.Catalog, policy onramp.Policy) (*catalog.Catalog, error) {
+// newCatalog builds the catalog: its publications announced through announcements, its
+// brownout schedules run by brownouts.
+func (s *Stack) newCatalog(store *mongo.Catalog, policy onramp.Policy, announcements onramp.Announcements, brownouts onramp.BrownoutSchedules) (*catalog.Catalog, error) {
 	sandbox, production := s.cfg.SandboxPublicURL, s.cfg.ProductionPublicURL
 	if sandbox == "" {
 		sandbox = or(s.SandboxURL, "http://localhost:4001")
@@ -578,27 +347,30 @@ func (s *Stack) catalog(ctx context.Context, store *mongo.Catalog, policy onramp
 	if production == "" {
 		production = or(s.ProductionURL, "http://localhost:4002")
 	}
-	c, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: policy, SandboxURL: sandbox, ProductionURL: production})
-	if err != nil {
-		return nil, err
-	}
+	return catalog.New(catalog.Config{Store: store, Assignments: store, Policy: policy, Announcements: announcements, Brownouts: brownouts,
+		Changes: mongo.NewChanges(s.Mongo), Logger: s.cfg.Logger.With("component", "catalog"), SandboxURL: sandbox, ProductionURL: production})
+}
+
+// loadCatalog loads catalog files into c: CatalogDir, or the demo catalog in dev mode.
+func (s *Stack) loadCatalog(ctx context.Context, c *catalog.Catalog) error {
 	var files fs.FS
+	var err error
 	switch {
 	case s.cfg.CatalogDir != "":
 		files = os.DirFS(s.cfg.CatalogDir)
 	case s.cfg.Dev:
 		if files, err = fs.Sub(deploy.Catalog, "catalog"); err != nil {
-			return nil, err
+			return err
 		}
 	default:
-		return c, nil
+		return nil
 	}
 	r, err := c.LoadFiles(ctx, files)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.cfg.Logger.Info("catalog files loaded", "products", r.Products, "plans", r.Plans, "published", r.Published, "unchanged", r.Unchanged)
-	return c, nil
+	return nil
 }
 
 func or(v, def string) string {
@@ -613,41 +385,6 @@ func (s *Stack) portalURLOrDefault() string {
 		return s.PortalURL
 	}
 	return "http://localhost:4000"
-}
-
-// ssoProviders is where partner identity providers are installed: the dev Kratos's own config,
-// or the providers file shared with a production Kratos.
-func (s *Stack) ssoProviders() onramp.SSOProviders {
-	switch {
-	case s.kratosP != nil:
-		return s.kratosP
-	case s.cfg.KratosProvidersFile != "":
-		return kratos.ProvidersFile{Path: s.cfg.KratosProvidersFile, Mapper: deploy.OIDCMapper, PublicURL: s.cfg.KratosPublicURL}
-	}
-	return noSSO{}
-}
-
-// noSSO refuses partner SSO when no providers file is configured.
-type noSSO struct{}
-
-func (noSSO) SyncProviders(_ context.Context, orgs []onramp.Organization) error {
-	for _, o := range orgs {
-		if o.SSO != nil {
-			return onramp.Errorf(onramp.EINVALID, "partner SSO is not set up on this portal: set KRATOS_PROVIDERS_FILE (see README)")
-		}
-	}
-	return nil
-}
-
-func (s *Stack) checks() []api.Check {
-	return []api.Check{
-		{Name: "mongodb", Fn: s.Mongo.Ping},
-		{Name: "temporal", Fn: func(ctx context.Context) error {
-			_, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
-			return err
-		}},
-		{Name: "kratos", Fn: s.Kratos.Ready},
-	}
 }
 
 // Listener limits: a slow or idle client cannot hold a connection for long, nor send endless
@@ -706,6 +443,12 @@ func (s *Stack) Stop(ctx context.Context) error {
 		errs = append(errs, srv.Shutdown(sctx))
 		cancel()
 	}
+	if s.catalog != nil {
+		s.catalog.Close()
+	}
+	for _, g := range s.gateways {
+		g.Close()
+	}
 	if s.recorder != nil {
 		s.recorder.Stop()
 	}
@@ -718,6 +461,9 @@ func (s *Stack) Stop(ctx context.Context) error {
 	}
 	if s.Mongo != nil {
 		errs = append(errs, s.Mongo.Close(ctx))
+	}
+	if s.gatewayDB != nil {
+		errs = append(errs, s.gatewayDB.Close(ctx))
 	}
 	if s.kratosP != nil {
 		errs = append(errs, s.kratosP.Stop())

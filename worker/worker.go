@@ -40,4 +40,6 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.CredentialRotationWorkflow, workflow.RegisterOptions{Name: workflows.CredentialRotationWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.QuotaAlertWorkflow, workflow.RegisterOptions{Name: workflows.QuotaAlertWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.QuotaIncreaseReviewWorkflow, workflow.RegisterOptions{Name: workflows.QuotaIncreaseReviewWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.BrownoutScheduleWorkflow, workflow.RegisterOptions{Name: workflows.BrownoutScheduleWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.VersionAnnouncementWorkflow, workflow.RegisterOptions{Name: workflows.VersionAnnouncementWorkflowName})
 }

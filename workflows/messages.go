@@ -95,6 +95,9 @@ type MemberInvitationInput struct {
 // Workflow change ids (workflow.GetVersion), so running executions replay as they were recorded.
 const (
 	changeFirstSandboxCredential = "first-sandbox-credential"
+	// changeRefusedGrantWaits: an approval whose grant GrantProduction refuses (EINVALID, e.g. a
+	// Signal wider than the request) is refused and the review waits on, instead of failing.
+	changeRefusedGrantWaits = "refused-grant-waits"
 )
 
 // Production review: workflow id "production-review-<request id>". Each action is both an Update
@@ -126,7 +129,9 @@ type ProductionReviewInput struct {
 
 // ReviewAction is the payload of every review action, e.g. for the Web UI's signal dialog:
 // approve {"by": "ana@provider.example"}, reject {"by": "…", "reason": "…"},
-// request-changes {"by": "…", "changes": "…"}; approve may narrow with "grants".
+// request-changes {"by": "…", "changes": "…"}; approve may narrow with "grants", under the
+// portal's rule (onramp.ProductionRequest.Narrow): a wider one is refused, ReviewState.Refused
+// says why, and the review waits for another decision.
 type ReviewAction struct {
 	By      string                   `json:"by"`
 	Reason  string                   `json:"reason,omitempty"`
@@ -142,6 +147,17 @@ type ReviewState struct {
 	Reminded  bool      `json:"reminded"`
 	Escalated bool      `json:"escalated"`
 	Round     int       `json:"round"` // 1, then +1 per resubmission
+	// Refused is this round's last refused decision, so an admin who signalled it from the Web UI
+	// can query why nothing happened (an Update gets the error itself).
+	Refused *RefusedDecision `json:"refused,omitempty"`
+}
+
+// RefusedDecision is a decision the review refused when applying it: nothing was recorded.
+type RefusedDecision struct {
+	Action string    `json:"action"`
+	By     string    `json:"by"`
+	Reason string    `json:"reason"` // the field to fix, e.g. "…; grants[0].quota: …"
+	At     time.Time `json:"at"`
 }
 
 // Credential rotation: workflow id "credential-rotation-<rotation id>". Actions are Updates (the
@@ -229,4 +245,78 @@ type QuotaIncreaseReviewInput struct {
 	PortalURL string              `json:"portal_url"`
 	// ReviewReminder is when reviewers are reminded of a waiting request (0: 24h).
 	ReviewReminder time.Duration `json:"review_reminder"`
+}
+
+// Brownout schedule: workflow id BrownoutScheduleID(product, version), one running schedule per
+// version. It stores the windows in the catalog (every gateway node reads them from there and
+// compares with its clock: no gateway asks Temporal anything), e-mails the partners assigned the
+// product Notice before each window, and ends after the last. Cancel is an Update (the portal)
+// and a same-name Signal (the Web UI) with a BrownoutAction payload, e.g. {"by":
+// "ana@provider.example"}: windows not yet over leave the catalog (one under way ends now) and no
+// more notices go out.
+const (
+	BrownoutScheduleWorkflowName = "onramp.BrownoutSchedule"
+	BrownoutCancel               = "cancel"
+	// QueryBrownoutState answers BrownoutState.
+	QueryBrownoutState = "state"
+)
+
+// Brownout schedule statuses.
+const (
+	BrownoutScheduled = "scheduled"
+	BrownoutCompleted = "completed"
+	BrownoutCancelled = "cancelled"
+)
+
+// BrownoutScheduleID is the workflow id of a version's brownout schedule ("@" appears in neither
+// a product slug nor a version).
+func BrownoutScheduleID(product, version string) string {
+	return "brownouts-" + product + "@" + version
+}
+
+// BrownoutScheduleInput starts a schedule of a validated plan (onramp.BrownoutSpec.Plan).
+type BrownoutScheduleInput struct {
+	Plan      onramp.BrownoutPlan `json:"plan"`
+	PortalURL string              `json:"portal_url"`
+}
+
+// BrownoutAction is the payload of cancel.
+type BrownoutAction struct {
+	By string `json:"by"`
+}
+
+// BrownoutState is the schedule's state (query "state", and each Update's answer).
+type BrownoutState struct {
+	Status      string                  `json:"status"` // scheduled, completed or cancelled
+	Windows     []onramp.BrownoutWindow `json:"windows"`
+	Notified    int                     `json:"notified"` // windows whose notice went out
+	Ended       int                     `json:"ended"`    // windows over
+	CancelledBy string                  `json:"cancelled_by,omitempty"`
+	CancelledAt *time.Time              `json:"cancelled_at,omitempty"`
+}
+
+// Version announcement: workflow id VersionAnnouncementID, started by a publication before it
+// stores the version. The id is refused while a run is open or after one completed, so each
+// version is announced once; a run that failed (the version was never stored) makes room for the
+// publication's retry.
+const VersionAnnouncementWorkflowName = "onramp.VersionAnnouncement"
+
+// VersionAnnouncementID is the workflow id of the announcement of product's version.
+func VersionAnnouncementID(product, version string) string {
+	return "version-announcement-" + onramp.VersionID(product, version)
+}
+
+// VersionAnnouncementInput names the version to announce.
+type VersionAnnouncementInput struct {
+	Product string `json:"product"`
+	Version string `json:"version"`
+}
+
+// VersionAnnouncementResult counts the mails: sent, skipped (already sent, or the recipient no
+// longer wants it or may see it) and the member ids whose mail failed for good.
+type VersionAnnouncementResult struct {
+	Recipients int      `json:"recipients"`
+	Sent       int      `json:"sent"`
+	Skipped    int      `json:"skipped"`
+	Failed     []string `json:"failed,omitempty"`
 }

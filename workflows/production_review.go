@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/onramp-dev/onramp"
@@ -90,7 +91,7 @@ func (r *review) run(ctx workflow.Context) error {
 		if err := workflow.ExecuteActivity(ctx, a.ReviewDue, workflow.Now(ctx)).Get(ctx, &r.state.SLADue); err != nil {
 			return err
 		}
-		r.state.Reviewer, r.state.Reminded, r.state.Escalated = "", false, false
+		r.state.Reviewer, r.state.Reminded, r.state.Escalated, r.state.Refused = "", false, false, nil
 		if err := r.record(ctx, onramp.RequestReceived, "partner", ""); err != nil {
 			return err
 		}
@@ -147,7 +148,6 @@ func (r *review) startTimers(ctx, timers workflow.Context) {
 
 // decide applies actions in arrival order until the request is approved, rejected or sent back.
 func (r *review) decide(ctx workflow.Context) error {
-	var a *activities.Activities
 	for {
 		p, err := r.actions.next(ctx)
 		if err != nil {
@@ -158,16 +158,9 @@ func (r *review) decide(ctx workflow.Context) error {
 			r.state.Reviewer = p.act.By
 			err = r.record(ctx, onramp.RequestInReview, p.act.By, "")
 		case ReviewApprove:
-			if r.state.Reviewer == "" {
-				r.state.Reviewer = p.act.By
-			}
-			var granted string
-			err = workflow.ExecuteActivity(ctx, a.GrantProduction, activities.GrantInput{RequestID: r.in.RequestID, OrgID: r.in.OrgID, Grants: p.act.Grants}).Get(ctx, &granted)
-			if err == nil {
-				err = workflow.ExecuteActivity(ctx, a.IssueProductionCredential, r.in.OrgID).Get(ctx, nil)
-			}
-			if err == nil {
-				err = r.record(ctx, onramp.RequestApproved, p.act.By, granted)
+			var refused bool
+			if refused, err = r.approve(ctx, p); refused {
+				continue
 			}
 		case ReviewReject:
 			err = r.record(ctx, onramp.RequestRejected, p.act.By, p.act.Reason)
@@ -186,4 +179,35 @@ func (r *review) decide(ctx workflow.Context) error {
 			return nil
 		}
 	}
+}
+
+// approve grants production, issues the first production key and records the approval. The grant
+// is checked by GrantProduction under the portal's rule, since a Signal never passes the portal:
+// a refusal (EINVALID) refuses the decision — nothing recorded, the reason in the state and, for
+// an Update, its answer — and the review waits for another one. Executions that reached their
+// approval before that change replay as recorded: a refused grant failed them.
+func (r *review) approve(ctx workflow.Context, p *queued[ReviewAction]) (refused bool, err error) {
+	var a *activities.Activities
+	waits := workflow.GetVersion(ctx, changeRefusedGrantWaits, workflow.DefaultVersion, 1) == 1
+	reviewer := r.state.Reviewer
+	if r.state.Reviewer == "" {
+		r.state.Reviewer = p.act.By
+	}
+	var granted string
+	err = workflow.ExecuteActivity(ctx, a.GrantProduction, activities.GrantInput{RequestID: r.in.RequestID, OrgID: r.in.OrgID, Grants: p.act.Grants}).Get(ctx, &granted)
+	var app *temporal.ApplicationError
+	if waits && errors.As(err, &app) && app.Type() == onramp.EINVALID {
+		r.state.Reviewer, r.decided = reviewer, false
+		r.state.Refused = &RefusedDecision{Action: p.name, By: p.act.By, Reason: app.Message(), At: workflow.Now(ctx)}
+		workflow.GetLogger(ctx).Warn("approval refused; the review waits for another decision", "by", p.act.By, "reason", app.Message())
+		p.done, p.err = true, temporal.NewApplicationError(app.Message(), onramp.EINVALID)
+		return true, nil
+	}
+	if err == nil {
+		err = workflow.ExecuteActivity(ctx, a.IssueProductionCredential, r.in.OrgID).Get(ctx, nil)
+	}
+	if err == nil {
+		err = r.record(ctx, onramp.RequestApproved, p.act.By, granted)
+	}
+	return false, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/onramp-dev/onramp"
 )
@@ -78,7 +79,7 @@ func (m *Memory) UpdateVersion(_ context.Context, v onramp.ProductVersion) error
 	if !ok {
 		return onramp.Errorf(onramp.ENOTFOUND, "%s has no version %q", v.Product, v.Version)
 	}
-	old.Status, old.Sunset, old.ReleaseNotes = v.Status, v.Sunset, v.ReleaseNotes
+	old.Status, old.Sunset, old.DeprecatedAt, old.ReleaseNotes = v.Status, v.Sunset, v.DeprecatedAt, v.ReleaseNotes
 	m.versions[id] = old
 	return nil
 }
@@ -103,6 +104,23 @@ func (m *Memory) ListVersions(_ context.Context, product string) ([]onramp.Produ
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
+	return out, nil
+}
+
+// AllVersions implements catalog.AllVersions: every version, by product and publication order.
+func (m *Memory) AllVersions(_ context.Context) ([]onramp.ProductVersion, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []onramp.ProductVersion{}
+	for _, v := range m.versions {
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Product != out[j].Product {
+			return out[i].Product < out[j].Product
+		}
+		return out[i].Number < out[j].Number
+	})
 	return out, nil
 }
 
@@ -165,4 +183,45 @@ func (m *Memory) AssignmentsOf(_ context.Context, orgID string) ([]onramp.Assign
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Product < out[j].Product })
 	return out, nil
+}
+
+func (m *Memory) SetBrownouts(_ context.Context, product, version string, windows []onramp.BrownoutWindow) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id := onramp.VersionID(product, version)
+	v, ok := m.versions[id]
+	if !ok {
+		return onramp.Errorf(onramp.ENOTFOUND, "%s has no version %q", product, version)
+	}
+	v.Brownouts = append([]onramp.BrownoutWindow{}, windows...)
+	m.versions[id] = v
+	return nil
+}
+
+// Notices is an in-memory NoticeLog; it passes RunNoticeLogContract.
+type Notices struct {
+	mu      sync.Mutex
+	claimed map[string]time.Time
+}
+
+var _ onramp.NoticeLog = (*Notices)(nil)
+
+// NewNotices returns an empty log.
+func NewNotices() *Notices { return &Notices{claimed: map[string]time.Time{}} }
+
+func (n *Notices) ClaimNotice(_ context.Context, id string, at time.Time) (bool, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if _, ok := n.claimed[id]; ok {
+		return false, nil
+	}
+	n.claimed[id] = at
+	return true, nil
+}
+
+func (n *Notices) ReleaseNotice(_ context.Context, id string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.claimed, id)
+	return nil
 }

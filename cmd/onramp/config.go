@@ -44,6 +44,7 @@ var settings = []setting{
 	{flag: "portal-url", env: "PORTAL_URL", def: all(""), cmds: allCmds, help: "public URL of the portal, used in links and e-mails (default: from portal-addr)"},
 	{flag: "sandbox-addr", env: "GATEWAY_SANDBOX_ADDR", def: map[string]string{cmdDev: "127.0.0.1:4001", "*": ":4001"}, cmds: gwCmds, help: "sandbox gateway listen address"},
 	{flag: "production-addr", env: "GATEWAY_PRODUCTION_ADDR", def: map[string]string{cmdDev: "127.0.0.1:4002", "*": ":4002"}, cmds: gwCmds, help: "production gateway listen address"},
+	{flag: "gateway-ops-addr", env: "GATEWAY_OPS_ADDR", def: map[string]string{cmdDev: "127.0.0.1:4003", "*": ":4003"}, cmds: gwCmds, help: "gateway operations listen address: /metrics (Prometheus) and /healthz, kept off the partner-facing listeners (empty: none)"},
 	{flag: "mongodb-uri", env: "MONGODB_URI", def: all(""), cmds: append(slices.Clone(allCmds), cmdSeed), secret: true, help: "MongoDB connection string (dev: embedded FerretDB when empty; seed: required, e.g. the MongoDB line `onramp dev` prints)"},
 	{flag: "temporal-address", env: "TEMPORAL_ADDRESS", def: all(""), cmds: allCmds, help: "Temporal frontend host:port (dev: embedded server when empty)"},
 	{flag: "temporal-namespace", env: "TEMPORAL_NAMESPACE", def: all("default"), cmds: allCmds, help: "Temporal namespace"},

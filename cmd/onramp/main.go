@@ -123,6 +123,7 @@ func stackConfig(cmd string, v values, stdout, stderr io.Writer) (stack.Config, 
 		PortalURL:           v["portal-url"],
 		SandboxAddr:         v["sandbox-addr"],
 		ProductionAddr:      v["production-addr"],
+		GatewayOpsAddr:      v["gateway-ops-addr"],
 		MongoURI:            v["mongodb-uri"],
 		TemporalAddress:     v["temporal-address"],
 		TemporalNamespace:   v["temporal-namespace"],
@@ -219,6 +220,9 @@ func printSummary(w io.Writer, cmd string, st *stack.Stack, took time.Duration) 
 	row("Portal", st.PortalURL)
 	row("Gateway (sandbox)", st.SandboxURL)
 	row("Gateway (production)", st.ProductionURL)
+	if st.GatewayOpsURL != "" {
+		row("Gateway metrics", st.GatewayOpsURL+"/metrics")
+	}
 	row("Temporal Web UI", st.TemporalUIURL)
 	if cmd == cmdDev && st.PortalURL != "" {
 		row("Dev mailbox", strings.TrimRight(st.PortalURL, "/")+"/dev/mail")

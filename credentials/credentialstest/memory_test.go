@@ -14,3 +14,10 @@ func TestMemoryCredentialContract(t *testing.T) {
 func TestMemoryUsageContract(t *testing.T) {
 	credentialstest.RunUsageStoreContract(t, func(*testing.T) onramp.UsageStore { return credentialstest.NewMemory() })
 }
+
+func TestMemoryQuotaCountsConcurrently(t *testing.T) {
+	credentialstest.RunQuotaCountsConcurrently(t, func(*testing.T) (onramp.UsageStore, onramp.UsageStore) {
+		m := credentialstest.NewMemory()
+		return m, m
+	})
+}

@@ -55,11 +55,28 @@ test_full_write_operation_allowed if {
 	d.operations.createPayment.reasons == set()
 }
 
-test_retired_view_denied if {
+test_retired_view_allowed if {
 	d := catalog.decision with input as {"organization": org, "assignments": standard, "product": object.union(payments, {"retired": true})}
-	not d.allow
-	d.reasons == {"payments is withheld from your organisation"}
+	d.allow
+	d.reasons == set()
+}
+
+test_retired_operation_denied if {
+	d := catalog.decision with input as {"organization": org, "assignments": standard, "product": object.union(payments, {"retired": true})}
 	not d.operations.listPayments.allow
+	not d.operations.createPayment.allow
+	d.operations.listPayments.reasons == {"this version is retired: it answers 410 Gone; move to its successor"}
+}
+
+test_retired_unassigned_view_denied if {
+	d := catalog.decision with input as {"organization": org, "assignments": standard, "product": object.union(insights, {"retired": true})}
+	not d.allow
+	d.reasons == {"insights is not part of your organisation's plan"}
+}
+
+test_not_retired_operation_allowed if {
+	d := catalog.decision with input as {"organization": org, "assignments": standard, "product": object.union(payments, {"retired": false})}
+	d.operations.listPayments.allow
 }
 
 test_no_assignments_view_denied if not sees({}, payments)

@@ -10,7 +10,7 @@ matrix := {
 	"owner": {
 		"catalog.view": true, "usage.view": true, "tryit.use": true, "team.view": true, "audit.view": true,
 		"member.invite": true, "member.remove": true, "member.role.change": true, "ownership.transfer": true,
-		"production.request": true, "quota.request": true,
+		"production.request": true, "quota.request": true, "feed.read": true, "subscription.manage": true,
 		"credential.create@sandbox": true, "credential.reveal@sandbox": true, "credential.rotate@sandbox": true,
 		"credential.revoke@sandbox": true, "credential.use@sandbox": true,
 		"credential.create@production": true, "credential.reveal@production": true, "credential.rotate@production": true,
@@ -19,7 +19,7 @@ matrix := {
 	"admin": {
 		"catalog.view": true, "usage.view": true, "tryit.use": true, "team.view": true, "audit.view": true,
 		"member.invite": true, "member.remove": true, "member.role.change": true, "ownership.transfer": false,
-		"production.request": true, "quota.request": true,
+		"production.request": true, "quota.request": true, "feed.read": true, "subscription.manage": true,
 		"credential.create@sandbox": true, "credential.reveal@sandbox": true, "credential.rotate@sandbox": true,
 		"credential.revoke@sandbox": true, "credential.use@sandbox": true,
 		"credential.create@production": true, "credential.reveal@production": true, "credential.rotate@production": true,
@@ -28,7 +28,7 @@ matrix := {
 	"developer": {
 		"catalog.view": true, "usage.view": true, "tryit.use": true, "team.view": true, "audit.view": false,
 		"member.invite": false, "member.remove": false, "member.role.change": false, "ownership.transfer": false,
-		"production.request": false, "quota.request": false,
+		"production.request": false, "quota.request": false, "feed.read": true, "subscription.manage": true,
 		"credential.create@sandbox": true, "credential.reveal@sandbox": true, "credential.rotate@sandbox": true,
 		"credential.revoke@sandbox": true, "credential.use@sandbox": true,
 		"credential.create@production": false, "credential.reveal@production": false, "credential.rotate@production": false,
@@ -37,7 +37,7 @@ matrix := {
 	"viewer": {
 		"catalog.view": true, "usage.view": true, "tryit.use": false, "team.view": true, "audit.view": false,
 		"member.invite": false, "member.remove": false, "member.role.change": false, "ownership.transfer": false,
-		"production.request": false, "quota.request": false,
+		"production.request": false, "quota.request": false, "feed.read": true, "subscription.manage": true,
 		"credential.create@sandbox": false, "credential.reveal@sandbox": false, "credential.rotate@sandbox": false,
 		"credential.revoke@sandbox": false, "credential.use@sandbox": false,
 		"credential.create@production": false, "credential.reveal@production": false, "credential.rotate@production": false,

@@ -7,20 +7,27 @@ package members
 
 import rego.v1
 
-# Actions each role may take, whatever the environment.
+# Actions each role may take, whatever the environment. Every member may follow the catalog they
+# see: read its feeds (feed.read, with a feed token of their own) and choose their own e-mail
+# subscriptions (subscription.manage).
 grants := {
 	"owner": {
 		"catalog.view": true, "usage.view": true, "tryit.use": true, "team.view": true, "audit.view": true,
 		"member.invite": true, "member.remove": true, "member.role.change": true, "ownership.transfer": true,
 		"production.request": true, "quota.request": true,
+		"feed.read": true, "subscription.manage": true,
 	},
 	"admin": {
 		"catalog.view": true, "usage.view": true, "tryit.use": true, "team.view": true, "audit.view": true,
 		"member.invite": true, "member.remove": true, "member.role.change": true,
 		"production.request": true, "quota.request": true,
+		"feed.read": true, "subscription.manage": true,
 	},
-	"developer": {"catalog.view": true, "usage.view": true, "tryit.use": true, "team.view": true},
-	"viewer": {"catalog.view": true, "usage.view": true, "team.view": true},
+	"developer": {
+		"catalog.view": true, "usage.view": true, "tryit.use": true, "team.view": true,
+		"feed.read": true, "subscription.manage": true,
+	},
+	"viewer": {"catalog.view": true, "usage.view": true, "team.view": true, "feed.read": true, "subscription.manage": true},
 }
 
 # Credential actions per role and environment: developers work freely in the sandbox, while

@@ -65,3 +65,17 @@ test_viewer_team_view_allowed if members.decision.allow with input as {"role": "
 test_developer_audit_view_denied if not members.decision.allow with input as {"role": "developer", "action": "audit.view"}
 
 test_viewer_invite_denied if not members.decision.allow with input as {"role": "viewer", "action": "member.invite"}
+
+test_viewer_feed_read_allowed if members.decision.allow with input as {"role": "viewer", "action": "feed.read"}
+
+test_viewer_subscription_manage_allowed if members.decision.allow with input as {"role": "viewer", "action": "subscription.manage"}
+
+test_developer_feed_read_allowed if members.decision.allow with input as {"role": "developer", "action": "feed.read"}
+
+test_stranger_feed_read_denied if {
+	d := members.decision with input as {"role": "stranger", "action": "feed.read"}
+	not d.allow
+	count(d.reasons) == 1
+}
+
+test_stranger_subscription_manage_denied if not members.decision.allow with input as {"role": "stranger", "action": "subscription.manage"}

@@ -1,0 +1,191 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/onramp-dev/onramp"
+)
+
+// Kinds of flush: every counter, the hot ones, the urgent ones.
+const (
+	flushFull = iota
+	flushHot
+	flushUrgent
+)
+
+// flush writes this node's totals and reads the other nodes': every counter's on a full flush
+// (so an idle node still learns the others' use), only the hot or urgent ones' otherwise.
+// Counters of a window that has ended are dropped once written.
+func (q *Quota) flush(kind int) {
+	full := kind == flushFull
+	q.mu.Lock()
+	now := q.cfg.Now()
+	writes := map[string]int64{}
+	var read []*counter
+	candidates := q.counters
+	if kind == flushUrgent { // only the counters Take found urgent, not every counter each millisecond
+		candidates = map[string]*counter{}
+		for c := range q.urgent {
+			candidates[c.w.id()] = c
+			delete(q.urgent, c)
+		}
+	}
+	for id, c := range candidates {
+		if c.loading {
+			continue
+		}
+		if full && c.own == c.saved && !now.Before(c.w.Reset) {
+			delete(q.counters, id)
+			delete(q.urgent, c)
+			continue
+		}
+		if full || (kind == flushHot && c.hot()) || (kind == flushUrgent && c.urgent(q.cfg.HotInterval, q.cfg.Interval)) {
+			if c.own != c.saved {
+				writes[id] = c.own
+			}
+			c.fresh = 0
+			read = append(read, c)
+		}
+	}
+	q.mu.Unlock()
+	if len(read) == 0 || (kind == flushUrgent && len(writes) == 0) {
+		return
+	}
+	timeout := 5 * time.Second
+	if !full {
+		timeout = q.cfg.Interval / 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	started := time.Now()
+	var werr error
+	var wg sync.WaitGroup
+	if len(writes) > 0 { // written and read at once: one round trip less of staleness
+		wg.Go(func() { werr = q.cfg.Store.SaveQuotaCounts(ctx, q.cfg.Node, writes) })
+	}
+	rerr := q.read(ctx, read, full)
+	wg.Wait()
+	if werr == nil {
+		q.mu.Lock()
+		for _, c := range read {
+			if n, ok := writes[c.w.id()]; ok {
+				c.saved = max(c.saved, n)
+			}
+		}
+		q.mu.Unlock()
+	}
+	err := errors.Join(werr, rerr)
+	q.cfg.Metrics.quotaFlushed(kind, time.Since(started))
+	q.reached.Store(err == nil)
+	if err != nil {
+		q.cfg.Logger.Error("flush quota counters", "node", q.cfg.Node, "error", err)
+	}
+}
+
+// read learns the other nodes' totals of the counters, grouped by window start (only nodes seen
+// since a window began can have counted in it). A full read also measures the interval's rate.
+func (q *Quota) read(ctx context.Context, cs []*counter, full bool) error {
+	others, err := q.otherNodes(ctx)
+	if err != nil {
+		return err
+	}
+	if err := q.readLegacy(ctx, cs); err != nil {
+		return err
+	}
+	byStart := map[time.Time][]*counter{}
+	for _, c := range cs {
+		byStart[c.w.Start] = append(byStart[c.w.Start], c)
+	}
+	for start, group := range byStart {
+		var nodes []string
+		for _, n := range others {
+			if !n.SeenAt.Before(start.Add(-onramp.NodeReadMargin)) {
+				nodes = append(nodes, n.ID)
+			}
+		}
+		ids := make([]string, len(group))
+		for i, c := range group {
+			ids[i] = c.w.id()
+		}
+		totals, err := q.cfg.Store.QuotaCounts(ctx, ids, nodes)
+		if err != nil {
+			return err
+		}
+		q.apply(group, totals, full)
+	}
+	return nil
+}
+
+// readLegacy reads, once per counter, what its window's shared counter held before per-node
+// counting (nobody writes it any more), and what this node wrote of it already (a counter
+// forgotten and seen again starts from it).
+func (q *Quota) readLegacy(ctx context.Context, cs []*counter) error {
+	var ids []string
+	q.mu.Lock()
+	for _, c := range cs {
+		if !c.hasOld {
+			ids = append(ids, c.w.id())
+		}
+	}
+	q.mu.Unlock()
+	if len(ids) == 0 {
+		return nil
+	}
+	old, err := q.cfg.Store.QuotaCounts(ctx, ids, []string{onramp.LegacyNode})
+	if err != nil {
+		return err
+	}
+	mine, err := q.cfg.Store.QuotaCounts(ctx, ids, []string{q.cfg.Node})
+	if err != nil {
+		return err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, c := range cs {
+		if !c.hasOld {
+			c.legacy, c.hasOld = old[c.w.id()], true
+			c.own, c.saved = max(c.own, mine[c.w.id()]), max(c.saved, mine[c.w.id()])
+		}
+	}
+	return nil
+}
+
+func (q *Quota) apply(cs []*counter, totals map[string]int64, full bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, c := range cs {
+		c.others, c.isRead = max(c.others, totals[c.w.id()]), true
+		if full {
+			total := c.used()
+			c.rate, c.base, c.recent = max(0, total-c.base), total, 0
+		}
+		q.alert(c)
+	}
+}
+
+// nodeListing is how long the list of other nodes is reused.
+const nodeListing = 250 * time.Millisecond
+
+// otherNodes lists the nodes other than this one seen in the last 32 days (every window began
+// since), at most every nodeListing.
+func (q *Quota) otherNodes(ctx context.Context) ([]onramp.GatewayNode, error) {
+	q.mu.Lock()
+	others, fresh := q.others, time.Since(q.listed) < nodeListing
+	q.mu.Unlock()
+	if fresh {
+		return others, nil
+	}
+	all, err := q.cfg.Store.Nodes(ctx, q.cfg.Now().AddDate(0, 0, -32))
+	if err != nil {
+		return others, err
+	}
+	all = slices.DeleteFunc(all, func(n onramp.GatewayNode) bool { return n.ID == q.cfg.Node })
+	q.mu.Lock()
+	q.others, q.listed = all, time.Now()
+	q.mu.Unlock()
+	return all, nil
+}
