@@ -197,6 +197,11 @@ func TestAdminPartnerListPagesAndSearches(t *testing.T) {
 	if rec := h.do(t, "GET", "/admin/partners?q=nobody", nil, adminUI...); !strings.Contains(rec.Body.String(), "No partner matches") {
 		t.Errorf("an empty search does not say so")
 	}
+	// A link keeps the list's filters, never other text of the address.
+	rec = h.do(t, "GET", "/admin/partners?q=acme&limit=10&notice=Call+555-0100&error=Call+555-0100", nil, adminUI...)
+	if next := link(t, rec, "next"); !strings.Contains(next, "q=acme") || strings.Contains(rec.Body.String(), "555-0100") {
+		t.Errorf("the search's Next link is %q; the page has the address's text: %v", next, strings.Contains(rec.Body.String(), "555-0100"))
+	}
 }
 
 // rows are the values of a page's table rows' attr (data-org, data-call…), in order.

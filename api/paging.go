@@ -1,7 +1,10 @@
 package api
 
 import (
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -55,13 +58,31 @@ func pagerOf[T any](c *gin.Context, param, anchor string, p onramp.Page[T]) page
 		if cursor == "" {
 			return ""
 		}
-		u := *c.Request.URL
-		q := u.Query()
-		q.Set(param, cursor)
-		u.RawQuery = q.Encode()
-		return u.RequestURI() + "#" + anchor
+		return pageLink(c, param, cursor, anchor)
 	}
 	return pager{Prev: link(p.Prev), Next: link(p.Next), PrevText: "Previous", NextText: "Next"}
+}
+
+// listParams are the query parameters a page link carries on besides the lists' cursors: the
+// organisation and the lists' filters. Nothing else of the address reaches a link, so a crafted
+// ?notice= or ?error= puts no text on the page.
+var listParams = []string{"org", "q", "status", "environment", "credential", "operation", "from", "to", "limit", "version", "tag"}
+
+// pageLink is the current page with the list's cursor parameter set to cursor ("": removed),
+// ending at the list's anchor.
+func pageLink(c *gin.Context, param, cursor, anchor string) string {
+	q := url.Values{}
+	for name, vs := range c.Request.URL.Query() {
+		if strings.HasSuffix(name, "cursor") || slices.Contains(listParams, name) {
+			q[name] = vs
+		}
+	}
+	if cursor == "" {
+		q.Del(param)
+	} else {
+		q.Set(param, cursor)
+	}
+	return (&url.URL{Path: c.Request.URL.Path, RawQuery: q.Encode()}).RequestURI() + "#" + anchor
 }
 
 // listView is a page of a list with its pager, as a template shows it.

@@ -234,11 +234,7 @@ func callsList(c *gin.Context, calls onramp.Page[onramp.UsageEvent], f onramp.Ca
 	l := listOf(c, "cursor", "calls", calls)
 	l.Pager.NextText = "Older calls"
 	if f.After != nil {
-		u := *c.Request.URL
-		q := u.Query()
-		q.Del("cursor")
-		u.RawQuery = q.Encode()
-		l.Pager.Prev, l.Pager.PrevText = u.RequestURI()+"#calls", "Newest calls"
+		l.Pager.Prev, l.Pager.PrevText = pageLink(c, "cursor", "", "calls"), "Newest calls"
 	}
 	return l
 }
