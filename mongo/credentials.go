@@ -7,7 +7,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/onramp-dev/onramp"
 )
@@ -133,17 +132,8 @@ func rotationItems(r onramp.Rotation) []listItem {
 func (s *Credentials) SaveRotation(ctx context.Context, r onramp.Rotation) error {
 	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC().Truncate(time.Millisecond), r.UpdatedAt.UTC().Truncate(time.Millisecond)
 	return withLock(ctx, s.db, "rotation:"+r.ID, func() error {
-		old, err := s.FindRotation(ctx, r.ID)
-		var before []listItem
-		if err == nil {
-			before = rotationItems(old)
-		} else if onramp.ErrorCode(err) != onramp.ENOTFOUND {
-			return err
-		}
-		if _, err := s.db.Collection("rotations").ReplaceOne(ctx, bson.M{"_id": r.ID}, r, options.Replace().SetUpsert(true)); err != nil {
-			return err
-		}
-		return s.db.syncLists(ctx, before, rotationItems(r))
+		_, _, err := replaceListed(ctx, s.db, "rotations", r.ID, "rotation", r, rotationItems)
+		return err
 	})
 }
 

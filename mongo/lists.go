@@ -295,72 +295,15 @@ func (d *DB) applyChunked(ctx context.Context, list string, h *headBody, puts []
 // dropped ones are deleted.
 func (d *DB) writeChunked(ctx context.Context, list string, h *headBody, groups [][]listEntry, touched []int) error {
 	old := h.Chunks
-	if len(old) == 0 {
-		touched = []int{0}
-	}
-	type laid struct {
-		ref     chunkRef
-		entries []listEntry
-		dirty   bool // rewrite (an old chunk whose entries or bounds changed)
-		fresh   bool // insert before the head
-	}
-	var out []laid
-	var dropped []string
-	isTouched := map[int]bool{}
-	for _, i := range touched {
-		isTouched[i] = true
-	}
-	for i, g := range groups {
-		switch {
-		case !isTouched[i]:
-			out = append(out, laid{ref: old[i]})
-		case len(g) == 0 && len(old) > 0:
-			dropped = append(dropped, old[i].ID)
-		default:
-			parts := splitEntries(g)
-			for j, part := range parts {
-				l := laid{entries: part, dirty: true}
-				if j == 0 && len(old) > 0 {
-					l.ref = chunkRef{Lo: old[i].Lo, ID: old[i].ID}
-				} else {
-					l.ref = chunkRef{Lo: part[0].P, ID: chunkID(list, h.Seq)}
-					l.fresh = true
-					h.Seq++
-				}
-				if j == 0 && len(old) == 0 {
-					l.ref.Lo = ""
-				}
-				out = append(out, l)
-			}
-		}
-	}
+	out, dropped := layout(list, h, groups, touched)
 	if len(out) == 0 { // everything removed
 		if _, err := d.lists().DeleteOne(ctx, bson.M{"_id": list}); err != nil {
 			return err
 		}
 		return d.deleteChunks(ctx, dropped)
 	}
-	out[0].ref.Lo = "" // the first chunk starts at the beginning, whatever was dropped before it
-	// A chunk whose upper bound moved (its neighbour was split off or dropped) is rewritten with
-	// its new bounds, so readers holding an older head notice.
-	for i := range out {
-		hi := ""
-		if i+1 < len(out) {
-			hi = out[i+1].ref.Lo
-		}
-		if !out[i].dirty && !out[i].fresh {
-			prevHi := ""
-			if j := slices.IndexFunc(old, func(r chunkRef) bool { return r.ID == out[i].ref.ID }); j+1 < len(old) {
-				prevHi = old[j+1].Lo
-			}
-			if prevHi != hi || out[i].ref.Lo != loOf(old, out[i].ref.ID) {
-				var c chunkBody
-				if _, err := d.readBlob(ctx, out[i].ref.ID, &c); err != nil {
-					return err
-				}
-				out[i].entries, out[i].dirty = c.Entries, true
-			}
-		}
+	if err := d.rebound(ctx, old, out); err != nil {
+		return err
 	}
 	body := func(i int) chunkBody {
 		hi := ""
@@ -391,6 +334,75 @@ func (d *DB) writeChunked(ctx context.Context, list string, h *headBody, groups 
 		}
 	}
 	return d.deleteChunks(ctx, dropped)
+}
+
+// laid is a chunk of a list's new layout.
+type laid struct {
+	ref     chunkRef
+	entries []listEntry
+	dirty   bool // rewrite (an old chunk whose entries or bounds changed)
+	fresh   bool // insert before the head
+}
+
+// layout is the list's new chunks (new ones numbered from h.Seq on) and the ids of the old chunks
+// it drops; see writeChunked.
+func layout(list string, h *headBody, groups [][]listEntry, touched []int) (out []laid, dropped []string) {
+	old := h.Chunks
+	if len(old) == 0 {
+		touched = []int{0}
+	}
+	for i, g := range groups {
+		switch {
+		case !slices.Contains(touched, i):
+			out = append(out, laid{ref: old[i]})
+		case len(g) == 0 && len(old) > 0:
+			dropped = append(dropped, old[i].ID)
+		default:
+			for j, part := range splitEntries(g) {
+				l := laid{entries: part, dirty: true}
+				if j == 0 && len(old) > 0 {
+					l.ref = chunkRef{Lo: old[i].Lo, ID: old[i].ID}
+				} else {
+					l.ref = chunkRef{Lo: part[0].P, ID: chunkID(list, h.Seq)}
+					l.fresh = true
+					h.Seq++
+				}
+				if j == 0 && len(old) == 0 {
+					l.ref.Lo = ""
+				}
+				out = append(out, l)
+			}
+		}
+	}
+	if len(out) > 0 {
+		out[0].ref.Lo = "" // the first chunk starts at the beginning, whatever was dropped before it
+	}
+	return out, dropped
+}
+
+// rebound marks for rewriting, with its entries read back, each kept chunk whose bounds moved (its
+// neighbour was split off or dropped), so readers holding an older head notice.
+func (d *DB) rebound(ctx context.Context, old []chunkRef, out []laid) error {
+	for i := range out {
+		if out[i].dirty || out[i].fresh {
+			continue
+		}
+		hi, prevHi := "", ""
+		if i+1 < len(out) {
+			hi = out[i+1].ref.Lo
+		}
+		if j := slices.IndexFunc(old, func(r chunkRef) bool { return r.ID == out[i].ref.ID }); j+1 < len(old) {
+			prevHi = old[j+1].Lo
+		}
+		if prevHi != hi || out[i].ref.Lo != loOf(old, out[i].ref.ID) {
+			var c chunkBody
+			if _, err := d.readBlob(ctx, out[i].ref.ID, &c); err != nil {
+				return err
+			}
+			out[i].entries, out[i].dirty = c.Entries, true
+		}
+	}
+	return nil
 }
 
 func loOf(refs []chunkRef, id string) string {
@@ -810,4 +822,20 @@ func positionsOf(ctx context.Context, d *DB, list string) ([]onramp.Position, er
 		return true
 	})
 	return out, err
+}
+
+// replaceListed upserts v (whose _id is id) in coll and moves it in the lists from the entries of
+// the version stored before (if any) to its own. It returns the version before, found or not.
+func replaceListed[T any](ctx context.Context, d *DB, coll, id, what string, v T, items func(T) []listItem) (old T, found bool, err error) {
+	old, err = findByID[T](ctx, d.Collection(coll), id, what)
+	var before []listItem
+	if err == nil {
+		before, found = items(old), true
+	} else if onramp.ErrorCode(err) != onramp.ENOTFOUND {
+		return old, false, err
+	}
+	if _, err := d.Collection(coll).ReplaceOne(ctx, bson.M{"_id": id}, v, options.Replace().SetUpsert(true)); err != nil {
+		return old, found, err
+	}
+	return old, found, d.syncLists(ctx, before, items(v))
 }

@@ -43,20 +43,13 @@ func (s *Onboarding) SaveProductionRequest(ctx context.Context, r onramp.Product
 		r.SLADue = &due
 	}
 	return withLock(ctx, s.db, "production-request:"+r.ID, func() error {
-		old, err := s.FindProductionRequest(ctx, r.ID)
-		var before []listItem
+		old, found, err := replaceListed(ctx, s.db, "production_requests", r.ID, "production request", r, productionItems)
+		if err != nil {
+			return err
+		}
 		var delta onramp.SLACompliance
-		if err == nil {
-			before = productionItems(old)
+		if found {
 			delta.Count(old, -1)
-		} else if onramp.ErrorCode(err) != onramp.ENOTFOUND {
-			return err
-		}
-		if _, err := s.db.Collection("production_requests").ReplaceOne(ctx, bson.M{"_id": r.ID}, r, options.Replace().SetUpsert(true)); err != nil {
-			return err
-		}
-		if err := s.db.syncLists(ctx, before, productionItems(r)); err != nil {
-			return err
 		}
 		delta.Count(r, 1)
 		if delta == (onramp.SLACompliance{}) {
@@ -206,17 +199,8 @@ func quotaItems(r onramp.QuotaRequest) []listItem {
 func (s *Onboarding) SaveQuotaRequest(ctx context.Context, r onramp.QuotaRequest) error {
 	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC().Truncate(time.Millisecond), r.UpdatedAt.UTC().Truncate(time.Millisecond)
 	return withLock(ctx, s.db, "quota-request:"+r.ID, func() error {
-		old, err := s.FindQuotaRequest(ctx, r.ID)
-		var before []listItem
-		if err == nil {
-			before = quotaItems(old)
-		} else if onramp.ErrorCode(err) != onramp.ENOTFOUND {
-			return err
-		}
-		if _, err := s.db.Collection("quota_requests").ReplaceOne(ctx, bson.M{"_id": r.ID}, r, options.Replace().SetUpsert(true)); err != nil {
-			return err
-		}
-		return s.db.syncLists(ctx, before, quotaItems(r))
+		_, _, err := replaceListed(ctx, s.db, "quota_requests", r.ID, "quota request", r, quotaItems)
+		return err
 	})
 }
 

@@ -8,7 +8,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/onramp-dev/onramp"
 )
@@ -281,17 +280,8 @@ func memberItems(m onramp.Member) []listItem {
 func (s *Organizations) SaveMember(ctx context.Context, m onramp.Member) error {
 	m.ID = onramp.MemberID(m.OrgID, m.IdentityID)
 	m.JoinedAt = m.JoinedAt.UTC().Truncate(time.Millisecond)
-	old, err := findByID[onramp.Member](ctx, s.db.Collection("members"), m.ID, "member")
-	var before []listItem
-	if err == nil {
-		before = memberItems(old)
-	} else if onramp.ErrorCode(err) != onramp.ENOTFOUND {
-		return err
-	}
-	if _, err := s.db.Collection("members").ReplaceOne(ctx, bson.M{"_id": m.ID}, m, options.Replace().SetUpsert(true)); err != nil {
-		return err
-	}
-	return s.db.syncLists(ctx, before, memberItems(m))
+	_, _, err := replaceListed(ctx, s.db, "members", m.ID, "member", m, memberItems)
+	return err
 }
 
 // MembershipsOf lists identityID's memberships, oldest first (the person's list, by _id).

@@ -29,17 +29,8 @@ func invitationItems(inv onramp.MemberInvitation) []listItem {
 func (s *Organizations) SaveInvitation(ctx context.Context, inv onramp.MemberInvitation) error {
 	inv.CreatedAt = inv.CreatedAt.UTC().Truncate(time.Millisecond)
 	inv.ExpiresAt = inv.ExpiresAt.UTC().Truncate(time.Millisecond)
-	old, err := s.FindInvitation(ctx, inv.ID)
-	var before []listItem
-	if err == nil {
-		before = invitationItems(old)
-	} else if onramp.ErrorCode(err) != onramp.ENOTFOUND {
-		return err
-	}
-	if _, err := s.db.Collection("member_invitations").ReplaceOne(ctx, bson.M{"_id": inv.ID}, inv, options.Replace().SetUpsert(true)); err != nil {
-		return err
-	}
-	return s.db.syncLists(ctx, before, invitationItems(inv))
+	_, _, err := replaceListed(ctx, s.db, "member_invitations", inv.ID, "invitation", inv, invitationItems)
+	return err
 }
 
 // FindInvitation returns ENOTFOUND for an unknown id.
