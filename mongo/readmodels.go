@@ -46,87 +46,105 @@ func (d *DB) RebuildReadModels(ctx context.Context) error {
 	if _, err := d.lists().DeleteMany(ctx, bson.M{}); err != nil {
 		return err
 	}
-	var items []listItem
-	collect := func(coll string, opts *options.FindOptionsBuilder, each func(raw bson.Raw) error) error {
-		cur, err := d.Collection(coll).Find(ctx, bson.M{}, opts)
-		if err != nil {
-			return err
-		}
-		defer cur.Close(ctx)
-		for cur.Next(ctx) {
-			if err := each(cur.Current); err != nil {
-				return fmt.Errorf("rebuild from %s: %w", coll, err)
-			}
-		}
-		return cur.Err()
+	r := &rebuild{d: d, funnel: onramp.FunnelStats{}}
+	if err := r.read(ctx); err != nil {
+		return err
 	}
-	decode := func(coll string, into func() any, add func(v any) []listItem) error {
-		return collect(coll, nil, func(raw bson.Raw) error {
-			v := into()
-			if err := bson.Unmarshal(raw, v); err != nil {
-				return err
-			}
-			items = append(items, add(v)...)
-			return nil
-		})
+	if err := d.createLists(ctx, r.items); err != nil {
+		return err
 	}
-	var sla onramp.SLACompliance
-	funnel := onramp.FunnelStats{}
-	steps := []error{
-		decode("organizations", func() any { return &onramp.Organization{} }, func(v any) []listItem { return orgItems(*v.(*onramp.Organization)) }),
-		decode("members", func() any { return &onramp.Member{} }, func(v any) []listItem { return memberItems(*v.(*onramp.Member)) }),
-		decode("member_invitations", func() any { return &onramp.MemberInvitation{} }, func(v any) []listItem {
-			return invitationItems(*v.(*onramp.MemberInvitation))
-		}),
-		decode("audit_events", func() any { return &onramp.AuditEvent{} }, func(v any) []listItem {
-			e := *v.(*onramp.AuditEvent)
-			return []listItem{item("audit/"+e.OrgID, e.Position(), e)}
-		}),
-		decode("notifications", func() any { return &onramp.Notification{} }, func(v any) []listItem {
-			n := *v.(*onramp.Notification)
-			return []listItem{item("notifications/"+n.OrgID, n.Position(), n)}
-		}),
-		decode("production_requests", func() any { return &onramp.ProductionRequest{} }, func(v any) []listItem {
-			r := *v.(*onramp.ProductionRequest)
-			sla.Count(r, 1)
-			return productionItems(r)
-		}),
-		decode("quota_requests", func() any { return &onramp.QuotaRequest{} }, func(v any) []listItem { return quotaItems(*v.(*onramp.QuotaRequest)) }),
-		decode("journeys", func() any { return &journeyDoc{} }, func(v any) []listItem {
-			j := *v.(*journeyDoc)
-			replay(&funnel, j.Stages)
-			journey := onramp.Journey{OrgID: j.OrgID, Stages: j.Stages}
-			return []listItem{item("journeys", journey.Position(), journey)}
-		}),
-		decode("credentials", func() any { return &onramp.Credential{} }, func(v any) []listItem { return []listItem{credentialItem(*v.(*onramp.Credential))} }),
-		decode("rotations", func() any { return &onramp.Rotation{} }, func(v any) []listItem { return rotationItems(*v.(*onramp.Rotation)) }),
-		decode("products", func() any { return &onramp.Product{} }, func(v any) []listItem {
-			p := *v.(*onramp.Product)
-			return []listItem{item("products", p.Position(), p)}
-		}),
-		decode("assignments", func() any { return &onramp.Assignment{} }, func(v any) []listItem { return []listItem{assignmentItem(*v.(*onramp.Assignment))} }),
-		decode("plans", func() any { return &onramp.Plan{} }, func(v any) []listItem { return []listItem{planItem(*v.(*onramp.Plan))} }),
-		collect("product_versions", options.Find().SetProjection(bson.M{"product": 1, "version": 1, "number": 1}), func(raw bson.Raw) error {
-			var v onramp.ProductVersion
-			if err := bson.Unmarshal(raw, &v); err != nil {
-				return err
-			}
-			items = append(items, versionItem(v))
-			return nil
-		}),
+	if err := d.writeStats(ctx, statsSLA, r.sla); err != nil {
+		return err
 	}
-	for _, err := range steps {
-		if err != nil {
+	return d.writeStats(ctx, statsFunnel, r.funnel)
+}
+
+// rebuild is what RebuildReadModels gathers from the collections.
+type rebuild struct {
+	d      *DB
+	items  []listItem
+	sla    onramp.SLACompliance
+	funnel onramp.FunnelStats
+}
+
+func one[T any](f func(T) listItem) func(T) []listItem {
+	return func(v T) []listItem { return []listItem{f(v)} }
+}
+
+// read collects every list's items and the counters, a collection at a time.
+func (r *rebuild) read(ctx context.Context) error {
+	steps := []func() error{
+		func() error { return decodeAll(ctx, r, "organizations", orgItems) },
+		func() error { return decodeAll(ctx, r, "members", memberItems) },
+		func() error { return decodeAll(ctx, r, "member_invitations", invitationItems) },
+		func() error {
+			return decodeAll(ctx, r, "audit_events", one(func(e onramp.AuditEvent) listItem { return item("audit/"+e.OrgID, e.Position(), e) }))
+		},
+		func() error {
+			return decodeAll(ctx, r, "notifications", one(func(n onramp.Notification) listItem { return item("notifications/"+n.OrgID, n.Position(), n) }))
+		},
+		func() error {
+			return decodeAll(ctx, r, "production_requests", func(p onramp.ProductionRequest) []listItem { r.sla.Count(p, 1); return productionItems(p) })
+		},
+		func() error { return decodeAll(ctx, r, "quota_requests", quotaItems) },
+		func() error {
+			return decodeAll(ctx, r, "journeys", one(func(j journeyDoc) listItem {
+				replay(&r.funnel, j.Stages)
+				journey := onramp.Journey{OrgID: j.OrgID, Stages: j.Stages}
+				return item("journeys", journey.Position(), journey)
+			}))
+		},
+		func() error { return decodeAll(ctx, r, "credentials", one(credentialItem)) },
+		func() error { return decodeAll(ctx, r, "rotations", rotationItems) },
+		func() error {
+			return decodeAll(ctx, r, "products", one(func(p onramp.Product) listItem { return item("products", p.Position(), p) }))
+		},
+		func() error { return decodeAll(ctx, r, "assignments", one(assignmentItem)) },
+		func() error { return decodeAll(ctx, r, "plans", one(planItem)) },
+		func() error {
+			return r.collect(ctx, "product_versions", options.Find().SetProjection(bson.M{"product": 1, "version": 1, "number": 1}), func(raw bson.Raw) error {
+				var v onramp.ProductVersion
+				if err := bson.Unmarshal(raw, &v); err != nil {
+					return err
+				}
+				r.items = append(r.items, versionItem(v))
+				return nil
+			})
+		},
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
 			return err
 		}
 	}
-	if err := d.createLists(ctx, items); err != nil {
+	return nil
+}
+
+// collect runs each on every document of coll.
+func (r *rebuild) collect(ctx context.Context, coll string, opts *options.FindOptionsBuilder, each func(raw bson.Raw) error) error {
+	cur, err := r.d.Collection(coll).Find(ctx, bson.M{}, opts)
+	if err != nil {
 		return err
 	}
-	if err := d.writeStats(ctx, statsSLA, sla); err != nil {
-		return err
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		if err := each(cur.Current); err != nil {
+			return fmt.Errorf("rebuild from %s: %w", coll, err)
+		}
 	}
-	return d.writeStats(ctx, statsFunnel, funnel)
+	return cur.Err()
+}
+
+// decodeAll adds the items of every document of coll, decoded as a T.
+func decodeAll[T any](ctx context.Context, r *rebuild, coll string, add func(T) []listItem) error {
+	return r.collect(ctx, coll, nil, func(raw bson.Raw) error {
+		var v T
+		if err := bson.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+		r.items = append(r.items, add(v)...)
+		return nil
+	})
 }
 
 // replay adds a journey's stages to the funnel in the order they were reached.

@@ -347,120 +347,161 @@ type unannounced struct{}
 
 func (unannounced) AnnounceVersion(context.Context, string, string) error { return nil }
 
+// batchRun is one batch of partners: the buffered stores they are written to at its end, the
+// services they go through, and what is imported after them.
+type batchRun struct {
+	s           *Seeder
+	now         time.Time
+	orgs        *orgBuffer
+	assignments *assignmentBuffer
+	creds       *credentialBuffer
+	partners    *partners.Service
+	keys        *credentials.Service
+	journeys    []onramp.Journey
+	requests    []onramp.ProductionRequest
+	notes       []onramp.Notification
+}
+
 func (s *Seeder) batch(ctx context.Context, from, to, total, keysPerOrg int, r *Report) error {
-	orgs := newOrgBuffer(s.cfg.Orgs)
-	assignments := newAssignmentBuffer(s.cfg.Catalog)
-	creds := &credentialBuffer{CredentialStore: s.cfg.Credentials}
-	plans := &cachedPlans{CatalogStore: assignments}
-	cat, err := newCatalog(plans, assignments, s.cfg.Policy, s.cfg.Now)
+	b, err := s.newBatch()
 	if err != nil {
 		return err
 	}
-	now := s.cfg.Now().UTC()
 	first := len(s.Orgs) - from                        // partners seeded before this run
 	step := 60 * 24 * time.Hour / time.Duration(total) // invitations over the last 60 days, the last now
-	invitedAt := func(i int) time.Time { return now.Add(-time.Duration(total-i) * step) }
-	// later returns t moved on by up to limit (at random), unless that is past now.
-	later := func(t time.Time, limit time.Duration) (time.Time, bool) {
-		t = t.Add(time.Minute + time.Duration(s.float()*float64(limit))).Truncate(time.Millisecond)
-		return t, !t.After(now)
-	}
-	svc, err := partners.New(partners.Config{Organizations: orgs, Team: orgs, Invitations: invitations{}, Plans: cat, SSOProviders: invitations{},
-		Onboarding: s.cfg.Onboarding, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }})
-	if err != nil {
-		return err
-	}
-	keys, err := credentials.New(credentials.Config{Store: creds, Assignments: assignments, Keys: s.cfg.Keys, PortalURL: "http://portal.invalid", Now: func() time.Time { return now }})
-	if err != nil {
-		return err
-	}
-	provider := onramp.ProviderActor("onramp seed")
-	var journeys []onramp.Journey
-	var requests []onramp.ProductionRequest
-	var notes []onramp.Notification
 	for i := from; i < to; i++ {
-		name := fmt.Sprintf("%s %s %s", companyWords[i%len(companyWords)], companyKinds[(i/len(companyWords))%len(companyKinds)], companyForms[(i/7)%len(companyForms)])
-		if i >= len(companyWords)*len(companyKinds) {
-			name += fmt.Sprintf(" %d", i)
-		}
-		domain := strings.ToLower(strings.NewReplacer(" ", "", ".", "", "ü", "ue").Replace(companyWords[i%len(companyWords)]+companyKinds[(i/len(companyWords))%len(companyKinds)])) + fmt.Sprintf("%d.example", i)
-		plan := s.Plans[i%len(s.Plans)]
-		o, err := svc.Invite(ctx, provider, partners.Invitation{Name: name, ContactEmail: "contact@" + domain, Tier: plan.Name})
+		seeded, err := b.partner(ctx, i, b.now.Add(-time.Duration(total-i)*step), keysPerOrg)
 		if err != nil {
-			return fmt.Errorf("invite %s: %w", name, err)
+			return err
 		}
-		stored := orgs.orgs[o.ID]
-		stored.InvitedAt = invitedAt(i).Truncate(time.Millisecond)
-		js := map[string]time.Time{onramp.StageInvited: stored.InvitedAt}
-		roll := s.float()
-		signIn, signedIn := later(stored.InvitedAt, 72*time.Hour)
-		switch {
-		case roll < 0.6 && signedIn:
-			stored.Status, stored.FirstSignInAt = onramp.OrgActive, &signIn
-			js[onramp.StageFirstSignIn] = signIn
-		case roll < 0.9 || !signedIn:
-			exp := stored.InvitedAt.Add(14 * 24 * time.Hour)
-			stored.ExpiresAt = &exp
-		default:
-			stored.Status = onramp.OrgExpired
-		}
-		seeded := Seeded{Org: *stored}
-		for slug := range plan.Products {
-			seeded.Products = append(seeded.Products, slug)
-		}
-		sort.Strings(seeded.Products)
-		if stored.Status == onramp.OrgActive {
-			owner := onramp.Member{OrgID: o.ID, IdentityID: "seed-" + o.ID, Email: stored.ContactEmail, Role: onramp.RoleOwner, JoinedAt: *stored.FirstSignInAt, FirstSignInAt: stored.FirstSignInAt}
-			orgs.members = append(orgs.members, owner)
-			for d := range s.intn(4) {
-				orgs.members = append(orgs.members, onramp.Member{OrgID: o.ID, IdentityID: fmt.Sprintf("seed-%s-%d", o.ID, d), Email: fmt.Sprintf("dev%d@%s", d, domain),
-					Role: onramp.RoleDeveloper, JoinedAt: stored.FirstSignInAt.Add(time.Duration(d+1) * time.Hour)})
-			}
-			for k := range keysPerOrg {
-				c, _, err := keys.Issue(ctx, credentials.Request{OrgID: o.ID, Environment: onramp.Sandbox, Label: fmt.Sprintf("Sandbox key %d", k+1), CreatedBy: stored.ContactEmail})
-				if err != nil {
-					return fmt.Errorf("issue a key for %s: %w", o.ID, err)
-				}
-				seeded.Keys = append(seeded.Keys, c)
-				orgs.audit = append(orgs.audit, onramp.AuditEvent{ID: onramp.NewAuditID(), OrgID: o.ID, Actor: stored.ContactEmail, Action: "credential.created", Target: c.Masked(), Detail: "sandbox · " + c.Label, At: now})
-			}
-			if at, ok := later(*stored.FirstSignInAt, 48*time.Hour); ok && s.float() < 0.8 {
-				js[onramp.StageFirstSandboxCall] = at
-				if at, ok := later(at, 14*24*time.Hour); ok && s.float() < 0.35 {
-					js[onramp.StageProductionRequested] = at
-					requests = append(requests, s.request(o.ID, plan, at, now, js))
-				}
-			}
-			notes = append(notes, onramp.Notification{ID: "seed-welcome-" + o.ID, OrgID: o.ID, Title: "Welcome to the portal", Body: "Your sandbox keys are ready.", Link: "/credentials", At: *stored.FirstSignInAt})
-		}
-		journeys = append(journeys, onramp.Journey{OrgID: o.ID, Stages: js})
 		s.Orgs = append(s.Orgs, seeded)
 		r.Orgs++
 		r.Keys += len(seeded.Keys)
 	}
-	// Written in the order the portal's activities would: the organisations and what refers to them.
-	if err := orgs.flush(ctx); err != nil {
+	if err := b.write(ctx); err != nil {
 		return err
 	}
-	for _, f := range []func(context.Context) error{assignments.flush, creds.flush} {
+	return s.reviews(ctx, first+from, first+to, b.now)
+}
+
+func (s *Seeder) newBatch() (*batchRun, error) {
+	b := &batchRun{s: s, now: s.cfg.Now().UTC(), orgs: newOrgBuffer(s.cfg.Orgs), assignments: newAssignmentBuffer(s.cfg.Catalog),
+		creds: &credentialBuffer{CredentialStore: s.cfg.Credentials}}
+	cat, err := newCatalog(&cachedPlans{CatalogStore: b.assignments}, b.assignments, s.cfg.Policy, s.cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	now := func() time.Time { return b.now }
+	if b.partners, err = partners.New(partners.Config{Organizations: b.orgs, Team: b.orgs, Invitations: invitations{}, Plans: cat, SSOProviders: invitations{},
+		Onboarding: s.cfg.Onboarding, Logger: slog.New(slog.DiscardHandler), Now: now}); err != nil {
+		return nil, err
+	}
+	b.keys, err = credentials.New(credentials.Config{Store: b.creds, Assignments: b.assignments, Keys: s.cfg.Keys, PortalURL: "http://portal.invalid", Now: now})
+	return b, err
+}
+
+// later returns t moved on by up to limit (at random), unless that is past now.
+func (b *batchRun) later(t time.Time, limit time.Duration) (time.Time, bool) {
+	t = t.Add(time.Minute + time.Duration(b.s.float()*float64(limit))).Truncate(time.Millisecond)
+	return t, !t.After(b.now)
+}
+
+// partner invites the i-th partner (invited at invitedAt), then has 60 % of them sign in and 30 %
+// wait, the rest expire.
+func (b *batchRun) partner(ctx context.Context, i int, invitedAt time.Time, keysPerOrg int) (Seeded, error) {
+	s := b.s
+	name := fmt.Sprintf("%s %s %s", companyWords[i%len(companyWords)], companyKinds[(i/len(companyWords))%len(companyKinds)], companyForms[(i/7)%len(companyForms)])
+	if i >= len(companyWords)*len(companyKinds) {
+		name += fmt.Sprintf(" %d", i)
+	}
+	domain := strings.ToLower(strings.NewReplacer(" ", "", ".", "", "ü", "ue").Replace(companyWords[i%len(companyWords)]+companyKinds[(i/len(companyWords))%len(companyKinds)])) + fmt.Sprintf("%d.example", i)
+	plan := s.Plans[i%len(s.Plans)]
+	o, err := b.partners.Invite(ctx, onramp.ProviderActor("onramp seed"), partners.Invitation{Name: name, ContactEmail: "contact@" + domain, Tier: plan.Name})
+	if err != nil {
+		return Seeded{}, fmt.Errorf("invite %s: %w", name, err)
+	}
+	stored := b.orgs.orgs[o.ID]
+	stored.InvitedAt = invitedAt.Truncate(time.Millisecond)
+	js := map[string]time.Time{onramp.StageInvited: stored.InvitedAt}
+	roll := s.float()
+	signIn, signedIn := b.later(stored.InvitedAt, 72*time.Hour)
+	switch {
+	case roll < 0.6 && signedIn:
+		stored.Status, stored.FirstSignInAt = onramp.OrgActive, &signIn
+		js[onramp.StageFirstSignIn] = signIn
+	case roll < 0.9 || !signedIn:
+		exp := stored.InvitedAt.Add(14 * 24 * time.Hour)
+		stored.ExpiresAt = &exp
+	default:
+		stored.Status = onramp.OrgExpired
+	}
+	seeded := Seeded{Org: *stored}
+	for slug := range plan.Products {
+		seeded.Products = append(seeded.Products, slug)
+	}
+	sort.Strings(seeded.Products)
+	if stored.Status == onramp.OrgActive {
+		if seeded.Keys, err = b.active(ctx, stored, domain, plan, keysPerOrg, js); err != nil {
+			return seeded, err
+		}
+	}
+	b.journeys = append(b.journeys, onramp.Journey{OrgID: o.ID, Stages: js})
+	return seeded, nil
+}
+
+// active gives a partner that signed in its owner and developers, its keys and a welcome, and
+// takes it on through the funnel's stages (js) as far as it got.
+func (b *batchRun) active(ctx context.Context, o *onramp.Organization, domain string, plan onramp.Plan, keysPerOrg int, js map[string]time.Time) ([]onramp.Credential, error) {
+	s := b.s
+	b.orgs.members = append(b.orgs.members, onramp.Member{OrgID: o.ID, IdentityID: "seed-" + o.ID, Email: o.ContactEmail, Role: onramp.RoleOwner,
+		JoinedAt: *o.FirstSignInAt, FirstSignInAt: o.FirstSignInAt})
+	for d := range s.intn(4) {
+		b.orgs.members = append(b.orgs.members, onramp.Member{OrgID: o.ID, IdentityID: fmt.Sprintf("seed-%s-%d", o.ID, d), Email: fmt.Sprintf("dev%d@%s", d, domain),
+			Role: onramp.RoleDeveloper, JoinedAt: o.FirstSignInAt.Add(time.Duration(d+1) * time.Hour)})
+	}
+	var keys []onramp.Credential
+	for k := range keysPerOrg {
+		c, _, err := b.keys.Issue(ctx, credentials.Request{OrgID: o.ID, Environment: onramp.Sandbox, Label: fmt.Sprintf("Sandbox key %d", k+1), CreatedBy: o.ContactEmail})
+		if err != nil {
+			return keys, fmt.Errorf("issue a key for %s: %w", o.ID, err)
+		}
+		keys = append(keys, c)
+		b.orgs.audit = append(b.orgs.audit, onramp.AuditEvent{ID: onramp.NewAuditID(), OrgID: o.ID, Actor: o.ContactEmail, Action: "credential.created", Target: c.Masked(), Detail: "sandbox · " + c.Label, At: b.now})
+	}
+	if at, ok := b.later(*o.FirstSignInAt, 48*time.Hour); ok && s.float() < 0.8 {
+		js[onramp.StageFirstSandboxCall] = at
+		if at, ok := b.later(at, 14*24*time.Hour); ok && s.float() < 0.35 {
+			js[onramp.StageProductionRequested] = at
+			b.requests = append(b.requests, s.request(o.ID, plan, at, b.now, js))
+		}
+	}
+	b.notes = append(b.notes, onramp.Notification{ID: "seed-welcome-" + o.ID, OrgID: o.ID, Title: "Welcome to the portal", Body: "Your sandbox keys are ready.", Link: "/credentials", At: *o.FirstSignInAt})
+	return keys, nil
+}
+
+// write stores the batch in the order the portal's activities would: the organisations and what
+// refers to them.
+func (b *batchRun) write(ctx context.Context) error {
+	if err := b.orgs.flush(ctx); err != nil {
+		return err
+	}
+	for _, f := range []func(context.Context) error{b.assignments.flush, b.creds.flush} {
 		if err := f(ctx); err != nil {
 			return err
 		}
 	}
-	if err := s.cfg.Onboarding.ImportJourneys(ctx, journeys); err != nil {
+	if err := b.s.cfg.Onboarding.ImportJourneys(ctx, b.journeys); err != nil {
 		return err
 	}
-	if len(requests) > 0 {
-		if err := s.cfg.Onboarding.ImportProductionRequests(ctx, requests); err != nil {
+	if len(b.requests) > 0 {
+		if err := b.s.cfg.Onboarding.ImportProductionRequests(ctx, b.requests); err != nil {
 			return err
 		}
 	}
-	if len(notes) > 0 {
-		if err := s.cfg.Onboarding.ImportNotifications(ctx, notes); err != nil {
-			return err
-		}
+	if len(b.notes) > 0 {
+		return b.s.cfg.Onboarding.ImportNotifications(ctx, b.notes)
 	}
-	return s.reviews(ctx, first+from, first+to, now)
+	return nil
 }
 
 // request is an organisation's production request, decided (mostly in time) or still open.

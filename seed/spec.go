@@ -6,44 +6,19 @@ import (
 	"strings"
 )
 
+// specOp is one operation of a generated document.
+type specOp struct {
+	method, path, id, summary, resource string
+}
+
 // Spec returns an OpenAPI 3.0 document of product (its name, slug) at version n (1, 2, …) with
 // about ops operations: resources with list, create, get, update and delete. Versions change the
 // way real APIs do, so the changelog has both kinds: every version adds an operation and an
 // optional response field (non-breaking); even versions make a request field required and odd
 // ones from 3 on remove an operation (breaking).
 func Spec(name, slug string, n, ops int) []byte {
-	type op struct {
-		method, path, id, summary, resource string
-	}
 	resources := max(1, (ops+4)/5)
-	var list []op
-	for r := range resources {
-		res := fmt.Sprintf("%s%d", resourceWords[r%len(resourceWords)], r/len(resourceWords)+1)
-		coll, item := "/"+res+"s", "/"+res+"s/{"+res+"Id}"
-		for _, o := range []op{
-			{"get", coll, "list" + title(res) + "s", "List " + res + "s", res},
-			{"post", coll, "create" + title(res), "Create a " + res, res},
-			{"get", item, "get" + title(res), "Get a " + res, res},
-			{"patch", item, "update" + title(res), "Update a " + res, res},
-			{"delete", item, "delete" + title(res), "Delete a " + res, res},
-		} {
-			if len(list) < ops {
-				list = append(list, o)
-			}
-		}
-	}
-	// Odd versions from 3 on drop an operation of the first version: a breaking change.
-	for v := 3; v <= n; v += 2 {
-		if i := (v * 7) % len(list); len(list) > 1 {
-			list = append(list[:i:i], list[i+1:]...)
-		}
-	}
-	// Every version after the first adds one: a non-breaking change.
-	for v := 2; v <= n; v++ {
-		res := list[0].resource
-		list = append(list, op{"get", fmt.Sprintf("/%ss/{%sId}/history%d", res, res, v), fmt.Sprintf("get%sHistory%d", title(res), v), fmt.Sprintf("History of a %s (since v%d)", res, v), res})
-	}
-
+	list := specOps(resources, n, ops)
 	paths := map[string]map[string]any{}
 	schemas := map[string]any{}
 	for _, o := range list {
@@ -55,31 +30,7 @@ func Spec(name, slug string, n, ops int) []byte {
 			schemas[schema] = resourceSchema(o.resource, n)
 			schemas["New"+schema] = newResourceSchema(o.resource, n)
 		}
-		ref := map[string]any{"$ref": "#/components/schemas/" + schema}
-		operation := map[string]any{"operationId": o.id, "summary": o.summary, "description": o.summary + " of the " + name + ".", "tags": []string{o.resource}}
-		if strings.Contains(o.path, "{") {
-			operation["parameters"] = []any{map[string]any{"name": o.resource + "Id", "in": "path", "required": true, "description": "The " + o.resource + "'s id.",
-				"schema": map[string]any{"type": "string", "example": o.resource[:3] + "_1"}}}
-		}
-		switch o.method {
-		case "get":
-			if !strings.Contains(o.path, "{") {
-				operation["parameters"] = []any{map[string]any{"name": "limit", "in": "query", "description": "How many to return (1–100).",
-					"schema": map[string]any{"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}}
-				ref = map[string]any{"type": "object", "required": []string{"items"}, "properties": map[string]any{"items": map[string]any{"type": "array", "items": ref}}}
-			}
-			operation["responses"] = map[string]any{"200": response("The "+o.resource+".", ref), "404": problem()}
-		case "post", "patch":
-			operation["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/New" + schema}}}}
-			status := "201"
-			if o.method == "patch" {
-				status = "200"
-			}
-			operation["responses"] = map[string]any{status: response("The "+o.resource+".", ref), "400": problem()}
-		case "delete":
-			operation["responses"] = map[string]any{"204": map[string]any{"description": "Deleted."}, "404": problem()}
-		}
-		paths[o.path][o.method] = operation
+		paths[o.path][o.method] = specOperation(name, o, schema)
 	}
 	schemas["Problem"] = map[string]any{"type": "object", "required": []string{"type", "title", "status"}, "properties": map[string]any{
 		"type": map[string]any{"type": "string"}, "title": map[string]any{"type": "string"}, "status": map[string]any{"type": "integer"}, "detail": map[string]any{"type": "string"}}}
@@ -100,6 +51,68 @@ func Spec(name, slug string, n, ops int) []byte {
 		panic(err) // maps of strings: cannot fail
 	}
 	return out
+}
+
+// specOps are version n's operations: the first version's (ops of them over the resources), less
+// one every odd version from 3 on, plus one every version after the first.
+func specOps(resources, n, ops int) []specOp {
+	var list []specOp
+	for r := range resources {
+		res := fmt.Sprintf("%s%d", resourceWords[r%len(resourceWords)], r/len(resourceWords)+1)
+		coll, item := "/"+res+"s", "/"+res+"s/{"+res+"Id}"
+		for _, o := range []specOp{
+			{"get", coll, "list" + title(res) + "s", "List " + res + "s", res},
+			{"post", coll, "create" + title(res), "Create a " + res, res},
+			{"get", item, "get" + title(res), "Get a " + res, res},
+			{"patch", item, "update" + title(res), "Update a " + res, res},
+			{"delete", item, "delete" + title(res), "Delete a " + res, res},
+		} {
+			if len(list) < ops {
+				list = append(list, o)
+			}
+		}
+	}
+	// Odd versions from 3 on drop an operation of the first version: a breaking change.
+	for v := 3; v <= n; v += 2 {
+		if i := (v * 7) % len(list); len(list) > 1 {
+			list = append(list[:i:i], list[i+1:]...)
+		}
+	}
+	// Every version after the first adds one: a non-breaking change.
+	for v := 2; v <= n; v++ {
+		res := list[0].resource
+		list = append(list, specOp{"get", fmt.Sprintf("/%ss/{%sId}/history%d", res, res, v), fmt.Sprintf("get%sHistory%d", title(res), v), fmt.Sprintf("History of a %s (since v%d)", res, v), res})
+	}
+	return list
+}
+
+// specOperation is o as a document's operation, answering schema.
+func specOperation(name string, o specOp, schema string) map[string]any {
+	ref := map[string]any{"$ref": "#/components/schemas/" + schema}
+	operation := map[string]any{"operationId": o.id, "summary": o.summary, "description": o.summary + " of the " + name + ".", "tags": []string{o.resource}}
+	if strings.Contains(o.path, "{") {
+		operation["parameters"] = []any{map[string]any{"name": o.resource + "Id", "in": "path", "required": true, "description": "The " + o.resource + "'s id.",
+			"schema": map[string]any{"type": "string", "example": o.resource[:3] + "_1"}}}
+	}
+	switch o.method {
+	case "get":
+		if !strings.Contains(o.path, "{") {
+			operation["parameters"] = []any{map[string]any{"name": "limit", "in": "query", "description": "How many to return (1–100).",
+				"schema": map[string]any{"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}}
+			ref = map[string]any{"type": "object", "required": []string{"items"}, "properties": map[string]any{"items": map[string]any{"type": "array", "items": ref}}}
+		}
+		operation["responses"] = map[string]any{"200": response("The "+o.resource+".", ref), "404": problem()}
+	case "post", "patch":
+		operation["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/New" + schema}}}}
+		status := "201"
+		if o.method == "patch" {
+			status = "200"
+		}
+		operation["responses"] = map[string]any{status: response("The "+o.resource+".", ref), "400": problem()}
+	case "delete":
+		operation["responses"] = map[string]any{"204": map[string]any{"description": "Deleted."}, "404": problem()}
+	}
+	return operation
 }
 
 var resourceWords = []string{"account", "payment", "invoice", "transfer", "customer", "order", "shipment", "report", "card", "ledger", "payout", "refund"}

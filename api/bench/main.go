@@ -103,60 +103,90 @@ func run(o options) error {
 		}
 	}()
 	fmt.Printf("Stack ready in %s (data in %s)\n", time.Since(started).Round(100*time.Millisecond), dir)
-
-	secrets, err := devenv.LoadSecrets(dir)
+	sd, err := seedAll(ctx, o, st, dir)
 	if err != nil {
 		return err
+	}
+	seeded := time.Since(started)
+	rows, err := timePages(o, st, sd.partner, sd.admin)
+	if err != nil {
+		return err
+	}
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
+	report := markdown(o, sd.report, sd.phases, seeded, rows, mem)
+	fmt.Println()
+	fmt.Print(report)
+	if o.out != "" {
+		return os.WriteFile(o.out, []byte(report), 0o644)
+	}
+	return nil
+}
+
+// seeding is what seedAll did: the partner whose pages are timed, the admin token, the seed's
+// report and how long each phase took.
+type seeding struct {
+	partner *partner
+	admin   string
+	report  seed.Report
+	phases  map[string]time.Duration
+}
+
+// seedAll seeds the catalog, signs the benchmark partner in through the admin API and Kratos,
+// seeds the other partners, then the calls (a tenth of them the benchmark partner's).
+func seedAll(ctx context.Context, o options, st *stack.Stack, dir string) (seeding, error) {
+	sd := seeding{phases: map[string]time.Duration{}}
+	secrets, err := devenv.LoadSecrets(dir)
+	if err != nil {
+		return sd, err
 	}
 	keys, err := credentials.ParseKeyring(secrets.CredentialKeys)
 	if err != nil {
-		return err
+		return sd, err
 	}
 	policy, err := policies.New(ctx, policies.Embedded())
 	if err != nil {
-		return err
+		return sd, err
 	}
 	creds := mongo.NewCredentials(st.Mongo)
-	orgStore := mongo.NewOrganizations(st.Mongo, keys)
-	seeder, err := seed.New(seed.Config{Orgs: orgStore, Catalog: mongo.NewCatalog(st.Mongo), Credentials: creds, Onboarding: mongo.NewOnboarding(st.Mongo),
-		Rotations: creds, Usage: mongo.NewUsage(st.Mongo), Keys: keys, Policy: policy, Progress: os.Stdout})
+	seeder, err := seed.New(seed.Config{Orgs: mongo.NewOrganizations(st.Mongo, keys), Catalog: mongo.NewCatalog(st.Mongo), Credentials: creds,
+		Onboarding: mongo.NewOnboarding(st.Mongo), Rotations: creds, Usage: mongo.NewUsage(st.Mongo), Keys: keys, Policy: policy, Progress: os.Stdout})
 	if err != nil {
-		return err
+		return sd, err
 	}
-	var r seed.Report
-	phases := map[string]time.Duration{}
 	timed := func(name string, f func() error) error {
 		fmt.Printf("==> %s\n", name)
 		start := time.Now()
 		err := f()
-		phases[name] = time.Since(start)
-		fmt.Printf("    %s: %s\n", name, phases[name].Round(time.Second))
+		sd.phases[name] = time.Since(start)
+		fmt.Printf("    %s: %s\n", name, sd.phases[name].Round(time.Second))
 		return err
 	}
-	if err := timed("seed the catalog", func() error { return seeder.Catalog(ctx, o.size, &r) }); err != nil {
-		return err
+	if err := timed("seed the catalog", func() error { return seeder.Catalog(ctx, o.size, &sd.report) }); err != nil {
+		return sd, err
 	}
-	admin := strings.TrimSpace(string(must(os.ReadFile(st.AdminTokenPath))))
-	var p *partner
+	sd.admin = strings.TrimSpace(string(must(os.ReadFile(st.AdminTokenPath))))
 	if err := timed("invite and sign in the benchmark partner", func() (err error) {
-		p, err = signInPartner(ctx, st, admin, seed.PlanName(0), o.size.KeysPerOrg)
+		sd.partner, err = signInPartner(ctx, st, sd.admin, seed.PlanName(0), o.size.KeysPerOrg)
 		return err
 	}); err != nil {
-		return err
+		return sd, err
 	}
-	if err := timed("seed the partners", func() error { return seeder.Partners(ctx, o.size, &r) }); err != nil {
-		return err
+	if err := timed("seed the partners", func() error { return seeder.Partners(ctx, o.size, &sd.report) }); err != nil {
+		return sd, err
 	}
+	p := sd.partner
 	benchKeys, err := creds.CredentialsOf(ctx, p.org.ID)
 	if err != nil {
-		return err
+		return sd, err
 	}
 	seeder.Orgs = append(seeder.Orgs, seed.Seeded{Org: p.org, Products: p.products, Keys: benchKeys})
-	if err := timed("seed the calls", func() error { return seeder.Calls(ctx, o.size.Calls, p.org.ID, 0.1, &r) }); err != nil {
-		return err
-	}
-	seeded := time.Since(started)
+	err = timed("seed the calls", func() error { return seeder.Calls(ctx, o.size.Calls, p.org.ID, 0.1, &sd.report) })
+	return sd, err
+}
 
+// timePages times the partner's and the provider's pages, one request at a time.
+func timePages(o options, st *stack.Stack, p *partner, admin string) ([]result, error) {
 	fmt.Println("==> timing the pages")
 	org, product := url.QueryEscape(p.org.ID), p.products[0]
 	v := fmt.Sprintf("v%d", max(1, o.size.Versions))
@@ -184,7 +214,7 @@ func run(o options) error {
 		Next string `json:"next_cursor"`
 	}
 	if err := getJSON(pages[7].url, api, &first); err != nil {
-		return err
+		return nil, err
 	}
 	pages[8].url = pages[7].url + "?cursor=" + url.QueryEscape(first.Next)
 	var rows []result
@@ -193,15 +223,7 @@ func run(o options) error {
 		fmt.Printf("    %-46s n=%-3d p50 %8s  p95 %8s  p99 %8s  %s\n", pg.name, len(res.samples), ms(res.p(50)), ms(res.p(95)), ms(res.p(99)), strings.Join(res.failures, "; "))
 		rows = append(rows, res)
 	}
-	var mem runtime.MemStats
-	runtime.ReadMemStats(&mem)
-	report := markdown(o, r, phases, seeded, rows, mem)
-	fmt.Println()
-	fmt.Print(report)
-	if o.out != "" {
-		return os.WriteFile(o.out, []byte(report), 0o644)
-	}
-	return nil
+	return rows, nil
 }
 
 func must[T any](v T, err error) T {

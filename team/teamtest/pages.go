@@ -66,7 +66,8 @@ func orgIDs(os []onramp.Organization) []string {
 	return out
 }
 
-func runPartnerPages(t *testing.T, s Store) {
+// createPartners creates 150 organisations of every status, names and e-mail domains to search.
+func createPartners(t *testing.T, s Store) []onramp.Organization {
 	ctx := t.Context()
 	var all []onramp.Organization
 	statuses := []string{onramp.OrgInvited, onramp.OrgActive, onramp.OrgActive, onramp.OrgExpired}
@@ -85,6 +86,12 @@ func runPartnerPages(t *testing.T, s Store) {
 		}
 		all = append(all, o)
 	}
+	return all
+}
+
+func runPartnerPages(t *testing.T, s Store) {
+	ctx := t.Context()
+	all := createPartners(t, s)
 	for limit, ok := range map[int]bool{-1: false, 0: true, 1: true, onramp.MaxPageLimit: true, onramp.MaxPageLimit + 1: false} {
 		p, err := s.ListOrganizations(ctx, onramp.OrgQuery{Page: onramp.PageRequest{Limit: limit}})
 		if ok != (err == nil) || (!ok && onramp.ErrorCode(err) != onramp.EINVALID) {
@@ -125,29 +132,7 @@ func runPartnerPages(t *testing.T, s Store) {
 		}
 	}
 
-	// A cursor keeps its place while organisations are invited: the new ones (newest, so first)
-	// do not push the second page back onto the first.
-	first, _ := s.ListOrganizations(ctx, onramp.OrgQuery{Page: onramp.PageRequest{Limit: 20}})
-	for i := range 5 {
-		o := org(fmt.Sprintf("org_new%d", i), t0.Add(time.Hour+time.Duration(i)*time.Minute))
-		if err := s.CreateOrganization(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, o)
-	}
-	second, err := s.ListOrganizations(ctx, onramp.OrgQuery{Page: onramp.PageRequest{Cursor: first.Next, Limit: 20}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ordered := sortedBy(slices.Clone(all), onramp.Organization.Position)
-	i := slices.IndexFunc(ordered, func(o onramp.Organization) bool { return o.ID == first.Items[19].ID })
-	if !slices.Equal(orgIDs(second.Items), orgIDs(ordered[i+1:i+21])) {
-		t.Errorf("after 5 invitations the second page is %v, want the 20 after %s", orgIDs(second.Items), first.Items[19].ID)
-	}
-	back, _ := s.ListOrganizations(ctx, onramp.OrgQuery{Page: onramp.PageRequest{Cursor: second.Prev, Limit: 20}})
-	if !slices.Equal(orgIDs(back.Items), orgIDs(ordered[i-19:i+1])) || back.Prev == "" {
-		t.Errorf("back from the second page: %v (prev %v), want the first page as seen, the new ones before it", orgIDs(back.Items), back.Prev != "")
-	}
+	all = checkCursorKeepsPlace(t, s, all)
 
 	// A status change moves an organisation between the status lists (and its search results).
 	moved := all[0]
@@ -177,6 +162,35 @@ func runPartnerPages(t *testing.T, s Store) {
 	if p, _ := s.ListOrganizations(ctx, onramp.OrgQuery{Search: "org_ssop"}); len(p.Items) != 1 || p.Items[0].SSO == nil || p.Items[0].SSO.ClientSecret != "" {
 		t.Errorf("searching the SSO organisation = %+v, want it without its client secret", p.Items)
 	}
+}
+
+// checkCursorKeepsPlace checks that a cursor keeps its place while organisations are invited:
+// the new ones (newest, so first) do not push the second page back onto the first. It returns
+// all with the new ones.
+func checkCursorKeepsPlace(t *testing.T, s Store, all []onramp.Organization) []onramp.Organization {
+	ctx := t.Context()
+	first, _ := s.ListOrganizations(ctx, onramp.OrgQuery{Page: onramp.PageRequest{Limit: 20}})
+	for i := range 5 {
+		o := org(fmt.Sprintf("org_new%d", i), t0.Add(time.Hour+time.Duration(i)*time.Minute))
+		if err := s.CreateOrganization(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, o)
+	}
+	second, err := s.ListOrganizations(ctx, onramp.OrgQuery{Page: onramp.PageRequest{Cursor: first.Next, Limit: 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ordered := sortedBy(slices.Clone(all), onramp.Organization.Position)
+	i := slices.IndexFunc(ordered, func(o onramp.Organization) bool { return o.ID == first.Items[19].ID })
+	if !slices.Equal(orgIDs(second.Items), orgIDs(ordered[i+1:i+21])) {
+		t.Errorf("after 5 invitations the second page is %v, want the 20 after %s", orgIDs(second.Items), first.Items[19].ID)
+	}
+	back, _ := s.ListOrganizations(ctx, onramp.OrgQuery{Page: onramp.PageRequest{Cursor: second.Prev, Limit: 20}})
+	if !slices.Equal(orgIDs(back.Items), orgIDs(ordered[i-19:i+1])) || back.Prev == "" {
+		t.Errorf("back from the second page: %v (prev %v), want the first page as seen, the new ones before it", orgIDs(back.Items), back.Prev != "")
+	}
+	return all
 }
 
 func runTeamPages(t *testing.T, s Store) {
