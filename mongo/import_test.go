@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/mongo"
@@ -60,6 +61,29 @@ func TestSeedThroughTheBulkWrites(t *testing.T) {
 	decided, _ := onboarding.ProductionRequests(ctx, onramp.DecidedRequestStatuses, onramp.PageRequest{Limit: onramp.MaxPageLimit})
 	if sla.Decided != int64(len(decided.Items)) {
 		t.Errorf("compliance counts %d decided, the queue lists %d", sla.Decided, len(decided.Items))
+	}
+	// The calls read back as gateways' calls do: every one in its partner's history, its totals and
+	// this month's quota counters.
+	usage := mongo.NewUsage(db)
+	var logged, counted int64
+	for _, sd := range s.Orgs {
+		calls, err := usage.Calls(ctx, sd.Org.ID, onramp.CallFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logged += int64(len(calls))
+		for _, p := range sd.Products {
+			totals, err := usage.UsageTotals(ctx, sd.Org.ID, p, onramp.Sandbox, time.Now().AddDate(0, 0, -8), time.Now().Add(time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range totals.Days {
+				counted += d.Calls
+			}
+		}
+	}
+	if logged != int64(r.Calls) || counted != int64(r.Calls) || r.Calls != 300 {
+		t.Errorf("%d calls seeded; %d in the histories, %d in the daily totals", r.Calls, logged, counted)
 	}
 	// A single write after the bulk ones goes into the same lists.
 	o := s.Orgs[len(s.Orgs)-1].Org

@@ -217,6 +217,10 @@ func runCallLog(t *testing.T, s onramp.UsageStore) {
 		{onramp.CallFilter{CredentialID: "k1", Operation: "listPayments", To: t0.Add(time.Hour)}, "h-5 h-1"},
 		{onramp.CallFilter{From: t0.Add(10 * time.Minute), To: t0.Add(50 * time.Minute)}, "h-3 h-2"},
 		{onramp.CallFilter{From: t0.Add(152 * time.Minute), To: t0.Add(155 * time.Minute)}, "x-4 x-3 x-2"},
+		// A cursor continues past the call it names: older calls, across pages and nodes.
+		{onramp.CallFilter{After: &onramp.CallCursor{At: x[4].At, ID: x[4].ID}, Limit: 3}, "x-3 x-2 x-1"},
+		{onramp.CallFilter{After: &onramp.CallCursor{At: h4.At, ID: h4.ID}, StatusClass: "4xx"}, "h-2"},
+		{onramp.CallFilter{After: &onramp.CallCursor{At: h1.At, ID: h1.ID}}, ""},
 	} {
 		if got := mustCallIDs(t, s, "org_h", c.f); got != c.want {
 			t.Errorf("Calls(%+v) = %s, want %s", c.f, got, c.want)
