@@ -251,6 +251,28 @@ func (c *Catalog) Changelog(ctx context.Context, versions []onramp.ProductVersio
 	return changes, versions[i-1].Version, err
 }
 
+// Compare lists the changes from product's version from to its version to (any two published
+// versions), breaking first; ENOTFOUND for an unknown one.
+func (c *Catalog) Compare(ctx context.Context, product, from, to string) ([]specs.Change, error) {
+	base, err := c.cfg.Store.FindVersion(ctx, product, from)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := c.cfg.Store.FindVersion(ctx, product, to)
+	if err != nil {
+		return nil, err
+	}
+	baseDoc, err := c.doc(base)
+	if err != nil {
+		return nil, err
+	}
+	revDoc, err := c.doc(rev)
+	if err != nil {
+		return nil, err
+	}
+	return specs.Changelog(baseDoc, revDoc)
+}
+
 // Plans lists the plans by name.
 func (c *Catalog) Plans(ctx context.Context) ([]onramp.Plan, error) {
 	return c.cfg.Store.ListPlans(ctx)
