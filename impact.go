@@ -201,6 +201,15 @@ func ImpactOf(plan ImpactPlan, orgID string, usage []OperationUsage) Impact {
 	return out
 }
 
+// ImpactAlarm is one organisation's impact with what it is told: its notification-centre entry
+// (ID: Impact.NoticeID) and the mails to its members who asked for them (each ID the notice's
+// and the member's, so a retry sends none twice).
+type ImpactAlarm struct {
+	Impact       Impact       `json:"impact"`
+	Notification Notification `json:"notification"`
+	Mails        []Message    `json:"mails"`
+}
+
 // ImpactAlarms raise impact alarms durably (a Temporal workflow per event).
 type ImpactAlarms interface {
 	// AlarmImpact schedules the alarms of e: once per e.Key(), however often it is asked.

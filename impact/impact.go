@@ -245,14 +245,6 @@ func route(method, path string) string {
 	}
 }
 
-// Alarm is one organisation's impact with what it is told: its notification-centre entry and
-// the mails to its members who asked for them.
-type Alarm struct {
-	Impact       onramp.Impact       `json:"impact"`
-	Notification onramp.Notification `json:"notification"`
-	Mails        []onramp.Message    `json:"mails"`
-}
-
 // alarmRoles are the roles whose members are mailed an alarm: those who build and run the
 // integration (viewers see the notification centre).
 var alarmRoles = []string{onramp.RoleOwner, onramp.RoleAdmin, onramp.RoleDeveloper}
@@ -264,11 +256,11 @@ var alarmRoles = []string{onramp.RoleOwner, onramp.RoleAdmin, onramp.RoleDevelop
 // product asks for breaking changes ("all" or "breaking"): the level that already decides their
 // changelog mails; everyone in the organisation sees the notification. Only the provider asks:
 // EFORBIDDEN otherwise.
-func (s *Service) Alarms(ctx context.Context, a onramp.Actor, plan onramp.ImpactPlan, orgIDs []string) ([]Alarm, error) {
+func (s *Service) Alarms(ctx context.Context, a onramp.Actor, plan onramp.ImpactPlan, orgIDs []string) ([]onramp.ImpactAlarm, error) {
 	if err := onramp.RequireProvider(a); err != nil {
 		return nil, err
 	}
-	out := []Alarm{}
+	out := []onramp.ImpactAlarm{}
 	if len(plan.Operations) == 0 || len(orgIDs) == 0 {
 		return out, nil
 	}
@@ -283,7 +275,7 @@ func (s *Service) Alarms(ctx context.Context, a onramp.Actor, plan onramp.Impact
 		} else if err != nil {
 			return nil, err
 		}
-		al := Alarm{Impact: imp, Notification: s.notification(plan, org, imp), Mails: []onramp.Message{}}
+		al := onramp.ImpactAlarm{Impact: imp, Notification: s.notification(plan, org, imp), Mails: []onramp.Message{}}
 		members, err := s.cfg.Team.MembersOf(ctx, org.ID)
 		if err != nil {
 			return nil, err

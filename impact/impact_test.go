@@ -217,13 +217,13 @@ func (f *fixture) mustPlan(tb testing.TB, e onramp.ImpactEvent) onramp.ImpactPla
 	return p
 }
 
-func (f *fixture) mustAlarms(tb testing.TB, p onramp.ImpactPlan) map[string]impact.Alarm {
+func (f *fixture) mustAlarms(tb testing.TB, p onramp.ImpactPlan) map[string]onramp.ImpactAlarm {
 	tb.Helper()
 	as, err := f.svc.Alarms(context.Background(), provider, p, p.Organizations)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	out := map[string]impact.Alarm{}
+	out := map[string]onramp.ImpactAlarm{}
 	for _, a := range as {
 		out[a.Impact.OrgID] = a
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/onramp-dev/onramp/deploy"
 	"github.com/onramp-dev/onramp/devenv"
 	"github.com/onramp-dev/onramp/gateway"
+	"github.com/onramp-dev/onramp/impact"
 	"github.com/onramp-dev/onramp/kratos"
 	"github.com/onramp-dev/onramp/lifecycles"
 	"github.com/onramp-dev/onramp/mail"
@@ -266,6 +267,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	// The portal publishes and shows the catalog; the worker announces what was published.
 	var cat *catalog.Catalog
 	var subs *subscriptions.Service
+	var impacts *impact.Service
 	subStore := mongo.NewSubscriptions(s.Mongo)
 	if cfg.Roles.Portal || cfg.Roles.Worker {
 		if cat, err = s.newCatalog(catalogStore, policy, lc, lc); err != nil {
@@ -273,6 +275,10 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		}
 		if subs, err = subscriptions.New(subscriptions.Config{Catalog: cat, Versions: catalogStore, Policy: policy, Organizations: orgs, Members: orgs,
 			Team: orgs, Subscriptions: subStore, Tokens: subStore, PortalURL: s.portalURLOrDefault()}); err != nil {
+			return nil, err
+		}
+		if impacts, err = impact.New(impact.Config{Catalog: cat, Versions: catalogStore, Assignments: catalogStore, Usage: usage, Credentials: credStore,
+			Organizations: orgs, Team: orgs, Subscriptions: subStore, Policy: policy, PortalURL: s.portalURLOrDefault()}); err != nil {
 			return nil, err
 		}
 	}
@@ -283,7 +289,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		s.acts, err = activities.New(activities.Activities{Mailer: mailer, Organizations: orgs, Members: orgs, Identities: s.Kratos, Team: orgs,
 			Sessions: s.Kratos, Credentials: creds, Requests: onboarding, Onboarding: onboarding, Plans: catalogStore, Assignments: catalogStore,
 			Calendar: cfg.Calendar, ReviewersEmail: cfg.ReviewersEmail, CredentialStore: credStore, Rotations: credStore, Policy: policy,
-			QuotaRequests: onboarding, Brownouts: catalogStore, Notices: mongo.NewNotices(s.Mongo), Announcer: subs, Deliveries: subStore})
+			QuotaRequests: onboarding, Brownouts: catalogStore, Notices: mongo.NewNotices(s.Mongo), Announcer: subs, Deliveries: subStore, Impacts: impacts})
 		if err != nil {
 			return nil, err
 		}
