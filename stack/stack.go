@@ -347,6 +347,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			Catalog:         cat,
 			Credentials:     credentialSvc,
 			Subscriptions:   subs,
+			Impact:          impacts,
 			Keys:            creds,
 			TryIt:           tryIt,
 			Usage:           usage,
