@@ -152,6 +152,7 @@ func (s *Service) computeDashboard(ctx context.Context, v onramp.ProductVersion,
 		return d, err
 	}
 	to := now.Truncate(24*time.Hour).AddDate(0, 0, 1)
+	var callers []Caller
 	for start := 0; start < len(orgs); start += dashboardBatch {
 		batch := orgs[start:min(start+dashboardBatch, len(orgs))]
 		usage, err := s.cfg.Usage.OperationUsage(ctx, v.Product, batch, first, to)
@@ -159,16 +160,21 @@ func (s *Service) computeDashboard(ctx context.Context, v onramp.ProductVersion,
 			return d, err
 		}
 		for _, org := range batch {
-			c, ok := callerOf(org, v.Version, usage[org], d.Weeks)
-			if !ok {
-				continue
+			if c, ok := callerOf(org, v.Version, usage[org], d.Weeks); ok {
+				callers = append(callers, c)
 			}
-			o, err := s.cfg.Organizations.FindOrganization(ctx, org)
-			if onramp.ErrorCode(err) == onramp.ENOTFOUND {
-				continue
-			} else if err != nil {
-				return d, err
-			}
+		}
+	}
+	ids := make([]string, len(callers))
+	for i, c := range callers {
+		ids[i] = c.OrgID
+	}
+	named, err := s.organizations(ctx, ids)
+	if err != nil {
+		return d, err
+	}
+	for _, c := range callers {
+		if o, ok := named[c.OrgID]; ok {
 			c.Name = o.Name
 			d.Callers = append(d.Callers, c)
 			d.Calls += c.Calls

@@ -265,22 +265,32 @@ func (s *Service) Alarms(ctx context.Context, a onramp.Actor, plan onramp.Impact
 		return out, nil
 	}
 	impacts, err := s.impacts(ctx, plan, orgIDs)
+	if err != nil || len(impacts) == 0 {
+		return out, err
+	}
+	affected := make([]string, len(impacts))
+	for i, imp := range impacts {
+		affected[i] = imp.OrgID
+	}
+	orgs, err := s.organizations(ctx, affected)
 	if err != nil {
 		return nil, err
 	}
+	all, err := s.cfg.Team.MembersOfAll(ctx, affected)
+	if err != nil {
+		return nil, err
+	}
+	members := map[string][]onramp.Member{}
+	for _, m := range all {
+		members[m.OrgID] = append(members[m.OrgID], m)
+	}
 	for _, imp := range impacts {
-		org, err := s.cfg.Organizations.FindOrganization(ctx, imp.OrgID)
-		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
+		org, ok := orgs[imp.OrgID]
+		if !ok {
 			continue
-		} else if err != nil {
-			return nil, err
 		}
 		al := onramp.ImpactAlarm{Impact: imp, Notification: s.notification(plan, org, imp), Mails: []onramp.Message{}}
-		members, err := s.cfg.Team.MembersOf(ctx, org.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range members {
+		for _, m := range members[org.ID] {
 			ok, err := s.wantsAlarm(ctx, m, plan.Event.Product)
 			if err != nil {
 				return nil, err
@@ -294,6 +304,35 @@ func (s *Service) Alarms(ctx context.Context, a onramp.Actor, plan onramp.Impact
 	}
 	return out, nil
 }
+
+// organizations finds the organisations of ids that still exist: by id when they are few, in one
+// listing when they are many (FerretDB reads each by id in a round trip, and lists in one scan).
+func (s *Service) organizations(ctx context.Context, ids []string) (map[string]onramp.Organization, error) {
+	out := make(map[string]onramp.Organization, len(ids))
+	if len(ids) > organizationsByID {
+		all, err := s.cfg.Organizations.ListOrganizations(ctx)
+		for _, o := range all {
+			if slices.Contains(ids, o.ID) {
+				out[o.ID] = o
+			}
+		}
+		return out, err
+	}
+	for _, id := range ids {
+		o, err := s.cfg.Organizations.FindOrganization(ctx, id)
+		switch onramp.ErrorCode(err) {
+		case "":
+			out[id] = o
+		case onramp.ENOTFOUND:
+		default:
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// organizationsByID is how many organisations organizations reads one by one.
+const organizationsByID = 100
 
 func (s *Service) wantsAlarm(ctx context.Context, m onramp.Member, product string) (bool, error) {
 	if !slices.Contains(alarmRoles, m.Role) || !onramp.Allows(ctx, s.cfg.Policy, m.Role, onramp.ActionUsageView, onramp.Target{}) ||
