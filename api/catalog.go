@@ -12,6 +12,7 @@ import (
 
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/catalog"
+	"github.com/onramp-dev/onramp/impact"
 	"github.com/onramp-dev/onramp/specs"
 	"github.com/onramp-dev/onramp/subscriptions"
 )
@@ -37,7 +38,7 @@ func (s *Server) catalogRoutes(g routeGroups) {
 
 // catalogOrg authorizes catalog.view in the organisation named by the route (or ?org= in the UI).
 func (s *Server) catalogOrg(c *gin.Context, orgID string) (Membership, error) {
-	return s.authorize(c.Request.Context(), principal(c), orgID, onramp.ActionCatalogView, onramp.Target{})
+	return s.cfg.Catalog.Browse(c.Request.Context(), actor(c), orgID)
 }
 
 // productSummary is one product in the catalog list.
@@ -239,7 +240,7 @@ type catalogPageView struct {
 }
 
 func (s *Server) catalogPage(c *gin.Context) {
-	p := principal(c)
+	p := actor(c)
 	m, err := s.catalogOrg(c, currentOrg(c, p))
 	if err != nil {
 		s.failPage(c, err)
@@ -280,12 +281,12 @@ type productPageView struct {
 	Levels       []string
 	// DeprecatedCalls is the organisation's own calls to the product's deprecated versions (nil:
 	// none is deprecated, or policy keeps the member from reading usage).
-	DeprecatedCalls *deprecatedCallsView
+	DeprecatedCalls *impact.Section
 	Notice, Error   string
 }
 
 func (s *Server) productPage(c *gin.Context) {
-	p := principal(c)
+	p := actor(c)
 	m, err := s.catalogOrg(c, currentOrg(c, p))
 	if err != nil {
 		s.failPage(c, err)
@@ -332,7 +333,7 @@ func (s *Server) productPage(c *gin.Context) {
 }
 
 func (s *Server) catalogDownloadPage(c *gin.Context) {
-	m, err := s.catalogOrg(c, currentOrg(c, principal(c)))
+	m, err := s.catalogOrg(c, currentOrg(c, actor(c)))
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -20,6 +20,7 @@ import (
 	"github.com/onramp-dev/onramp/partners"
 	"github.com/onramp-dev/onramp/production"
 	"github.com/onramp-dev/onramp/production/productiontest"
+	"github.com/onramp-dev/onramp/quota"
 	"github.com/onramp-dev/onramp/subscriptions"
 	"github.com/onramp-dev/onramp/subscriptions/subscriptionstest"
 	"github.com/onramp-dev/onramp/team"
@@ -128,15 +129,19 @@ func testConfig(tb testing.TB, f *fakes) api.Config {
 		tb.Fatal(err)
 	}
 	impacts, err := impact.New(impact.Config{Catalog: cat, Versions: f.catalog, Assignments: f.catalog, Usage: usage, Credentials: usage, Organizations: f.orgs,
-		Team: f.orgs, Subscriptions: f.subs, Policy: policy, PortalURL: base})
+		Team: f.orgs, Subscriptions: f.subs, Policy: policy, Notifications: f.onboarding, PortalURL: base})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	quotaSvc, err := quota.New(quota.Config{Policy: policy, Assignments: cat, Usage: usage, Requests: f.onboarding, Reviews: noOnboarding{},
+		Notifications: f.onboarding, Audit: f.orgs, Logger: log})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return api.Config{
 		Logger: log, AdminToken: adminToken, Registry: prometheus.NewRegistry(), PortalURL: base, KratosPublicURL: "http://127.0.0.1:1",
-		Identity: signedOut{}, Organizations: f.orgs, Team: f.orgs, TeamService: teamSvc, Partners: partnerSvc, Production: productionSvc,
-		Policy: policy, Policies: policy, Catalog: cat, Credentials: creds, Subscriptions: subs, Impact: impacts, Keys: keys, TryIt: tryIt,
-		Usage: usage, Onboarding: f.onboarding, QuotaRequests: f.onboarding, QuotaReviews: noOnboarding{},
+		Identity: signedOut{}, Organizations: f.orgs, TeamService: teamSvc, Partners: partnerSvc, Production: productionSvc,
+		Policies: policy, Catalog: cat, Credentials: creds, Subscriptions: subs, Impact: impacts, Keys: keys, TryIt: tryIt, Quota: quotaSvc,
 	}
 }
 

@@ -170,38 +170,8 @@ func (s *Server) migrationSummaries(c *gin.Context, product string, lifecycles [
 	return out, nil
 }
 
-// deprecatedCallsView is the partner product page's "your calls to deprecated operations", and
-// the organisation's impact alarms about the product.
-type deprecatedCallsView struct {
-	impact.DeprecatedCalls
-	Alarms []onramp.Notification
-}
-
-// deprecatedCallsOf is the section for the member's organisation; nil when the product has no
-// deprecated version and the organisation no impact alarm about it, or when policy keeps the
-// member from reading usage (the page goes without it).
-func (s *Server) deprecatedCallsOf(c *gin.Context, orgID, product string) (*deprecatedCallsView, error) {
-	ctx := c.Request.Context()
-	m, ok := actor(c).In(orgID)
-	if !ok || !onramp.Allows(ctx, s.cfg.Policy, m.Role, onramp.ActionUsageView, onramp.Target{}) {
-		return nil, nil
-	}
-	dc, err := s.cfg.Impact.DeprecatedCalls(ctx, actor(c), orgID, product)
-	if err != nil {
-		return nil, err
-	}
-	v := &deprecatedCallsView{DeprecatedCalls: dc}
-	notes, err := s.cfg.Onboarding.NotificationsOf(ctx, orgID, 50)
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range notes {
-		if n.OrgID == orgID && strings.HasPrefix(n.ID, "impact-"+product+"@") {
-			v.Alarms = append(v.Alarms, n)
-		}
-	}
-	if len(v.Versions) == 0 && len(v.Alarms) == 0 {
-		return nil, nil
-	}
-	return v, nil
+// deprecatedCallsOf is the product page's section for the member's organisation (nil: nothing
+// to show, or policy keeps the member from reading usage).
+func (s *Server) deprecatedCallsOf(c *gin.Context, orgID, product string) (*impact.Section, error) {
+	return s.cfg.Impact.Section(c.Request.Context(), actor(c), orgID, product)
 }

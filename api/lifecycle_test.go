@@ -81,7 +81,7 @@ func mustLifecycleHarness(t *testing.T) *lifecycleHarness {
 	lh.now = &now
 	clock := func() time.Time { return *lh.now }
 	cfg := testConfig(t, lh.f)
-	cat, err := catalog.New(catalog.Config{Announcements: &catalogtest.Announcements{}, Store: lh.f.catalog, Assignments: lh.f.catalog, Policy: cfg.Policy, SandboxURL: "http://127.0.0.1:2", ProductionURL: "http://127.0.0.1:3",
+	cat, err := catalog.New(catalog.Config{Announcements: &catalogtest.Announcements{}, Store: lh.f.catalog, Assignments: lh.f.catalog, Policy: cfg.Policies.(onramp.Policy), SandboxURL: "http://127.0.0.1:2", ProductionURL: "http://127.0.0.1:3",
 		Brownouts: &recordingSchedules{store: lh.f.catalog, running: map[string]bool{}}, Now: clock})
 	if err != nil {
 		t.Fatal(err)
@@ -98,10 +98,10 @@ func mustLifecycleHarness(t *testing.T) *lifecycleHarness {
 	}
 	cfg.Catalog, cfg.Identity, cfg.Now = cat, oneDeveloper{}, clock
 	if cfg.Impact, err = impact.New(impact.Config{Catalog: cat, Versions: lh.f.catalog, Assignments: lh.f.catalog, Usage: lh.f.usage, Credentials: lh.f.usage,
-		Organizations: lh.f.orgs, Team: lh.f.orgs, Subscriptions: lh.f.subs, Policy: cfg.Policy, PortalURL: base, Now: clock}); err != nil {
+		Organizations: lh.f.orgs, Team: lh.f.orgs, Subscriptions: lh.f.subs, Policy: cfg.Policies.(onramp.Policy), Notifications: lh.f.onboarding, PortalURL: base, Now: clock}); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.TryIt, err = catalog.NewTryIt(catalog.TryItConfig{Catalog: cat, Keys: cfg.Keys, Policy: cfg.Policy, PortalURL: base, Now: clock}); err != nil {
+	if cfg.TryIt, err = catalog.NewTryIt(catalog.TryItConfig{Catalog: cat, Keys: cfg.Keys, Policy: cfg.Policies.(onramp.Policy), PortalURL: base, Now: clock}); err != nil {
 		t.Fatal(err)
 	}
 	if lh.srv, err = api.New(cfg); err != nil {

@@ -243,7 +243,7 @@ func (s *Server) adminReviewsPage(c *gin.Context, status int, v reviewsView) {
 		v.Rotations, err = s.cfg.Credentials.RotationQueue(ctx, admin, nil)
 	}
 	if err == nil {
-		v.Quotas, err = s.cfg.QuotaRequests.QuotaRequestsIn(ctx, []string{onramp.QuotaPending})
+		v.Quotas, err = s.cfg.Quota.Queue(ctx, admin, nil)
 	}
 	if err != nil {
 		s.failPage(c, err)

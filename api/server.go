@@ -25,6 +25,7 @@ import (
 	"github.com/onramp-dev/onramp/internal/problem"
 	"github.com/onramp-dev/onramp/partners"
 	"github.com/onramp-dev/onramp/production"
+	"github.com/onramp-dev/onramp/quota"
 	"github.com/onramp-dev/onramp/subscriptions"
 	"github.com/onramp-dev/onramp/team"
 	"github.com/onramp-dev/onramp/web"
@@ -67,11 +68,9 @@ type Config struct {
 	KratosPublicURL string // Kratos's public API, served to browsers under /.ory
 	Identity        Identity
 	Organizations   onramp.OrganizationStore
-	Team            onramp.TeamStore
 	TeamService     *team.Service
 	Partners        *partners.Service
 	Production      *production.Service
-	Policy          onramp.Policy
 	Policies        PolicyStatus // the admin Policies page
 	Catalog         *catalog.Catalog
 	Credentials     *credentials.Manager
@@ -79,10 +78,7 @@ type Config struct {
 	Impact          *impact.Service        // partners' calls to deprecated operations, the migration dashboard
 	Keys            *credentials.Service   // catalog downloads by key, the first key on landing
 	TryIt           *catalog.TryIt
-	Usage           onramp.UsageReader
-	Onboarding      onramp.OnboardingStore
-	QuotaRequests   onramp.QuotaRequestStore
-	QuotaReviews    onramp.QuotaReviews
+	Quota           *quota.Service
 	SignInPerClient int // sign-in attempts per client address per 15 minutes; 0: DefaultPostsPerAddress
 	// TrustedProxies are the CIDRs (or addresses) of proxies whose X-Forwarded-For names the
 	// client; none by default, so the peer's address is the client's.
@@ -96,10 +92,10 @@ func (cfg Config) missing() []string {
 	var out []string
 	for name, absent := range map[string]bool{
 		"Logger": cfg.Logger == nil, "Registry": cfg.Registry == nil, "Identity": cfg.Identity == nil, "Organizations": cfg.Organizations == nil,
-		"Team": cfg.Team == nil, "TeamService": cfg.TeamService == nil, "Partners": cfg.Partners == nil, "Production": cfg.Production == nil,
-		"Policy": cfg.Policy == nil, "Policies": cfg.Policies == nil, "Catalog": cfg.Catalog == nil, "Credentials": cfg.Credentials == nil, "Subscriptions": cfg.Subscriptions == nil, "Impact": cfg.Impact == nil, "Keys": cfg.Keys == nil, "TryIt": cfg.TryIt == nil,
-		"Usage": cfg.Usage == nil, "Onboarding": cfg.Onboarding == nil,
-		"QuotaRequests": cfg.QuotaRequests == nil, "QuotaReviews": cfg.QuotaReviews == nil, "PortalURL": cfg.PortalURL == "", "KratosPublicURL": cfg.KratosPublicURL == "",
+		"TeamService": cfg.TeamService == nil, "Partners": cfg.Partners == nil, "Production": cfg.Production == nil,
+		"Policies": cfg.Policies == nil, "Catalog": cfg.Catalog == nil, "Credentials": cfg.Credentials == nil, "Subscriptions": cfg.Subscriptions == nil, "Impact": cfg.Impact == nil, "Keys": cfg.Keys == nil, "TryIt": cfg.TryIt == nil,
+		"Quota":     cfg.Quota == nil,
+		"PortalURL": cfg.PortalURL == "", "KratosPublicURL": cfg.KratosPublicURL == "",
 	} {
 		if absent {
 			out = append(out, name)

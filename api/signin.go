@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -43,10 +42,6 @@ const (
 	loginHintName = "onramp_login_hint"
 	wrongCodeText = "That code is wrong or has expired. Check the latest e-mail from us, or request a new code."
 )
-
-// Principal is the signed-in person with their memberships: the only value handlers take from
-// the request context (see actor).
-type Principal = onramp.Actor
 
 // Membership is a member's organisation (its public view) and role.
 type Membership = onramp.Membership
@@ -204,8 +199,6 @@ func actor(c *gin.Context) onramp.Actor {
 	return v
 }
 
-func principal(c *gin.Context) Principal { return actor(c) }
-
 // signedInHook is Kratos's after-login and after-registration hook: sign-in completion, where
 // memberships are granted (team.CompleteSignIn). A failure fails the sign-in, which can be retried.
 func (s *Server) signedInHook(c *gin.Context) {
@@ -233,7 +226,7 @@ type orgCard struct {
 }
 
 func (s *Server) dashboard(c *gin.Context) {
-	p := principal(c)
+	p := actor(c)
 	cards := make([]orgCard, 0, len(p.Memberships))
 	for _, m := range p.Memberships {
 		card := orgCard{Membership: m}
@@ -320,7 +313,7 @@ func (s *Server) apiCompleteLogin(c *gin.Context) {
 }
 
 func (s *Server) apiMe(c *gin.Context) {
-	p := principal(c)
+	p := actor(c)
 	c.JSON(http.StatusOK, gin.H{"identity_id": p.IdentityID, "email": p.Email, "memberships": p.Memberships})
 }
 
@@ -334,17 +327,4 @@ func (s *Server) apiLogout(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
-}
-
-// authorize is onramp.Authorize with the portal's policy, for the handlers whose capability has
-// no service of its own yet.
-func (s *Server) authorize(ctx context.Context, p Principal, orgID string, action onramp.Action, t onramp.Target) (Membership, error) {
-	return onramp.Authorize(ctx, s.cfg.Policy, p, orgID, action, t)
-}
-
-func (s *Server) audit(ctx context.Context, orgID, actor, action, target, detail string) {
-	e := onramp.AuditEvent{OrgID: orgID, Actor: actor, Action: action, Target: target, Detail: detail, At: s.cfg.Now()}
-	if err := s.cfg.Team.AppendAudit(ctx, e); err != nil {
-		s.log.Error("audit", "organization", orgID, "action", action, "error", err)
-	}
 }

@@ -6,6 +6,7 @@ package catalog
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -33,14 +34,19 @@ type Config struct {
 	// Brownouts drives brownout schedules (lifecycles.Temporal); nil: scheduling answers
 	// EUNAVAILABLE, and the rest of the catalog works.
 	Brownouts onramp.BrownoutSchedules
-	Now       func() time.Time
+	// Changes is the store's change feed: with it the catalog is served from a snapshot in
+	// memory that follows the feed (see snapshot.go); without it, from the stores.
+	Changes onramp.ChangeFeed
+	Logger  *slog.Logger // the snapshot's feed errors (default: discarded)
+	Now     func() time.Time
 }
 
 // Catalog answers the portal's catalog questions.
 type Catalog struct {
 	cfg   Config
-	docs  sync.Map   // version id → *openapi3.T (published specs never change)
+	docs  *docCache  // parsed documents by version id
 	locks sync.Mutex // serialises publications, so version numbers follow publication order
+	stop  context.CancelFunc
 }
 
 // New fails fast on a missing dependency.
@@ -52,19 +58,37 @@ func New(cfg Config) (*Catalog, error) {
 		cfg.Now = time.Now
 	}
 	cfg.SandboxURL, cfg.ProductionURL = strings.TrimRight(cfg.SandboxURL, "/"), strings.TrimRight(cfg.ProductionURL, "/")
-	return &Catalog{cfg: cfg}, nil
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Catalog{cfg: cfg, docs: newDocCache()}
+	if cfg.Changes != nil {
+		snap := newSnapshot(cfg.Store, cfg.Assignments, cfg.Changes, cfg.Now)
+		c.cfg.Store, c.cfg.Assignments = snap, snap
+		ctx, cancel := context.WithCancel(context.Background())
+		c.stop = cancel
+		go snap.follow(ctx, cfg.Logger.Warn)
+	}
+	return c, nil
+}
+
+// Close stops following the change feed.
+func (c *Catalog) Close() {
+	if c.stop != nil {
+		c.stop()
+	}
 }
 
 // doc returns the parsed document of a published version, cached.
 func (c *Catalog) doc(v onramp.ProductVersion) (*openapi3.T, error) {
-	if d, ok := c.docs.Load(v.ID); ok {
-		return d.(*openapi3.T), nil
+	if d, ok := c.docs.get(v.ID); ok {
+		return d, nil
 	}
 	d, err := specs.Load([]byte(v.Spec))
 	if err != nil {
 		return nil, err
 	}
-	c.docs.Store(v.ID, d)
+	c.docs.put(v.ID, d)
 	return d, nil
 }
 
@@ -188,7 +212,7 @@ func (c *Catalog) publish(ctx context.Context, v onramp.ProductVersion, spec *sp
 	if err := c.cfg.Store.PublishVersion(ctx, v); err != nil {
 		return Published{}, err
 	}
-	c.docs.Store(v.ID, spec.Doc) // what loading v.Spec would give, without the seconds a large one takes
+	c.docs.put(v.ID, spec.Doc) // what loading v.Spec would give, without the seconds a large one takes
 	return out, nil
 }
 

@@ -59,6 +59,7 @@ func (c *Catalog) ScheduleBrownouts(ctx context.Context, a onramp.Actor, product
 	if err := c.cfg.Brownouts.StartBrownouts(ctx, p); err != nil {
 		return p, v, err
 	}
+	c.refresh(ctx, product) // the workflow stored the windows; the snapshot rereads them now
 	v, err = c.cfg.Store.FindVersion(ctx, product, version)
 	return p, c.stamped(v), err
 }
@@ -81,6 +82,7 @@ func (c *Catalog) CancelBrownouts(ctx context.Context, a onramp.Actor, product, 
 	if err := c.cfg.Brownouts.CancelBrownouts(ctx, product, version, a.Email); err != nil {
 		return v, err
 	}
+	c.refresh(ctx, product)
 	v, err = c.cfg.Store.FindVersion(ctx, product, version)
 	return c.stamped(v), err
 }

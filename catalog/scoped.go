@@ -39,6 +39,12 @@ type ProductView struct {
 	Doc        *openapi3.T           `json:"-"`    // for rendering parameters and schemas
 }
 
+// Browse returns the actor's membership of orgID when policies/members lets them browse its
+// catalog; ENOTFOUND for an organisation they are not in.
+func (c *Catalog) Browse(ctx context.Context, a onramp.Actor, orgID string) (onramp.Membership, error) {
+	return onramp.Authorize(ctx, c.cfg.Policy, a, orgID, onramp.ActionCatalogView, onramp.Target{})
+}
+
 // Operation returns the view's operation with the id.
 func (v ProductView) Operation(id string) (onramp.Operation, bool) {
 	for _, op := range v.Operations {
@@ -148,18 +154,26 @@ func Filter(entries []Entry, query, tag string) []Entry {
 	return out
 }
 
-// visible returns every product the organisation may see.
+// visible returns every product the organisation may see: of its assigned products (no other
+// exists for it, at the gateway either), those policies/catalog shows, in the catalog's order.
 func (c *Catalog) visible(ctx context.Context, org onramp.Organization) ([]Entry, error) {
-	products, err := c.cfg.Store.ListProducts(ctx)
-	if err != nil {
-		return nil, err
-	}
 	assignments, err := c.cfg.Assignments.AssignmentsOf(ctx, org.ID)
 	if err != nil {
 		return nil, err
 	}
+	products, err := c.cfg.Store.ListProducts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	assigned := make(map[string]bool, len(assignments))
+	for _, a := range assignments {
+		assigned[a.Product] = true
+	}
 	out := []Entry{}
 	for _, p := range products {
+		if !assigned[p.Slug] {
+			continue
+		}
 		e, _, _, err := c.entry(ctx, org, assignments, p, "")
 		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
 			continue

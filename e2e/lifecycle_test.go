@@ -239,9 +239,17 @@ func TestE2ELifecycleDeprecationBrownoutAndSunset(t *testing.T) {
 	var pa struct {
 		Versions []versionState `json:"versions"`
 	}
-	MustGetJSON(t, st.PortalURL+"/admin/api/v1/products/"+lp.slug, http.StatusOK, &pa, lp.admin...)
+	// The worker stored the windows; the portal's catalog follows the change feed (≤ 1 s).
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		MustGetJSON(t, st.PortalURL+"/admin/api/v1/products/"+lp.slug, http.StatusOK, &pa, lp.admin...)
+		if len(pa.Versions[0].Brownouts) == 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if len(pa.Versions[0].Brownouts) != 2 {
-		t.Errorf("after the signal the windows are %+v, want only the two that ran", pa.Versions[0].Brownouts)
+		t.Errorf("2 s after the signal the windows are %+v, want only the two that ran", pa.Versions[0].Brownouts)
 	}
 	MustReplayLiveHistory(t, st.Temporal, workflows.BrownoutScheduleID(lp.slug, "v1"), "brownout_schedule_signal_cancelled.json")
 

@@ -301,28 +301,62 @@ func (g *Gateway) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	ctx := r.Context()
+	cred, rt, rest, assignment, ok := g.admit(w, r, c)
+	if !ok {
+		return
+	}
+	// From here on the caller's quota is known: a refusal tells it too (g.refuse).
+	win := WindowAt(assignment, g.cfg.Environment, g.cfg.Now())
+	if g.deprecated(w, r, c, rt, rest, win) {
+		return // retired or browned out: 410 Gone (lifecycle.go)
+	}
+	m, ok := g.match(w, r, rt, rest, win)
+	if !ok {
+		return
+	}
+	c.operation = m.opID
+	if !g.allow(w, r, cred, assignment, rt, m.opID, win) {
+		return
+	}
+	if err := rt.cp.validate(ctx, m.inner, m.route, m.params, m.body); err != nil {
+		p := problem.New(http.StatusBadRequest, "invalid-request", "Invalid request",
+			"The request does not match "+m.opID+" in "+rt.product.Slug+" "+rt.version.Version+"; fix what is listed in errors (the operation is documented at "+g.portal+"/catalog/"+rt.product.Slug+").")
+		p.Errors = requestErrors(err)
+		g.problem(w, r, p)
+		return
+	}
+	if g.cfg.Environment == Sandbox {
+		g.sandbox(w, r, m.route.Operation, rest, m.body)
+		return
+	}
+	g.forward(w, r, rt, m.route.Operation, cred, restOf(r.URL.EscapedPath()), m.body)
+}
+
+// admit authenticates the call and finds the product version it names and the caller's
+// assignment of it; otherwise it answers and returns false. Nothing here knows the quota yet.
+func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, c *call) (onramp.Credential, *route, string, onramp.Assignment, bool) {
+	ctx := r.Context()
 	cred, p := g.authenticate(ctx, r)
 	c.credential = cred // a known key refused (revoked, expired, other environment) still counts as its use
 	if p != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="onramp-`+g.cfg.Environment+`"`)
 		g.problem(w, r, *p)
-		return
+		return cred, nil, "", onramp.Assignment{}, false
 	}
-
 	if upgradeRequested(r.Header) {
 		g.problem(w, r, problem.New(http.StatusBadRequest, "upgrade-not-supported", "Protocol upgrade not supported",
 			"The gateway serves plain HTTP requests only: send the request without Upgrade or HTTP2-Settings headers (WebSocket and h2c are not offered)."))
-		return
+		return cred, nil, "", onramp.Assignment{}, false
 	}
 	if why := unsafePath(r.URL.EscapedPath()); why != "" {
 		g.problem(w, r, problem.New(http.StatusBadRequest, "invalid-path", "Invalid path",
 			"The path cannot be routed: "+why+". Percent-encode each path parameter without dot segments, slashes or backslashes."))
-		return
+		return cred, nil, "", onramp.Assignment{}, false
 	}
 	rt, rest, p := g.route(ctx, r.URL.Path)
 	if p != nil {
 		g.problem(w, r, *p)
-		return
+		return cred, nil, "", onramp.Assignment{}, false
 	}
 	c.product, c.version = rt.product.Slug, rt.version.Version
 	assignment, found, err := g.assignment(ctx, cred.OrgID, rt.product.Slug)
@@ -331,31 +365,40 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	if err != nil {
 		g.internal(w, r, err)
-		return
+		return cred, nil, "", onramp.Assignment{}, false
 	}
 	if !found {
 		g.problem(w, r, notFoundProduct(rt.product.Slug, g.portal))
-		return
+		return cred, nil, "", onramp.Assignment{}, false
 	}
-	// From here on the caller's quota is known: a refusal tells it too (g.refuse).
-	win := WindowAt(assignment, g.cfg.Environment, g.cfg.Now())
-	if g.deprecated(w, r, c, rt, rest, win) {
-		return // retired or browned out: 410 Gone (lifecycle.go)
-	}
+	return cred, rt, rest, assignment, true
+}
 
-	// Match the operation on the path below /<product>/<version>.
-	inner := r.WithContext(ctx) // a shallow copy: routing and validation only read its headers
+// matched is the operation a call is for, with what validating it needs.
+type matched struct {
+	inner  *http.Request // the call as seen below /<product>/<version>
+	route  *routers.Route
+	params map[string]string
+	body   []byte
+	opID   string
+}
+
+// match reads the body (up to maxBodyBytes) and finds the operation on the path below
+// /<product>/<version>; otherwise it refuses and returns false.
+func (g *Gateway) match(w http.ResponseWriter, r *http.Request, rt *route, rest string, win Window) (matched, bool) {
+	inner := r.WithContext(r.Context()) // a shallow copy: routing and validation only read its headers
 	inner.URL = &url.URL{Scheme: "http", Host: "gateway", Path: rest, RawQuery: r.URL.RawQuery}
 	inner.Host = "gateway"
 	var body []byte
 	if r.Body != nil && r.Body != http.NoBody {
+		var err error
 		if body, err = io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1)); err != nil {
 			g.refuse(w, r, win, problem.New(http.StatusBadRequest, "invalid-request", "Invalid request", "The request body could not be read."))
-			return
+			return matched{}, false
 		}
 		if len(body) > maxBodyBytes {
 			g.refuse(w, r, win, problem.New(http.StatusRequestEntityTooLarge, "body-too-large", "Body too large", "Request bodies are limited to 1 MiB."))
-			return
+			return matched{}, false
 		}
 	}
 	inner.Body = io.NopCloser(bytes.NewReader(body))
@@ -364,15 +407,19 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		if errors.Is(err, routers.ErrMethodNotAllowed) {
 			g.refuse(w, r, win, problem.New(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
 				r.Method+" is not an operation of "+rt.product.Slug+" "+rt.version.Version+" at "+rest+"; the catalog lists its operations at "+g.portal+"/catalog/"+rt.product.Slug))
-			return
+			return matched{}, false
 		}
 		g.refuse(w, r, win, problem.New(http.StatusNotFound, "no-such-operation", "No such operation",
 			rest+" is not a path of "+rt.product.Slug+" "+rt.version.Version+"; the catalog lists its operations at "+g.portal+"/catalog/"+rt.product.Slug))
-		return
+		return matched{}, false
 	}
-	opID := specs.OperationID(opRoute.Method, opRoute.Path, opRoute.Operation)
-	c.operation = opID
+	return matched{inner: inner, route: opRoute, params: params, body: body, opID: specs.OperationID(opRoute.Method, opRoute.Path, opRoute.Operation)}, true
+}
 
+// allow asks policies/gateway, then the credential's rate limit, then the quota; a refusal is
+// answered and returns false. Only a call that passes all three takes from the quota.
+func (g *Gateway) allow(w http.ResponseWriter, r *http.Request, cred onramp.Credential, assignment onramp.Assignment, rt *route, opID string, win Window) bool {
+	ctx := r.Context()
 	// A credential's scopes never change and an assignment's UpdatedAt changes with it, so the
 	// decision for this triple holds until a policy reload, which it follows within the cache TTL.
 	decisionKey := cred.ID + "\x00" + strings.Join(cred.Scopes, ",") + "\x00" + strconv.FormatInt(assignment.UpdatedAt.UnixNano(), 36) + "\x00" + rt.product.Slug + "\x00" + opID
@@ -383,11 +430,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	})
 	if err != nil {
 		g.internal(w, r, err)
-		return
+		return false
 	}
 	if !d.Allow {
 		g.refuse(w, r, win, problem.New(http.StatusForbidden, "access-denied", "Access denied", strings.Join(d.Reasons, "; ")+"."))
-		return
+		return false
 	}
 	if rl := assignment.RateLimit; rl != nil {
 		if ok, wait := g.rates.take(cred.ID, *rl, g.cfg.Now()); !ok {
@@ -395,7 +442,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 			g.refuse(w, r, win, problem.New(http.StatusTooManyRequests, "rate-limited", "Rate limited",
 				"This credential may make "+strconv.FormatFloat(rl.PerSecond, 'f', -1, 64)+" calls per second to "+rt.product.Slug+" (bursts of "+strconv.Itoa(rl.Burst)+
 					"); retry after "+wait.Round(time.Millisecond).String()+" and spread your calls. This call did not use your quota."))
-			return
+			return false
 		}
 	}
 	allowed, remaining := g.cfg.Quota.Take(ctx, win)
@@ -406,22 +453,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		g.problem(w, r, problem.New(http.StatusTooManyRequests, "quota-exhausted", "Quota exhausted",
 			"Your organisation used its "+strconv.FormatInt(win.Quota.Limit, 10)+" calls to "+rt.product.Slug+" in "+g.cfg.Environment+" this "+win.Quota.Period+
 				"; the quota resets at "+win.Reset.Format(time.RFC3339)+". See your usage and request more at "+g.portal+"/usage."))
-		return
+		return false
 	}
-
-	if err = rt.cp.validate(ctx, inner, opRoute, params, body); err != nil {
-		p := problem.New(http.StatusBadRequest, "invalid-request", "Invalid request",
-			"The request does not match "+opID+" in "+rt.product.Slug+" "+rt.version.Version+"; fix what is listed in errors (the operation is documented at "+g.portal+"/catalog/"+rt.product.Slug+").")
-		p.Errors = requestErrors(err)
-		g.problem(w, r, p)
-		return
-	}
-
-	if g.cfg.Environment == Sandbox {
-		g.sandbox(w, r, opRoute.Operation, rest, body)
-		return
-	}
-	g.forward(w, r, rt, opRoute.Operation, cred, restOf(r.URL.EscapedPath()), body)
+	return true
 }
 
 // authenticate finds the request's credential, or the problem to answer. The key never appears

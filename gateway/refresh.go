@@ -7,17 +7,15 @@ import (
 	"time"
 
 	"github.com/onramp-dev/onramp"
+	"github.com/onramp-dev/onramp/internal/changefeed"
 )
 
 // How the caches follow the store. With a change feed the refresher reads the last moments'
-// changes every feedPoll (going back feedOverlap, for clock skew and late inserts) and reloads
+// changes every feedPoll (see internal/changefeed) and reloads
 // only what changed, so a revocation reaches every node within about feedPoll plus a store round
 // trip. After an outage longer than the feed keeps changes, or without a feed, it reloads
 // everything cached. While the store is unreachable the caches keep serving what they hold.
-const (
-	feedPoll    = 250 * time.Millisecond
-	feedOverlap = 5 * time.Second
-)
+const feedPoll = 250 * time.Millisecond
 
 // refresh runs the refresher until ctx ends.
 func (g *Gateway) refresh(ctx context.Context) {
@@ -27,7 +25,10 @@ func (g *Gateway) refresh(ctx context.Context) {
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	feed := feedReader{since: g.cfg.Now(), lastRead: g.cfg.Now(), seen: map[string]time.Time{}}
+	var feed *changefeed.Reader
+	if g.cfg.Changes != nil {
+		feed = changefeed.NewReader(g.cfg.Changes, g.cfg.Now())
+	}
 	policy := g.policyVersion()
 	for {
 		select {
@@ -45,7 +46,7 @@ func (g *Gateway) refresh(ctx context.Context) {
 		if g.cfg.Changes == nil {
 			err = g.reloadAll(ctx)
 		} else {
-			err = feed.read(ctx, g)
+			err = feed.Read(ctx, g.cfg.Now(), g.reloadAll, g.apply)
 		}
 		was := g.storeUp.Swap(err == nil)
 		g.cfg.Metrics.store(g.cfg.Environment, err == nil)
@@ -56,45 +57,6 @@ func (g *Gateway) refresh(ctx context.Context) {
 			g.cfg.Logger.Info("the store answers again", "environment", g.cfg.Environment)
 		}
 	}
-}
-
-// feedReader remembers where the refresher is in the change feed.
-type feedReader struct {
-	since, lastRead time.Time
-	seen            map[string]time.Time // change ids applied, for the overlap
-	gap             bool                 // changes may have been missed: reload everything
-}
-
-func (f *feedReader) read(ctx context.Context, g *Gateway) error {
-	started := g.cfg.Now()
-	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	changes, err := g.cfg.Changes.Changes(rctx, f.since.Add(-feedOverlap))
-	if err != nil {
-		if started.Sub(f.lastRead) > onramp.ChangeRetention-feedOverlap {
-			f.gap = true
-		}
-		return err
-	}
-	if f.gap {
-		if err := g.reloadAll(ctx); err != nil {
-			return err
-		}
-		f.gap = false
-	}
-	for _, c := range changes {
-		if _, done := f.seen[c.ID]; !done {
-			g.apply(ctx, c)
-			f.seen[c.ID] = c.At
-		}
-	}
-	for id, at := range f.seen {
-		if at.Before(started.Add(-2 * feedOverlap)) {
-			delete(f.seen, id)
-		}
-	}
-	f.since, f.lastRead = started, started
-	return nil
 }
 
 // apply reloads what one change names, if it is cached.

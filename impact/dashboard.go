@@ -300,3 +300,39 @@ func (s *Service) DeprecatedCalls(ctx context.Context, a onramp.Actor, orgID, pr
 	}
 	return out, nil
 }
+
+// Section is the partner product page's "your calls to deprecated operations", with the
+// organisation's impact alarms about the product.
+type Section struct {
+	DeprecatedCalls
+	Alarms []onramp.Notification
+}
+
+// alarmsShown is how many of the organisation's newest notifications the section looks through.
+const alarmsShown = 50
+
+// Section is the product page's section for the actor's organisation: nil when the product has
+// no deprecated version and the organisation no impact alarm about it, or when policy keeps the
+// member from reading usage (the page goes without it).
+func (s *Service) Section(ctx context.Context, a onramp.Actor, orgID, product string) (*Section, error) {
+	dc, err := s.DeprecatedCalls(ctx, a, orgID, product)
+	if onramp.ErrorCode(err) == onramp.EFORBIDDEN {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	v := &Section{DeprecatedCalls: dc}
+	notes, err := s.cfg.Notifications.NotificationsOf(ctx, orgID, alarmsShown)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range notes {
+		if n.OrgID == orgID && strings.HasPrefix(n.ID, "impact-"+product+"@") {
+			v.Alarms = append(v.Alarms, n)
+		}
+	}
+	if len(v.Versions) == 0 && len(v.Alarms) == 0 {
+		return nil, nil
+	}
+	return v, nil
+}

@@ -39,11 +39,17 @@ type Config struct {
 	Team          onramp.TeamStore         // who is mailed an alarm
 	Subscriptions onramp.SubscriptionStore // … if they asked to hear of breaking changes
 	Policy        onramp.Policy            // policies/members decides who reads usage
+	Notifications Notifications            // the organisation's alarms, on its product page
 	PortalURL     string                   // what alarms link to
 	Now           func() time.Time
 	// DashboardTTL is how long a computed migration dashboard is served before it is computed
 	// again (0: DefaultDashboardTTL).
 	DashboardTTL time.Duration
+}
+
+// Notifications reads an organisation's notification centre, newest first.
+type Notifications interface {
+	NotificationsOf(ctx context.Context, orgID string, limit int) ([]onramp.Notification, error)
 }
 
 // DefaultDashboardTTL bounds how stale the migration dashboard is: computing it reads every
@@ -62,8 +68,8 @@ type Service struct {
 // New fails fast on a missing dependency.
 func New(cfg Config) (*Service, error) {
 	if cfg.Catalog == nil || cfg.Versions == nil || cfg.Assignments == nil || cfg.Usage == nil || cfg.Credentials == nil || cfg.Organizations == nil ||
-		cfg.Team == nil || cfg.Subscriptions == nil || cfg.Policy == nil || cfg.PortalURL == "" {
-		return nil, errors.New("impact.New: Catalog, Versions, Assignments, Usage, Credentials, Organizations, Team, Subscriptions, Policy and PortalURL are required")
+		cfg.Team == nil || cfg.Subscriptions == nil || cfg.Policy == nil || cfg.Notifications == nil || cfg.PortalURL == "" {
+		return nil, errors.New("impact.New: Catalog, Versions, Assignments, Usage, Credentials, Organizations, Team, Subscriptions, Policy, Notifications and PortalURL are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -14,6 +14,7 @@ import (
 	"github.com/onramp-dev/onramp/credentials/credentialstest"
 	"github.com/onramp-dev/onramp/impact"
 	"github.com/onramp-dev/onramp/policies"
+	"github.com/onramp-dev/onramp/production/productiontest"
 	"github.com/onramp-dev/onramp/specs"
 	"github.com/onramp-dev/onramp/subscriptions/subscriptionstest"
 	"github.com/onramp-dev/onramp/team/teamtest"
@@ -89,6 +90,7 @@ type fixture struct {
 	team    *teamtest.Memory
 	subs    *subscriptionstest.Memory
 	usage   *credentialstest.Memory
+	notes   *productiontest.Memory
 	now     time.Time
 	months  map[string]*onramp.UsageMonth // org + month → the node's running totals
 }
@@ -96,7 +98,7 @@ type fixture struct {
 func mustFixture(tb testing.TB) *fixture {
 	tb.Helper()
 	f := &fixture{store: catalogtest.NewMemory(), team: teamtest.NewMemory(), subs: subscriptionstest.NewMemory(), usage: credentialstest.NewMemory(),
-		now: time.Date(2027, 3, 31, 15, 0, 0, 0, time.UTC), months: map[string]*onramp.UsageMonth{}}
+		notes: productiontest.NewMemory(), now: time.Date(2027, 3, 31, 15, 0, 0, 0, time.UTC), months: map[string]*onramp.UsageMonth{}}
 	clock := func() time.Time { return f.now }
 	ctx := context.Background()
 	var err error
@@ -117,7 +119,7 @@ func mustFixture(tb testing.TB) *fixture {
 		tb.Fatal(err)
 	}
 	f.svc, err = impact.New(impact.Config{Catalog: f.catalog, Versions: f.store, Assignments: f.store, Usage: f.usage, Credentials: f.usage,
-		Organizations: f.team, Team: f.team, Subscriptions: f.subs, Policy: policy, PortalURL: portal, Now: clock})
+		Organizations: f.team, Team: f.team, Subscriptions: f.subs, Policy: policy, Notifications: f.notes, PortalURL: portal, Now: clock})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -537,5 +539,34 @@ func TestDeprecatedCallsAreTheOrganisationsOwn(t *testing.T) {
 	}
 	if _, err := f.svc.DeprecatedCalls(t.Context(), provider, "org_a", "ledger"); onramp.ErrorCode(err) != onramp.ENOTFOUND {
 		t.Errorf("the provider through the partner's view: %v, want ENOTFOUND (it is no member)", err)
+	}
+}
+
+// The product page's section shows the organisation's own impact alarms about the product and
+// its calls of deprecated versions; nothing at all when it has neither.
+func TestSectionShowsTheOrganisationsOwnAlarmsOfTheProduct(t *testing.T) {
+	f := mustFixture(t)
+	f.mustOrg(t, "org_a")
+	f.mustOrg(t, "org_b")
+	dev := member("org_a", onramp.RoleDeveloper)
+	if got, err := f.svc.Section(t.Context(), dev, "org_a", "ledger"); err != nil || got != nil {
+		t.Errorf("no deprecation and no alarm: section = %+v, %v; want none", got, err)
+	}
+	for _, n := range []onramp.Notification{
+		{ID: "impact-ledger@v2-breaking-org_a", OrgID: "org_a", Title: "ledger v2 breaks your calls", At: f.now},
+		{ID: "impact-payments@v2-breaking-org_a", OrgID: "org_a", Title: "another product", At: f.now},
+		{ID: "impact-ledger@v2-breaking-org_b", OrgID: "org_b", Title: "another organisation", At: f.now},
+		{ID: "quota-80-org_a", OrgID: "org_a", Title: "not an impact alarm", At: f.now},
+	} {
+		if err := f.notes.Notify(t.Context(), n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := f.svc.Section(t.Context(), dev, "org_a", "ledger")
+	if err != nil || got == nil || len(got.Alarms) != 1 || got.Alarms[0].ID != "impact-ledger@v2-breaking-org_a" || len(got.Versions) != 0 {
+		t.Fatalf("section = %+v, %v; want org_a's one ledger alarm and no deprecated version", got, err)
+	}
+	if _, err := f.svc.Section(t.Context(), dev, "org_b", "ledger"); onramp.ErrorCode(err) != onramp.ENOTFOUND {
+		t.Errorf("org_a's member asks for org_b's section: %v, want ENOTFOUND", err)
 	}
 }

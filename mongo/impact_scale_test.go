@@ -118,7 +118,7 @@ func TestImpactAtScale(t *testing.T) {
 	t.Logf("%d organisations set up in %s", n, time.Since(setup).Round(time.Millisecond))
 
 	svc, err := impact.New(impact.Config{Catalog: cat, Versions: store, Assignments: store, Usage: usage, Credentials: mongo.NewCredentials(db),
-		Organizations: orgs, Team: orgs, Subscriptions: subs, Policy: engine, PortalURL: "https://portal.example"})
+		Organizations: orgs, Team: orgs, Subscriptions: subs, Policy: engine, Notifications: mongo.NewOnboarding(db), PortalURL: "https://portal.example"})
 	if err != nil {
 		t.Fatal(err)
 	}

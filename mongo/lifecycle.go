@@ -20,10 +20,13 @@ func (s *Catalog) SetBrownouts(ctx context.Context, product, version string, win
 		ws = append(ws, onramp.BrownoutWindow{Start: w.Start.UTC().Truncate(time.Millisecond), End: w.End.UTC().Truncate(time.Millisecond)})
 	}
 	res, err := s.db.Collection("product_versions").UpdateOne(ctx, bson.M{"_id": onramp.VersionID(product, version)}, bson.M{"$set": bson.M{"brownouts": ws}})
-	if err == nil && res.MatchedCount == 0 {
+	if err != nil {
+		return err
+	}
+	if res.MatchedCount == 0 {
 		return onramp.Errorf(onramp.ENOTFOUND, "%s has no version %q", product, version)
 	}
-	return err
+	return s.db.recordChange(ctx, onramp.ChangeProduct, product) // the gateways reload the route's windows
 }
 
 // Notices is the log of lifecycle notices sent (collection lifecycle_notices, one document per

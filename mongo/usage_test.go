@@ -86,6 +86,12 @@ func TestWritesRecordChanges(t *testing.T) {
 		func() error { return cat.SaveAssignment(ctx, onramp.Assignment{OrgID: "org_1", Product: "payments"}) },
 		func() error { return cat.DeleteAssignment(ctx, "org_1", "payments") },
 		func() error { return cat.SaveProduct(ctx, onramp.Product{Slug: "payments"}) },
+		func() error {
+			return cat.PublishVersion(ctx, onramp.ProductVersion{Product: "payments", Version: "v1", Status: onramp.VersionDeprecated})
+		},
+		func() error {
+			return cat.SetBrownouts(ctx, "payments", "v1", []onramp.BrownoutWindow{{Start: time.Now().Add(time.Hour), End: time.Now().Add(2 * time.Hour)}})
+		},
 		func() error { return orgs.CreateOrganization(ctx, onramp.Organization{ID: "org_1"}) },
 		func() error {
 			_, err := orgs.UpdateOrganization(ctx, "org_1", func(o *onramp.Organization) error { o.Name = "One"; return nil })
@@ -106,7 +112,7 @@ func TestWritesRecordChanges(t *testing.T) {
 	for _, c := range got {
 		kinds = append(kinds, c.Kind+":"+c.Key)
 	}
-	want := []string{"credential:cred_1", "credential:cred_1", "assignments:org_1", "assignments:org_1", "product:payments", "organization:org_1", "organization:org_1", "organization:org_1"}
+	want := []string{"credential:cred_1", "credential:cred_1", "assignments:org_1", "assignments:org_1", "product:payments", "product:payments", "product:payments", "organization:org_1", "organization:org_1", "organization:org_1"}
 	if len(kinds) != len(want) {
 		t.Fatalf("changes = %v, want %v", kinds, want)
 	}

@@ -13,19 +13,16 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/activities"
-	"github.com/onramp-dev/onramp/api"
 	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/credentials"
 	"github.com/onramp-dev/onramp/deploy"
@@ -36,13 +33,9 @@ import (
 	"github.com/onramp-dev/onramp/lifecycles"
 	"github.com/onramp-dev/onramp/mail"
 	"github.com/onramp-dev/onramp/mongo"
-	"github.com/onramp-dev/onramp/partners"
 	"github.com/onramp-dev/onramp/policies"
-	"github.com/onramp-dev/onramp/production"
 	"github.com/onramp-dev/onramp/sla"
 	"github.com/onramp-dev/onramp/subscriptions"
-	"github.com/onramp-dev/onramp/team"
-	"github.com/onramp-dev/onramp/worker"
 )
 
 // Roles says which parts run in this process.
@@ -137,6 +130,7 @@ type Stack struct {
 
 	gatewayDB *mongo.DB // the data plane's own client
 	gateways  []*gateway.Gateway
+	catalog   *catalog.Catalog // follows the change feed until Stop
 
 	cfg      Config
 	servers  []*http.Server
@@ -173,370 +167,163 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			_ = s.Stop(context.Background())
 		}
 	}()
-
-	// Bind listeners first: the portal URL must be known before Kratos is configured.
-	listen := func(addr string) (net.Listener, string, error) {
-		l, err := net.Listen("tcp", addr)
+	// Listeners first: the portal URL must be known before Kratos is configured.
+	ls, err := s.listen()
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
 		if err != nil {
-			return nil, "", fmt.Errorf("listen on %s: %w", addr, err)
+			ls.close()
 		}
-		return l, "http://" + l.Addr().String(), nil
-	}
-	var portalL, sandboxL, prodL, opsL net.Listener
-	if cfg.Roles.Portal {
-		if portalL, s.PortalURL, err = listen(cfg.PortalAddr); err != nil {
-			return nil, err
-		}
-	}
-	if cfg.PortalURL != "" {
-		s.PortalURL = cfg.PortalURL
-	}
-	if cfg.Roles.Gateway {
-		if sandboxL, s.SandboxURL, err = listen(cfg.SandboxAddr); err != nil {
-			return nil, err
-		}
-		if prodL, s.ProductionURL, err = listen(cfg.ProductionAddr); err != nil {
-			return nil, err
-		}
-		if cfg.GatewayOpsAddr != "" {
-			if opsL, s.GatewayOpsURL, err = listen(cfg.GatewayOpsAddr); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for _, l := range []net.Listener{portalL, sandboxL, prodL, opsL} {
-		if l != nil {
-			defer func() {
-				if err != nil {
-					l.Close()
-				}
-			}()
-		}
-	}
-
+	}()
 	if err := s.startDependencies(ctx); err != nil {
 		return nil, err
 	}
-	cfg = s.cfg // startDependencies fills in addresses and the dev admin token
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	var devBox *mongo.Mailbox
-	var mailer onramp.Mailer
-	if cfg.Dev {
-		devBox = mongo.NewMailbox(s.Mongo)
-		mailer = devBox
-	} else if cfg.SMTPURL != "" {
-		if mailer, err = mail.NewSMTP(cfg.SMTPURL); err != nil {
-			return nil, err
-		}
-	}
-
-	catalogStore := mongo.NewCatalog(s.Mongo)
-	credStore := mongo.NewCredentials(s.Mongo)
-	usage := mongo.NewUsage(s.Mongo)
-	onboarding := mongo.NewOnboarding(s.Mongo)
-	if cfg.Calendar.Location == nil {
-		cfg.Calendar = sla.Default()
-	}
-	if cfg.Dev && cfg.CredentialKeys == "" {
-		cfg.CredentialKeys = s.secrets.CredentialKeys
-	}
-	keys, err := credentials.ParseKeyring(cfg.CredentialKeys)
+	d, err := s.shared(ctx, bg)
 	if err != nil {
 		return nil, err
 	}
-	orgs := mongo.NewOrganizations(s.Mongo, keys)
-	creds, err := credentials.New(credentials.Config{Store: credStore, Assignments: catalogStore, Keys: keys, PortalURL: s.portalURLOrDefault()})
-	if err != nil {
-		return nil, err
-	}
-	// One policy engine for every role here: the same decisions, one watcher.
-	var policy *policies.Engine
-	if cfg.Roles.Portal || cfg.Roles.Gateway || cfg.Roles.Worker {
-		if policy, err = s.policies(ctx, bg); err != nil {
+	if s.cfg.Roles.Worker {
+		if err := s.startWorkerRole(bg, d); err != nil {
 			return nil, err
 		}
 	}
-	lc, err := lifecycles.New(s.Temporal, lifecycles.Config{PortalURL: s.portalURLOrDefault(),
-		ReminderAfter: cfg.InvitationReminder, ExpireAfter: cfg.InvitationExpiry})
-	if err != nil {
-		return nil, err
-	}
-	// The portal publishes and shows the catalog; the worker announces what was published.
-	var cat *catalog.Catalog
-	var subs *subscriptions.Service
-	var impacts *impact.Service
-	subStore := mongo.NewSubscriptions(s.Mongo)
-	if cfg.Roles.Portal || cfg.Roles.Worker {
-		if cat, err = s.newCatalog(catalogStore, policy, lc, lc); err != nil {
-			return nil, err
-		}
-		if subs, err = subscriptions.New(subscriptions.Config{Catalog: cat, Versions: catalogStore, Policy: policy, Organizations: orgs, Members: orgs,
-			Team: orgs, Subscriptions: subStore, Tokens: subStore, PortalURL: s.portalURLOrDefault()}); err != nil {
-			return nil, err
-		}
-		if impacts, err = impact.New(impact.Config{Catalog: cat, Versions: catalogStore, Assignments: catalogStore, Usage: usage, Credentials: credStore,
-			Organizations: orgs, Team: orgs, Subscriptions: subStore, Policy: policy, PortalURL: s.portalURLOrDefault()}); err != nil {
+	if s.cfg.Roles.Portal {
+		if err := s.startPortal(ctx, d, ls.portal); err != nil {
 			return nil, err
 		}
 	}
-	if cfg.Roles.Worker {
-		if mailer == nil {
-			return nil, errors.New("the worker sends e-mail: set SMTP_URL")
-		}
-		s.acts, err = activities.New(activities.Activities{Mailer: mailer, Organizations: orgs, Members: orgs, Identities: s.Kratos, Team: orgs,
-			Sessions: s.Kratos, Credentials: creds, Requests: onboarding, Onboarding: onboarding, Plans: catalogStore, Assignments: catalogStore,
-			Calendar: cfg.Calendar, ReviewersEmail: cfg.ReviewersEmail, CredentialStore: credStore, Rotations: credStore, Policy: policy,
-			QuotaRequests: onboarding, Brownouts: catalogStore, Notices: mongo.NewNotices(s.Mongo), Announcer: subs, Deliveries: subStore, Impacts: impacts})
-		if err != nil {
-			return nil, err
-		}
-		if err := s.StartWorker(); err != nil {
-			return nil, err
-		}
-		go s.retainUsage(bg, usage)
-	}
-
-	if cfg.Roles.Portal {
-		if err := s.loadCatalog(ctx, cat); err != nil {
-			return nil, err
-		}
-		invitations := lc
-		teamSvc, err := team.New(team.Config{Policy: policy, Identities: s.Kratos, Sessions: s.Kratos, Organizations: orgs, Members: orgs, Team: orgs,
-			Invitations: invitations, MemberInvitations: invitations, Logger: cfg.Logger.With("role", "portal")})
-		if err != nil {
-			return nil, err
-		}
-		partnerSvc, err := partners.New(partners.Config{Organizations: orgs, Team: orgs, Invitations: invitations, Plans: cat,
-			SSOProviders: s.ssoProviders(), Onboarding: onboarding, Logger: cfg.Logger.With("role", "portal")})
-		if err != nil {
-			return nil, err
-		}
-		productionSvc, err := production.New(production.Config{Policy: policy, Requests: onboarding, Reviews: invitations, Plans: cat,
-			Organizations: orgs, Onboarding: onboarding})
-		if err != nil {
-			return nil, err
-		}
-		credentialSvc, err := credentials.NewManager(credentials.ManagerConfig{Keys: creds, Policy: policy, Plans: cat, Audit: orgs,
-			Rotations: invitations, RotationStore: credStore, Usage: usage, Logger: cfg.Logger.With("role", "portal")})
-		if err != nil {
-			return nil, err
-		}
-		tryIt, err := catalog.NewTryIt(catalog.TryItConfig{Catalog: cat, Keys: creds, Policy: policy, PortalURL: s.portalURLOrDefault()})
-		if err != nil {
-			return nil, err
-		}
-		apiCfg := api.Config{
-			Logger:          cfg.Logger.With("role", "portal"),
-			Checks:          s.checks(),
-			AdminToken:      cfg.AdminToken,
-			DevMode:         cfg.Dev,
-			Registry:        reg,
-			PortalURL:       s.portalURLOrDefault(),
-			KratosPublicURL: cfg.KratosPublicURL,
-			Identity:        s.Kratos,
-			Organizations:   orgs,
-			Team:            orgs,
-			TeamService:     teamSvc,
-			Partners:        partnerSvc,
-			Production:      productionSvc,
-			Policy:          policy,
-			Policies:        policy,
-			Catalog:         cat,
-			Credentials:     credentialSvc,
-			Subscriptions:   subs,
-			Impact:          impacts,
-			Keys:            creds,
-			TryIt:           tryIt,
-			Usage:           usage,
-			Onboarding:      onboarding,
-			QuotaRequests:   onboarding,
-			QuotaReviews:    lc,
-			SignInPerClient: cfg.SignInPerClient,
-			TrustedProxies:  cfg.TrustedProxies,
-			HookToken:       cfg.KratosHookToken,
-		}
-		if cfg.Dev {
-			apiCfg.HookToken = s.secrets.HookToken
-		}
-		// Kratos forgets providers it was not started with: install every partner's again.
-		if err := partnerSvc.SyncSSO(ctx); err != nil {
-			return nil, err
-		}
-		if cfg.Dev {
-			apiCfg.Mailbox, apiCfg.CourierToken = devBox, s.secrets.CourierToken
-		}
-		portal, err := api.New(apiCfg)
-		if err != nil {
-			return nil, err
-		}
-		s.serve(portalL, portal, "portal")
-	}
-	if cfg.Roles.Gateway {
-		if err := s.startGateway(ctx, gatewayDeps{reg: reg, alerts: lc, journeys: onboarding, policy: policy, keys: keys}, sandboxL, prodL, opsL); err != nil {
+	if s.cfg.Roles.Gateway {
+		gd := gatewayDeps{reg: d.reg, alerts: d.lifecycles, journeys: d.onboarding, policy: d.policy, keys: d.keys}
+		if err := s.startGateway(ctx, gd, ls.sandbox, ls.production, ls.ops); err != nil {
 			return nil, err
 		}
 	}
 	return s, nil
 }
 
-// startDependencies starts the embedded infrastructure in dev mode (unless given addresses) and
-// connects to MongoDB, Temporal and Kratos.
-func (s *Stack) startDependencies(ctx context.Context) error {
+// listeners are the stack's bound listeners (nil for a role it does not run).
+type listeners struct {
+	portal, sandbox, production, ops net.Listener
+}
+
+func (ls listeners) close() {
+	for _, l := range []net.Listener{ls.portal, ls.sandbox, ls.production, ls.ops} {
+		if l != nil {
+			l.Close()
+		}
+	}
+}
+
+// listen binds the listeners of the roles this stack runs and records their URLs.
+func (s *Stack) listen() (ls listeners, err error) {
+	cfg := s.cfg
+	bind := func(addr string, url *string) (net.Listener, error) {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			ls.close()
+			return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		*url = "http://" + l.Addr().String()
+		return l, nil
+	}
+	if cfg.Roles.Portal {
+		if ls.portal, err = bind(cfg.PortalAddr, &s.PortalURL); err != nil {
+			return ls, err
+		}
+	}
+	if cfg.PortalURL != "" {
+		s.PortalURL = cfg.PortalURL
+	}
+	if cfg.Roles.Gateway {
+		if ls.sandbox, err = bind(cfg.SandboxAddr, &s.SandboxURL); err != nil {
+			return ls, err
+		}
+		if ls.production, err = bind(cfg.ProductionAddr, &s.ProductionURL); err != nil {
+			return ls, err
+		}
+		if cfg.GatewayOpsAddr != "" {
+			if ls.ops, err = bind(cfg.GatewayOpsAddr, &s.GatewayOpsURL); err != nil {
+				return ls, err
+			}
+		}
+	}
+	return ls, nil
+}
+
+// deps are the stores, services and clients more than one role uses, built once per process.
+type deps struct {
+	reg        *prometheus.Registry
+	mailer     onramp.Mailer
+	devBox     *mongo.Mailbox // dev: the mailbox /dev/mail shows
+	catalog    *mongo.Catalog
+	creds      *mongo.Credentials
+	usage      *mongo.Usage
+	onboarding *mongo.Onboarding
+	orgs       *mongo.Organizations
+	keys       *credentials.Keyring
+	keyring    *credentials.Service
+	policy     *policies.Engine
+	lifecycles *lifecycles.Temporal
+	cat        *catalog.Catalog       // portal and worker
+	subs       *subscriptions.Service // portal and worker
+	impacts    *impact.Service        // portal (dashboards) and worker (alarms)
+	subStore   *mongo.Subscriptions
+}
+
+// shared builds what the roles share. One policy engine serves every role here: the same
+// decisions, one watcher.
+func (s *Stack) shared(ctx, bg context.Context) (d deps, err error) {
 	cfg := &s.cfg
+	d.reg = prometheus.NewRegistry()
+	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if cfg.Dev {
-		// Child processes run in directories of their own: a relative data directory (the default
-		// .onramp) would mean another place to them.
-		abs, err := filepath.Abs(cfg.Data)
-		if err != nil {
-			return fmt.Errorf("data directory: %w", err)
-		}
-		cfg.Data = abs
-		if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-			return fmt.Errorf("data directory: %w", err)
-		}
-		secrets, err := devenv.LoadSecrets(cfg.Data)
-		if err != nil {
-			return err
-		}
-		s.secrets = secrets
-		if cfg.AdminToken == "" {
-			cfg.AdminToken = secrets.AdminToken
-			s.AdminTokenPath = filepath.Join(cfg.Data, "admin-token")
-		}
-		if cfg.MongoURI == "" || cfg.TemporalAddress == "" {
-			bin, err := devenv.FindBinary(cfg.BinDir, "devstack")
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cfg.Progress, "Starting Temporal server, Temporal Web UI and MongoDB (FerretDB)…")
-			s.infra, err = devenv.StartInfra(ctx, devenv.InfraOptions{
-				Binary: bin, DataDir: cfg.Data, Host: cfg.DevHost,
-				TemporalPort: cfg.TemporalPort, UIPort: cfg.TemporalUIPort, MongoPort: cfg.MongoPort,
-			})
-			if err != nil {
-				return err
-			}
-			if cfg.MongoURI == "" {
-				cfg.MongoURI = s.infra.MongoURI
-			}
-			if cfg.TemporalAddress == "" {
-				cfg.TemporalAddress = s.infra.TemporalAddress
-			}
-			s.TemporalUIURL = s.infra.TemporalUIURL
-			s.watch(s.infra.Done(), "the embedded Temporal/MongoDB process (devstack) exited; see "+filepath.Join(cfg.Data, "devstack.log"))
-		}
-		if cfg.KratosPublicURL == "" || cfg.KratosAdminURL == "" {
-			bin, err := devenv.FindBinary(cfg.BinDir, "kratos")
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cfg.Progress, "Starting Kratos (identity)…")
-			s.kratosP, err = devenv.StartKratos(ctx, devenv.KratosOptions{
-				Binary: bin, DataDir: cfg.Data, Host: cfg.DevHost,
-				PublicPort: cfg.KratosPublicPort, AdminPort: cfg.KratosAdminPort,
-				PortalURL: s.portalURLOrDefault(), Secrets: secrets,
-			})
-			if err != nil {
-				return err
-			}
-			cfg.KratosPublicURL, cfg.KratosAdminURL = s.kratosP.PublicURL, s.kratosP.AdminURL
-			s.watch(s.kratosP.Done(), "Kratos exited; see "+filepath.Join(cfg.Data, "kratos", "kratos.log"))
+		d.devBox = mongo.NewMailbox(s.Mongo)
+		d.mailer = d.devBox
+	} else if cfg.SMTPURL != "" {
+		if d.mailer, err = mail.NewSMTP(cfg.SMTPURL); err != nil {
+			return d, err
 		}
 	}
-	missing := []string{}
-	for name, v := range map[string]string{"MONGODB_URI": cfg.MongoURI, "TEMPORAL_ADDRESS": cfg.TemporalAddress,
-		"KRATOS_PUBLIC_URL": cfg.KratosPublicURL, "KRATOS_ADMIN_URL": cfg.KratosAdminURL} {
-		if v == "" {
-			missing = append(missing, name)
+	d.catalog, d.creds, d.usage, d.onboarding = mongo.NewCatalog(s.Mongo), mongo.NewCredentials(s.Mongo), mongo.NewUsage(s.Mongo), mongo.NewOnboarding(s.Mongo)
+	if cfg.Calendar.Location == nil {
+		cfg.Calendar = sla.Default()
+	}
+	if cfg.Dev && cfg.CredentialKeys == "" {
+		cfg.CredentialKeys = s.secrets.CredentialKeys
+	}
+	if d.keys, err = credentials.ParseKeyring(cfg.CredentialKeys); err != nil {
+		return d, err
+	}
+	d.orgs = mongo.NewOrganizations(s.Mongo, d.keys)
+	if d.keyring, err = credentials.New(credentials.Config{Store: d.creds, Assignments: d.catalog, Keys: d.keys, PortalURL: s.portalURLOrDefault()}); err != nil {
+		return d, err
+	}
+	if d.policy, err = s.policies(ctx, bg); err != nil {
+		return d, err
+	}
+	if d.lifecycles, err = lifecycles.New(s.Temporal, lifecycles.Config{PortalURL: s.portalURLOrDefault(),
+		ReminderAfter: cfg.InvitationReminder, ExpireAfter: cfg.InvitationExpiry}); err != nil {
+		return d, err
+	}
+	// The portal publishes and shows the catalog; the worker announces what was published.
+	d.subStore = mongo.NewSubscriptions(s.Mongo)
+	if cfg.Roles.Portal || cfg.Roles.Worker {
+		if d.cat, err = s.newCatalog(d.catalog, d.policy, d.lifecycles, d.lifecycles); err != nil {
+			return d, err
+		}
+		s.catalog = d.cat
+		if d.subs, err = subscriptions.New(subscriptions.Config{Catalog: d.cat, Versions: d.catalog, Policy: d.policy, Organizations: d.orgs,
+			Members: d.orgs, Team: d.orgs, Subscriptions: d.subStore, Tokens: d.subStore, PortalURL: s.portalURLOrDefault()}); err != nil {
+			return d, err
+		}
+		if d.impacts, err = impact.New(impact.Config{Catalog: d.cat, Versions: d.catalog, Assignments: d.catalog, Usage: d.usage, Credentials: d.creds,
+			Organizations: d.orgs, Team: d.orgs, Subscriptions: d.subStore, Policy: d.policy, Notifications: d.onboarding, PortalURL: s.portalURLOrDefault()}); err != nil {
+			return d, err
 		}
 	}
-	if len(missing) > 0 {
-		return fmt.Errorf("missing configuration: %v (see `onramp help`)", missing)
-	}
-	if cfg.Roles.Portal && len(cfg.AdminToken) < 32 {
-		return errors.New("ADMIN_TOKEN must be set to a random value of at least 32 characters for the portal")
-	}
-	if cfg.Roles.Portal && !cfg.Dev && len(cfg.KratosHookToken) < 32 {
-		return errors.New("KRATOS_HOOK_TOKEN must be set to a random value of at least 32 characters (the same in Kratos's hook config): sign-in completion and the registration gate authenticate Kratos with it")
-	}
-	if err := checkSecrets(*cfg); err != nil {
-		return err
-	}
-	s.MongoURI, s.TemporalAddress = cfg.MongoURI, cfg.TemporalAddress
-	s.KratosPublicURL, s.KratosAdminURL = cfg.KratosPublicURL, cfg.KratosAdminURL
-
-	var err error
-	if s.Mongo, err = mongo.Open(ctx, cfg.MongoURI); err != nil {
-		return err
-	}
-	if err := s.Mongo.EnsureIndexes(ctx); err != nil {
-		return err
-	}
-	// The SDK logs at warn and above only: its info lines are per-poll noise in development.
-	tlog := slog.New(levelFilter{cfg.Logger.Handler(), slog.LevelWarn}).With("component", "temporal-sdk")
-	if s.Temporal, err = client.DialContext(ctx, client.Options{
-		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: sdklog.NewStructuredLogger(tlog),
-	}); err != nil {
-		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
-	}
-	if s.Kratos, err = kratos.New(cfg.KratosPublicURL, cfg.KratosAdminURL, nil); err != nil {
-		return err
-	}
-	return nil
-}
-
-// retainUsage keeps the call history to UsageRetention: it asks MongoDB for a TTL index once
-// (FerretDB refuses it) and purges older calls at start and every PurgeEvery in any case, until
-// ctx ends.
-func (s *Stack) retainUsage(ctx context.Context, usage *mongo.Usage) {
-	retention, every := s.cfg.UsageRetention, s.cfg.PurgeEvery
-	if retention <= 0 {
-		retention = 720 * time.Hour
-	}
-	if every <= 0 {
-		every = time.Hour
-	}
-	log := s.cfg.Logger.With("role", "worker")
-	for {
-		n, err := usage.PurgeUsage(ctx, time.Now().Add(-retention))
-		if err != nil && ctx.Err() == nil {
-			log.Error("purge usage events", "error", err)
-		} else if n > 0 {
-			log.Info("purged usage events", "deleted", n, "older_than", retention)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(every):
-		}
-	}
-}
-
-// StartWorker starts the Temporal worker (again, after StopWorker).
-func (s *Stack) StartWorker() error {
-	if s.acts == nil {
-		return errors.New("this stack runs no worker role")
-	}
-	w, err := worker.New(s.Temporal, s.acts)
-	if err != nil {
-		return err
-	}
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start Temporal worker: %w", err)
-	}
-	s.worker = w
-	return nil
-}
-
-// StopWorker stops the Temporal worker; workflows wait, durably, until one runs again.
-func (s *Stack) StopWorker() {
-	if s.worker != nil {
-		s.worker.Stop()
-		s.worker = nil
-	}
+	return d, nil
 }
 
 // policies loads the Rego policies: embedded, or from PolicyDir, watched for changes until the stack stops.
@@ -566,7 +353,8 @@ func (s *Stack) newCatalog(store *mongo.Catalog, policy onramp.Policy, announcem
 	if production == "" {
 		production = or(s.ProductionURL, "http://localhost:4002")
 	}
-	return catalog.New(catalog.Config{Store: store, Assignments: store, Policy: policy, Announcements: announcements, Brownouts: brownouts, SandboxURL: sandbox, ProductionURL: production})
+	return catalog.New(catalog.Config{Store: store, Assignments: store, Policy: policy, Announcements: announcements, Brownouts: brownouts,
+		Changes: mongo.NewChanges(s.Mongo), Logger: s.cfg.Logger.With("component", "catalog"), SandboxURL: sandbox, ProductionURL: production})
 }
 
 // loadCatalog loads catalog files into c: CatalogDir, or the demo catalog in dev mode.
@@ -603,41 +391,6 @@ func (s *Stack) portalURLOrDefault() string {
 		return s.PortalURL
 	}
 	return "http://localhost:4000"
-}
-
-// ssoProviders is where partner identity providers are installed: the dev Kratos's own config,
-// or the providers file shared with a production Kratos.
-func (s *Stack) ssoProviders() onramp.SSOProviders {
-	switch {
-	case s.kratosP != nil:
-		return s.kratosP
-	case s.cfg.KratosProvidersFile != "":
-		return kratos.ProvidersFile{Path: s.cfg.KratosProvidersFile, Mapper: deploy.OIDCMapper, PublicURL: s.cfg.KratosPublicURL}
-	}
-	return noSSO{}
-}
-
-// noSSO refuses partner SSO when no providers file is configured.
-type noSSO struct{}
-
-func (noSSO) SyncProviders(_ context.Context, orgs []onramp.Organization) error {
-	for _, o := range orgs {
-		if o.SSO != nil {
-			return onramp.Errorf(onramp.EINVALID, "partner SSO is not set up on this portal: set KRATOS_PROVIDERS_FILE (see README)")
-		}
-	}
-	return nil
-}
-
-func (s *Stack) checks() []api.Check {
-	return []api.Check{
-		{Name: "mongodb", Fn: s.Mongo.Ping},
-		{Name: "temporal", Fn: func(ctx context.Context) error {
-			_, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
-			return err
-		}},
-		{Name: "kratos", Fn: s.Kratos.Ready},
-	}
 }
 
 // Listener limits: a slow or idle client cannot hold a connection for long, nor send endless
@@ -677,23 +430,6 @@ func (s *Stack) watch(done <-chan struct{}, msg string) {
 	}()
 }
 
-// PauseInfra freezes the embedded Temporal and MongoDB (FerretDB) process until ResumeInfra: the
-// store and Temporal both stop answering, as in an outage. It fails when they are not embedded.
-func (s *Stack) PauseInfra() error {
-	if s.infra == nil {
-		return errors.New("no embedded infrastructure to pause")
-	}
-	return s.infra.Pause()
-}
-
-// ResumeInfra lets the embedded infrastructure run again.
-func (s *Stack) ResumeInfra() error {
-	if s.infra == nil {
-		return errors.New("no embedded infrastructure to resume")
-	}
-	return s.infra.Resume()
-}
-
 // Err delivers the first fatal error of a running stack (a listener failing, a child exiting).
 func (s *Stack) Err() <-chan error { return s.errc }
 
@@ -712,6 +448,9 @@ func (s *Stack) Stop(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		errs = append(errs, srv.Shutdown(sctx))
 		cancel()
+	}
+	if s.catalog != nil {
+		s.catalog.Close()
 	}
 	for _, g := range s.gateways {
 		g.Close()

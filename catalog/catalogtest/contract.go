@@ -3,6 +3,7 @@
 package catalogtest
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ type Store interface {
 	onramp.CatalogStore
 	onramp.AssignmentStore
 	onramp.BrownoutStore
+	AllVersions(ctx context.Context) ([]onramp.ProductVersion, error) // catalog.AllVersions
 }
 
 // RunStoreContract runs the contract against stores from newStore (each one empty).
@@ -24,6 +26,33 @@ func RunStoreContract(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("products and versions", func(t *testing.T) { testProductsAndVersions(t, newStore(t)) })
 	t.Run("plans and assignments", func(t *testing.T) { testPlansAndAssignments(t, newStore(t)) })
 	t.Run("deprecation and brownouts", func(t *testing.T) { testLifecycle(t, newStore(t)) })
+	t.Run("every version in one read", func(t *testing.T) { testAllVersions(t, newStore(t)) })
+}
+
+// AllVersions holds exactly what ListVersions gives for each product, in the same order.
+func testAllVersions(t *testing.T, s Store) {
+	ctx := t.Context()
+	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	for i, pv := range []onramp.ProductVersion{
+		{Product: "payments", Version: "v2", Number: 2}, {Product: "accounts", Version: "v1", Number: 1},
+		{Product: "payments", Version: "v1", Number: 1}, {Product: "payments", Version: "v3", Number: 3},
+	} {
+		pv.Status, pv.Spec, pv.PublishedAt = onramp.VersionCurrent, `{"openapi":"3.0.3"}`, t0.Add(time.Duration(i)*time.Minute)
+		if err := s.PublishVersion(ctx, pv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.AllVersions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range all {
+		got = append(got, v.Product+"@"+v.Version)
+	}
+	if strings.Join(got, ",") != "accounts@v1,payments@v1,payments@v2,payments@v3" {
+		t.Errorf("AllVersions = %v, want each product's versions in publication order", got)
+	}
 }
 
 func testLifecycle(t *testing.T, s Store) {

@@ -102,6 +102,23 @@ func (m *Memory) ListVersions(_ context.Context, product string) ([]onramp.Produ
 	return out, nil
 }
 
+// AllVersions implements catalog.AllVersions: every version, by product and publication order.
+func (m *Memory) AllVersions(_ context.Context) ([]onramp.ProductVersion, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []onramp.ProductVersion{}
+	for _, v := range m.versions {
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Product != out[j].Product {
+			return out[i].Product < out[j].Product
+		}
+		return out[i].Number < out[j].Number
+	})
+	return out, nil
+}
+
 func (m *Memory) SavePlan(_ context.Context, p onramp.Plan) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
