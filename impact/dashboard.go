@@ -139,7 +139,7 @@ func (s *Service) dashboard(ctx context.Context, v onramp.ProductVersion, weeks 
 }
 
 // dashboardBatch is how many organisations' aggregates one read asks for.
-const dashboardBatch = 200
+const dashboardBatch = 1000
 
 func (s *Service) computeDashboard(ctx context.Context, v onramp.ProductVersion, weeks int, now time.Time) (Dashboard, error) {
 	d := Dashboard{Product: v.Product, Version: v.Version, Weeks: make([]time.Time, weeks), Callers: []Caller{}, ComputedAt: now}
