@@ -121,6 +121,10 @@ func (s *Service) affectedBy(ctx context.Context, e onramp.ImpactEvent) (onramp.
 	if i < 0 {
 		return onramp.ImpactPlan{}, onramp.Errorf(onramp.ENOTFOUND, "%s has no version %q (yet)", e.Product, e.Version)
 	}
+	// The changelog is the catalog's: it must hold the version the store holds.
+	if err := s.cfg.Catalog.Sync(ctx, e.Product, e.Version); err != nil {
+		return onramp.ImpactPlan{}, err
+	}
 	plan := onramp.ImpactPlan{Event: e, ProductName: p.Name, Called: e.Version, Operations: []onramp.AffectedOperation{}, At: s.cfg.Now().UTC(), Organizations: []string{}}
 	v := versions[i]
 	switch e.Kind {
