@@ -125,6 +125,9 @@ type TeamStore interface {
 	Invitations(ctx context.Context, orgID string) ([]MemberInvitation, error)
 	PendingInvitationsFor(ctx context.Context, email string) ([]MemberInvitation, error)
 	MembersOf(ctx context.Context, orgID string) ([]Member, error)
+	// MembersOfAll lists the members of every organisation of orgIDs in one query (a batch of
+	// organisations to alarm), ordered by organisation and then as MembersOf orders them.
+	MembersOfAll(ctx context.Context, orgIDs []string) ([]Member, error)
 	DeleteMember(ctx context.Context, memberID string) error
 	SetMemberRole(ctx context.Context, memberID, role string) error
 	AppendAudit(ctx context.Context, e AuditEvent) error

@@ -16,6 +16,7 @@ import (
 	"github.com/onramp-dev/onramp/catalog/catalogtest"
 	"github.com/onramp-dev/onramp/credentials"
 	"github.com/onramp-dev/onramp/credentials/credentialstest"
+	"github.com/onramp-dev/onramp/impact"
 	"github.com/onramp-dev/onramp/partners"
 	"github.com/onramp-dev/onramp/production"
 	"github.com/onramp-dev/onramp/production/productiontest"
@@ -34,6 +35,7 @@ type fakes struct {
 	onboarding *productiontest.Memory
 	life       *lifecycles
 	subs       *subscriptionstest.Memory
+	usage      *credentialstest.Memory // the gateways' usage (and the credentials impact names)
 }
 
 // lifecycles stands in for Temporal and Kratos's sessions: it records starts and signals, and
@@ -90,7 +92,7 @@ func testConfig(tb testing.TB, f *fakes) api.Config {
 	tb.Helper()
 	if f.orgs == nil {
 		f.orgs, f.catalog, f.onboarding, f.life = teamtest.NewMemory(), catalogtest.NewMemory(), productiontest.NewMemory(), &lifecycles{}
-		f.subs = subscriptionstest.NewMemory()
+		f.subs, f.usage = subscriptionstest.NewMemory(), credentialstest.NewMemory()
 	}
 	log := slog.New(slog.DiscardHandler)
 	policy := MustPolicy(tb)
@@ -111,7 +113,7 @@ func testConfig(tb testing.TB, f *fakes) api.Config {
 		tb.Fatal(err)
 	}
 	keys := MustCredentials(tb, f.catalog)
-	usage := credentialstest.NewMemory()
+	usage := f.usage
 	creds, err := credentials.NewManager(credentials.ManagerConfig{Keys: keys, Policy: policy, Plans: cat, Audit: f.orgs,
 		Rotations: noOnboarding{}, RotationStore: credentialstest.NewRotations(), Usage: usage, Logger: log})
 	if err != nil {
@@ -126,6 +128,11 @@ func testConfig(tb testing.TB, f *fakes) api.Config {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	impacts, err := impact.New(impact.Config{Catalog: cat, Versions: f.catalog, Assignments: f.catalog, Usage: usage, Credentials: usage, Organizations: f.orgs,
+		Team: f.orgs, Subscriptions: f.subs, Policy: policy, Notifications: f.onboarding, PortalURL: base})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	quotaSvc, err := quota.New(quota.Config{Policy: policy, Assignments: cat, Usage: usage, Requests: f.onboarding, Reviews: noOnboarding{},
 		Notifications: f.onboarding, Audit: f.orgs, Logger: log})
 	if err != nil {
@@ -134,7 +141,7 @@ func testConfig(tb testing.TB, f *fakes) api.Config {
 	return api.Config{
 		Logger: log, AdminToken: adminToken, Registry: prometheus.NewRegistry(), PortalURL: base, KratosPublicURL: "http://127.0.0.1:1",
 		Identity: signedOut{}, Organizations: f.orgs, TeamService: teamSvc, Partners: partnerSvc, Production: productionSvc,
-		Policies: policy, Catalog: cat, Credentials: creds, Subscriptions: subs, Keys: keys, TryIt: tryIt, Quota: quotaSvc,
+		Policies: policy, Catalog: cat, Credentials: creds, Subscriptions: subs, Impact: impacts, Keys: keys, TryIt: tryIt, Quota: quotaSvc,
 	}
 }
 

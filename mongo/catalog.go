@@ -135,6 +135,26 @@ func (s *Catalog) DeleteAssignments(ctx context.Context, orgID string) error {
 	return s.db.recordChange(ctx, onramp.ChangeAssignments, orgID)
 }
 
+// AssignedTo reads the product's assignments' organisation ids (one query: an index on MongoDB,
+// a scan of the assignments on FerretDB).
+func (s *Catalog) AssignedTo(ctx context.Context, product string) ([]string, error) {
+	cur, err := s.db.Collection("assignments").Find(ctx, bson.M{"product": product}, options.Find().SetProjection(bson.M{"org_id": 1}).SetSort(bson.D{{Key: "org_id", Value: 1}}))
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		OrgID string `bson:"org_id"`
+	}
+	if err := cur.All(ctx, &rows); err != nil {
+		return nil, err
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.OrgID
+	}
+	return out, nil
+}
+
 // AssignmentsOf returns the organisation's assignments ordered by product.
 func (s *Catalog) AssignmentsOf(ctx context.Context, orgID string) ([]onramp.Assignment, error) {
 	return findAll[onramp.Assignment](ctx, s.db.Collection("assignments"), bson.M{"org_id": orgID}, bson.D{{Key: "product", Value: 1}}, 0)

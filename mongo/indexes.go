@@ -20,7 +20,7 @@ var indexes = map[string][]bson.D{
 	"audit_events":        {{{Key: "org_id", Value: 1}, {Key: "at", Value: -1}}},
 	"dev_mail":            {{{Key: "to", Value: 1}, {Key: "sent_at", Value: -1}}},
 	"product_versions":    {{{Key: "product", Value: 1}, {Key: "number", Value: 1}}},
-	"assignments":         {{{Key: "org_id", Value: 1}, {Key: "product", Value: 1}}},
+	"assignments":         {{{Key: "org_id", Value: 1}, {Key: "product", Value: 1}}, {{Key: "product", Value: 1}, {Key: "org_id", Value: 1}}},
 	"credentials":         {{{Key: "org_id", Value: 1}, {Key: "created_at", Value: -1}}},
 	"usage_events":        {{{Key: "org_id", Value: 1}, {Key: "at", Value: -1}}},
 	"production_requests": {{{Key: "org_id", Value: 1}, {Key: "created_at", Value: -1}}, {{Key: "status", Value: 1}, {Key: "sla_due", Value: 1}}},
