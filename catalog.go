@@ -306,6 +306,9 @@ type AssignmentStore interface {
 	DeleteAssignments(ctx context.Context, orgID string) error
 	// AssignmentsOf returns the organisation's assignments ordered by product.
 	AssignmentsOf(ctx context.Context, orgID string) ([]Assignment, error)
+	// AssignedTo returns the ids of the organisations assigned product, sorted: one query,
+	// however many organisations there are.
+	AssignedTo(ctx context.Context, product string) ([]string, error)
 }
 
 // Position is where p sits in the product list: by name, then slug.

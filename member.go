@@ -139,6 +139,9 @@ type TeamStore interface {
 	MembersOf(ctx context.Context, orgID string) ([]Member, error)
 	// MemberPage returns a page of them.
 	MemberPage(ctx context.Context, orgID string, page PageRequest) (Page[Member], error)
+	// MembersOfAll lists the members of every organisation of orgIDs in one query (a batch of
+	// organisations to alarm), ordered by organisation and then as MembersOf orders them.
+	MembersOfAll(ctx context.Context, orgIDs []string) ([]Member, error)
 	DeleteMember(ctx context.Context, memberID string) error
 	SetMemberRole(ctx context.Context, memberID, role string) error
 	AppendAudit(ctx context.Context, e AuditEvent) error

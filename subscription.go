@@ -132,11 +132,14 @@ type DeliveryLog interface {
 	MarkDelivered(ctx context.Context, id string, at time.Time) error
 }
 
-// Announcements tell the members who subscribed to a product that a version was published (a
-// Temporal workflow per version, which mails them).
+// Announcements are what the catalog announces of versions: a published version to the members
+// who subscribed to its product (a Temporal workflow per version, which mails them and alarms the
+// organisations whose calls its breaking changes hit), and a deprecation or sunset to the
+// organisations that call the version (ImpactAlarms).
 type Announcements interface {
 	// AnnounceVersion schedules the announcement of product's version before the version is
 	// stored, so a stored version is always announced: once, however often it is asked (a retried
 	// publication included). EUNAVAILABLE when it cannot be scheduled.
 	AnnounceVersion(ctx context.Context, product, version string) error
+	ImpactAlarms
 }

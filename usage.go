@@ -271,6 +271,117 @@ type UsageLine struct {
 	Hours       []UsageHour `json:"hours" bson:"hours"` // per hour of the last HoursKept, oldest first
 	// Operations counts the month's calls per operation and status class.
 	Operations []OperationCalls `json:"operations" bson:"operations"`
+	// Uses counts the month's calls per version and operation, per UTC day, with the credentials
+	// that made them: who calls what, for the impact of a change and the migration dashboard.
+	// Calls refused before an operation was matched are not in it.
+	Uses []OperationUse `json:"uses,omitempty" bson:"uses,omitempty"`
+}
+
+// OperationUse is the calls of one operation of one version: per UTC day, and when each
+// credential last made one.
+type OperationUse struct {
+	Version     string              `json:"version" bson:"version"`
+	Operation   string              `json:"operation" bson:"operation"`
+	Days        []DayCalls          `json:"days" bson:"days"`               // oldest first
+	Credentials []CredentialLastUse `json:"credentials" bson:"credentials"` // by credential id
+}
+
+// DayCalls is the calls of one UTC day (Day is its midnight).
+type DayCalls struct {
+	Day   time.Time `json:"day" bson:"day"`
+	Calls int64     `json:"calls" bson:"calls"`
+}
+
+// CredentialLastUse is when a credential last made a call (of one operation).
+type CredentialLastUse struct {
+	CredentialID string    `json:"credential_id" bson:"credential_id"`
+	LastAt       time.Time `json:"last_at" bson:"last_at"`
+}
+
+// OperationUsage is an organisation's use of one operation of a product's version in one
+// environment over a range, summed over the gateway nodes and months: the days in the range with
+// calls, and the credentials whose last call of it is in the range.
+type OperationUsage struct {
+	Environment string `json:"environment"`
+	OperationUse
+}
+
+// Calls is the calls of the days it holds.
+func (u OperationUse) Calls() int64 {
+	var n int64
+	for _, d := range u.Days {
+		n += d.Calls
+	}
+	return n
+}
+
+// LastCall is the latest credential's last call: the operation's last call (zero without one).
+func (u OperationUse) LastCall() time.Time {
+	var last time.Time
+	for _, c := range u.Credentials {
+		if c.LastAt.After(last) {
+			last = c.LastAt
+		}
+	}
+	return last
+}
+
+// SumOperationUsage adds up the nodes' months of product: per version, operation and environment,
+// the days that start in [from, to) (from rounded down to its day) and the credentials last used
+// in it. Ordered by version, operation and environment; operations without calls in range are
+// left out.
+func SumOperationUsage(months []UsageMonth, product string, from, to time.Time) []OperationUsage {
+	type key struct{ version, operation, env string }
+	start := from.UTC().Truncate(24 * time.Hour)
+	days := map[key]map[time.Time]int64{}
+	creds := map[key]map[string]time.Time{}
+	for _, m := range months {
+		for _, l := range m.Lines {
+			if l.Product != product {
+				continue
+			}
+			for _, u := range l.Uses {
+				k := key{u.Version, u.Operation, l.Environment}
+				for _, d := range u.Days {
+					if d.Day.Before(start) || !d.Day.Before(to) || d.Calls == 0 {
+						continue
+					}
+					if days[k] == nil {
+						days[k] = map[time.Time]int64{}
+					}
+					days[k][d.Day.UTC()] += d.Calls
+				}
+				for _, c := range u.Credentials {
+					if c.LastAt.Before(from) || !c.LastAt.Before(to) {
+						continue
+					}
+					if creds[k] == nil {
+						creds[k] = map[string]time.Time{}
+					}
+					if c.LastAt.After(creds[k][c.CredentialID]) {
+						creds[k][c.CredentialID] = c.LastAt.UTC()
+					}
+				}
+			}
+		}
+	}
+	out := make([]OperationUsage, 0, len(days))
+	for k, ds := range days {
+		u := OperationUsage{Environment: k.env, OperationUse: OperationUse{Version: k.version, Operation: k.operation, Days: make([]DayCalls, 0, len(ds))}}
+		for d, n := range ds {
+			u.Days = append(u.Days, DayCalls{Day: d, Calls: n})
+		}
+		slices.SortFunc(u.Days, func(a, b DayCalls) int { return a.Day.Compare(b.Day) })
+		for id, at := range creds[k] {
+			u.Credentials = append(u.Credentials, CredentialLastUse{CredentialID: id, LastAt: at})
+		}
+		slices.SortFunc(u.Credentials, func(a, b CredentialLastUse) int { return strings.Compare(a.CredentialID, b.CredentialID) })
+		out = append(out, u)
+	}
+	slices.SortFunc(out, func(a, b OperationUsage) int {
+		return strings.Compare(a.Version+"\x00"+a.Operation+"\x00"+a.Environment, b.Version+"\x00"+b.Operation+"\x00"+b.Environment)
+	})
+	return out
 }
 
 // HoursKept is how far back usage is kept per hour; older hours are in their day's total.
@@ -397,6 +508,10 @@ type UsageReader interface {
 	CallsWith(ctx context.Context, orgID, credentialID string, since time.Time) (int64, error)
 	// LastUsed returns when each of the organisation's credentials was last used.
 	LastUsed(ctx context.Context, orgID string) (map[string]time.Time, error)
+	// OperationUsage returns, for each of the organisations, its calls of product's operations
+	// in [from, to) (SumOperationUsage over every node); organisations without any are absent.
+	// It reads documents by id only, a few per organisation, so it can be asked for thousands.
+	OperationUsage(ctx context.Context, product string, orgIDs []string, from, to time.Time) (map[string][]OperationUsage, error)
 }
 
 // UsageRetention purges the call log.

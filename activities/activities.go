@@ -40,6 +40,8 @@ type Activities struct {
 	// Version announcements: who hears of a version, and which of their mails went out.
 	Announcer  Announcer
 	Deliveries onramp.DeliveryLog
+	// Impact alarms: which organisations' own calls a change hits (their mails claimed in Notices).
+	Impacts Impacts
 }
 
 // Credentials issues organisations' credentials (credentials.Service).
@@ -54,8 +56,8 @@ func New(deps Activities) (*Activities, error) {
 	if deps.Mailer == nil || deps.Organizations == nil || deps.Members == nil || deps.Identities == nil || deps.Team == nil || deps.Sessions == nil || deps.Credentials == nil ||
 		deps.Requests == nil || deps.Onboarding == nil || deps.Plans == nil || deps.Assignments == nil || deps.Calendar.Location == nil ||
 		deps.CredentialStore == nil || deps.Rotations == nil || deps.Policy == nil || deps.QuotaRequests == nil || deps.Brownouts == nil || deps.Notices == nil ||
-		deps.Announcer == nil || deps.Deliveries == nil {
-		return nil, errors.New("activities.New: Mailer, Organizations, Members, Identities, Team, Sessions, Credentials, Requests, Onboarding, Plans, Assignments, Calendar, CredentialStore, Rotations, Policy, QuotaRequests, Brownouts, Notices, Announcer and Deliveries are required")
+		deps.Announcer == nil || deps.Deliveries == nil || deps.Impacts == nil {
+		return nil, errors.New("activities.New: Mailer, Organizations, Members, Identities, Team, Sessions, Credentials, Requests, Onboarding, Plans, Assignments, Calendar, CredentialStore, Rotations, Policy, QuotaRequests, Brownouts, Notices, Announcer, Deliveries and Impacts are required")
 	}
 	return &deps, nil
 }

@@ -107,19 +107,25 @@ func (a *Activities) NotifyBrownout(ctx context.Context, n BrownoutNotice) error
 // mailOnce sends m unless its id was claimed before; a failed send gives the claim back, and a
 // message the mailer refuses (EINVALID: no plain address) is skipped rather than failing the rest.
 func (a *Activities) mailOnce(ctx context.Context, m onramp.Message) error {
+	_, err := a.mailOnceSent(ctx, m)
+	return err
+}
+
+// mailOnceSent is mailOnce, reporting whether this call sent m.
+func (a *Activities) mailOnceSent(ctx context.Context, m onramp.Message) (bool, error) {
 	first, err := a.Notices.ClaimNotice(ctx, m.ID, time.Now())
 	if err != nil || !first {
-		return temporalError(err)
+		return false, temporalError(err)
 	}
 	err = a.Mailer.Send(ctx, m)
 	if err == nil {
-		return nil
+		return true, nil
 	}
 	if rerr := a.Notices.ReleaseNotice(ctx, m.ID); rerr != nil {
-		return temporalError(rerr)
+		return false, temporalError(rerr)
 	}
 	if onramp.ErrorCode(err) == onramp.EINVALID {
-		return nil
+		return false, nil
 	}
-	return temporalError(err)
+	return false, temporalError(err)
 }

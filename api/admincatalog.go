@@ -422,7 +422,8 @@ type adminProductView struct {
 	Preview *catalog.Published
 	// PreviewQuality is the previewed document's findings.
 	PreviewQuality quality
-	Lifecycles     []*lifecycleView // each deprecated version's section, with its brownout form
+	Lifecycles     []*lifecycleView   // each deprecated version's section, with its brownout form
+	Migrations     []migrationSummary // who still calls each deprecated version
 	Errors         []onramp.ErrorDetail
 	Error          string
 	Notice         string
@@ -455,6 +456,10 @@ func (s *Server) adminProductPage(c *gin.Context, status int, v adminProductView
 		if l := lifecycleViewOf(vs, x, s.cfg.Now()); l != nil {
 			v.Lifecycles = append(v.Lifecycles, l)
 		}
+	}
+	if v.Migrations, err = s.migrationSummaries(c, p.Slug, v.Lifecycles); err != nil {
+		s.failPage(c, err)
+		return
 	}
 	v.page = s.adminPage(p.Name)
 	if v.Notice == "" {

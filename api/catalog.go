@@ -12,6 +12,7 @@ import (
 
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/catalog"
+	"github.com/onramp-dev/onramp/impact"
 	"github.com/onramp-dev/onramp/specs"
 	"github.com/onramp-dev/onramp/subscriptions"
 )
@@ -276,9 +277,12 @@ type productPageView struct {
 	Lifecycle   *lifecycleView      // a deprecated version's section (its migration page)
 	// Subscription is the member's e-mail subscription to the product (nil: policy keeps them
 	// from having one); Levels are the choices.
-	Subscription  *subscriptions.ProductSetting
-	Levels        []string
-	Notice, Error string
+	Subscription *subscriptions.ProductSetting
+	Levels       []string
+	// DeprecatedCalls is the organisation's own calls to the product's deprecated versions (nil:
+	// none is deprecated, or policy keeps the member from reading usage).
+	DeprecatedCalls *impact.Section
+	Notice, Error   string
 }
 
 func (s *Server) productPage(c *gin.Context) {
@@ -319,6 +323,10 @@ func (s *Server) productPage(c *gin.Context) {
 		return
 	}
 	v.Levels = onramp.SubscriptionLevels
+	if v.DeprecatedCalls, err = s.deprecatedCallsOf(c, org, slug); err != nil {
+		s.failPage(c, err)
+		return
+	}
 	f := s.takeFlash(c)
 	v.Notice, v.Error = f.Notice, f.Error
 	s.render(c, http.StatusOK, "product.html", v)

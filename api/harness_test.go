@@ -16,6 +16,7 @@ import (
 	"github.com/onramp-dev/onramp/catalog/catalogtest"
 	"github.com/onramp-dev/onramp/credentials"
 	"github.com/onramp-dev/onramp/credentials/credentialstest"
+	"github.com/onramp-dev/onramp/impact"
 	"github.com/onramp-dev/onramp/partners"
 	"github.com/onramp-dev/onramp/production"
 	"github.com/onramp-dev/onramp/production/productiontest"
@@ -32,10 +33,10 @@ type fakes struct {
 	orgs       *teamtest.Memory
 	catalog    *catalogtest.Memory
 	onboarding *productiontest.Memory
-	usage      *credentialstest.Memory
 	rotations  *credentialstest.Rotations
 	life       *lifecycles
 	subs       *subscriptionstest.Memory
+	usage      *credentialstest.Memory // the gateways' usage (and the credentials impact names)
 }
 
 // lifecycles stands in for Temporal and Kratos's sessions: it records starts and signals, and
@@ -129,6 +130,11 @@ func testConfig(tb testing.TB, f *fakes) api.Config {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	impacts, err := impact.New(impact.Config{Catalog: cat, Versions: f.catalog, Assignments: f.catalog, Usage: usage, Credentials: usage, Organizations: f.orgs,
+		Team: f.orgs, Subscriptions: f.subs, Policy: policy, Notifications: f.onboarding, PortalURL: base})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	quotaSvc, err := quota.New(quota.Config{Policy: policy, Assignments: cat, Usage: usage, Requests: f.onboarding, Reviews: noOnboarding{},
 		Notifications: f.onboarding, Audit: f.orgs, Logger: log})
 	if err != nil {
@@ -137,7 +143,7 @@ func testConfig(tb testing.TB, f *fakes) api.Config {
 	return api.Config{
 		Logger: log, AdminToken: adminToken, Registry: prometheus.NewRegistry(), PortalURL: base, KratosPublicURL: "http://127.0.0.1:1",
 		Identity: signedOut{}, Organizations: f.orgs, TeamService: teamSvc, Partners: partnerSvc, Production: productionSvc,
-		Policies: policy, Catalog: cat, Credentials: creds, Subscriptions: subs, Keys: keys, TryIt: tryIt, Quota: quotaSvc,
+		Policies: policy, Catalog: cat, Credentials: creds, Subscriptions: subs, Impact: impacts, Keys: keys, TryIt: tryIt, Quota: quotaSvc,
 	}
 }
 

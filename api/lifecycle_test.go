@@ -16,6 +16,7 @@ import (
 	"github.com/onramp-dev/onramp/api/apitest"
 	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/catalog/catalogtest"
+	"github.com/onramp-dev/onramp/impact"
 )
 
 // oneDeveloper is an identity provider where the developer dev@partner.test is signed in, with
@@ -96,6 +97,10 @@ func mustLifecycleHarness(t *testing.T) *lifecycleHarness {
 		t.Fatal(err)
 	}
 	cfg.Catalog, cfg.Identity, cfg.Now = cat, oneDeveloper{}, clock
+	if cfg.Impact, err = impact.New(impact.Config{Catalog: cat, Versions: lh.f.catalog, Assignments: lh.f.catalog, Usage: lh.f.usage, Credentials: lh.f.usage,
+		Organizations: lh.f.orgs, Team: lh.f.orgs, Subscriptions: lh.f.subs, Policy: cfg.Policies.(onramp.Policy), Notifications: lh.f.onboarding, PortalURL: base, Now: clock}); err != nil {
+		t.Fatal(err)
+	}
 	if cfg.TryIt, err = catalog.NewTryIt(catalog.TryItConfig{Catalog: cat, Keys: cfg.Keys, Policy: cfg.Policies.(onramp.Policy), PortalURL: base, Now: clock}); err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/credentials"
+	"github.com/onramp-dev/onramp/impact"
 	"github.com/onramp-dev/onramp/internal/problem"
 	"github.com/onramp-dev/onramp/partners"
 	"github.com/onramp-dev/onramp/production"
@@ -74,6 +75,7 @@ type Config struct {
 	Catalog         *catalog.Catalog
 	Credentials     *credentials.Manager
 	Subscriptions   *subscriptions.Service // feeds, feed tokens and e-mail subscriptions
+	Impact          *impact.Service        // partners' calls to deprecated operations, the migration dashboard
 	Keys            *credentials.Service   // catalog downloads by key, the first key on landing
 	TryIt           *catalog.TryIt
 	Quota           *quota.Service
@@ -91,7 +93,7 @@ func (cfg Config) missing() []string {
 	for name, absent := range map[string]bool{
 		"Logger": cfg.Logger == nil, "Registry": cfg.Registry == nil, "Identity": cfg.Identity == nil, "Organizations": cfg.Organizations == nil,
 		"TeamService": cfg.TeamService == nil, "Partners": cfg.Partners == nil, "Production": cfg.Production == nil,
-		"Policies": cfg.Policies == nil, "Catalog": cfg.Catalog == nil, "Credentials": cfg.Credentials == nil, "Subscriptions": cfg.Subscriptions == nil, "Keys": cfg.Keys == nil, "TryIt": cfg.TryIt == nil,
+		"Policies": cfg.Policies == nil, "Catalog": cfg.Catalog == nil, "Credentials": cfg.Credentials == nil, "Subscriptions": cfg.Subscriptions == nil, "Impact": cfg.Impact == nil, "Keys": cfg.Keys == nil, "TryIt": cfg.TryIt == nil,
 		"Quota":     cfg.Quota == nil,
 		"PortalURL": cfg.PortalURL == "", "KratosPublicURL": cfg.KratosPublicURL == "",
 	} {
@@ -187,7 +189,7 @@ func (s *Server) routes() *gin.Engine {
 	g.member = g.v1.Group("", s.requireAPISession)
 	g.org = g.member.Group("/orgs/:org")
 	for _, capability := range []func(routeGroups){s.signInRoutes, s.teamRoutes, s.catalogRoutes, s.credentialRoutes,
-		s.subscriptionRoutes, s.usageRoutes, s.partnerRoutes, s.productionRoutes, s.adminRoutes, s.adminCatalogRoutes} {
+		s.subscriptionRoutes, s.impactRoutes, s.usageRoutes, s.partnerRoutes, s.productionRoutes, s.adminRoutes, s.adminCatalogRoutes} {
 		capability(g)
 	}
 

@@ -218,13 +218,16 @@ func (c *Catalog) publish(ctx context.Context, v onramp.ProductVersion, spec *sp
 
 // UpdateVersion changes a version's status, sunset and release notes (its document never
 // changes). Becoming deprecated records when (the Deprecation header's date, unchanged by later
-// edits); leaving deprecated forgets it and cancels the version's brownout schedule.
+// edits); leaving deprecated forgets it and cancels the version's brownout schedule. Once a
+// deprecated version is stored, the organisations that call it are alarmed of its sunset
+// (Announcements.AlarmImpact, once per sunset: saving it again, e.g. after that failed, raises
+// nothing twice); EUNAVAILABLE, with the version stored, when the alarms cannot be scheduled.
 func (c *Catalog) UpdateVersion(ctx context.Context, product, version, status string, sunset *time.Time, notes string) (onramp.ProductVersion, error) {
 	v, err := c.cfg.Store.FindVersion(ctx, product, version)
 	if err != nil {
 		return v, err
 	}
-	was := v.Status
+	was, wasSunset := v.Status, v.Sunset
 	v.Status, v.Sunset, v.ReleaseNotes = status, wholeSecond(sunset), strings.TrimSpace(notes)
 	if err := v.Validate(); err != nil {
 		return v, err
@@ -241,6 +244,15 @@ func (c *Catalog) UpdateVersion(ctx context.Context, product, version, status st
 	}
 	if was == onramp.VersionDeprecated && v.Status != onramp.VersionDeprecated {
 		c.stopBrownouts(ctx, v)
+	}
+	if v.Status == onramp.VersionDeprecated {
+		e := onramp.ImpactEvent{Kind: onramp.ImpactSunset, Product: v.Product, Version: v.Version, Sunset: v.Sunset}
+		if was != onramp.VersionDeprecated || wasSunset == nil {
+			e.Kind = onramp.ImpactDeprecated
+		}
+		if err := c.cfg.Announcements.AlarmImpact(ctx, e); err != nil {
+			return c.stamped(v), err
+		}
 	}
 	return c.stamped(v), nil
 }
@@ -273,6 +285,28 @@ func (c *Catalog) Changelog(ctx context.Context, versions []onramp.ProductVersio
 	}
 	changes, err = specs.Changelog(base, rev)
 	return changes, versions[i-1].Version, err
+}
+
+// Compare lists the changes from product's version from to its version to (any two published
+// versions), breaking first; ENOTFOUND for an unknown one.
+func (c *Catalog) Compare(ctx context.Context, product, from, to string) ([]specs.Change, error) {
+	base, err := c.cfg.Store.FindVersion(ctx, product, from)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := c.cfg.Store.FindVersion(ctx, product, to)
+	if err != nil {
+		return nil, err
+	}
+	baseDoc, err := c.doc(base)
+	if err != nil {
+		return nil, err
+	}
+	revDoc, err := c.doc(rev)
+	if err != nil {
+		return nil, err
+	}
+	return specs.Changelog(baseDoc, revDoc)
 }
 
 // Plans lists the plans by name.

@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -208,5 +209,49 @@ func TestBrownoutsNeedAScheduler(t *testing.T) {
 	c, _ := MustDemoCatalog(t)
 	if _, _, err := c.ScheduleBrownouts(t.Context(), admin, "payments", "v1", onramp.BrownoutSpec{}); onramp.ErrorCode(err) != onramp.EUNAVAILABLE {
 		t.Errorf("without a scheduler: %v, want EUNAVAILABLE", err)
+	}
+}
+
+// Storing a deprecated version alarms the organisations that call it of its sunset: deprecating
+// it, moving its sunset and saving it again each ask (the alarms are once per sunset); a version
+// that is not deprecated asks for none. An alarm that cannot be scheduled fails the update after
+// the version is stored, so saving it again retries.
+func TestStoringADeprecatedVersionAsksForItsImpactAlarms(t *testing.T) {
+	engine, err := policies.New(context.Background(), policies.Embedded())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := catalogtest.NewMemory()
+	ann := &catalogtest.Announcements{}
+	c, err := catalog.New(catalog.Config{Announcements: ann, Store: store, Assignments: store, Policy: engine, SandboxURL: "http://s", ProductionURL: "http://p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.LoadFiles(t.Context(), demoFS(t)); err != nil {
+		t.Fatal(err)
+	}
+	s1, s2 := time.Date(2027, 9, 30, 0, 0, 0, 0, time.UTC), time.Date(2027, 10, 31, 0, 0, 0, 0, time.UTC)
+	for _, step := range []struct {
+		status string
+		sunset *time.Time
+	}{{onramp.VersionDeprecated, &s1}, {onramp.VersionDeprecated, &s2}, {onramp.VersionDeprecated, &s2}, {onramp.VersionCurrent, nil}} {
+		if _, err := c.UpdateVersion(t.Context(), "payments", "v2", step.status, step.sunset, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for _, e := range ann.Alarms() {
+		got = append(got, e.Kind+" "+e.Product+" "+e.Version+" "+e.Sunset.Format(time.DateOnly))
+	}
+	want := "[deprecated payments v2 2027-09-30 sunset payments v2 2027-10-31 sunset payments v2 2027-10-31]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("alarms = %v, want %s", got, want)
+	}
+	ann.Fail = onramp.Errorf(onramp.EUNAVAILABLE, "temporal is away")
+	if _, err := c.UpdateVersion(t.Context(), "payments", "v2", onramp.VersionDeprecated, &s1, ""); onramp.ErrorCode(err) != onramp.EUNAVAILABLE {
+		t.Errorf("update without alarms = %v, want EUNAVAILABLE", err)
+	}
+	if v, _ := store.FindVersion(t.Context(), "payments", "v2"); v.Status != onramp.VersionDeprecated || !v.Sunset.Equal(s1) {
+		t.Errorf("v2 = %s %v, want stored deprecated anyway", v.Status, v.Sunset)
 	}
 }

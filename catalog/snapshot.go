@@ -197,6 +197,25 @@ func (c *Catalog) refresh(ctx context.Context, product string) {
 	}
 }
 
+// Sync makes the catalog hold product's version when the store has it: a workflow that found the
+// version in the store (stored by another process, or by this one a moment before its snapshot
+// reread it) asks Sync before it asks the catalog who sees the version. It rereads the product
+// only when the snapshot does not hold the version yet; ENOTFOUND when the store has none either.
+func (c *Catalog) Sync(ctx context.Context, product, version string) error {
+	snap, ok := c.cfg.Store.(*snapshot)
+	if !ok {
+		return nil
+	}
+	if _, err := snap.FindVersion(ctx, product, version); onramp.ErrorCode(err) != onramp.ENOTFOUND {
+		return err
+	}
+	if err := snap.reloadProduct(ctx, product); err != nil {
+		return err
+	}
+	_, err := snap.FindVersion(ctx, product, version)
+	return err
+}
+
 // Reads from memory.
 
 func (s *snapshot) ListProducts(ctx context.Context) ([]onramp.Product, error) {
@@ -260,6 +279,12 @@ func (s *snapshot) AssignmentsOf(ctx context.Context, orgID string) ([]onramp.As
 	s.orgs[orgID] = orgAssignments{list: slices.Clone(list), loadedAt: at}
 	s.mu.Unlock()
 	return list, nil
+}
+
+// AssignedTo reads the store: the snapshot keeps assignments per organisation, and the callers of
+// this (impact alarms, the migration dashboard) ask rarely and for every organisation at once.
+func (s *snapshot) AssignedTo(ctx context.Context, product string) ([]string, error) {
+	return s.assignments.AssignedTo(ctx, product)
 }
 
 func (s *snapshot) evictOldestOrg() {

@@ -26,6 +26,7 @@ type feedStore struct {
 	mu      sync.Mutex
 	changes []onramp.Change
 	reads   atomic.Int64
+	held    atomic.Bool // the feed answers nothing new: a node that has not read it yet
 }
 
 func (f *feedStore) record(kind, key string) {
@@ -35,6 +36,9 @@ func (f *feedStore) record(kind, key string) {
 }
 
 func (f *feedStore) Changes(_ context.Context, since time.Time) ([]onramp.Change, error) {
+	if f.held.Load() {
+		return nil, nil
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []onramp.Change
@@ -174,6 +178,44 @@ func TestSnapshotFollowsWritesOfOtherNodes(t *testing.T) {
 		entries, err := b.List(ctx, org, "", "")
 		return err == nil && !strings.Contains(slugs(entries), "payments"), slugs(entries)
 	})
+}
+
+// A workflow that found a version in the store (the announcement of a version another node just
+// stored) syncs the catalog before it asks who sees the version, and is not answered from a
+// snapshot that has not read the change feed yet.
+func TestSyncReadsAVersionTheSnapshotHasNotSeen(t *testing.T) {
+	engine, err := policies.New(context.Background(), policies.Embedded())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &feedStore{Memory: catalogtest.NewMemory()}
+	a, b := mustNode(t, store, engine), mustNode(t, store, engine)
+	if _, err := a.LoadFiles(t.Context(), demoFS(t)); err != nil {
+		t.Fatal(err)
+	}
+	org := MustOrg(t, a, "org_sync", "standard")
+	ctx := t.Context()
+	if _, err := b.Product(ctx, org, "payments", "v2"); err != nil {
+		t.Fatal(err)
+	}
+	store.held.Store(true)
+	spec, _ := demoFS(t).(interface{ ReadFile(string) ([]byte, error) }).ReadFile("products/payments/v2.yaml")
+	if _, err := a.Publish(ctx, catalog.Publish{Product: "payments", Version: "v3", Status: onramp.VersionBeta, Spec: spec}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(600 * time.Millisecond) // more than two polls of the (held) feed
+	if _, err := b.Product(ctx, org, "payments", "v3"); onramp.ErrorCode(err) != onramp.ENOTFOUND {
+		t.Fatalf("node b before the feed and without Sync: v3 %v, want ENOTFOUND (the snapshot has not seen it)", err)
+	}
+	if err := b.Sync(ctx, "payments", "v3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Product(ctx, org, "payments", "v3"); err != nil {
+		t.Errorf("node b after Sync: v3 %v, want it seen", err)
+	}
+	if err := b.Sync(ctx, "payments", "v9"); onramp.ErrorCode(err) != onramp.ENOTFOUND {
+		t.Errorf("Sync of a version no store has: %v, want ENOTFOUND", err)
+	}
 }
 
 func TestSnapshotServesPagesWithoutReadingTheStore(t *testing.T) {

@@ -10,8 +10,9 @@ import (
 )
 
 // Recorder is a gateway node's usage pipeline. Record counts a call in memory — running totals per
-// organisation × product × environment × operation × status class, per day and hour, a
-// credential's last use and calls per minute — and puts it in the organisation's recent-calls log
+// organisation × product × environment × operation × status class, per day and hour, per
+// version × operation per day with each credential's last call of it, a credential's last use
+// and calls per minute — and puts it in the organisation's recent-calls log
 // while the log's per-second budget and the write buffer allow; past them the call is counted
 // only ("degraded to aggregates"), never lost. Once a second the node writes what changed to
 // documents only it writes (onramp.GatewayUsageStore). A failed flush is retried with newer

@@ -37,6 +37,16 @@ type opKey struct{ operation, class string }
 type lineUsage struct {
 	days, hours map[time.Time]*onramp.UsageHour
 	ops         map[opKey]int64
+	uses        map[useKey]*opUse
+}
+
+type useKey struct{ version, operation string }
+
+// opUse is an operation's calls per day and its credentials' last calls: a call costs two map
+// updates, whatever the history holds.
+type opUse struct {
+	days  map[time.Time]int64
+	creds map[string]time.Time
 }
 
 type credUse struct {
@@ -64,13 +74,24 @@ func (o *orgUsage) count(e onramp.UsageEvent) {
 	m.version = o.version
 	l := m.lines[lineKey{e.Product, e.Environment}]
 	if l == nil {
-		l = &lineUsage{days: map[time.Time]*onramp.UsageHour{}, hours: map[time.Time]*onramp.UsageHour{}, ops: map[opKey]int64{}}
+		l = &lineUsage{days: map[time.Time]*onramp.UsageHour{}, hours: map[time.Time]*onramp.UsageHour{}, ops: map[opKey]int64{}, uses: map[useKey]*opUse{}}
 		m.lines[lineKey{e.Product, e.Environment}] = l
 	}
 	failed := e.Status >= 400
 	bump(l.days, at.Truncate(24*time.Hour), failed)
 	bump(l.hours, at.Truncate(time.Hour), failed)
 	l.ops[opKey{e.Operation, onramp.StatusClass(e.Status)}]++
+	if e.Operation != "" {
+		u := l.uses[useKey{e.Version, e.Operation}]
+		if u == nil {
+			u = &opUse{days: map[time.Time]int64{}, creds: map[string]time.Time{}}
+			l.uses[useKey{e.Version, e.Operation}] = u
+		}
+		u.days[at.Truncate(24*time.Hour)]++
+		if at.After(u.creds[e.CredentialID]) {
+			u.creds[e.CredentialID] = at
+		}
+	}
 	c := o.creds[e.CredentialID]
 	if c == nil {
 		c = &credUse{minutes: map[time.Time]int64{}}
@@ -141,6 +162,21 @@ func (m *monthUsage) doc(org string, now time.Time) onramp.UsageMonth {
 		}
 		slices.SortFunc(line.Operations, func(a, b onramp.OperationCalls) int {
 			return strings.Compare(a.Operation+" "+a.StatusClass, b.Operation+" "+b.StatusClass)
+		})
+		for k, u := range l.uses {
+			use := onramp.OperationUse{Version: k.version, Operation: k.operation, Days: make([]onramp.DayCalls, 0, len(u.days)), Credentials: make([]onramp.CredentialLastUse, 0, len(u.creds))}
+			for d, n := range u.days {
+				use.Days = append(use.Days, onramp.DayCalls{Day: d, Calls: n})
+			}
+			slices.SortFunc(use.Days, func(a, b onramp.DayCalls) int { return a.Day.Compare(b.Day) })
+			for id, at := range u.creds {
+				use.Credentials = append(use.Credentials, onramp.CredentialLastUse{CredentialID: id, LastAt: at})
+			}
+			slices.SortFunc(use.Credentials, func(a, b onramp.CredentialLastUse) int { return strings.Compare(a.CredentialID, b.CredentialID) })
+			line.Uses = append(line.Uses, use)
+		}
+		slices.SortFunc(line.Uses, func(a, b onramp.OperationUse) int {
+			return strings.Compare(a.Version+"\x00"+a.Operation, b.Version+"\x00"+b.Operation)
 		})
 		out.Lines = append(out.Lines, line)
 	}

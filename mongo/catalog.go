@@ -152,8 +152,10 @@ func (s *Catalog) ListPlans(ctx context.Context) ([]onramp.Plan, error) {
 	return allOf[onramp.Plan](ctx, s.db, "plans")
 }
 
-func assignmentItem(a onramp.Assignment) listItem {
-	return item("assignments/"+a.OrgID, onramp.Position{ID: a.Product}, a)
+// assignmentItems are a's entries in its organisation's list (with the assignment) and its
+// product's (the organisation's id only).
+func assignmentItems(a onramp.Assignment) []listItem {
+	return []listItem{item("assignments/"+a.OrgID, onramp.Position{ID: a.Product}, a), item("assignments.product/"+a.Product, onramp.Position{ID: a.OrgID}, nil)}
 }
 
 // SaveAssignment upserts a by organisation and product.
@@ -163,7 +165,7 @@ func (s *Catalog) SaveAssignment(ctx context.Context, a onramp.Assignment) error
 	if _, err := s.db.Collection("assignments").ReplaceOne(ctx, bson.M{"_id": a.ID}, a, options.Replace().SetUpsert(true)); err != nil {
 		return err
 	}
-	if err := s.db.syncLists(ctx, nil, []listItem{assignmentItem(a)}); err != nil {
+	if err := s.db.syncLists(ctx, nil, assignmentItems(a)); err != nil {
 		return err
 	}
 	return s.db.recordChange(ctx, onramp.ChangeAssignments, a.OrgID)
@@ -175,7 +177,7 @@ func (s *Catalog) DeleteAssignment(ctx context.Context, orgID, product string) e
 	if err != nil {
 		return err
 	}
-	if err := s.db.syncLists(ctx, []listItem{assignmentItem(onramp.Assignment{OrgID: orgID, Product: product})}, nil); err != nil {
+	if err := s.db.syncLists(ctx, assignmentItems(onramp.Assignment{OrgID: orgID, Product: product}), nil); err != nil {
 		return err
 	}
 	if res.DeletedCount == 0 {
@@ -195,12 +197,23 @@ func (s *Catalog) DeleteAssignments(ctx context.Context, orgID string) error {
 		if _, err := s.db.Collection("assignments").DeleteOne(ctx, bson.M{"_id": onramp.AssignmentID(orgID, a.Product)}); err != nil {
 			return err
 		}
-		before = append(before, assignmentItem(a))
+		before = append(before, assignmentItems(a)...)
 	}
 	if err := s.db.syncLists(ctx, before, nil); err != nil {
 		return err
 	}
 	return s.db.recordChange(ctx, onramp.ChangeAssignments, orgID)
+}
+
+// AssignedTo reads the ids of the organisations the product is assigned to, by id (its list, by
+// _id).
+func (s *Catalog) AssignedTo(ctx context.Context, product string) ([]string, error) {
+	ps, err := positionsOf(ctx, s.db, "assignments.product/"+product)
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.ID
+	}
+	return out, err
 }
 
 // AssignmentsOf returns the organisation's assignments ordered by product (its list, by _id).

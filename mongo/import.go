@@ -96,7 +96,7 @@ func (s *Catalog) ImportAssignments(ctx context.Context, as []onramp.Assignment)
 	var items []listItem
 	for i := range as {
 		as[i].ID, as[i].UpdatedAt = onramp.AssignmentID(as[i].OrgID, as[i].Product), as[i].UpdatedAt.UTC().Truncate(time.Millisecond)
-		items = append(items, assignmentItem(as[i]))
+		items = append(items, assignmentItems(as[i])...)
 	}
 	if err := s.db.insertAll(ctx, "assignments", docsOf(as)); err != nil {
 		return err

@@ -12,10 +12,12 @@ import (
 
 // indexes serve the queries that are not by _id. Every list a page reads (members, partners,
 // queues, logs…) is a read model read by _id (lists.go) and the usage is read by _id from the
-// gateway nodes' documents (usage.go), so what is left is the dev mailbox. FerretDB accepts the
-// indexes (and still scans); a real MongoDB needs them.
+// gateway nodes' documents (usage.go), so what is left is the dev mailbox and the worker's batch
+// read of many organisations' members. FerretDB accepts the indexes (and still scans); a real
+// MongoDB needs them.
 var indexes = map[string][]bson.D{
 	"dev_mail": {{{Key: "to", Value: 1}, {Key: "sent_at", Value: -1}}},
+	"members":  {{{Key: "org_id", Value: 1}, {Key: "joined_at", Value: 1}}}, // MembersOfAll: a batch of organisations' members in one query
 }
 
 // EnsureIndexes creates the indexes Onramp queries by that are missing. (Only missing ones:

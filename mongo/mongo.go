@@ -109,7 +109,7 @@ func findIDs[T any](ctx context.Context, d *DB, coll string, ids []string) ([]T,
 	if len(ids) == 0 {
 		return out, nil
 	}
-	if !d.exactIDsOnly(ctx) {
+	if len(ids) > exactLookupsAtMost || !d.exactIDsOnly(ctx) {
 		cur, err := d.Collection(coll).Find(ctx, bson.M{"_id": bson.M{"$in": ids}})
 		if err != nil {
 			return nil, err
@@ -128,6 +128,10 @@ func findIDs[T any](ctx context.Context, d *DB, coll string, ids []string) ([]T,
 	}
 	return out, nil
 }
+
+// exactLookupsAtMost is how many documents findIDs reads one by one on FerretDB: beyond, one
+// scan of the collection (what FerretDB makes of an $in) costs less than the round trips.
+const exactLookupsAtMost = 32
 
 // exactIDsOnly reports whether the server is FerretDB, whose only indexed lookup is an exact _id
 // (its buildInfo names its version); it asks once, and assumes so while it cannot ask.

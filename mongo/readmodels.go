@@ -14,7 +14,7 @@ import (
 
 // readModelsVersion is the format of the lists and counters; a database whose marker names
 // another (or none, while it holds data written before the lists existed) is rebuilt at start.
-const readModelsVersion = 1
+const readModelsVersion = 2
 
 const readModelsMarker = "read-models"
 
@@ -99,7 +99,7 @@ func (r *rebuild) read(ctx context.Context) error {
 		func() error {
 			return decodeAll(ctx, r, "products", one(func(p onramp.Product) listItem { return item("products", p.Position(), p) }))
 		},
-		func() error { return decodeAll(ctx, r, "assignments", one(assignmentItem)) },
+		func() error { return decodeAll(ctx, r, "assignments", assignmentItems) },
 		func() error { return decodeAll(ctx, r, "plans", one(planItem)) },
 		func() error {
 			return r.collect(ctx, "product_versions", options.Find().SetProjection(bson.M{"product": 1, "version": 1, "number": 1}), func(raw bson.Raw) error {

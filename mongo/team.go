@@ -94,6 +94,15 @@ func (s *Organizations) MemberPage(ctx context.Context, orgID string, page onram
 	return pageOf[onramp.Member](ctx, s.db, pageQuery{lists: []string{"members.org/" + orgID}, req: page})
 }
 
+// MembersOfAll reads the organisations' members in one query (an index on MongoDB, one scan of
+// the members on FerretDB, instead of one per organisation).
+func (s *Organizations) MembersOfAll(ctx context.Context, orgIDs []string) ([]onramp.Member, error) {
+	if len(orgIDs) == 0 {
+		return []onramp.Member{}, nil
+	}
+	return findAll[onramp.Member](ctx, s.db.Collection("members"), bson.M{"org_id": bson.M{"$in": orgIDs}}, bson.D{{Key: "org_id", Value: 1}, {Key: "joined_at", Value: 1}, {Key: "_id", Value: 1}}, 0)
+}
+
 // DeleteMember ends a membership; a missing one is not an error. ECONFLICT when it is the
 // organisation's last owner: the check and the delete hold the team's lock, so two concurrent
 // removals cannot both pass it.

@@ -287,6 +287,44 @@ func (s *Usage) UsageTotals(ctx context.Context, orgID, product, env string, fro
 	return onramp.SumUsage(months, product, env, from, to), nil
 }
 
+// OperationUsage reads, for each organisation, the nodes' months that overlap [from, to) by _id
+// (grouped per bucket collection: one $in on MongoDB, one exact read each on FerretDB) and sums
+// them.
+func (s *Usage) OperationUsage(ctx context.Context, product string, orgIDs []string, from, to time.Time) (map[string][]onramp.OperationUsage, error) {
+	from, to = from.UTC(), to.UTC()
+	first := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
+	nodes, err := s.nodeIDs(ctx, first)
+	if err != nil {
+		return nil, err
+	}
+	months := map[string][]onramp.UsageMonth{}
+	for m := first; m.Before(to); m = m.AddDate(0, 1, 0) {
+		byColl := map[string][]string{}
+		for _, org := range orgIDs {
+			c := s.rewritten(ctx, "usage_months_"+month(m), org)
+			for _, n := range nodes {
+				byColl[c] = append(byColl[c], nodeDocID(org, n))
+			}
+		}
+		for c, ids := range byColl {
+			docs, err := findIDs[monthDoc](ctx, s.db, c, ids)
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range docs {
+				months[d.OrgID] = append(months[d.OrgID], d.UsageMonth)
+			}
+		}
+	}
+	out := make(map[string][]onramp.OperationUsage, len(months))
+	for org, ms := range months {
+		if u := onramp.SumOperationUsage(ms, product, from, to); len(u) > 0 {
+			out[org] = u
+		}
+	}
+	return out, nil
+}
+
 // heads are the newest head of each node seen since since (this month's, or last month's for a
 // node idle since), with the month each was found in.
 func (s *Usage) heads(ctx context.Context, orgID string, since time.Time) ([]onramp.UsageHead, []string, []string, error) {

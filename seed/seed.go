@@ -336,8 +336,8 @@ func (s *Seeder) Partners(ctx context.Context, size Size, r *Report) error {
 	return nil
 }
 
-// newCatalog is the catalog service the seed publishes and assigns through. It announces
-// nothing: a dataset is not news to its subscribers (and the seed runs without Temporal).
+// newCatalog is the catalog service the seed publishes and assigns through. It announces and
+// alarms nothing: a dataset is not news to its subscribers (and the seed runs without Temporal).
 func newCatalog(store onramp.CatalogStore, assignments onramp.AssignmentStore, policy onramp.Policy, now func() time.Time) (*catalog.Catalog, error) {
 	return catalog.New(catalog.Config{Store: store, Assignments: assignments, Policy: policy, Announcements: unannounced{},
 		SandboxURL: "http://sandbox.invalid", ProductionURL: "http://production.invalid", Now: now})
@@ -346,6 +346,7 @@ func newCatalog(store onramp.CatalogStore, assignments onramp.AssignmentStore, p
 type unannounced struct{}
 
 func (unannounced) AnnounceVersion(context.Context, string, string) error { return nil }
+func (unannounced) AlarmImpact(context.Context, onramp.ImpactEvent) error { return nil }
 
 // batchRun is one batch of partners: the buffered stores they are written to at its end, the
 // services they go through, and what is imported after them.

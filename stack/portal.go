@@ -46,7 +46,7 @@ func (s *Stack) portalConfig(d deps) (cfg api.Config, err error) {
 	log, lc := s.cfg.Logger.With("role", "portal"), d.lifecycles
 	cfg = api.Config{Logger: log, Checks: s.checks(), AdminToken: s.cfg.AdminToken, DevMode: s.cfg.Dev, Registry: d.reg,
 		PortalURL: s.portalURLOrDefault(), KratosPublicURL: s.cfg.KratosPublicURL, Identity: s.Kratos, Organizations: d.orgs,
-		Policies: d.policy, Catalog: d.cat, Subscriptions: d.subs, Keys: d.keyring, SignInPerClient: s.cfg.SignInPerClient, TrustedProxies: s.cfg.TrustedProxies,
+		Policies: d.policy, Catalog: d.cat, Subscriptions: d.subs, Impact: d.impacts, Keys: d.keyring, SignInPerClient: s.cfg.SignInPerClient, TrustedProxies: s.cfg.TrustedProxies,
 		HookToken: s.cfg.KratosHookToken}
 	if s.cfg.Dev {
 		cfg.HookToken, cfg.Mailbox, cfg.CourierToken = s.secrets.HookToken, d.devBox, s.secrets.CourierToken

@@ -28,6 +28,7 @@ import (
 	"github.com/onramp-dev/onramp/deploy"
 	"github.com/onramp-dev/onramp/devenv"
 	"github.com/onramp-dev/onramp/gateway"
+	"github.com/onramp-dev/onramp/impact"
 	"github.com/onramp-dev/onramp/kratos"
 	"github.com/onramp-dev/onramp/lifecycles"
 	"github.com/onramp-dev/onramp/mail"
@@ -267,6 +268,7 @@ type deps struct {
 	lifecycles *lifecycles.Temporal
 	cat        *catalog.Catalog       // portal and worker
 	subs       *subscriptions.Service // portal and worker
+	impacts    *impact.Service        // portal (dashboards) and worker (alarms)
 	subStore   *mongo.Subscriptions
 }
 
@@ -314,6 +316,10 @@ func (s *Stack) shared(ctx, bg context.Context) (d deps, err error) {
 		s.catalog = d.cat
 		if d.subs, err = subscriptions.New(subscriptions.Config{Catalog: d.cat, Versions: d.catalog, Policy: d.policy, Organizations: d.orgs,
 			Members: d.orgs, Team: d.orgs, Subscriptions: d.subStore, Tokens: d.subStore, PortalURL: s.portalURLOrDefault()}); err != nil {
+			return d, err
+		}
+		if d.impacts, err = impact.New(impact.Config{Catalog: d.cat, Versions: d.catalog, Assignments: d.catalog, Usage: d.usage, Credentials: d.creds,
+			Organizations: d.orgs, Team: d.orgs, Subscriptions: d.subStore, Policy: d.policy, Notifications: d.onboarding, PortalURL: s.portalURLOrDefault()}); err != nil {
 			return d, err
 		}
 	}

@@ -22,7 +22,7 @@ func (s *Stack) startWorkerRole(bg context.Context, d deps) (err error) {
 	s.acts, err = activities.New(activities.Activities{Mailer: d.mailer, Organizations: d.orgs, Members: d.orgs, Identities: s.Kratos, Team: d.orgs,
 		Sessions: s.Kratos, Credentials: d.keyring, Requests: d.onboarding, Onboarding: d.onboarding, Plans: d.catalog, Assignments: d.catalog,
 		Calendar: s.cfg.Calendar, ReviewersEmail: s.cfg.ReviewersEmail, CredentialStore: d.creds, Rotations: d.creds, Policy: d.policy,
-		QuotaRequests: d.onboarding, Brownouts: d.catalog, Notices: mongo.NewNotices(s.Mongo), Announcer: d.subs, Deliveries: d.subStore})
+		QuotaRequests: d.onboarding, Brownouts: d.catalog, Notices: mongo.NewNotices(s.Mongo), Announcer: d.subs, Deliveries: d.subStore, Impacts: d.impacts})
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,10 @@ func (s *Service) published(ctx context.Context, product, version string) (publi
 	if i < 0 {
 		return published{}, onramp.Errorf(onramp.ENOTFOUND, "%s has no version %q (yet)", product, version)
 	}
+	// Who sees the version is the catalog's answer: it must hold what the store holds.
+	if err := s.cfg.Catalog.Sync(ctx, product, version); err != nil {
+		return published{}, err
+	}
 	changes, prev, err := s.changelog(ctx, versions, i)
 	if err != nil {
 		return published{}, err

@@ -42,4 +42,5 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.QuotaIncreaseReviewWorkflow, workflow.RegisterOptions{Name: workflows.QuotaIncreaseReviewWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.BrownoutScheduleWorkflow, workflow.RegisterOptions{Name: workflows.BrownoutScheduleWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.VersionAnnouncementWorkflow, workflow.RegisterOptions{Name: workflows.VersionAnnouncementWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.VersionImpactWorkflow, workflow.RegisterOptions{Name: workflows.VersionImpactWorkflowName})
 }

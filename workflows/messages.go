@@ -98,6 +98,9 @@ const (
 	// changeRefusedGrantWaits: an approval whose grant GrantProduction refuses (EINVALID, e.g. a
 	// Signal wider than the request) is refused and the review waits on, instead of failing.
 	changeRefusedGrantWaits = "refused-grant-waits"
+	// changeVersionImpact: a version's announcement also alarms the organisations whose own calls
+	// its breaking changes hit (announcements recorded before it mailed subscribers only).
+	changeVersionImpact = "version-impact"
 )
 
 // Production review: workflow id "production-review-<request id>". Each action is both an Update
@@ -313,10 +316,36 @@ type VersionAnnouncementInput struct {
 }
 
 // VersionAnnouncementResult counts the mails: sent, skipped (already sent, or the recipient no
-// longer wants it or may see it) and the member ids whose mail failed for good.
+// longer wants it or may see it) and the member ids whose mail failed for good; and the impact
+// alarms of the version's breaking changes (nil in announcements from before them).
 type VersionAnnouncementResult struct {
-	Recipients int      `json:"recipients"`
-	Sent       int      `json:"sent"`
-	Skipped    int      `json:"skipped"`
-	Failed     []string `json:"failed,omitempty"`
+	Recipients int                  `json:"recipients"`
+	Sent       int                  `json:"sent"`
+	Skipped    int                  `json:"skipped"`
+	Failed     []string             `json:"failed,omitempty"`
+	Impact     *VersionImpactResult `json:"impact,omitempty"`
+}
+
+// Version impact: workflow id VersionImpactID(event), started when a version is deprecated or its
+// sunset (re)scheduled (a published version's breaking changes are alarmed by its announcement).
+// The id is refused once a run completed, so a sunset is alarmed once however often it is saved.
+const VersionImpactWorkflowName = "onramp.VersionImpact"
+
+// VersionImpactID is the workflow id of an event's alarms: the event's key.
+func VersionImpactID(e onramp.ImpactEvent) string { return e.Key() }
+
+// VersionImpactInput names the event.
+type VersionImpactInput struct {
+	Event onramp.ImpactEvent `json:"event"`
+}
+
+// VersionImpactResult counts what the alarms did: operations affected, organisations assessed,
+// organisations alarmed and mails sent by this run, and the organisations whose batch failed
+// for good.
+type VersionImpactResult struct {
+	Operations    int      `json:"operations"`
+	Organizations int      `json:"organizations"`
+	Alarmed       int      `json:"alarmed"`
+	Mailed        int      `json:"mailed"`
+	Failed        []string `json:"failed,omitempty"`
 }

@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/activities"
 )
 
@@ -14,7 +15,8 @@ const announcementWindow = 10
 
 // VersionAnnouncementWorkflow e-mails the members subscribed to a newly published version, each
 // in an activity of their own, so a retry (of one recipient, or of the run) never mails anyone a
-// second time. The publication starts it just before it stores the version: the recipients'
+// second time; first it alarms the organisations whose own calls the version's breaking changes
+// hit (alarmImpact). The publication starts it just before it stores the version: the recipients'
 // list waits for the version, for up to 15 minutes, and the run fails without mailing anyone if
 // it never appears.
 func VersionAnnouncementWorkflow(ctx workflow.Context, in VersionAnnouncementInput) (VersionAnnouncementResult, error) {
@@ -30,6 +32,15 @@ func VersionAnnouncementWorkflow(ctx workflow.Context, in VersionAnnouncementInp
 		return res, err
 	}
 	res.Recipients = len(recipients)
+	// The version is stored now: alarm the organisations whose own calls its breaking changes hit
+	// (nothing when it has none). A failure is the alarm's alone: the subscribers are mailed anyway.
+	if workflow.GetVersion(ctx, changeVersionImpact, workflow.DefaultVersion, 1) == 1 {
+		imp, err := alarmImpact(ctx, onramp.ImpactEvent{Kind: onramp.ImpactBreaking, Product: in.Product, Version: in.Version})
+		if err != nil {
+			workflow.GetLogger(ctx).Error("impact alarms failed", "product", in.Product, "version", in.Version, "error", err)
+		}
+		res.Impact = &imp
+	}
 	sendCtx := withActivityDefaults(ctx)
 	for start := 0; start < len(recipients); start += announcementWindow {
 		batch := recipients[start:min(start+announcementWindow, len(recipients))]

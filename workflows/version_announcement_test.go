@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/activities"
 	"github.com/onramp-dev/onramp/worker"
 	"github.com/onramp-dev/onramp/workflows"
@@ -39,6 +40,8 @@ func newAnnouncementEnv(notYet int, recipients []string, send func(member string
 		}
 		return recipients, nil
 	})
+	// The version breaks nothing (version_impact_test.go alarms).
+	e.env.OnActivity(a.PlanImpact, mock.Anything, mock.Anything).Return(onramp.ImpactPlan{}, nil)
 	e.env.OnActivity(a.SendAnnouncement, mock.Anything, mock.Anything).Return(func(_ context.Context, d activities.AnnouncementDelivery) (bool, error) {
 		e.mu.Lock()
 		e.attempts = append(e.attempts, d.MemberID)

@@ -9,7 +9,7 @@ import (
 
 // Announcements records the versions whose announcement publication asked for (as
 // "<product>/<version>"), and whether the version was already stored at that moment when Store is
-// set; Fail makes it refuse.
+// set, and the impact alarms asked for; Fail makes it refuse.
 type Announcements struct {
 	Store onramp.CatalogStore
 	Fail  error
@@ -17,6 +17,7 @@ type Announcements struct {
 	mu          sync.Mutex
 	asked       []string
 	storedFirst []string
+	alarms      []onramp.ImpactEvent
 }
 
 var _ onramp.Announcements = (*Announcements)(nil)
@@ -36,6 +37,27 @@ func (a *Announcements) AnnounceVersion(ctx context.Context, product, version st
 		}
 	}
 	return nil
+}
+
+// AlarmImpact implements onramp.ImpactAlarms: it records e.
+func (a *Announcements) AlarmImpact(_ context.Context, e onramp.ImpactEvent) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.Fail != nil {
+		return a.Fail
+	}
+	a.alarms = append(a.alarms, e)
+	return nil
+}
+
+// Alarms lists the impact events asked for, in order.
+func (a *Announcements) Alarms() []onramp.ImpactEvent {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]onramp.ImpactEvent(nil), a.alarms...)
 }
 
 // Asked lists the announcements asked for, in order.

@@ -214,6 +214,12 @@ func testPlansAndAssignments(t *testing.T, s Store) {
 	if err != nil || len(got) != 2 || got[0].Product != "accounts" || got[1].Plan != "premium" || len(got[1].Scopes) != 2 {
 		t.Fatalf("AssignmentsOf(org_a) = %+v, %v; want accounts, then payments updated to premium", got, err)
 	}
+	if got, err := s.AssignedTo(ctx, "payments"); err != nil || strings.Join(got, " ") != "org_a org_b" {
+		t.Errorf("AssignedTo(payments) = %v, %v; want org_a org_b", got, err)
+	}
+	if got, err := s.AssignedTo(ctx, "ghost"); err != nil || len(got) != 0 {
+		t.Errorf("AssignedTo(ghost) = %v, %v; want none", got, err)
+	}
 	if err := s.DeleteAssignment(ctx, "org_a", "accounts"); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package catalogtest
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -170,6 +171,19 @@ func (m *Memory) DeleteAssignments(_ context.Context, orgID string) error {
 		}
 	}
 	return nil
+}
+
+func (m *Memory) AssignedTo(_ context.Context, product string) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []string{}
+	for _, a := range m.assignments {
+		if a.Product == product {
+			out = append(out, a.OrgID)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 func (m *Memory) AssignmentsOf(_ context.Context, orgID string) ([]onramp.Assignment, error) {

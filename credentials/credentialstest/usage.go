@@ -209,6 +209,25 @@ func (m *Memory) LastUsed(_ context.Context, orgID string) (map[string]time.Time
 	return onramp.LatestUse(heads), nil
 }
 
+func (m *Memory) OperationUsage(_ context.Context, product string, orgIDs []string, from, to time.Time) (map[string][]onramp.OperationUsage, error) {
+	nodes := m.seenSince(time.Date(from.UTC().Year(), from.UTC().Month(), 1, 0, 0, 0, 0, time.UTC))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	months := map[string][]onramp.UsageMonth{}
+	for k, mo := range m.months {
+		if slices.Contains(orgIDs, k.org) && slices.Contains(nodes, k.node) && k.month.Before(to) && !k.month.AddDate(0, 1, 0).Before(from) {
+			months[k.org] = append(months[k.org], mo)
+		}
+	}
+	out := map[string][]onramp.OperationUsage{}
+	for org, ms := range months {
+		if u := onramp.SumOperationUsage(ms, product, from, to); len(u) > 0 {
+			out[org] = u
+		}
+	}
+	return out, nil
+}
+
 func (m *Memory) PurgeUsage(_ context.Context, before time.Time) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

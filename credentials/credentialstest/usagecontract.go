@@ -17,6 +17,94 @@ func RunUsageStoreContract(t *testing.T, newStore func(t *testing.T) onramp.Usag
 	t.Run("month totals", func(t *testing.T) { runMonthTotals(t, newStore(t)) })
 	t.Run("credential use", func(t *testing.T) { runCredentialUse(t, newStore(t)) })
 	t.Run("call log", func(t *testing.T) { runCallLog(t, newStore(t)) })
+	t.Run("operation usage", func(t *testing.T) { runOperationUsage(t, newStore(t)) })
+}
+
+func use(version, op string, days []onramp.DayCalls, creds ...onramp.CredentialLastUse) onramp.OperationUse {
+	return onramp.OperationUse{Version: version, Operation: op, Days: days, Credentials: creds}
+}
+
+// runOperationUsage: two nodes' months of two organisations, read for a range across a month's
+// end: days and credentials outside it left out, nodes and months summed, other products and
+// organisations never mixed in, organisations without calls absent.
+func runOperationUsage(t *testing.T, s onramp.UsageStore) {
+	ctx := t.Context()
+	mustNodes(t, s, "gw-a", "gw-b")
+	nov, dec := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	d := func(month time.Time, day int, n int64) onramp.DayCalls {
+		return onramp.DayCalls{Day: month.AddDate(0, 0, day-1), Calls: n}
+	}
+	last := func(id string, at time.Time) onramp.CredentialLastUse {
+		return onramp.CredentialLastUse{CredentialID: id, LastAt: at}
+	}
+	months := map[string][]onramp.UsageMonth{
+		"gw-a": {
+			{OrgID: "org_1", Month: nov, Lines: []onramp.UsageLine{
+				{Product: "payments", Environment: onramp.Sandbox, Uses: []onramp.OperationUse{
+					use("v1", "listPayments", []onramp.DayCalls{d(nov, 10, 7), d(nov, 25, 2)}, last("k_old", nov.AddDate(0, 0, 9)), last("k_sb", nov.AddDate(0, 0, 24).Add(time.Hour))),
+				}},
+				{Product: "accounts", Environment: onramp.Sandbox, Uses: []onramp.OperationUse{use("v1", "listAccounts", []onramp.DayCalls{d(nov, 25, 100)})}},
+			}},
+			{OrgID: "org_1", Month: dec, Lines: []onramp.UsageLine{
+				{Product: "payments", Environment: onramp.Production, Uses: []onramp.OperationUse{
+					use("v1", "listPayments", []onramp.DayCalls{d(dec, 2, 5)}, last("k_prod", dec.AddDate(0, 0, 1).Add(8*time.Hour))),
+					use("v2", "listPayments", []onramp.DayCalls{d(dec, 3, 1)}, last("k_prod", dec.AddDate(0, 0, 2))),
+				}},
+			}},
+			{OrgID: "org_2", Month: dec, Lines: []onramp.UsageLine{
+				{Product: "payments", Environment: onramp.Sandbox, Uses: []onramp.OperationUse{use("v2", "createPayment", []onramp.DayCalls{d(dec, 1, 4)}, last("k_2", dec.Add(time.Minute)))}},
+			}},
+		},
+		"gw-b": {
+			{OrgID: "org_1", Month: nov, Lines: []onramp.UsageLine{
+				{Product: "payments", Environment: onramp.Sandbox, Uses: []onramp.OperationUse{
+					use("v1", "listPayments", []onramp.DayCalls{d(nov, 25, 3)}, last("k_sb", nov.AddDate(0, 0, 24).Add(2*time.Hour))),
+				}},
+			}},
+		},
+	}
+	for node, ms := range months {
+		for _, m := range ms {
+			mustSaveUsage(t, s, node, onramp.UsageFlush{Head: onramp.UsageHead{OrgID: m.OrgID}, Months: []onramp.UsageMonth{m}})
+		}
+	}
+	from, to := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC), time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+	got, err := s.OperationUsage(ctx, "payments", []string{"org_1", "org_2", "org_3"}, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	str := func(us []onramp.OperationUsage) string {
+		var parts []string
+		for _, u := range us {
+			p := fmt.Sprintf("%s/%s/%s", u.Version, u.Operation, u.Environment)
+			for _, d := range u.Days {
+				p += fmt.Sprintf(" %s:%d", d.Day.Format("01-02"), d.Calls)
+			}
+			for _, c := range u.Credentials {
+				p += " " + c.CredentialID + "@" + c.LastAt.UTC().Format("01-02T15")
+			}
+			parts = append(parts, p)
+		}
+		return strings.Join(parts, "; ")
+	}
+	for org, want := range map[string]string{
+		// Nov 10 and k_old (last used Nov 10) are before the range; Dec 3 (v2) is at its end.
+		"org_1": "v1/listPayments/production 12-02:5 k_prod@12-02T08; v1/listPayments/sandbox 11-25:5 k_sb@11-25T02",
+		"org_2": "v2/createPayment/sandbox 12-01:4 k_2@12-01T00",
+	} {
+		if s := str(got[org]); s != want {
+			t.Errorf("OperationUsage[%s] = %s\nwant %s", org, s, want)
+		}
+	}
+	if _, ok := got["org_3"]; ok || len(got) != 2 {
+		t.Errorf("OperationUsage = %d organisations (%v), want org_1 and org_2 only", len(got), got["org_3"])
+	}
+	if got, err := s.OperationUsage(ctx, "payments", []string{"org_2"}, dec.AddDate(0, 0, 1), to); err != nil || len(got) != 0 {
+		t.Errorf("org_2 from Dec 2 = %v, %v; want nothing (its only day is Dec 1)", got, err)
+	}
+	if got, err := s.OperationUsage(ctx, "payments", nil, from, to); err != nil || len(got) != 0 {
+		t.Errorf("no organisations = %v, %v; want nothing", got, err)
+	}
 }
 
 var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)

@@ -2,6 +2,7 @@ package teamtest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -213,6 +214,20 @@ func runMembers(t *testing.T, s Store) {
 	members, _ := s.MembersOf(ctx, "org_a")
 	if len(members) != 1 || members[0].FirstSignInAt == nil || !members[0].FirstSignInAt.Equal(t0) {
 		t.Errorf("members of org_a = %+v, want the first sign-in kept", members)
+	}
+	if err := s.SaveMember(ctx, onramp.Member{OrgID: "org_b", IdentityID: "id-0", Email: "early@x.example", Role: onramp.RoleDeveloper, JoinedAt: t0.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	all, err := s.MembersOfAll(ctx, []string{"org_b", "org_a", "org_none"})
+	for _, m := range all {
+		got = append(got, m.ID)
+	}
+	if want := []string{"org_a:id-1", "org_b:id-0", "org_b:id-1"}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("MembersOfAll = %v, %v; want %v (by organisation, then by joining)", got, err, want)
+	}
+	if none, err := s.MembersOfAll(ctx, nil); err != nil || len(none) != 0 {
+		t.Errorf("MembersOfAll(none) = %v, %v", none, err)
 	}
 }
 

@@ -322,6 +322,15 @@ func (m *Memory) MemberPage(ctx context.Context, orgID string, page onramp.PageR
 	return onramp.PageOf(all, onramp.Member.Position, page)
 }
 
+// MembersOfAll implements onramp.TeamStore.
+func (m *Memory) MembersOfAll(_ context.Context, orgIDs []string) ([]onramp.Member, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := m.membersWhere(func(x onramp.Member) bool { return slices.Contains(orgIDs, x.OrgID) })
+	slices.SortStableFunc(out, func(a, b onramp.Member) int { return strings.Compare(a.OrgID, b.OrgID) })
+	return out, nil
+}
+
 // keepsAnOwner is the store's owner invariant (the caller holds the mutex).
 func (m *Memory) keepsAnOwner(mem onramp.Member, newRole string) error {
 	if mem.Role != onramp.RoleOwner || newRole == onramp.RoleOwner {
