@@ -120,10 +120,19 @@ func (s *Service) Usage(ctx context.Context, a onramp.Actor, orgID string) (View
 	if err != nil {
 		return v, err
 	}
-	for i := range v.Lines {
-		if err := s.fill(ctx, orgID, &v.Lines[i], counters[ids[i]], now); err != nil {
-			return v, err
+	// Every line's totals from one read of the nodes' months (a node's month holds every line).
+	from := now
+	for _, l := range v.Lines {
+		if l.PeriodStart.Before(from) {
+			from = l.PeriodStart
 		}
+	}
+	months, err := s.cfg.Usage.UsageMonths(ctx, orgID, from, now.Add(time.Hour))
+	if err != nil {
+		return v, err
+	}
+	for i := range v.Lines {
+		s.fill(&v.Lines[i], counters[ids[i]], onramp.SumUsage(months, v.Lines[i].Product, v.Lines[i].Environment, v.Lines[i].PeriodStart, now.Add(time.Hour)), now)
 	}
 	if v.Notifications, err = s.alerts(ctx, orgID); err != nil {
 		return v, err
@@ -132,7 +141,7 @@ func (s *Service) Usage(ctx context.Context, a onramp.Actor, orgID string) (View
 }
 
 // fill completes a line with its counter and the period's daily and today's hourly totals.
-func (s *Service) fill(ctx context.Context, orgID string, l *Line, used int64, now time.Time) error {
+func (*Service) fill(l *Line, used int64, totals onramp.UsageTotals, now time.Time) {
 	l.Used = used
 	l.Remaining = max(0, l.Limit-l.Used)
 	l.Percent = float64(l.Used) * 100 / float64(l.Limit)
@@ -140,10 +149,6 @@ func (s *Service) fill(ctx context.Context, orgID string, l *Line, used int64, n
 		if l.Percent >= float64(t) {
 			l.Alert = t
 		}
-	}
-	totals, err := s.cfg.Usage.UsageTotals(ctx, orgID, l.Product, l.Environment, l.PeriodStart, now.Add(time.Hour))
-	if err != nil {
-		return err
 	}
 	today := now.Truncate(24 * time.Hour)
 	l.Today, l.Daily = []onramp.UsageHour{}, []onramp.UsageHour{}
@@ -165,7 +170,6 @@ func (s *Service) fill(ctx context.Context, orgID string, l *Line, used int64, n
 	if l.Calls > 0 {
 		l.ErrorRate = float64(l.Errors) / float64(l.Calls)
 	}
-	return nil
 }
 
 // alerts are the usage notifications among the organisation's newest (the first page of them).

@@ -203,6 +203,20 @@ func runMonthTotals(t *testing.T, s onramp.UsageStore) {
 	if got, _ := s.UsageTotals(ctx, "org_1", "payments", onramp.Sandbox, month.AddDate(0, 1, 0), month.AddDate(0, 2, 0)); len(got.Days)+len(got.Hours) != 0 {
 		t.Errorf("next month = %+v, want nothing", got)
 	}
+	// The months themselves, read once for every line: summed, they are the lines' totals.
+	months, err := s.UsageMonths(ctx, "org_1", month, month.AddDate(0, 1, 0))
+	if err != nil || len(months) != 2 {
+		t.Fatalf("UsageMonths = %d months, %v; want gw-a's and gw-b's of org_1", len(months), err)
+	}
+	for _, env := range []string{onramp.Sandbox, onramp.Production} {
+		want, _ := s.UsageTotals(ctx, "org_1", "payments", env, month, month.AddDate(0, 1, 0))
+		if got := onramp.SumUsage(months, "payments", env, month, month.AddDate(0, 1, 0)); hoursString(got.Days) != hoursString(want.Days) || hoursString(got.Hours) != hoursString(want.Hours) {
+			t.Errorf("%s: the months sum to %s, UsageTotals says %s", env, hoursString(got.Days), hoursString(want.Days))
+		}
+	}
+	if months, _ := s.UsageMonths(ctx, "org_1", month.AddDate(0, 1, 0), month.AddDate(0, 2, 0)); len(months) != 0 {
+		t.Errorf("next month's months = %+v, want none", months)
+	}
 }
 
 func hoursString(hs []onramp.UsageHour) string {
