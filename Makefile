@@ -9,7 +9,7 @@ WORKFLOWCHECK  := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 SWAGGER_PARSER := 13.1.0
 ARGS ?=
 
-.PHONY: help dev dev-fresh build build-deps test test-deps bench-deps vet workflowcheck bench compose-config clean
+.PHONY: help dev dev-fresh build build-deps test test-deps bench-deps vet workflowcheck bench bench-portal compose-config clean
 
 help:
 	@echo "make dev         run Onramp with embedded defaults (ARGS='--fresh' to start from nothing)"
@@ -18,6 +18,7 @@ help:
 	@echo "make build-deps  build bin/kratos and bin/devstack only"
 	@echo "make vet         go vet, and gofmt and goimports on every Go file"
 	@echo "make bench       run the benchmarks (installs nginx and wrk when missing)"
+	@echo "make bench-portal seed a fresh stack at a provider's size and time its pages (≈30 minutes)"
 
 dev: build
 	@./bin/onramp dev $(ARGS)
@@ -93,6 +94,13 @@ test: test-deps build-deps vet workflowcheck
 bench: bench-deps build build-deps
 	go test -run '^$$' -bench . -benchmem ./policies ./gateway
 	go run ./gateway/bench
+
+# The portal at a provider's size (issue 17): a fresh data directory with the embedded stack, the
+# dataset of `onramp seed`, then p50/p95/p99 of the partner's and the provider's pages
+# (docs/benchmarks.md). ARGS passes flags on, e.g. ARGS='--orgs 1000 --calls 100000'.
+BENCH_PORTAL_SIZE := --products 500 --versions 5 --operations 50 --orgs 10000 --keys-per-org 10 --calls 1000000
+bench-portal: build-deps
+	go run ./api/bench $(BENCH_PORTAL_SIZE) --out bench-portal.md $(ARGS)
 
 compose-config:
 	docker-compose --env-file .env.example config -q

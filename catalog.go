@@ -280,7 +280,10 @@ type CatalogStore interface {
 	SaveProduct(ctx context.Context, p Product) error
 	// FindProduct returns ENOTFOUND when no product has the slug.
 	FindProduct(ctx context.Context, slug string) (Product, error)
+	// ListProducts lists every product in Position order (by name).
 	ListProducts(ctx context.Context) ([]Product, error)
+	// ProductPage returns a page of them.
+	ProductPage(ctx context.Context, page PageRequest) (Page[Product], error)
 	// PublishVersion stores a new version in one write; ECONFLICT when the version exists.
 	PublishVersion(ctx context.Context, v ProductVersion) error
 	// UpdateVersion changes status, sunset, DeprecatedAt and release notes; ENOTFOUND when absent.
@@ -307,3 +310,6 @@ type AssignmentStore interface {
 	// however many organisations there are.
 	AssignedTo(ctx context.Context, product string) ([]string, error)
 }
+
+// Position is where p sits in the product list: by name, then slug.
+func (p Product) Position() Position { return Position{Key: keyText(p.Name), ID: p.Slug} }

@@ -166,3 +166,6 @@ type CredentialStore interface {
 	// ExpireCredential marks it expiring at expiresAt (a rotation's overlap); ENOTFOUND if unknown.
 	ExpireCredential(ctx context.Context, id string, expiresAt time.Time) error
 }
+
+// Position is where c sits in its organisation's list: newest first.
+func (c Credential) Position() Position { return Position{Key: NewestFirst(c.CreatedAt), ID: c.ID} }

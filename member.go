@@ -2,7 +2,9 @@ package onramp
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -95,6 +97,12 @@ type AuditEvent struct {
 	At     time.Time `json:"at" bson:"at"`
 }
 
+// NewAuditID is a new audit event's id: later ones sort first, so events of one millisecond
+// still list newest first (the log is ordered by time, then id).
+func NewAuditID() string {
+	return fmt.Sprintf("ev_%016x%s", math.MaxInt64-time.Now().UnixNano(), RandomHex(4))
+}
+
 // AuditLog appends audit events.
 type AuditLog interface {
 	AppendAudit(ctx context.Context, e AuditEvent) error
@@ -110,7 +118,7 @@ type Auditor struct {
 
 // Record appends one event of orgID's audit log.
 func (a Auditor) Record(ctx context.Context, orgID, actor, action, target, detail string) {
-	e := AuditEvent{OrgID: orgID, Actor: actor, Action: action, Target: target, Detail: detail, At: a.Now()}
+	e := AuditEvent{ID: NewAuditID(), OrgID: orgID, Actor: actor, Action: action, Target: target, Detail: detail, At: a.Now()}
 	if err := a.Log.AppendAudit(ctx, e); err != nil {
 		a.Logger.Error("audit", "organization", orgID, "action", action, "error", err)
 	}
@@ -122,16 +130,23 @@ type TeamStore interface {
 	FindInvitation(ctx context.Context, id string) (MemberInvitation, error) // ENOTFOUND
 	// SetInvitationStatus moves a pending invitation on; ECONFLICT when it is no longer pending.
 	SetInvitationStatus(ctx context.Context, id, status string) error
+	// Invitations lists every invitation of the organisation, newest first.
 	Invitations(ctx context.Context, orgID string) ([]MemberInvitation, error)
+	// InvitationPage returns a page of them, only those in status unless it is "".
+	InvitationPage(ctx context.Context, orgID, status string, page PageRequest) (Page[MemberInvitation], error)
 	PendingInvitationsFor(ctx context.Context, email string) ([]MemberInvitation, error)
+	// MembersOf lists every member of the organisation, longest-standing first.
 	MembersOf(ctx context.Context, orgID string) ([]Member, error)
+	// MemberPage returns a page of them.
+	MemberPage(ctx context.Context, orgID string, page PageRequest) (Page[Member], error)
 	// MembersOfAll lists the members of every organisation of orgIDs in one query (a batch of
 	// organisations to alarm), ordered by organisation and then as MembersOf orders them.
 	MembersOfAll(ctx context.Context, orgIDs []string) ([]Member, error)
 	DeleteMember(ctx context.Context, memberID string) error
 	SetMemberRole(ctx context.Context, memberID, role string) error
 	AppendAudit(ctx context.Context, e AuditEvent) error
-	Audit(ctx context.Context, orgID string, limit int) ([]AuditEvent, error)
+	// Audit returns a page of the organisation's audit log, newest first.
+	Audit(ctx context.Context, orgID string, page PageRequest) (Page[AuditEvent], error)
 }
 
 // Sessions ends people's access.
@@ -147,3 +162,14 @@ type MemberInvitations interface {
 	CancelMemberInvitation(ctx context.Context, inv MemberInvitation) error
 	MemberAccepted(ctx context.Context, invitationID string) error
 }
+
+// Position is where m sits in its organisation's (or its person's) member list: longest-standing first.
+func (m Member) Position() Position { return Position{Key: OldestFirst(m.JoinedAt), ID: m.ID} }
+
+// Position is where i sits in its organisation's invitation list: newest first.
+func (i MemberInvitation) Position() Position {
+	return Position{Key: NewestFirst(i.CreatedAt), ID: i.ID}
+}
+
+// Position is where e sits in its organisation's audit log: newest first.
+func (e AuditEvent) Position() Position { return Position{Key: NewestFirst(e.At), ID: e.ID} }

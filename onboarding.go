@@ -41,10 +41,20 @@ type Journey struct {
 type OnboardingStore interface {
 	// Notify stores n once (by ID).
 	Notify(ctx context.Context, n Notification) error
-	// NotificationsOf lists the newest notifications of an organisation (or ProviderInbox).
-	NotificationsOf(ctx context.Context, orgID string, limit int) ([]Notification, error)
-	// ReachStage records when the organisation first reached a stage; later calls keep the first time.
+	// NotificationsOf returns a page of an organisation's (or ProviderInbox's) notifications,
+	// newest first.
+	NotificationsOf(ctx context.Context, orgID string, page PageRequest) (Page[Notification], error)
+	// ReachStage records when the organisation first reached a stage; later calls keep the first
+	// time. The funnel's counters take the stage in once, whichever node records it.
 	ReachStage(ctx context.Context, orgID, stage string, at time.Time) error
-	// Journeys lists every organisation's journey.
-	Journeys(ctx context.Context) ([]Journey, error)
+	// Journeys returns a page of the organisations' journeys, by organisation id.
+	Journeys(ctx context.Context, page PageRequest) (Page[Journey], error)
+	// FunnelStats returns the funnel's counters, kept as stages are reached.
+	FunnelStats(ctx context.Context) (FunnelStats, error)
 }
+
+// Position is where n sits in its inbox: newest first.
+func (n Notification) Position() Position { return Position{Key: NewestFirst(n.At), ID: n.ID} }
+
+// Position is where j sits in the funnel's list of journeys: by organisation id.
+func (j Journey) Position() Position { return Position{ID: j.OrgID} }

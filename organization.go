@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Organisation lifecycle states.
@@ -73,13 +76,43 @@ type OrganizationStore interface {
 	UpdateOrganization(ctx context.Context, id string, change func(*Organization) error) (Organization, error)
 	// FindOrganization returns ENOTFOUND for an unknown id.
 	FindOrganization(ctx context.Context, id string) (Organization, error)
-	ListOrganizations(ctx context.Context) ([]Organization, error)
+	// ListOrganizations returns a page of the organisations q asks for: every one newest
+	// invitation first (Position), one status the same way, or a search's results in
+	// SearchPosition order of its ScanTerm. A store reads no more than the page needs; a search
+	// that also filters may return a short page, with Next, after reading a bounded number of
+	// candidates.
+	ListOrganizations(ctx context.Context, q OrgQuery) (Page[Organization], error)
+	// SSOOrganizations lists the organisations with an identity provider, by id.
+	SSOOrganizations(ctx context.Context) ([]Organization, error)
 	// SetOrganizationStatus changes the status; a first sign-in time, once set, is kept.
 	SetOrganizationStatus(ctx context.Context, id, status string, firstSignIn *time.Time) error
 	// DeleteOrganization removes an organisation whose invitation could not start.
 	DeleteOrganization(ctx context.Context, id string) error
 	// SSOOrganization returns the organisation whose identity provider serves an e-mail domain.
 	SSOOrganization(ctx context.Context, domain string) (Organization, bool, error)
+}
+
+// OrganizationLister is the part of OrganizationStore that lists.
+type OrganizationLister interface {
+	ListOrganizations(ctx context.Context, q OrgQuery) (Page[Organization], error)
+}
+
+// AllOrganizations reads every organisation, the largest page at a time, for the work that goes
+// through all of them (announcements, brownout notices).
+func AllOrganizations(ctx context.Context, s OrganizationLister) ([]Organization, error) {
+	var out []Organization
+	q := OrgQuery{Page: PageRequest{Limit: MaxPageLimit}}
+	for {
+		p, err := s.ListOrganizations(ctx, q)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, p.Items...)
+		if p.Next == "" {
+			return out, nil
+		}
+		q.Page.Cursor = p.Next
+	}
 }
 
 // Invitations drives partner invitation lifecycles (Temporal workflows).
@@ -182,4 +215,121 @@ type Sealer interface {
 // SSOProviders installs the organisations' identity providers in the identity service.
 type SSOProviders interface {
 	SyncProviders(ctx context.Context, orgs []Organization) error
+}
+
+// Position is where o sits in the provider's partner list: newest invitation first.
+func (o Organization) Position() Position { return Position{Key: NewestFirst(o.InvitedAt), ID: o.ID} }
+
+// OrgStatuses are the statuses the partner list can be filtered by.
+var OrgStatuses = []string{OrgInvited, OrgActive, OrgExpired}
+
+// OrgQuery asks for a page of the provider's partner list: the organisations Search finds
+// (see Matches) in Status ("" for any).
+type OrgQuery struct {
+	Search string
+	Status string
+	Page   PageRequest
+}
+
+// maxSearchTerms bounds the words of a search that are looked at.
+const maxSearchTerms = 5
+
+// Validate returns EINVALID for an unknown status, a bad page or a search of more than 200
+// characters.
+func (q *OrgQuery) Validate() error {
+	q.Search = strings.TrimSpace(q.Search)
+	if q.Status != "" && !slices.Contains(OrgStatuses, q.Status) {
+		return Errorf(EINVALID, "status %q is unknown; use invited, active or expired", q.Status)
+	}
+	if len(q.Search) > 200 {
+		return Errorf(EINVALID, "search at most 200 characters")
+	}
+	return q.Page.Validate()
+}
+
+// Terms are the query's search words, normalised as SearchTerms does.
+func (q OrgQuery) Terms() []string {
+	terms := SearchTerms(q.Search)
+	return terms[:min(len(terms), maxSearchTerms)]
+}
+
+// ScanTerm is the term a store looks up (the longest, the most selective); "" without a search.
+func (q OrgQuery) ScanTerm() string {
+	best := ""
+	for _, t := range q.Terms() {
+		if len(t) > len(best) {
+			best = t
+		}
+	}
+	return best
+}
+
+// Matches reports whether o is in the query's result: in its status, and every search term the
+// beginning of one of o's search keys.
+func (q OrgQuery) Matches(o Organization) bool {
+	if q.Status != "" && o.Status != q.Status {
+		return false
+	}
+	keys := o.SearchKeys()
+	for _, t := range q.Terms() {
+		if !slices.ContainsFunc(keys, func(k string) bool { return strings.HasPrefix(k, t) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// SearchPosition is where o sits in the results of a search whose scan term is term: by the
+// first of o's search keys the term begins, then newest invitation first. A store that indexes
+// every key lists o once, at this position.
+func (o Organization) SearchPosition(term string) Position {
+	for _, k := range o.SearchKeys() { // sorted: the first match is the smallest
+		if strings.HasPrefix(k, term) {
+			return Position{Key: SearchKey(k, o), ID: o.ID}
+		}
+	}
+	return Position{Key: SearchKey(term, o), ID: o.ID}
+}
+
+// SearchKey is the sort key of o's search key k in a search index: k, then newest first.
+func SearchKey(k string, o Organization) string { return k + "\x01" + NewestFirst(o.InvitedAt) }
+
+// SearchKeys are the words o is found by, sorted and unique: the words of its name, its contact
+// address and that address's domain, and its id.
+func (o Organization) SearchKeys() []string {
+	keys := SearchTerms(o.Name)
+	if email := foldText(o.ContactEmail); email != "" {
+		keys = append(keys, email, EmailDomain(email))
+	}
+	keys = append(keys, strings.ToLower(o.ID))
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}
+
+// SearchTerms splits s into lower-case words without accents, each trimmed of punctuation at
+// both ends (so "Müller-Lüdenscheidt GmbH." gives "muller", "ludenscheidt", "gmbh"); e-mail
+// addresses, domains and ids (a word with @, . or _ inside) stay whole.
+func SearchTerms(s string) []string {
+	var out []string
+	for _, f := range strings.Fields(foldText(s)) {
+		if f = strings.TrimFunc(f, notAlnum); strings.ContainsAny(f, "@_.") {
+			out = append(out, f)
+			continue
+		}
+		out = append(out, strings.FieldsFunc(f, notAlnum)...)
+	}
+	return out
+}
+
+func notAlnum(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }
+
+// foldText is s lower-cased, without accents and NUL bytes.
+func foldText(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFKD.String(strings.ToLower(strings.TrimSpace(s))) {
+		if !unicode.Is(unicode.Mn, r) && r != 0 && r != 1 {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

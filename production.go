@@ -249,8 +249,11 @@ type ProductionRequestStore interface {
 	FindProductionRequest(ctx context.Context, id string) (ProductionRequest, error)
 	// ProductionRequestsOf lists an organisation's requests, newest first.
 	ProductionRequestsOf(ctx context.Context, orgID string) ([]ProductionRequest, error)
-	// ProductionRequests lists every request in one of the statuses, by SLA due time.
-	ProductionRequests(ctx context.Context, statuses []string) ([]ProductionRequest, error)
+	// ProductionRequests returns a page of the requests in one of the statuses, in QueuePosition
+	// order (soonest due first), reading no more than the page needs.
+	ProductionRequests(ctx context.Context, statuses []string, page PageRequest) (Page[ProductionRequest], error)
+	// SLACompliance is the compliance of every decided request, kept as requests are saved.
+	SLACompliance(ctx context.Context) (SLACompliance, error)
 }
 
 // ReviewDecision is a reviewer's action on a production request (claim, approve, reject,
@@ -270,4 +273,59 @@ type Reviews interface {
 	// reason) when the action is not possible in the request's state, EINVALID when an approval's
 	// grants are wider than the request (ProductionRequest.Narrow) and nothing was recorded.
 	Review(ctx context.Context, requestID, action string, d ReviewDecision) error
+}
+
+// Review outcomes: a request waits in OpenRequestStatuses; DecidedRequestStatuses end a review
+// (a request sent back for changes counts as decided until it is resubmitted).
+var (
+	OpenRequestStatuses    = []string{RequestReceived, RequestInReview}
+	DecidedRequestStatuses = []string{RequestApproved, RequestRejected, RequestChangesRequested}
+)
+
+// Position is where r sits in its organisation's list: newest first.
+func (r ProductionRequest) Position() Position {
+	return Position{Key: NewestFirst(r.CreatedAt), ID: r.ID}
+}
+
+// QueuePosition is where r sits in the review queue: soonest SLA due first (none first of all).
+func (r ProductionRequest) QueuePosition() Position {
+	if r.SLADue == nil {
+		return Position{ID: r.ID}
+	}
+	return Position{Key: OldestFirst(*r.SLADue), ID: r.ID}
+}
+
+// SLAOutcome says whether r counts towards SLA compliance (decided, with a due time and a
+// timeline) and whether its decision, its last step, came by the due time.
+func (r ProductionRequest) SLAOutcome() (decided, onTime bool) {
+	if !slices.Contains(DecidedRequestStatuses, r.Status) || r.SLADue == nil || len(r.History) == 0 {
+		return false, false
+	}
+	return true, !r.History[len(r.History)-1].At.After(*r.SLADue)
+}
+
+// SLACompliance counts the decided requests and those decided by their SLA due time. Stores keep
+// it as requests are saved (Count of the old version out, of the new one in).
+type SLACompliance struct {
+	Decided int64 `json:"decided" bson:"decided"`
+	OnTime  int64 `json:"on_time" bson:"on_time"`
+}
+
+// Count adds r's outcome (sign 1) or takes it away (sign -1).
+func (c *SLACompliance) Count(r ProductionRequest, sign int64) {
+	decided, onTime := r.SLAOutcome()
+	if decided {
+		c.Decided += sign
+	}
+	if onTime {
+		c.OnTime += sign
+	}
+}
+
+// Percent is the share decided on time (0 when none was decided).
+func (c SLACompliance) Percent() float64 {
+	if c.Decided == 0 {
+		return 0
+	}
+	return float64(c.OnTime) * 100 / float64(c.Decided)
 }

@@ -80,8 +80,9 @@ type RotationStore interface {
 	FindRotation(ctx context.Context, id string) (Rotation, error)
 	// RotationsOf lists an organisation's rotations, newest first.
 	RotationsOf(ctx context.Context, orgID string) ([]Rotation, error)
-	// RotationsIn lists every rotation in one of the statuses.
-	RotationsIn(ctx context.Context, statuses []string) ([]Rotation, error)
+	// RotationsIn returns a page of the rotations in one of the statuses, oldest first
+	// (QueuePosition order).
+	RotationsIn(ctx context.Context, statuses []string, page PageRequest) (Page[Rotation], error)
 }
 
 // Rotations runs credential rotations (lifecycles.Temporal).
@@ -111,3 +112,9 @@ type RotationAction struct {
 	Reason  string `json:"reason,omitempty"`  // reject
 	Overlap string `json:"overlap,omitempty"` // extend: the new overlap from now, e.g. "48h"
 }
+
+// Position is where r sits in its organisation's list: newest first.
+func (r Rotation) Position() Position { return Position{Key: NewestFirst(r.CreatedAt), ID: r.ID} }
+
+// QueuePosition is where r sits in the review queue: oldest first.
+func (r Rotation) QueuePosition() Position { return Position{Key: OldestFirst(r.CreatedAt), ID: r.ID} }

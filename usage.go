@@ -82,6 +82,33 @@ type CallFilter struct {
 	Operation    string
 	From, To     time.Time // [From, To)
 	Limit        int       // newest first; 0: no limit
+	// After continues a history past the call it names: older calls, and those of the same
+	// millisecond with a greater id (the history is newest first, then by id); nil: from the newest.
+	After *CallCursor
+}
+
+// CallCursor is the position of a call in a call history.
+type CallCursor struct {
+	At time.Time
+	ID string
+}
+
+// CallCursorOf is the opaque cursor of the history past e.
+func CallCursorOf(e UsageEvent) string {
+	return Cursor{Position: Position{Key: strconv.FormatInt(e.At.UnixMilli(), 10), ID: e.ID}}.Encode()
+}
+
+// ParseCallCursor reads what CallCursorOf wrote; EINVALID for anything else.
+func ParseCallCursor(s string) (*CallCursor, error) {
+	c, err := ParseCursor(s)
+	if err != nil {
+		return nil, err
+	}
+	ms, perr := strconv.ParseInt(c.Key, 10, 64)
+	if perr != nil || c.Before {
+		return nil, Errorf(EINVALID, "cursor %q is not one the call history gave out; start again from the newest calls (no cursor)", s)
+	}
+	return &CallCursor{At: time.UnixMilli(ms).UTC(), ID: c.ID}, nil
 }
 
 // Validate returns EINVALID naming the filter to fix.
@@ -106,7 +133,8 @@ func (f CallFilter) Matches(e UsageEvent) bool {
 		f.CredentialID != "" && e.CredentialID != f.CredentialID,
 		f.Operation != "" && e.Operation != f.Operation,
 		!f.From.IsZero() && e.At.Before(f.From),
-		!f.To.IsZero() && !e.At.Before(f.To):
+		!f.To.IsZero() && !e.At.Before(f.To),
+		f.After != nil && !(e.At.Before(f.After.At) || (e.At.Equal(f.After.At) && e.ID > f.After.ID)):
 		return false
 	}
 	return true
@@ -159,8 +187,17 @@ type QuotaRequestStore interface {
 	FindQuotaRequest(ctx context.Context, id string) (QuotaRequest, error)
 	// QuotaRequestsOf lists an organisation's requests, newest first.
 	QuotaRequestsOf(ctx context.Context, orgID string) ([]QuotaRequest, error)
-	// QuotaRequestsIn lists every request in one of the statuses, oldest first.
-	QuotaRequestsIn(ctx context.Context, statuses []string) ([]QuotaRequest, error)
+	// QuotaRequestsIn returns a page of the requests in one of the statuses, oldest first
+	// (QueuePosition order).
+	QuotaRequestsIn(ctx context.Context, statuses []string, page PageRequest) (Page[QuotaRequest], error)
+}
+
+// Position is where r sits in its organisation's list: newest first.
+func (r QuotaRequest) Position() Position { return Position{Key: NewestFirst(r.CreatedAt), ID: r.ID} }
+
+// QueuePosition is where r sits in the review queue: oldest first.
+func (r QuotaRequest) QueuePosition() Position {
+	return Position{Key: OldestFirst(r.CreatedAt), ID: r.ID}
 }
 
 // QuotaDecision is an admin's answer to a quota request: approve (Limit: another value than
@@ -465,6 +502,9 @@ type UsageReader interface {
 	Counters(ctx context.Context, ids []string) (map[string]int64, error)
 	// UsageTotals returns the product's daily and hourly calls in env for [from, to).
 	UsageTotals(ctx context.Context, orgID, product, env string, from, to time.Time) (UsageTotals, error)
+	// UsageMonths returns every node's months of the organisation that overlap [from, to), for
+	// SumUsage to total each line from one read (a node's month is one document of every line).
+	UsageMonths(ctx context.Context, orgID string, from, to time.Time) ([]UsageMonth, error)
 	// Calls lists the organisation's logged calls that pass the filter, newest first.
 	Calls(ctx context.Context, orgID string, f CallFilter) ([]UsageEvent, error)
 	// CallsWith counts a credential's calls from the minute of since on.
@@ -617,7 +657,8 @@ func (f CallFilter) mayHold(r CallPageRef) bool {
 	switch {
 	case f.StatusClass != "" && r.Errors != errorsOnly,
 		!f.From.IsZero() && r.Last.Before(f.From),
-		!f.To.IsZero() && !r.First.Before(f.To):
+		!f.To.IsZero() && !r.First.Before(f.To),
+		f.After != nil && r.First.After(f.After.At): // only calls newer than the cursor's
 		return false
 	}
 	return true

@@ -63,11 +63,11 @@ func TestAlarmImpactNotifiesAndMailsOnceAcrossRetries(t *testing.T) {
 		}
 	}
 	for _, org := range []string{"org_a", "org_b"} {
-		if ns, _ := inbox.NotificationsOf(ctx, org, 10); len(ns) != 1 || ns[0].ID != "impact-payments@v3-breaking-"+org {
+		if ns, _ := inbox.NotificationsOf(ctx, org, onramp.PageRequest{Limit: 10}); len(ns.Items) != 1 || ns.Items[0].ID != "impact-payments@v3-breaking-"+org {
 			t.Errorf("%s's notifications = %+v, want its alarm once", org, ns)
 		}
 	}
-	if ns, _ := inbox.NotificationsOf(ctx, "org_c", 10); len(ns) != 0 {
+	if ns, _ := inbox.NotificationsOf(ctx, "org_c", onramp.PageRequest{Limit: 10}); len(ns.Items) != 0 {
 		t.Errorf("org_c, not affected, got %+v", ns)
 	}
 }

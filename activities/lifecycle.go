@@ -72,7 +72,7 @@ func (a *Activities) NotifyBrownout(ctx context.Context, n BrownoutNotice) error
 	body := fmt.Sprintf("%s %s is deprecated and is retired at its sunset (%s). From %s to %s (brownout %d of %d) it answers every call "+
 		"with 410 Gone, in sandbox and production, exactly as it will for good after the sunset, so that calls still using it show up now. %s",
 		n.Product, n.Version, v.Sunset.UTC().Format(http.TimeFormat), start.Format(time.RFC3339), end.Format(time.RFC3339), n.Number, n.Count, move)
-	orgs, err := a.Organizations.ListOrganizations(ctx)
+	orgs, err := onramp.AllOrganizations(ctx, a.Organizations)
 	if err != nil {
 		return temporalError(err)
 	}

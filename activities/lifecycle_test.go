@@ -108,11 +108,11 @@ func TestNotifyBrownoutTellsTheAssignedOnceEach(t *testing.T) {
 		!strings.Contains(msgs[0].Text, f.window.Start.Format(time.RFC3339)) {
 		t.Errorf("e-mail = %+v, want the window, the 410, the successor and the migration page", msgs)
 	}
-	notes, _ := f.inbox.NotificationsOf(ctx, "org_a", 10)
-	if len(notes) != 1 || notes[0].Link != "http://portal.test/catalog/payments?version=v1#lifecycle" {
+	notes, _ := f.inbox.NotificationsOf(ctx, "org_a", onramp.PageRequest{Limit: 10})
+	if len(notes.Items) != 1 || notes.Items[0].Link != "http://portal.test/catalog/payments?version=v1#lifecycle" {
 		t.Errorf("org_a's notifications = %+v, want one linking the migration page", notes)
 	}
-	if notes, _ := f.inbox.NotificationsOf(ctx, "org_b", 10); len(notes) != 0 {
+	if notes, _ := f.inbox.NotificationsOf(ctx, "org_b", onramp.PageRequest{Limit: 10}); len(notes.Items) != 0 {
 		t.Errorf("org_b (not assigned payments) was notified: %+v", notes)
 	}
 }

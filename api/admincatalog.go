@@ -67,19 +67,19 @@ func toProductAdmin(pa catalog.ProductAdmin) productAdmin {
 	return productAdmin{Product: p, Versions: summarizeVersions(pa.Versions), Scopes: nonNil(pa.Scopes)}
 }
 
-// productAdmins is every product as the admin pages list it.
-func (s *Server) productAdmins(c *gin.Context) ([]productAdmin, error) {
-	ps, err := s.cfg.Catalog.Products(c.Request.Context())
-	out := make([]productAdmin, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, toProductAdmin(p))
+// productAdmins is a page of the products as the admin pages list them.
+func (s *Server) productAdmins(c *gin.Context) (onramp.Page[productAdmin], error) {
+	page, err := pageRequest(c, "cursor")
+	if err != nil {
+		return onramp.Page[productAdmin]{}, err
 	}
-	return out, err
+	ps, err := s.cfg.Catalog.ProductPage(c.Request.Context(), page)
+	return onramp.MapPage(ps, toProductAdmin), err
 }
 
 func (s *Server) apiAdminProducts(c *gin.Context) {
 	out, err := s.productAdmins(c)
-	s.respond(c, http.StatusOK, gin.H{"products": out}, err)
+	s.respond(c, http.StatusOK, pageBody("products", out), err)
 }
 
 func (s *Server) apiAdminProduct(c *gin.Context) {
@@ -361,18 +361,19 @@ func (s *Server) apiAdminPolicies(c *gin.Context) {
 
 type productsView struct {
 	page
-	Products []productAdmin
+	Products listView[productAdmin]
 	Form     onramp.Product
 	Error    string
 	Notice   string
 }
 
 func (s *Server) adminProductsPage(c *gin.Context, status int, v productsView) {
-	var err error
-	if v.Products, err = s.productAdmins(c); err != nil {
+	ps, err := s.productAdmins(c)
+	if err != nil {
 		s.failPage(c, err)
 		return
 	}
+	v.Products = listOf(c, "cursor", "products", ps)
 	v.page = s.adminPage("Products")
 	if v.Notice == "" {
 		v.Notice = s.takeFlash(c).Notice

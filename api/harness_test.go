@@ -33,6 +33,7 @@ type fakes struct {
 	orgs       *teamtest.Memory
 	catalog    *catalogtest.Memory
 	onboarding *productiontest.Memory
+	rotations  *credentialstest.Rotations
 	life       *lifecycles
 	subs       *subscriptionstest.Memory
 	usage      *credentialstest.Memory // the gateways' usage (and the credentials impact names)
@@ -92,7 +93,8 @@ func testConfig(tb testing.TB, f *fakes) api.Config {
 	tb.Helper()
 	if f.orgs == nil {
 		f.orgs, f.catalog, f.onboarding, f.life = teamtest.NewMemory(), catalogtest.NewMemory(), productiontest.NewMemory(), &lifecycles{}
-		f.subs, f.usage = subscriptionstest.NewMemory(), credentialstest.NewMemory()
+		f.usage, f.rotations = credentialstest.NewMemory(), credentialstest.NewRotations()
+		f.subs = subscriptionstest.NewMemory()
 	}
 	log := slog.New(slog.DiscardHandler)
 	policy := MustPolicy(tb)
@@ -115,7 +117,7 @@ func testConfig(tb testing.TB, f *fakes) api.Config {
 	keys := MustCredentials(tb, f.catalog)
 	usage := f.usage
 	creds, err := credentials.NewManager(credentials.ManagerConfig{Keys: keys, Policy: policy, Plans: cat, Audit: f.orgs,
-		Rotations: noOnboarding{}, RotationStore: credentialstest.NewRotations(), Usage: usage, Logger: log})
+		Rotations: noOnboarding{}, RotationStore: f.rotations, Usage: usage, Logger: log})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -76,9 +76,19 @@ func (s *Server) apiInvitePartner(c *gin.Context) {
 	s.respond(c, http.StatusCreated, o, err)
 }
 
+// partnerQuery reads the partner list's search, status and page from the query string.
+func partnerQuery(c *gin.Context) (onramp.OrgQuery, error) {
+	page, err := pageRequest(c, "cursor")
+	return onramp.OrgQuery{Search: c.Query("q"), Status: c.Query("status"), Page: page}, err
+}
+
 func (s *Server) apiListPartners(c *gin.Context) {
-	orgs, err := s.cfg.Partners.List(c.Request.Context(), adminActor())
-	s.respond(c, http.StatusOK, gin.H{"partners": orgs}, err)
+	q, err := partnerQuery(c)
+	var orgs onramp.Page[onramp.Organization]
+	if err == nil {
+		orgs, err = s.cfg.Partners.List(c.Request.Context(), adminActor(), q)
+	}
+	s.respond(c, http.StatusOK, pageBody("partners", orgs), err)
 }
 
 func (s *Server) apiGetPartner(c *gin.Context) {
@@ -97,8 +107,12 @@ func (s *Server) apiCancelPartnerInvitation(c *gin.Context) {
 }
 
 func (s *Server) apiPartnerMembers(c *gin.Context) {
-	ms, err := s.cfg.Partners.Members(c.Request.Context(), adminActor(), c.Param("id"))
-	s.respond(c, http.StatusOK, gin.H{"members": ms}, err)
+	page, err := pageRequest(c, "cursor")
+	var ms onramp.Page[onramp.Member]
+	if err == nil {
+		ms, err = s.cfg.Partners.Members(c.Request.Context(), adminActor(), c.Param("id"), page)
+	}
+	s.respond(c, http.StatusOK, pageBody("members", ms), err)
 }
 
 func (s *Server) apiAdminCredentialPolicy(c *gin.Context) {
@@ -113,8 +127,14 @@ func (s *Server) apiAdminCredentialPolicy(c *gin.Context) {
 }
 
 func (s *Server) apiFunnel(c *gin.Context) {
-	f, err := s.cfg.Partners.Funnel(c.Request.Context(), adminActor())
-	s.respond(c, http.StatusOK, f, err)
+	page, err := pageRequest(c, "cursor")
+	var f partners.Funnel
+	if err == nil {
+		f, err = s.cfg.Partners.Funnel(c.Request.Context(), adminActor(), page)
+	}
+	body := pageBody("partners", f.Partners)
+	body["stages"], body["medians"] = f.Stages, f.Medians
+	s.respond(c, http.StatusOK, body, err)
 }
 
 // Admin pages.
@@ -122,7 +142,9 @@ func (s *Server) apiFunnel(c *gin.Context) {
 type partnersView struct {
 	page
 	PortalURL string
-	Partners  []onramp.Organization
+	Partners  listView[onramp.Organization]
+	Query     onramp.OrgQuery
+	Statuses  []string
 	Tiers     []string
 	Form      invitePartnerRequest
 	Error     string
@@ -130,12 +152,17 @@ type partnersView struct {
 }
 
 func (s *Server) partnersPage(c *gin.Context, status int, v partnersView) {
-	orgs, err := s.cfg.Partners.List(c.Request.Context(), adminActor())
+	q, err := partnerQuery(c)
+	var orgs onramp.Page[onramp.Organization]
+	if err == nil {
+		orgs, err = s.cfg.Partners.List(c.Request.Context(), adminActor(), q)
+	}
 	if err != nil {
 		s.failPage(c, err)
 		return
 	}
-	v.page, v.Partners, v.Tiers, v.PortalURL = s.adminPage("Partners"), orgs, onramp.Tiers, s.cfg.PortalURL
+	v.page, v.Partners, v.Query, v.Statuses = s.adminPage("Partners"), listOf(c, "cursor", "partners", orgs), q, onramp.OrgStatuses
+	v.Tiers, v.PortalURL = onramp.Tiers, s.cfg.PortalURL
 	if plans, err := s.cfg.Catalog.Plans(c.Request.Context()); err == nil && len(plans) > 0 {
 		v.Tiers = nil
 		for _, p := range plans {
@@ -196,27 +223,40 @@ func (s *Server) adminCredentialPolicy(c *gin.Context) {
 
 type partnerDetailView struct {
 	page
-	partners.Detail
 	Org           onramp.Organization
+	Members       listView[onramp.Member]
+	Invitations   listView[onramp.MemberInvitation]
+	Audit         listView[onramp.AuditEvent]
 	Assignments   []onramp.Assignment
 	Plans         []onramp.Plan
-	Products      []productAdmin
+	Products      []onramp.Product
+	Scopes        map[string][]string // of the assigned products
 	Environments  []string
 	PlanMaxAge    string // the plan's maximum key age, which the organisation's own replaces
 	Notice, Error string
 }
 
-// adminPartner shows one partner: its onboarding timeline, members, open invitations, audit log,
-// its assignments and credential policy.
+// adminPartner shows one partner: its onboarding timeline, a page each of its members, its
+// invitations and its audit log, its assignments and credential policy.
 func (s *Server) adminPartner(c *gin.Context) {
 	ctx := c.Request.Context()
-	d, err := s.cfg.Partners.Detail(ctx, adminActor(), c.Param("id"))
+	var p partners.DetailPages
+	var err error
+	for param, dst := range map[string]*onramp.PageRequest{"members_cursor": &p.Members, "invitations_cursor": &p.Invitations, "audit_cursor": &p.Audit} {
+		if *dst, err = pageRequest(c, param); err != nil {
+			s.failPage(c, err)
+			return
+		}
+	}
+	d, err := s.cfg.Partners.Detail(ctx, adminActor(), c.Param("id"), p)
 	if err != nil {
 		s.failPage(c, err)
 		return
 	}
 	f := s.takeFlash(c)
-	v := partnerDetailView{page: s.adminPage(d.Organization.Name), Detail: d, Org: d.Organization, Environments: onramp.Environments, Notice: f.Notice, Error: f.Error}
+	v := partnerDetailView{page: s.adminPage(d.Organization.Name), Org: d.Organization, Environments: onramp.Environments, Notice: f.Notice, Error: f.Error,
+		Members: listOf(c, "members_cursor", "members", d.Members), Invitations: listOf(c, "invitations_cursor", "invitations", d.Invitations),
+		Audit: listOf(c, "audit_cursor", "audit", d.Audit), Scopes: map[string][]string{}}
 	if v.Assignments, err = s.cfg.Catalog.AssignmentsOf(ctx, d.Organization.ID); err == nil {
 		v.Plans, err = s.cfg.Catalog.Plans(ctx)
 	}
@@ -227,7 +267,12 @@ func (s *Server) adminPartner(c *gin.Context) {
 		}
 	}
 	if err == nil {
-		v.Products, err = s.productAdmins(c)
+		v.Products, err = s.cfg.Catalog.ProductList(ctx)
+	}
+	for _, a := range v.Assignments {
+		if err == nil {
+			v.Scopes[a.Product], err = s.cfg.Catalog.Scopes(ctx, a.Product)
+		}
 	}
 	if err != nil {
 		s.failPage(c, err)
@@ -238,14 +283,19 @@ func (s *Server) adminPartner(c *gin.Context) {
 
 type funnelPageView struct {
 	page
-	Funnel partners.Funnel
+	Funnel   partners.Funnel
+	Partners listView[partners.Journey]
 }
 
 func (s *Server) adminFunnel(c *gin.Context) {
-	f, err := s.cfg.Partners.Funnel(c.Request.Context(), adminActor())
+	page, err := pageRequest(c, "cursor")
+	var f partners.Funnel
+	if err == nil {
+		f, err = s.cfg.Partners.Funnel(c.Request.Context(), adminActor(), page)
+	}
 	if err != nil {
 		s.failPage(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "admin_funnel.html", funnelPageView{page: s.adminPage("Onboarding funnel"), Funnel: f})
+	s.render(c, http.StatusOK, "admin_funnel.html", funnelPageView{page: s.adminPage("Onboarding funnel"), Funnel: f, Partners: listOf(c, "cursor", "partners", f.Partners)})
 }

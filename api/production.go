@@ -71,8 +71,12 @@ func (s *Server) apiSubmitProductionRequest(c *gin.Context) {
 }
 
 func (s *Server) apiNotifications(c *gin.Context) {
-	ns, err := s.cfg.Production.Notifications(c.Request.Context(), actor(c), c.Param("org"))
-	s.respond(c, http.StatusOK, gin.H{"notifications": ns}, err)
+	page, err := pageRequest(c, "cursor")
+	var ns onramp.Page[onramp.Notification]
+	if err == nil {
+		ns, err = s.cfg.Production.Notifications(c.Request.Context(), actor(c), c.Param("org"), page)
+	}
+	s.respond(c, http.StatusOK, pageBody("notifications", ns), err)
 }
 
 func (s *Server) apiReviewQueue(c *gin.Context) {
@@ -81,12 +85,18 @@ func (s *Server) apiReviewQueue(c *gin.Context) {
 	if st := c.Query("status"); st != "" {
 		statuses = strings.Split(st, ",")
 	}
-	q, err := s.cfg.Production.Queue(ctx, adminActor(), statuses)
-	var decided []production.QueueItem
+	page, err := pageRequest(c, "cursor")
+	var q onramp.Page[production.QueueItem]
+	var comp production.Compliance
 	if err == nil {
-		decided, err = s.cfg.Production.Queue(ctx, adminActor(), production.DecidedStatuses)
+		q, err = s.cfg.Production.Queue(ctx, adminActor(), statuses, page)
 	}
-	s.respond(c, http.StatusOK, gin.H{"requests": q, "sla_compliance": production.ComplianceOf(decided)}, err)
+	if err == nil {
+		comp, err = s.cfg.Production.Compliance(ctx, adminActor())
+	}
+	body := pageBody("requests", q)
+	body["sla_compliance"] = comp
+	s.respond(c, http.StatusOK, body, err)
 }
 
 func (s *Server) apiAdminProductionRequest(c *gin.Context) {
@@ -127,7 +137,7 @@ type productionPageView struct {
 	Editing       *onramp.ProductionRequest // the draft or sent-back request the form edits
 	Form          production.Form
 	Choices       []productChoice
-	Notifications []onramp.Notification
+	Notifications listView[onramp.Notification]
 	Webhooks      string
 	CanRequest    bool
 	Notice, Error string
@@ -141,10 +151,15 @@ func (s *Server) productionPage(c *gin.Context) {
 func (s *Server) renderProduction(c *gin.Context, status int, v productionPageView) {
 	ctx, a := c.Request.Context(), actor(c)
 	orgID := currentOrg(c, a)
-	var err error
-	if v.Requests, err = s.cfg.Production.Requests(ctx, a, orgID); err == nil {
-		v.Notifications, err = s.cfg.Production.Notifications(ctx, a, orgID)
+	page, err := pageRequest(c, "notifications_cursor")
+	var notes onramp.Page[onramp.Notification]
+	if err == nil {
+		v.Requests, err = s.cfg.Production.Requests(ctx, a, orgID)
 	}
+	if err == nil {
+		notes, err = s.cfg.Production.Notifications(ctx, a, orgID, page)
+	}
+	v.Notifications = listOf(c, "notifications_cursor", "notifications", notes)
 	if err != nil {
 		s.failPage(c, err)
 		return
@@ -218,42 +233,61 @@ func (s *Server) productionSave(c *gin.Context) {
 
 type reviewsView struct {
 	page
-	Queue      []production.QueueItem
-	Decided    []production.QueueItem
+	Queue      listView[production.QueueItem]
+	Decided    listView[production.QueueItem]
 	Compliance production.Compliance
-	Notices    []onramp.Notification
-	Rotations  []onramp.Rotation     // elevated rotations waiting for the security review
-	Quotas     []onramp.QuotaRequest // quota increases waiting for a decision
-	OrgNames   map[string]string     // of the rotations' and quota requests' organisations
+	Notices    listView[onramp.Notification]
+	Rotations  listView[onramp.Rotation]     // elevated rotations waiting for the security review
+	Quotas     listView[onramp.QuotaRequest] // quota increases waiting for a decision
+	OrgNames   map[string]string             // of the rotations' and quota requests' organisations
 	Notice     string
 	Error      string
 }
 
+// adminReviewsPage shows a page of each queue (each list has its own cursor parameter).
 func (s *Server) adminReviewsPage(c *gin.Context, status int, v reviewsView) {
 	ctx, admin := c.Request.Context(), adminActor()
-	var err error
-	if v.Queue, err = s.cfg.Production.Queue(ctx, admin, production.OpenStatuses); err == nil {
-		v.Decided, err = s.cfg.Production.Queue(ctx, admin, production.DecidedStatuses)
+	pages := map[string]onramp.PageRequest{}
+	for _, param := range []string{"queue_cursor", "decided_cursor", "notices_cursor", "rotations_cursor", "quotas_cursor"} {
+		r, err := pageRequest(c, param)
+		if err != nil {
+			s.failPage(c, err)
+			return
+		}
+		pages[param] = r
 	}
-	v.Compliance = production.ComplianceOf(v.Decided)
+	queue, err := s.cfg.Production.Queue(ctx, admin, production.OpenStatuses, pages["queue_cursor"])
+	var decided onramp.Page[production.QueueItem]
+	var notices onramp.Page[onramp.Notification]
+	var rotations onramp.Page[onramp.Rotation]
+	var quotas onramp.Page[onramp.QuotaRequest]
 	if err == nil {
-		v.Notices, err = s.cfg.Production.ProviderNotifications(ctx, admin)
+		decided, err = s.cfg.Production.Queue(ctx, admin, production.DecidedStatuses, pages["decided_cursor"])
 	}
 	if err == nil {
-		v.Rotations, err = s.cfg.Credentials.RotationQueue(ctx, admin, nil)
+		v.Compliance, err = s.cfg.Production.Compliance(ctx, admin)
 	}
 	if err == nil {
-		v.Quotas, err = s.cfg.Quota.Queue(ctx, admin, nil)
+		notices, err = s.cfg.Production.ProviderNotifications(ctx, admin, pages["notices_cursor"])
+	}
+	if err == nil {
+		rotations, err = s.cfg.Credentials.RotationQueue(ctx, admin, nil, pages["rotations_cursor"])
+	}
+	if err == nil {
+		quotas, err = s.cfg.Quota.Queue(ctx, admin, nil, pages["quotas_cursor"])
 	}
 	if err != nil {
 		s.failPage(c, err)
 		return
 	}
+	v.Queue, v.Decided = listOf(c, "queue_cursor", "queue", queue), listOf(c, "decided_cursor", "decided", decided)
+	v.Notices, v.Rotations = listOf(c, "notices_cursor", "notices", notices), listOf(c, "rotations_cursor", "rotations", rotations)
+	v.Quotas = listOf(c, "quotas_cursor", "quotas", quotas)
 	var ids []string
-	for _, r := range v.Rotations {
+	for _, r := range rotations.Items {
 		ids = append(ids, r.OrgID)
 	}
-	for _, q := range v.Quotas {
+	for _, q := range quotas.Items {
 		ids = append(ids, q.OrgID)
 	}
 	v.OrgNames = s.cfg.Production.OrgNames(ctx, ids)

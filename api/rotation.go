@@ -43,8 +43,12 @@ func (s *Server) apiAdminRotations(c *gin.Context) {
 	if st := c.Query("status"); st != "" {
 		statuses = strings.Split(st, ",")
 	}
-	rs, err := s.cfg.Credentials.RotationQueue(c.Request.Context(), adminActor(), statuses)
-	s.respond(c, http.StatusOK, gin.H{"rotations": rs}, err)
+	page, err := pageRequest(c, "cursor")
+	var rs onramp.Page[onramp.Rotation]
+	if err == nil {
+		rs, err = s.cfg.Credentials.RotationQueue(c.Request.Context(), adminActor(), statuses, page)
+	}
+	s.respond(c, http.StatusOK, pageBody("rotations", rs), err)
 }
 
 func (s *Server) apiAdminRotationAction(c *gin.Context) {

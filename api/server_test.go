@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/onramp-dev/onramp/catalog"
 	"github.com/onramp-dev/onramp/catalog/catalogtest"
@@ -337,8 +336,8 @@ func TestInvitationThatCannotStartLeavesNothingBehind(t *testing.T) {
 	if rec.Code != 500 {
 		t.Fatalf("status = %d, want 500 when the invitation cannot start", rec.Code)
 	}
-	if left, _ := f.orgs.ListOrganizations(t.Context()); len(left) != 0 {
-		t.Fatalf("organisations left behind: %+v", left)
+	if left, _ := f.orgs.ListOrganizations(t.Context(), onramp.OrgQuery{}); len(left.Items) != 0 {
+		t.Fatalf("organisations left behind: %+v", left.Items)
 	}
 	if len(f.life.failed) != 1 {
 		t.Fatalf("invitations tried: %v, want one", f.life.failed)
@@ -430,45 +429,18 @@ func TestRegistrationGate(t *testing.T) {
 	}
 }
 
-// noOnboarding has no production requests; production reviews run against the real stack in e2e.
+// noOnboarding stands in for the review, rotation and quota-review workflows, which run against
+// the real stack in e2e.
 type noOnboarding struct{}
 
-func (noOnboarding) SaveProductionRequest(context.Context, onramp.ProductionRequest) error {
-	return errNoStore
-}
-func (noOnboarding) FindProductionRequest(context.Context, string) (onramp.ProductionRequest, error) {
-	return onramp.ProductionRequest{}, onramp.Errorf(onramp.ENOTFOUND, "no request")
-}
-func (noOnboarding) ProductionRequestsOf(context.Context, string) ([]onramp.ProductionRequest, error) {
-	return nil, nil
-}
-func (noOnboarding) ProductionRequests(context.Context, []string) ([]onramp.ProductionRequest, error) {
-	return nil, nil
-}
 func (noOnboarding) StartReview(context.Context, onramp.ProductionRequest) error { return errNoStore }
 func (noOnboarding) Review(context.Context, string, string, onramp.ReviewDecision) error {
 	return errNoStore
 }
-func (noOnboarding) Notify(context.Context, onramp.Notification) error { return errNoStore }
-func (noOnboarding) NotificationsOf(context.Context, string, int) ([]onramp.Notification, error) {
-	return nil, nil
-}
-func (noOnboarding) ReachStage(context.Context, string, string, time.Time) error { return errNoStore }
-func (noOnboarding) Journeys(context.Context) ([]onramp.Journey, error)          { return nil, nil }
-func (noOnboarding) StartRotation(context.Context, onramp.Rotation) error        { return errNoStore }
-func (noOnboarding) RotationWorkflowID(string) string                            { return "" }
+func (noOnboarding) StartRotation(context.Context, onramp.Rotation) error { return errNoStore }
+func (noOnboarding) RotationWorkflowID(string) string                     { return "" }
 func (noOnboarding) Rotate(context.Context, onramp.Rotation, string, onramp.RotationAction) error {
 	return errNoStore
-}
-func (noOnboarding) SaveQuotaRequest(context.Context, onramp.QuotaRequest) error { return errNoStore }
-func (noOnboarding) FindQuotaRequest(context.Context, string) (onramp.QuotaRequest, error) {
-	return onramp.QuotaRequest{}, errNoStore
-}
-func (noOnboarding) QuotaRequestsOf(context.Context, string) ([]onramp.QuotaRequest, error) {
-	return nil, nil
-}
-func (noOnboarding) QuotaRequestsIn(context.Context, []string) ([]onramp.QuotaRequest, error) {
-	return nil, nil
 }
 func (noOnboarding) StartQuotaReview(context.Context, onramp.QuotaRequest) error { return errNoStore }
 func (noOnboarding) DecideQuota(context.Context, onramp.QuotaRequest, string, onramp.QuotaDecision) error {

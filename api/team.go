@@ -33,22 +33,31 @@ func (s *Server) teamRoutes(g routeGroups) {
 	teamPages.POST("/transfer", s.sameOrigin, s.teamTransfer)
 }
 
-// auditLimit is how many audit events GET /audit returns.
-const auditLimit = 200
-
 func (s *Server) apiMembers(c *gin.Context) {
-	ms, err := s.cfg.TeamService.Members(c.Request.Context(), actor(c), c.Param("org"))
-	s.respond(c, http.StatusOK, gin.H{"members": ms}, err)
+	page, err := pageRequest(c, "cursor")
+	var ms onramp.Page[onramp.Member]
+	if err == nil {
+		ms, err = s.cfg.TeamService.Members(c.Request.Context(), actor(c), c.Param("org"), page)
+	}
+	s.respond(c, http.StatusOK, pageBody("members", ms), err)
 }
 
 func (s *Server) apiInvitations(c *gin.Context) {
-	invs, err := s.cfg.TeamService.Invitations(c.Request.Context(), actor(c), c.Param("org"))
-	s.respond(c, http.StatusOK, gin.H{"invitations": invs}, err)
+	page, err := pageRequest(c, "cursor")
+	var invs onramp.Page[onramp.MemberInvitation]
+	if err == nil {
+		invs, err = s.cfg.TeamService.Invitations(c.Request.Context(), actor(c), c.Param("org"), page)
+	}
+	s.respond(c, http.StatusOK, pageBody("invitations", invs), err)
 }
 
 func (s *Server) apiAudit(c *gin.Context) {
-	events, err := s.cfg.TeamService.Audit(c.Request.Context(), actor(c), c.Param("org"), auditLimit)
-	s.respond(c, http.StatusOK, gin.H{"events": events}, err)
+	page, err := pageRequest(c, "cursor")
+	var events onramp.Page[onramp.AuditEvent]
+	if err == nil {
+		events, err = s.cfg.TeamService.Audit(c.Request.Context(), actor(c), c.Param("org"), page)
+	}
+	s.respond(c, http.StatusOK, pageBody("events", events), err)
 }
 
 func (s *Server) apiInviteMember(c *gin.Context) {
@@ -103,7 +112,10 @@ func (s *Server) apiTransferOwnership(c *gin.Context) {
 
 type teamView struct {
 	page
-	team.View
+	Members                  listView[onramp.Member]
+	Invitations              listView[onramp.MemberInvitation]
+	Audit                    listView[onramp.AuditEvent]
+	CanManage, CanTransfer   bool
 	Memberships              []onramp.Membership
 	Org                      onramp.Membership
 	Roles                    []string
@@ -113,14 +125,26 @@ type teamView struct {
 
 func (s *Server) teamPage(c *gin.Context) { s.renderTeam(c, http.StatusOK, "", "") }
 
+// renderTeam shows a page of each of the team's lists (members_cursor, invitations_cursor,
+// audit_cursor).
 func (s *Server) renderTeam(c *gin.Context, status int, errMsg, formEmail string) {
 	a := actor(c)
-	v, err := s.cfg.TeamService.Team(c.Request.Context(), a, currentOrg(c, a))
+	var p team.Pages
+	var err error
+	for param, dst := range map[string]*onramp.PageRequest{"members_cursor": &p.Members, "invitations_cursor": &p.Invitations, "audit_cursor": &p.Audit} {
+		if *dst, err = pageRequest(c, param); err != nil {
+			s.failPage(c, err)
+			return
+		}
+	}
+	v, err := s.cfg.TeamService.Team(c.Request.Context(), a, currentOrg(c, a), p)
 	if err != nil {
 		s.failPage(c, err)
 		return
 	}
-	s.render(c, status, "team.html", teamView{page: s.signedInPage("Team"), View: v, Memberships: a.Memberships, Org: v.Membership,
+	s.render(c, status, "team.html", teamView{page: s.signedInPage("Team"), Members: listOf(c, "members_cursor", "members", v.Members),
+		Invitations: listOf(c, "invitations_cursor", "invitations", v.Invitations), Audit: listOf(c, "audit_cursor", "audit", v.Audit),
+		CanManage: v.CanManage, CanTransfer: v.CanTransfer, Memberships: a.Memberships, Org: v.Membership,
 		Roles: []string{onramp.RoleAdmin, onramp.RoleDeveloper, onramp.RoleViewer}, MyID: a.IdentityID,
 		Notice: s.takeFlash(c).Notice, Error: errMsg, FormEmail: formEmail})
 }

@@ -49,16 +49,15 @@ func (s *Server) apiUsage(c *gin.Context) { s.usageJSON(c, c.Param("org")) }
 
 // Call history.
 
-// Call history page sizes: a JSON page holds up to 1000 calls (100 unless asked), a CSV export up
-// to 10 000 (all of them unless asked); narrow the time range for more.
-const (
-	maxCallsJSON, defaultCallsJSON = 1000, 100
-	maxCallsCSV                    = 10000
-)
+// A JSON page of the call history holds up to MaxPageLimit calls (DefaultPageLimit unless asked;
+// next_cursor continues it); a CSV export up to 10 000 (all of them unless asked); narrow the
+// time range for more.
+const maxCallsCSV = 10000
 
-// callFilter reads the history's filters from the query string, for a JSON page or a CSV export.
+// callFilter reads the history's filters from the query string, for a JSON page (with its
+// cursor) or a CSV export.
 func callFilter(c *gin.Context, csvOut bool) (onramp.CallFilter, error) {
-	maxLimit, limit := maxCallsJSON, defaultCallsJSON
+	maxLimit, limit := onramp.MaxPageLimit, onramp.DefaultPageLimit
 	if csvOut {
 		maxLimit, limit = maxCallsCSV, maxCallsCSV
 	}
@@ -80,23 +79,31 @@ func callFilter(c *gin.Context, csvOut bool) (onramp.CallFilter, error) {
 		}
 		f.Limit = n
 	}
+	if v := c.Query("cursor"); v != "" && !csvOut {
+		after, err := onramp.ParseCallCursor(v)
+		if err != nil {
+			return f, err
+		}
+		f.After = after
+	}
 	return f, f.Validate()
 }
 
-// calls answers the filtered call history as JSON or, with csv, as a CSV download.
+// calls answers the filtered call history as a JSON page or, with csv, as a CSV download.
 func (s *Server) calls(c *gin.Context, orgID string, csvOut bool) {
 	f, err := callFilter(c, csvOut)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	if !csvOut {
+		p, err := s.cfg.Quota.CallPage(c.Request.Context(), actor(c), orgID, f)
+		s.respond(c, http.StatusOK, pageBody("calls", p), err)
+		return
+	}
 	events, err := s.cfg.Quota.Calls(c.Request.Context(), actor(c), orgID, f)
 	if err != nil {
 		s.fail(c, err)
-		return
-	}
-	if !csvOut {
-		c.JSON(http.StatusOK, gin.H{"calls": events})
 		return
 	}
 	c.Header("Content-Type", "text/csv; charset=utf-8")
@@ -145,8 +152,12 @@ func (s *Server) apiAdminQuotaRequests(c *gin.Context) {
 	if st := c.Query("status"); st != "" {
 		statuses = strings.Split(st, ",")
 	}
-	rs, err := s.cfg.Quota.Queue(c.Request.Context(), adminActor(), statuses)
-	s.respond(c, http.StatusOK, gin.H{"quota_requests": rs}, err)
+	page, err := pageRequest(c, "cursor")
+	var rs onramp.Page[onramp.QuotaRequest]
+	if err == nil {
+		rs, err = s.cfg.Quota.Queue(c.Request.Context(), adminActor(), statuses, page)
+	}
+	s.respond(c, http.StatusOK, pageBody("quota_requests", rs), err)
 }
 
 func (s *Server) apiAdminQuotaAction(c *gin.Context) {
@@ -166,7 +177,7 @@ type usagePageView struct {
 	Org           Membership
 	Usage         quota.View
 	Credentials   []onramp.Credential
-	Calls         []onramp.UsageEvent
+	Calls         listView[onramp.UsageEvent]
 	Filter        map[string]string
 	Products      []quota.Line // one line per product, for the quota request form
 	Suggest       string       // the product nearest its quota, preselected in the form
@@ -192,11 +203,13 @@ func (s *Server) renderUsage(c *gin.Context, status int, v usagePageView) {
 	f, ferr := callFilter(c, false)
 	if ferr != nil && v.Error == "" {
 		v.Error = onramp.ErrorMessage(ferr)
-		f = onramp.CallFilter{Limit: defaultCallsJSON}
+		f = onramp.CallFilter{Limit: onramp.DefaultPageLimit}
 	}
 	v.Filter = map[string]string{"environment": c.Query("environment"), "status": c.Query("status"), "credential": c.Query("credential"),
 		"operation": c.Query("operation"), "from": c.Query("from"), "to": c.Query("to")}
-	if v.Calls, err = s.cfg.Quota.Calls(ctx, a, orgID, f); err == nil {
+	var calls onramp.Page[onramp.UsageEvent]
+	if calls, err = s.cfg.Quota.CallPage(ctx, a, orgID, f); err == nil {
+		v.Calls = callsList(c, calls, f)
 		v.Credentials, err = s.cfg.Keys.List(ctx, orgID)
 	}
 	if err != nil {
@@ -213,6 +226,17 @@ func (s *Server) renderUsage(c *gin.Context, status int, v usagePageView) {
 		}
 	}
 	s.render(c, status, "usage.html", v)
+}
+
+// callsList is the history's pager: older calls next, and back to the newest (the history reads
+// newest first only).
+func callsList(c *gin.Context, calls onramp.Page[onramp.UsageEvent], f onramp.CallFilter) listView[onramp.UsageEvent] {
+	l := listOf(c, "cursor", "calls", calls)
+	l.Pager.NextText = "Older calls"
+	if f.After != nil {
+		l.Pager.Prev, l.Pager.PrevText = pageLink(c, "cursor", "", "calls"), "Newest calls"
+	}
+	return l
 }
 
 func (s *Server) usageData(c *gin.Context) { s.usageJSON(c, currentOrg(c, actor(c))) }

@@ -25,21 +25,30 @@ func (c *Catalog) ProductAdmin(ctx context.Context, slug string) (ProductAdmin, 
 	return c.withVersions(ctx, p)
 }
 
-// Products returns every product with its versions.
-func (c *Catalog) Products(ctx context.Context) ([]ProductAdmin, error) {
-	ps, err := c.cfg.Store.ListProducts(ctx)
-	if err != nil {
-		return nil, err
+// ProductPage returns a page of the products, by name, each with its versions. EINVALID for a
+// bad page.
+func (c *Catalog) ProductPage(ctx context.Context, page onramp.PageRequest) (onramp.Page[ProductAdmin], error) {
+	if err := page.Validate(); err != nil {
+		return onramp.Page[ProductAdmin]{}, err
 	}
-	out := make([]ProductAdmin, 0, len(ps))
-	for _, p := range ps {
+	ps, err := c.cfg.Store.ProductPage(ctx, page)
+	if err != nil {
+		return onramp.Page[ProductAdmin]{}, err
+	}
+	out := onramp.Page[ProductAdmin]{Items: make([]ProductAdmin, 0, len(ps.Items)), Next: ps.Next, Prev: ps.Prev}
+	for _, p := range ps.Items {
 		pa, err := c.withVersions(ctx, p)
 		if err != nil {
-			return nil, err
+			return out, err
 		}
-		out = append(out, pa)
+		out.Items = append(out.Items, pa)
 	}
 	return out, nil
+}
+
+// ProductList lists every product, without its versions, by name: what a form offers.
+func (c *Catalog) ProductList(ctx context.Context) ([]onramp.Product, error) {
+	return c.cfg.Store.ListProducts(ctx)
 }
 
 func (c *Catalog) withVersions(ctx context.Context, p onramp.Product) (ProductAdmin, error) {

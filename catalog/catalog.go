@@ -72,6 +72,10 @@ func New(cfg Config) (*Catalog, error) {
 	return c, nil
 }
 
+// Versions is the catalog's products and versions as a store: the snapshot in memory when the
+// catalog keeps one (reads never reach the store), the store itself otherwise.
+func (c *Catalog) Versions() onramp.CatalogStore { return c.cfg.Store }
+
 // Close stops following the change feed.
 func (c *Catalog) Close() {
 	if c.stop != nil {

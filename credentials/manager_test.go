@@ -109,7 +109,8 @@ var org1 = onramp.Organization{ID: "org_1", Name: "Partner One", Tier: "standard
 
 func (h *managerHarness) auditActions(t *testing.T, orgID string) string {
 	t.Helper()
-	es, err := h.audit.Audit(t.Context(), orgID, 100)
+	page, err := h.audit.Audit(t.Context(), orgID, onramp.PageRequest{Limit: 100})
+	es := page.Items
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,13 +381,16 @@ func TestRotationActions(t *testing.T) {
 	if _, err := h.m.ReviewRotation(t.Context(), owner, r.ID, onramp.RotationApprove, onramp.RotationAction{}); onramp.ErrorCode(err) != onramp.EFORBIDDEN {
 		t.Errorf("a partner reviewing: %v, want EFORBIDDEN", err)
 	}
-	if _, err := h.m.RotationQueue(t.Context(), owner, nil); onramp.ErrorCode(err) != onramp.EFORBIDDEN {
+	if _, err := h.m.RotationQueue(t.Context(), owner, nil, onramp.PageRequest{}); onramp.ErrorCode(err) != onramp.EFORBIDDEN {
 		t.Errorf("a partner reading the review queue: %v, want EFORBIDDEN", err)
 	}
 	provider := onramp.ProviderActor("provider admin")
-	queue, err := h.m.RotationQueue(t.Context(), provider, nil)
-	if err != nil || len(queue) != 1 || queue[0].ID != r.ID {
+	queue, err := h.m.RotationQueue(t.Context(), provider, nil, onramp.PageRequest{})
+	if err != nil || len(queue.Items) != 1 || queue.Items[0].ID != r.ID {
 		t.Errorf("review queue = %v, %v; want the pending rotation", queue, err)
+	}
+	if _, err := h.m.RotationQueue(t.Context(), provider, nil, onramp.PageRequest{Limit: onramp.MaxPageLimit + 1}); onramp.ErrorCode(err) != onramp.EINVALID {
+		t.Errorf("a page of %d = %v, want EINVALID", onramp.MaxPageLimit+1, err)
 	}
 	if _, err := h.m.ReviewRotation(t.Context(), provider, r.ID, "delete", onramp.RotationAction{}); onramp.ErrorCode(err) != onramp.ENOTFOUND {
 		t.Errorf("an unknown review action: %v, want ENOTFOUND", err)

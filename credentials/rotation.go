@@ -111,16 +111,19 @@ func (m *Manager) ActOnRotation(ctx context.Context, a onramp.Actor, orgID, id, 
 	return m.cfg.RotationStore.FindRotation(ctx, id)
 }
 
-// RotationQueue lists, for the provider, the rotations in one of the statuses (default: those
-// waiting for review).
-func (m *Manager) RotationQueue(ctx context.Context, a onramp.Actor, statuses []string) ([]onramp.Rotation, error) {
+// RotationQueue returns, for the provider, a page of the rotations in one of the statuses
+// (default: those waiting for review), oldest first. EINVALID for a bad page.
+func (m *Manager) RotationQueue(ctx context.Context, a onramp.Actor, statuses []string, page onramp.PageRequest) (onramp.Page[onramp.Rotation], error) {
 	if err := onramp.RequireProvider(a); err != nil {
-		return nil, err
+		return onramp.Page[onramp.Rotation]{}, err
+	}
+	if err := page.Validate(); err != nil {
+		return onramp.Page[onramp.Rotation]{}, err
 	}
 	if len(statuses) == 0 {
 		statuses = []string{onramp.RotationPendingReview}
 	}
-	return m.cfg.RotationStore.RotationsIn(ctx, statuses)
+	return m.cfg.RotationStore.RotationsIn(ctx, statuses, page)
 }
 
 // ReviewRotation is the provider's security review of an elevated rotation: approve, or reject

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -36,9 +37,15 @@ func startMongo(ctx context.Context, dir, addr string, logger *slog.Logger) (*mo
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s := &mongoServer{cancel: cancel, done: make(chan struct{})}
+	indexed := make(chan struct{})
+	go func() {
+		defer close(indexed)
+		indexIDs(runCtx, dir, 200*time.Millisecond, logger)
+	}()
 	go func() {
 		defer close(s.done)
 		_ = db.Run(runCtx)
+		<-indexed
 	}()
 	uri := db.MongoDBURI()
 	sep := "?"

@@ -85,11 +85,7 @@ func (r *Recorder) Record(e onramp.UsageEvent) {
 	now := r.cfg.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	o := r.orgs[e.OrgID]
-	if o == nil {
-		o = newOrgUsage(e.OrgID)
-		r.orgs[e.OrgID] = o
-	}
+	o := r.org(e.OrgID)
 	o.count(e)
 	r.counted++
 	kind := logKind(e.Status)
@@ -102,6 +98,16 @@ func (r *Recorder) Record(e onramp.UsageEvent) {
 	r.queued += 1 - lost
 	r.degraded += int64(lost)
 	r.cfg.Metrics.queue(r.queued)
+}
+
+// org is the organisation's usage on this node, new when it had none.
+func (r *Recorder) org(id string) *orgUsage {
+	o := r.orgs[id]
+	if o == nil {
+		o = newOrgUsage(id)
+		r.orgs[id] = o
+	}
+	return o
 }
 
 // Counts reports every call recorded, of which how many were counted but not logged, and how

@@ -322,11 +322,11 @@ func (s *Service) Section(ctx context.Context, a onramp.Actor, orgID, product st
 		return nil, err
 	}
 	v := &Section{DeprecatedCalls: dc}
-	notes, err := s.cfg.Notifications.NotificationsOf(ctx, orgID, alarmsShown)
+	notes, err := s.cfg.Notifications.NotificationsOf(ctx, orgID, onramp.PageRequest{Limit: alarmsShown})
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range notes {
+	for _, n := range notes.Items {
 		if n.OrgID == orgID && strings.HasPrefix(n.ID, "impact-"+product+"@") {
 			v.Alarms = append(v.Alarms, n)
 		}

@@ -31,7 +31,7 @@ import (
 // Config holds the service's dependencies.
 type Config struct {
 	Catalog       *catalog.Catalog    // changelogs between versions, and what an organisation sees
-	Versions      onramp.CatalogStore // products and their versions
+	Versions      onramp.CatalogStore // products and their versions (catalog.Catalog.Versions: from memory)
 	Assignments   onramp.AssignmentStore
 	Usage         onramp.UsageReader
 	Credentials   onramp.CredentialStore // the labels of the credentials that made the calls
@@ -47,9 +47,9 @@ type Config struct {
 	DashboardTTL time.Duration
 }
 
-// Notifications reads an organisation's notification centre, newest first.
+// Notifications reads a page of an organisation's notification centre, newest first.
 type Notifications interface {
-	NotificationsOf(ctx context.Context, orgID string, limit int) ([]onramp.Notification, error)
+	NotificationsOf(ctx context.Context, orgID string, page onramp.PageRequest) (onramp.Page[onramp.Notification], error)
 }
 
 // DefaultDashboardTTL bounds how stale the migration dashboard is: computing it reads every
@@ -109,6 +109,11 @@ func (s *Service) affectedBy(ctx context.Context, e onramp.ImpactEvent) (onramp.
 	if err := e.Validate(); err != nil {
 		return onramp.ImpactPlan{}, err
 	}
+	// The changelog is the catalog's: it must hold the version the store holds (and Versions may
+	// be the catalog's snapshot).
+	if err := s.cfg.Catalog.Sync(ctx, e.Product, e.Version); err != nil {
+		return onramp.ImpactPlan{}, err
+	}
 	p, err := s.cfg.Versions.FindProduct(ctx, e.Product)
 	if err != nil {
 		return onramp.ImpactPlan{}, err
@@ -120,10 +125,6 @@ func (s *Service) affectedBy(ctx context.Context, e onramp.ImpactEvent) (onramp.
 	i := slices.IndexFunc(versions, func(v onramp.ProductVersion) bool { return v.Version == e.Version })
 	if i < 0 {
 		return onramp.ImpactPlan{}, onramp.Errorf(onramp.ENOTFOUND, "%s has no version %q (yet)", e.Product, e.Version)
-	}
-	// The changelog is the catalog's: it must hold the version the store holds.
-	if err := s.cfg.Catalog.Sync(ctx, e.Product, e.Version); err != nil {
-		return onramp.ImpactPlan{}, err
 	}
 	plan := onramp.ImpactPlan{Event: e, ProductName: p.Name, Called: e.Version, Operations: []onramp.AffectedOperation{}, At: s.cfg.Now().UTC(), Organizations: []string{}}
 	v := versions[i]
@@ -320,7 +321,7 @@ func (s *Service) Alarms(ctx context.Context, a onramp.Actor, plan onramp.Impact
 func (s *Service) organizations(ctx context.Context, ids []string) (map[string]onramp.Organization, error) {
 	out := make(map[string]onramp.Organization, len(ids))
 	if len(ids) > organizationsByID {
-		all, err := s.cfg.Organizations.ListOrganizations(ctx)
+		all, err := onramp.AllOrganizations(ctx, s.cfg.Organizations)
 		for _, o := range all {
 			if slices.Contains(ids, o.ID) {
 				out[o.ID] = o

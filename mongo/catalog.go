@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -32,7 +33,17 @@ func NewCatalog(db *DB) *Catalog {
 // SaveProduct upserts p by slug.
 func (s *Catalog) SaveProduct(ctx context.Context, p onramp.Product) error {
 	p.UpdatedAt = p.UpdatedAt.UTC().Truncate(time.Millisecond)
+	old, err := s.FindProduct(ctx, p.Slug)
+	var before []listItem
+	if err == nil {
+		before = []listItem{item("products", old.Position(), nil)}
+	} else if onramp.ErrorCode(err) != onramp.ENOTFOUND {
+		return err
+	}
 	if _, err := s.db.Collection("products").ReplaceOne(ctx, bson.M{"_id": p.Slug}, p, options.Replace().SetUpsert(true)); err != nil {
+		return err
+	}
+	if err := s.db.syncLists(ctx, before, []listItem{item("products", p.Position(), p)}); err != nil {
 		return err
 	}
 	return s.db.recordChange(ctx, onramp.ChangeProduct, p.Slug)
@@ -43,9 +54,23 @@ func (s *Catalog) FindProduct(ctx context.Context, slug string) (onramp.Product,
 	return findByID[onramp.Product](ctx, s.db.Collection("products"), slug, "product")
 }
 
-// ListProducts returns every product by name.
+// ListProducts returns every product by name (from the product list).
 func (s *Catalog) ListProducts(ctx context.Context) ([]onramp.Product, error) {
-	return findAll[onramp.Product](ctx, s.db.Collection("products"), bson.M{}, bson.D{{Key: "name", Value: 1}, {Key: "_id", Value: 1}}, 0)
+	return allOf[onramp.Product](ctx, s.db, "products")
+}
+
+// ProductPage returns a page of the products, by name.
+func (s *Catalog) ProductPage(ctx context.Context, page onramp.PageRequest) (onramp.Page[onramp.Product], error) {
+	if err := page.Validate(); err != nil {
+		return onramp.Page[onramp.Product]{}, err
+	}
+	return pageOf[onramp.Product](ctx, s.db, pageQuery{lists: []string{"products"}, req: page})
+}
+
+// versionItem is v's entry in its product's list of versions (by number; the documents, specs
+// and all, are read by _id).
+func versionItem(v onramp.ProductVersion) listItem {
+	return item("versions/"+v.Product, onramp.Position{Key: fmt.Sprintf("%010d", v.Number), ID: v.Version}, nil)
 }
 
 // PublishVersion inserts v; ECONFLICT when the product already has that version.
@@ -56,6 +81,9 @@ func (s *Catalog) PublishVersion(ctx context.Context, v onramp.ProductVersion) e
 	if mongo.IsDuplicateKeyError(err) {
 		return onramp.Errorf(onramp.ECONFLICT, "%s %s is already published; publish a new version instead (published specs never change)", v.Product, v.Version)
 	} else if err != nil {
+		return err
+	}
+	if err := s.db.syncLists(ctx, nil, []listItem{versionItem(v)}); err != nil {
 		return err
 	}
 	return s.db.recordChange(ctx, onramp.ChangeProduct, v.Product)
@@ -90,20 +118,44 @@ func (s *Catalog) FindVersion(ctx context.Context, product, version string) (onr
 	return findByID[onramp.ProductVersion](ctx, s.db.Collection("product_versions"), onramp.VersionID(product, version), "version")
 }
 
-// ListVersions returns the product's versions in publication order.
+// ListVersions returns the product's versions in publication order: its list, then each
+// version by _id.
 func (s *Catalog) ListVersions(ctx context.Context, product string) ([]onramp.ProductVersion, error) {
-	return findAll[onramp.ProductVersion](ctx, s.db.Collection("product_versions"), bson.M{"product": product}, bson.D{{Key: "number", Value: 1}, {Key: "published_at", Value: 1}}, 0)
+	ps, err := positionsOf(ctx, s.db, "versions/"+product)
+	out := make([]onramp.ProductVersion, 0, len(ps))
+	for _, p := range ps {
+		if err != nil {
+			break
+		}
+		var v onramp.ProductVersion
+		if v, err = s.FindVersion(ctx, product, p.ID); onramp.ErrorCode(err) == onramp.ENOTFOUND {
+			err = nil
+			continue
+		}
+		out = append(out, v)
+	}
+	return out, err
 }
 
 // SavePlan upserts p by name.
 func (s *Catalog) SavePlan(ctx context.Context, p onramp.Plan) error {
-	_, err := s.db.Collection("plans").ReplaceOne(ctx, bson.M{"_id": p.Name}, p, options.Replace().SetUpsert(true))
-	return err
+	if _, err := s.db.Collection("plans").ReplaceOne(ctx, bson.M{"_id": p.Name}, p, options.Replace().SetUpsert(true)); err != nil {
+		return err
+	}
+	return s.db.syncLists(ctx, nil, []listItem{planItem(p)})
 }
 
-// ListPlans returns every plan by name.
+func planItem(p onramp.Plan) listItem { return item("plans", onramp.Position{ID: p.Name}, p) }
+
+// ListPlans returns every plan by name (the plan list, by _id).
 func (s *Catalog) ListPlans(ctx context.Context) ([]onramp.Plan, error) {
-	return findAll[onramp.Plan](ctx, s.db.Collection("plans"), bson.M{}, bson.D{{Key: "_id", Value: 1}}, 0)
+	return allOf[onramp.Plan](ctx, s.db, "plans")
+}
+
+// assignmentItems are a's entries in its organisation's list (with the assignment) and its
+// product's (the organisation's id only).
+func assignmentItems(a onramp.Assignment) []listItem {
+	return []listItem{item("assignments/"+a.OrgID, onramp.Position{ID: a.Product}, a), item("assignments.product/"+a.Product, onramp.Position{ID: a.OrgID}, nil)}
 }
 
 // SaveAssignment upserts a by organisation and product.
@@ -113,49 +165,58 @@ func (s *Catalog) SaveAssignment(ctx context.Context, a onramp.Assignment) error
 	if _, err := s.db.Collection("assignments").ReplaceOne(ctx, bson.M{"_id": a.ID}, a, options.Replace().SetUpsert(true)); err != nil {
 		return err
 	}
+	if err := s.db.syncLists(ctx, nil, assignmentItems(a)); err != nil {
+		return err
+	}
 	return s.db.recordChange(ctx, onramp.ChangeAssignments, a.OrgID)
 }
 
 // DeleteAssignment returns ENOTFOUND when there is nothing to delete.
 func (s *Catalog) DeleteAssignment(ctx context.Context, orgID, product string) error {
 	res, err := s.db.Collection("assignments").DeleteOne(ctx, bson.M{"_id": onramp.AssignmentID(orgID, product)})
-	if err == nil && res.DeletedCount == 0 {
-		return onramp.Errorf(onramp.ENOTFOUND, "the organisation has no assignment of %q", product)
-	} else if err != nil {
-		return err
-	}
-	return s.db.recordChange(ctx, onramp.ChangeAssignments, orgID)
-}
-
-// DeleteAssignments removes every assignment of the organisation.
-func (s *Catalog) DeleteAssignments(ctx context.Context, orgID string) error {
-	if _, err := s.db.Collection("assignments").DeleteMany(ctx, bson.M{"org_id": orgID}); err != nil {
-		return err
-	}
-	return s.db.recordChange(ctx, onramp.ChangeAssignments, orgID)
-}
-
-// AssignedTo reads the product's assignments' organisation ids (one query: an index on MongoDB,
-// a scan of the assignments on FerretDB).
-func (s *Catalog) AssignedTo(ctx context.Context, product string) ([]string, error) {
-	cur, err := s.db.Collection("assignments").Find(ctx, bson.M{"product": product}, options.Find().SetProjection(bson.M{"org_id": 1}).SetSort(bson.D{{Key: "org_id", Value: 1}}))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var rows []struct {
-		OrgID string `bson:"org_id"`
+	if err := s.db.syncLists(ctx, assignmentItems(onramp.Assignment{OrgID: orgID, Product: product}), nil); err != nil {
+		return err
 	}
-	if err := cur.All(ctx, &rows); err != nil {
-		return nil, err
+	if res.DeletedCount == 0 {
+		return onramp.Errorf(onramp.ENOTFOUND, "the organisation has no assignment of %q", product)
 	}
-	out := make([]string, len(rows))
-	for i, r := range rows {
-		out[i] = r.OrgID
-	}
-	return out, nil
+	return s.db.recordChange(ctx, onramp.ChangeAssignments, orgID)
 }
 
-// AssignmentsOf returns the organisation's assignments ordered by product.
+// DeleteAssignments removes every assignment of the organisation (each by _id, from its list).
+func (s *Catalog) DeleteAssignments(ctx context.Context, orgID string) error {
+	as, err := s.AssignmentsOf(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	var before []listItem
+	for _, a := range as {
+		if _, err := s.db.Collection("assignments").DeleteOne(ctx, bson.M{"_id": onramp.AssignmentID(orgID, a.Product)}); err != nil {
+			return err
+		}
+		before = append(before, assignmentItems(a)...)
+	}
+	if err := s.db.syncLists(ctx, before, nil); err != nil {
+		return err
+	}
+	return s.db.recordChange(ctx, onramp.ChangeAssignments, orgID)
+}
+
+// AssignedTo reads the ids of the organisations the product is assigned to, by id (its list, by
+// _id).
+func (s *Catalog) AssignedTo(ctx context.Context, product string) ([]string, error) {
+	ps, err := positionsOf(ctx, s.db, "assignments.product/"+product)
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.ID
+	}
+	return out, err
+}
+
+// AssignmentsOf returns the organisation's assignments ordered by product (its list, by _id).
 func (s *Catalog) AssignmentsOf(ctx context.Context, orgID string) ([]onramp.Assignment, error) {
-	return findAll[onramp.Assignment](ctx, s.db.Collection("assignments"), bson.M{"org_id": orgID}, bson.D{{Key: "product", Value: 1}}, 0)
+	return allOf[onramp.Assignment](ctx, s.db, "assignments/"+orgID)
 }

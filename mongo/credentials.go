@@ -7,7 +7,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/onramp-dev/onramp"
 )
@@ -44,7 +43,16 @@ func (s *Credentials) CreateCredential(ctx context.Context, c onramp.Credential)
 		_, _ = keys.DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": c.Hash})
 		return onramp.Errorf(onramp.ECONFLICT, "credential %s exists", c.ID)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return s.db.syncLists(ctx, nil, []listItem{credentialItem(c)})
+}
+
+// credentialItem is c's entry in its organisation's list: its id only, since the gateway changes
+// a credential's last use all the time; the list's readers fetch each by _id.
+func credentialItem(c onramp.Credential) listItem {
+	return item("credentials/"+c.OrgID, c.Position(), nil)
 }
 
 // FindCredential returns ENOTFOUND for an unknown id.
@@ -70,7 +78,18 @@ func (s *Credentials) CredentialByHash(ctx context.Context, hash string) (onramp
 
 // CredentialsOf lists an organisation's credentials, newest first.
 func (s *Credentials) CredentialsOf(ctx context.Context, orgID string) ([]onramp.Credential, error) {
-	return findAll[onramp.Credential](ctx, s.db.Collection("credentials"), bson.M{"org_id": orgID}, bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}}, 0)
+	ps, err := positionsOf(ctx, s.db, "credentials/"+orgID)
+	out := make([]onramp.Credential, 0, len(ps))
+	for _, p := range ps {
+		if err != nil {
+			break
+		}
+		var c onramp.Credential
+		if c, err = s.FindCredential(ctx, p.ID); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out, err
 }
 
 // RevokeCredential marks it revoked; ENOTFOUND for an unknown id. Revoking twice keeps the first time.
@@ -105,11 +124,17 @@ func (s *Credentials) ExpireCredential(ctx context.Context, id string, expiresAt
 	return s.db.recordChange(ctx, onramp.ChangeCredential, id)
 }
 
-// SaveRotation upserts r by ID.
+func rotationItems(r onramp.Rotation) []listItem {
+	return []listItem{item("rotations.org/"+r.OrgID, r.Position(), r), item("rotations.status/"+r.Status, r.QueuePosition(), r)}
+}
+
+// SaveRotation upserts r by ID, moving it between the lists of its statuses.
 func (s *Credentials) SaveRotation(ctx context.Context, r onramp.Rotation) error {
 	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC().Truncate(time.Millisecond), r.UpdatedAt.UTC().Truncate(time.Millisecond)
-	_, err := s.db.Collection("rotations").ReplaceOne(ctx, bson.M{"_id": r.ID}, r, options.Replace().SetUpsert(true))
-	return err
+	return withLock(ctx, s.db, "rotation:"+r.ID, func() error {
+		_, _, err := replaceListed(ctx, s.db, "rotations", r.ID, "rotation", r, rotationItems)
+		return err
+	})
 }
 
 // FindRotation returns ENOTFOUND for an unknown id.
@@ -119,10 +144,13 @@ func (s *Credentials) FindRotation(ctx context.Context, id string) (onramp.Rotat
 
 // RotationsOf lists an organisation's rotations, newest first.
 func (s *Credentials) RotationsOf(ctx context.Context, orgID string) ([]onramp.Rotation, error) {
-	return findAll[onramp.Rotation](ctx, s.db.Collection("rotations"), bson.M{"org_id": orgID}, bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}}, 0)
+	return allOf[onramp.Rotation](ctx, s.db, "rotations.org/"+orgID)
 }
 
-// RotationsIn lists every rotation in one of the statuses, oldest first.
-func (s *Credentials) RotationsIn(ctx context.Context, statuses []string) ([]onramp.Rotation, error) {
-	return findAll[onramp.Rotation](ctx, s.db.Collection("rotations"), bson.M{"status": bson.M{"$in": statuses}}, bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}, 0)
+// RotationsIn returns a page of the rotations in the statuses, oldest first.
+func (s *Credentials) RotationsIn(ctx context.Context, statuses []string, page onramp.PageRequest) (onramp.Page[onramp.Rotation], error) {
+	if err := page.Validate(); err != nil {
+		return onramp.Page[onramp.Rotation]{}, err
+	}
+	return pageOf[onramp.Rotation](ctx, s.db, pageQuery{lists: statusLists("rotations.status/", statuses), req: page})
 }

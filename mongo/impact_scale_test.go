@@ -80,7 +80,8 @@ func TestImpactAtScale(t *testing.T) {
 	now := time.Now().UTC()
 	setup := time.Now()
 	grant := onramp.Grant{Scopes: []string{"ledger:read"}, Environments: []string{onramp.Sandbox}, Quota: onramp.Quota{Limit: 1000, Period: "day"}}
-	var assignments, members, subscriptions []any
+	var assignments []onramp.Assignment
+	var members, subscriptions []any
 	for i := range n {
 		id := fmt.Sprintf("org_%05d", i)
 		if err := orgs.CreateOrganization(ctx, onramp.Organization{ID: id, Name: "Org " + id, Tier: "standard", Status: onramp.OrgActive, ContactEmail: "owner@" + id + ".example", InvitedAt: now}); err != nil {
@@ -105,7 +106,11 @@ func TestImpactAtScale(t *testing.T) {
 			}
 		}
 	}
-	for coll, docs := range map[string][]any{"assignments": assignments, "members": members, "subscriptions": subscriptions} {
+	// Assignments through the store's bulk write, which lists them by product as well.
+	if err := store.ImportAssignments(ctx, assignments); err != nil {
+		t.Fatal(err)
+	}
+	for coll, docs := range map[string][]any{"members": members, "subscriptions": subscriptions} {
 		if _, err := db.Collection(coll).InsertMany(ctx, docs); err != nil {
 			t.Fatal(err)
 		}

@@ -10,22 +10,14 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-// indexes are the lookups every signed-in request makes (memberships, pending invitations, SSO
-// domains) and the lists the UI shows. FerretDB accepts them (and still scans); a real MongoDB
-// needs them.
+// indexes serve the queries that are not by _id. Every list a page reads (members, partners,
+// queues, logs…) is a read model read by _id (lists.go) and the usage is read by _id from the
+// gateway nodes' documents (usage.go), so what is left is the dev mailbox and the worker's batch
+// read of many organisations' members. FerretDB accepts the indexes (and still scans); a real
+// MongoDB needs them.
 var indexes = map[string][]bson.D{
-	"members":             {{{Key: "identity_id", Value: 1}}, {{Key: "org_id", Value: 1}, {Key: "joined_at", Value: 1}}},
-	"member_invitations":  {{{Key: "email", Value: 1}, {Key: "status", Value: 1}}, {{Key: "org_id", Value: 1}, {Key: "created_at", Value: -1}}},
-	"organizations":       {{{Key: "sso.domains", Value: 1}}, {{Key: "invited_at", Value: -1}}},
-	"audit_events":        {{{Key: "org_id", Value: 1}, {Key: "at", Value: -1}}},
-	"dev_mail":            {{{Key: "to", Value: 1}, {Key: "sent_at", Value: -1}}},
-	"product_versions":    {{{Key: "product", Value: 1}, {Key: "number", Value: 1}}},
-	"assignments":         {{{Key: "org_id", Value: 1}, {Key: "product", Value: 1}}, {{Key: "product", Value: 1}, {Key: "org_id", Value: 1}}},
-	"credentials":         {{{Key: "org_id", Value: 1}, {Key: "created_at", Value: -1}}},
-	"usage_events":        {{{Key: "org_id", Value: 1}, {Key: "at", Value: -1}}},
-	"production_requests": {{{Key: "org_id", Value: 1}, {Key: "created_at", Value: -1}}, {{Key: "status", Value: 1}, {Key: "sla_due", Value: 1}}},
-	"notifications":       {{{Key: "org_id", Value: 1}, {Key: "at", Value: -1}}},
-	"quota_requests":      {{{Key: "org_id", Value: 1}, {Key: "created_at", Value: -1}}, {{Key: "status", Value: 1}, {Key: "created_at", Value: 1}}},
+	"dev_mail": {{{Key: "to", Value: 1}, {Key: "sent_at", Value: -1}}},
+	"members":  {{{Key: "org_id", Value: 1}, {Key: "joined_at", Value: 1}}}, // MembersOfAll: a batch of organisations' members in one query
 }
 
 // EnsureIndexes creates the indexes Onramp queries by that are missing. (Only missing ones:

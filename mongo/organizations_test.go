@@ -69,8 +69,8 @@ func TestSSOClientSecretIsSealedAtRest(t *testing.T) {
 		t.Errorf("saving changed the caller's organisation: %q", o.SSO.ClientSecret)
 	}
 	for name, read := range map[string]func() (onramp.Organization, error){
-		"find": func() (onramp.Organization, error) { return s.FindOrganization(t.Context(), "org_sealed") },
-		"list": func() (onramp.Organization, error) { l, err := s.ListOrganizations(t.Context()); return l[0], err },
+		"find":     func() (onramp.Organization, error) { return s.FindOrganization(t.Context(), "org_sealed") },
+		"sso list": func() (onramp.Organization, error) { l, err := s.SSOOrganizations(t.Context()); return l[0], err },
 		"sso": func() (onramp.Organization, error) {
 			got, _, err := s.SSOOrganization(t.Context(), "sealed.example")
 			return got, err
@@ -81,13 +81,39 @@ func TestSSOClientSecretIsSealedAtRest(t *testing.T) {
 			t.Errorf("%s: %+v, %v; want the secret opened", name, got.SSO, err)
 		}
 	}
+	// The partner list shows the organisation without its secret, and its lists hold none.
+	if l, err := s.ListOrganizations(t.Context(), onramp.OrgQuery{}); err != nil || len(l.Items) != 1 || l.Items[0].SSO.ClientSecret != "" || l.Items[0].SSO.SealedSecret != nil {
+		t.Errorf("partner list = %+v, %v; want no secret", l.Items, err)
+	}
+	cur, err := db.Collection("lists").Find(t.Context(), bson.M{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []struct {
+		B []byte `bson:"b"`
+	}
+	if err := cur.All(t.Context(), &docs); err != nil || len(docs) == 0 {
+		t.Fatalf("lists: %d, %v", len(docs), err)
+	}
+	for _, d := range docs {
+		if strings.Contains(string(d.B), secret) || strings.Contains(string(d.B), "client_secret_sealed") {
+			t.Errorf("a list document holds the client secret: %q", d.B)
+		}
+	}
 	other, _ := credentials.ParseKeyring("other:" + base64.StdEncoding.EncodeToString([]byte("fedcba9876543210fedcba9876543210")))
 	if _, err := mongo.NewOrganizations(db, other).FindOrganization(t.Context(), "org_sealed"); err == nil {
 		t.Error("a keyring without the sealing key opened the secret")
 	}
 }
 
-// The production request, onboarding and quota request store passes the contract its fake passes.
+// The production request, onboarding and quota request store passes the contract its fake
+// passes, the funnel's counters from two clients at once included.
 func TestOnboardingContract(t *testing.T) {
-	productiontest.RunContract(t, func(t *testing.T) productiontest.Store { return mongo.NewOnboarding(MustOpen(t)) })
+	productiontest.RunContract(t, func(t *testing.T, n int) []productiontest.Store {
+		out := make([]productiontest.Store, n)
+		for i, db := range MustOpenClients(t, n) {
+			out[i] = mongo.NewOnboarding(db)
+		}
+		return out
+	})
 }

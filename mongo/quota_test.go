@@ -33,7 +33,7 @@ func TestQuotaRequests(t *testing.T) {
 	if of, err := s.QuotaRequestsOf(ctx, "org_1"); err != nil || len(of) != 2 || of[0].ID != "qr_b" {
 		t.Errorf("QuotaRequestsOf = %+v, %v; want qr_b (newest) then qr_a", of, err)
 	}
-	if in, err := s.QuotaRequestsIn(ctx, []string{onramp.QuotaPending}); err != nil || len(in) != 1 || in[0].ID != "qr_a" {
+	if in, err := s.QuotaRequestsIn(ctx, []string{onramp.QuotaPending}, onramp.PageRequest{}); err != nil || len(in.Items) != 1 || in.Items[0].ID != "qr_a" {
 		t.Errorf("QuotaRequestsIn(pending) = %+v, %v; want qr_a", in, err)
 	}
 }

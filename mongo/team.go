@@ -3,6 +3,7 @@ package mongo
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,11 +16,20 @@ import (
 
 var _ onramp.TeamStore = (*Organizations)(nil)
 
+// invitationItems are inv's entries: its organisation's list and, while pending, its address's.
+func invitationItems(inv onramp.MemberInvitation) []listItem {
+	items := []listItem{item("invitations.org/"+inv.OrgID, inv.Position(), inv), item("invitations.org/"+inv.OrgID+"/"+inv.Status, inv.Position(), inv)}
+	if inv.Status == onramp.InvitationPending {
+		items = append(items, item("invitations.pending/"+inv.Email, onramp.Position{Key: onramp.OldestFirst(inv.CreatedAt), ID: inv.ID}, inv))
+	}
+	return items
+}
+
 // SaveInvitation upserts a member invitation by ID.
 func (s *Organizations) SaveInvitation(ctx context.Context, inv onramp.MemberInvitation) error {
 	inv.CreatedAt = inv.CreatedAt.UTC().Truncate(time.Millisecond)
 	inv.ExpiresAt = inv.ExpiresAt.UTC().Truncate(time.Millisecond)
-	_, err := s.db.Collection("member_invitations").ReplaceOne(ctx, bson.M{"_id": inv.ID}, inv, options.Replace().SetUpsert(true))
+	_, _, err := replaceListed(ctx, s.db, "member_invitations", inv.ID, "invitation", inv, invitationItems)
 	return err
 }
 
@@ -35,33 +45,53 @@ func (s *Organizations) SetInvitationStatus(ctx context.Context, id, status stri
 	if err != nil {
 		return err
 	}
-	if res.MatchedCount == 0 {
-		inv, err := s.FindInvitation(ctx, id)
-		if err != nil {
-			return err
-		}
-		if inv.Status == status {
-			return nil // repeated by a retried activity
-		}
+	inv, err := s.FindInvitation(ctx, id)
+	if err != nil {
+		return err
+	}
+	if res.MatchedCount == 0 && inv.Status != status {
 		return onramp.Errorf(onramp.ECONFLICT, "the invitation is already %s", inv.Status)
 	}
-	return nil
+	// Written again when repeated by a retried activity: the lists may have missed the first time.
+	was := inv
+	was.Status = onramp.InvitationPending
+	return s.db.syncLists(ctx, invitationItems(was), invitationItems(inv))
 }
 
 // Invitations lists an organisation's invitations, newest first.
 func (s *Organizations) Invitations(ctx context.Context, orgID string) ([]onramp.MemberInvitation, error) {
-	return findAll[onramp.MemberInvitation](ctx, s.db.Collection("member_invitations"), bson.M{"org_id": orgID}, bson.D{{Key: "created_at", Value: -1}}, 0)
+	return allOf[onramp.MemberInvitation](ctx, s.db, "invitations.org/"+orgID)
 }
 
-// PendingInvitationsFor lists the pending invitations addressed to email.
+// InvitationPage returns a page of an organisation's invitations (in status, unless ""), newest first.
+func (s *Organizations) InvitationPage(ctx context.Context, orgID, status string, page onramp.PageRequest) (onramp.Page[onramp.MemberInvitation], error) {
+	if err := page.Validate(); err != nil {
+		return onramp.Page[onramp.MemberInvitation]{}, err
+	}
+	list := "invitations.org/" + orgID
+	if status != "" {
+		list += "/" + status
+	}
+	return pageOf[onramp.MemberInvitation](ctx, s.db, pageQuery{lists: []string{list}, req: page})
+}
+
+// PendingInvitationsFor lists the pending invitations addressed to email, oldest first.
 func (s *Organizations) PendingInvitationsFor(ctx context.Context, email string) ([]onramp.MemberInvitation, error) {
-	return findAll[onramp.MemberInvitation](ctx, s.db.Collection("member_invitations"),
-		bson.M{"email": email, "status": onramp.InvitationPending}, bson.D{{Key: "created_at", Value: 1}}, 0)
+	all, err := allOf[onramp.MemberInvitation](ctx, s.db, "invitations.pending/"+email)
+	return slices.DeleteFunc(all, func(inv onramp.MemberInvitation) bool { return inv.Status != onramp.InvitationPending }), err
 }
 
 // MembersOf lists an organisation's members, longest-standing first.
 func (s *Organizations) MembersOf(ctx context.Context, orgID string) ([]onramp.Member, error) {
-	return findAll[onramp.Member](ctx, s.db.Collection("members"), bson.M{"org_id": orgID}, bson.D{{Key: "joined_at", Value: 1}}, 0)
+	return allOf[onramp.Member](ctx, s.db, "members.org/"+orgID)
+}
+
+// MemberPage returns a page of an organisation's members, longest-standing first.
+func (s *Organizations) MemberPage(ctx context.Context, orgID string, page onramp.PageRequest) (onramp.Page[onramp.Member], error) {
+	if err := page.Validate(); err != nil {
+		return onramp.Page[onramp.Member]{}, err
+	}
+	return pageOf[onramp.Member](ctx, s.db, pageQuery{lists: []string{"members.org/" + orgID}, req: page})
 }
 
 // MembersOfAll reads the organisations' members in one query (an index on MongoDB, one scan of
@@ -84,8 +114,10 @@ func (s *Organizations) DeleteMember(ctx context.Context, memberID string) error
 		if err := s.keepsAnOwner(ctx, m, ""); err != nil {
 			return err
 		}
-		_, err := s.db.Collection("members").DeleteOne(ctx, bson.M{"_id": memberID})
-		return err
+		if _, err := s.db.Collection("members").DeleteOne(ctx, bson.M{"_id": memberID}); err != nil {
+			return err
+		}
+		return s.db.syncLists(ctx, memberItems(m), nil)
 	})
 }
 
@@ -99,8 +131,11 @@ func (s *Organizations) SetMemberRole(ctx context.Context, memberID, role string
 		if err := s.keepsAnOwner(ctx, m, role); err != nil {
 			return err
 		}
-		_, err := s.db.Collection("members").UpdateOne(ctx, bson.M{"_id": memberID}, bson.M{"$set": bson.M{"role": role}})
-		return err
+		if _, err := s.db.Collection("members").UpdateOne(ctx, bson.M{"_id": memberID}, bson.M{"$set": bson.M{"role": role}}); err != nil {
+			return err
+		}
+		m.Role = role
+		return s.db.syncLists(ctx, nil, memberItems(m))
 	})
 }
 
@@ -110,9 +145,15 @@ func (s *Organizations) keepsAnOwner(ctx context.Context, m onramp.Member, newRo
 	if m.Role != onramp.RoleOwner || newRole == onramp.RoleOwner {
 		return nil
 	}
-	n, err := s.db.Collection("members").CountDocuments(ctx, bson.M{"org_id": m.OrgID, "role": onramp.RoleOwner})
+	members, err := s.MembersOf(ctx, m.OrgID)
 	if err != nil {
 		return err
+	}
+	n := 0
+	for _, x := range members {
+		if x.Role == onramp.RoleOwner {
+			n++
+		}
 	}
 	if n <= 1 {
 		return onramp.Errorf(onramp.ECONFLICT, "%s is the only owner; transfer ownership first", m.Email)
@@ -182,13 +223,18 @@ func (s *Organizations) AppendAudit(ctx context.Context, e onramp.AuditEvent) er
 		e.ID = newID()
 	}
 	e.At = e.At.UTC().Truncate(time.Millisecond)
-	_, err := s.db.Collection("audit_events").ReplaceOne(ctx, bson.M{"_id": e.ID}, e, options.Replace().SetUpsert(true))
-	return err
+	if _, err := s.db.Collection("audit_events").ReplaceOne(ctx, bson.M{"_id": e.ID}, e, options.Replace().SetUpsert(true)); err != nil {
+		return err
+	}
+	return s.db.syncLists(ctx, nil, []listItem{item("audit/"+e.OrgID, e.Position(), e)})
 }
 
-// Audit lists an organisation's audit events, newest first.
-func (s *Organizations) Audit(ctx context.Context, orgID string, limit int) ([]onramp.AuditEvent, error) {
-	return findAll[onramp.AuditEvent](ctx, s.db.Collection("audit_events"), bson.M{"org_id": orgID}, bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: -1}}, limit)
+// Audit returns a page of an organisation's audit log, newest first.
+func (s *Organizations) Audit(ctx context.Context, orgID string, page onramp.PageRequest) (onramp.Page[onramp.AuditEvent], error) {
+	if err := page.Validate(); err != nil {
+		return onramp.Page[onramp.AuditEvent]{}, err
+	}
+	return pageOf[onramp.AuditEvent](ctx, s.db, pageQuery{lists: []string{"audit/" + orgID}, req: page})
 }
 
 // findByID decodes the document with _id id; ENOTFOUND naming what is missing otherwise.

@@ -264,11 +264,17 @@ func utcRef(r onramp.CallPageRef) onramp.CallPageRef {
 
 // UsageTotals sums the nodes' months that overlap [from, to).
 func (s *Usage) UsageTotals(ctx context.Context, orgID, product, env string, from, to time.Time) (onramp.UsageTotals, error) {
+	months, err := s.UsageMonths(ctx, orgID, from, to)
+	return onramp.SumUsage(months, product, env, from.UTC(), to.UTC()), err
+}
+
+// UsageMonths reads the nodes' months that overlap [from, to), each by _id.
+func (s *Usage) UsageMonths(ctx context.Context, orgID string, from, to time.Time) ([]onramp.UsageMonth, error) {
 	from, to = from.UTC(), to.UTC()
 	first := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
 	nodes, err := s.nodeIDs(ctx, first)
 	if err != nil {
-		return onramp.UsageTotals{}, err
+		return nil, err
 	}
 	var months []onramp.UsageMonth
 	for m := first; m.Before(to); m = m.AddDate(0, 1, 0) {
@@ -278,13 +284,13 @@ func (s *Usage) UsageTotals(ctx context.Context, orgID, product, env string, fro
 		}
 		docs, err := findIDs[monthDoc](ctx, s.db, s.rewritten(ctx, "usage_months_"+month(m), orgID), ids)
 		if err != nil {
-			return onramp.UsageTotals{}, err
+			return nil, err
 		}
 		for _, d := range docs {
 			months = append(months, d.UsageMonth)
 		}
 	}
-	return onramp.SumUsage(months, product, env, from, to), nil
+	return months, nil
 }
 
 // OperationUsage reads, for each organisation, the nodes' months that overlap [from, to) by _id

@@ -2,30 +2,32 @@ package partners
 
 import (
 	"context"
-	"sort"
 	"time"
 
 	"github.com/onramp-dev/onramp"
 )
 
-// Funnel is the onboarding funnel: how many organisations reached each stage, the median time
-// between consecutive stages, and each partner's journey.
+// Funnel is the onboarding funnel: how many organisations reached each stage and the median time
+// between consecutive stages, both from the counters the store keeps as stages are reached (no
+// organisation is read), and a page of the partners' journeys.
 type Funnel struct {
-	Stages   []StageCount  `json:"stages"`
-	Medians  []StageMedian `json:"medians"`
-	Partners []Journey     `json:"partners"`
+	Stages   []StageCount
+	Medians  []StageMedian
+	Partners onramp.Page[Journey]
 }
 
 // StageCount is how many organisations reached a stage.
 type StageCount struct {
 	Stage string `json:"stage"`
-	Count int    `json:"count"`
+	Count int64  `json:"count"`
 }
 
-// StageMedian is the median time from one stage to the next.
+// StageMedian is the median time from one stage to the next, over the journeys that reached
+// both: within 4.5 % of the exact median (onramp.DurationHistogram), 0 below a second.
 type StageMedian struct {
 	From          string  `json:"from"`
 	To            string  `json:"to"`
+	Journeys      int64   `json:"journeys"` // how many reached both
 	MedianSeconds float64 `json:"median_seconds"`
 	Human         string  `json:"median"`
 }
@@ -40,78 +42,66 @@ type Journey struct {
 	Human                  string   `json:"invitation_to_first_production_call,omitempty"`
 }
 
-// Funnel computes the onboarding funnel from every organisation's journey.
-func (s *Service) Funnel(ctx context.Context, a onramp.Actor) (Funnel, error) {
+// Funnel returns the funnel's counters and medians with a page of the journeys, by organisation
+// id. EINVALID for a bad page.
+func (s *Service) Funnel(ctx context.Context, a onramp.Actor, page onramp.PageRequest) (Funnel, error) {
 	if err := onramp.RequireProvider(a); err != nil {
 		return Funnel{}, err
 	}
-	js, err := s.cfg.Onboarding.Journeys(ctx)
+	if err := page.Validate(); err != nil {
+		return Funnel{}, err
+	}
+	stats, err := s.cfg.Onboarding.FunnelStats(ctx)
 	if err != nil {
 		return Funnel{}, err
 	}
-	orgs, err := s.cfg.Organizations.ListOrganizations(ctx)
+	js, err := s.cfg.Onboarding.Journeys(ctx, page)
 	if err != nil {
 		return Funnel{}, err
 	}
-	names := map[string]string{}
-	for _, o := range orgs {
-		names[o.ID] = o.Name
+	f := Funnel{Stages: stageCounts(stats), Medians: medians(stats)}
+	f.Partners = onramp.MapPage(js, func(j onramp.Journey) Journey { return journey(j) })
+	for i, j := range f.Partners.Items {
+		if o, err := s.cfg.Organizations.FindOrganization(ctx, j.OrgID); err == nil {
+			f.Partners.Items[i].Name = o.Name
+		} else if onramp.ErrorCode(err) != onramp.ENOTFOUND {
+			return f, err
+		}
 	}
-	return Funnel{Stages: stageCounts(js), Medians: medians(js), Partners: journeys(js, names)}, nil
+	return f, nil
 }
 
-func stageCounts(js []onramp.Journey) []StageCount {
+func stageCounts(stats onramp.FunnelStats) []StageCount {
 	out := make([]StageCount, 0, len(onramp.FunnelStages))
 	for _, st := range onramp.FunnelStages {
-		n := 0
-		for _, j := range js {
-			if _, ok := j.Stages[st]; ok {
-				n++
-			}
-		}
-		out = append(out, StageCount{Stage: st, Count: n})
+		out = append(out, StageCount{Stage: st, Count: stats.Reached[st]})
 	}
 	return out
 }
 
 // medians are the median times between consecutive stages, over the journeys that reached both.
-func medians(js []onramp.Journey) []StageMedian {
+func medians(stats onramp.FunnelStats) []StageMedian {
 	var out []StageMedian
 	for i := 1; i < len(onramp.FunnelStages); i++ {
 		from, to := onramp.FunnelStages[i-1], onramp.FunnelStages[i]
-		var ds []float64
-		for _, j := range js {
-			a, okA := j.Stages[from]
-			b, okB := j.Stages[to]
-			if okA && okB {
-				ds = append(ds, b.Sub(a).Seconds())
-			}
-		}
 		m := StageMedian{From: from, To: to}
-		if len(ds) > 0 {
-			sort.Float64s(ds)
-			m.MedianSeconds = ds[len(ds)/2]
-			if len(ds)%2 == 0 {
-				m.MedianSeconds = (ds[len(ds)/2-1] + ds[len(ds)/2]) / 2
-			}
-			m.Human = (time.Duration(m.MedianSeconds) * time.Second).Round(time.Second).String()
+		if d, ok := stats.Median(from, to); ok {
+			m.Journeys = stats.Gaps[onramp.GapKey(from, to)].Count
+			m.MedianSeconds = d.Seconds()
+			m.Human = d.Round(time.Second).String()
 		}
 		out = append(out, m)
 	}
 	return out
 }
 
-func journeys(js []onramp.Journey, names map[string]string) []Journey {
-	out := []Journey{}
-	for _, j := range js {
-		p := Journey{OrgID: j.OrgID, Name: names[j.OrgID], Stages: j.Stages}
-		a, okA := j.Stages[onramp.StageInvited]
-		b, okB := j.Stages[onramp.StageFirstProductionCall]
-		if okA && okB {
-			d := b.Sub(a).Seconds()
-			p.InvitationToProduction, p.Human = &d, b.Sub(a).Round(time.Second).String()
-		}
-		out = append(out, p)
+func journey(j onramp.Journey) Journey {
+	p := Journey{OrgID: j.OrgID, Stages: j.Stages}
+	a, okA := j.Stages[onramp.StageInvited]
+	b, okB := j.Stages[onramp.StageFirstProductionCall]
+	if okA && okB {
+		d := b.Sub(a).Seconds()
+		p.InvitationToProduction, p.Human = &d, b.Sub(a).Round(time.Second).String()
 	}
-	return out
+	return p
 }

@@ -129,23 +129,25 @@ func (s *Service) undoInvite(ctx context.Context, orgID string) {
 // SyncSSO installs every organisation's identity provider in the identity service (at start, and
 // after a partner with SSO is invited).
 func (s *Service) SyncSSO(ctx context.Context) error {
-	orgs, err := s.cfg.Organizations.ListOrganizations(ctx)
+	orgs, err := s.cfg.Organizations.SSOOrganizations(ctx)
 	if err != nil {
 		return err
 	}
 	return s.cfg.SSOProviders.SyncProviders(ctx, orgs)
 }
 
-// List returns every organisation (public view), newest invitation first.
-func (s *Service) List(ctx context.Context, a onramp.Actor) ([]onramp.Organization, error) {
+// List returns a page of the partner list (public views): every organisation or one status,
+// newest invitation first, or what a search finds by the words of a name, a contact address or
+// its domain (see onramp.OrgQuery). EINVALID for an unknown status or a bad page.
+func (s *Service) List(ctx context.Context, a onramp.Actor, q onramp.OrgQuery) (onramp.Page[onramp.Organization], error) {
 	if err := onramp.RequireProvider(a); err != nil {
-		return nil, err
+		return onramp.Page[onramp.Organization]{}, err
 	}
-	orgs, err := s.cfg.Organizations.ListOrganizations(ctx)
-	for i := range orgs {
-		orgs[i] = orgs[i].Public()
+	if err := q.Validate(); err != nil {
+		return onramp.Page[onramp.Organization]{}, err
 	}
-	return orgs, err
+	page, err := s.cfg.Organizations.ListOrganizations(ctx, q)
+	return onramp.MapPage(page, onramp.Organization.Public), err
 }
 
 // Get returns one organisation (public view); ENOTFOUND for an unknown id.
@@ -209,36 +211,48 @@ func (s *Service) SetCredentialPolicy(ctx context.Context, a onramp.Actor, id, m
 	return o.Public(), nil
 }
 
-// Detail is a partner as the provider's partner page shows it.
+// Detail is a partner as the provider's partner page shows it: the organisation and a page of
+// each of its lists.
 type Detail struct {
 	Organization onramp.Organization
-	Members      []onramp.Member
-	Invitations  []onramp.MemberInvitation
-	Audit        []onramp.AuditEvent
+	Members      onramp.Page[onramp.Member]
+	Invitations  onramp.Page[onramp.MemberInvitation]
+	Audit        onramp.Page[onramp.AuditEvent]
 }
 
-// auditOnPage is how much of a partner's audit log its admin page shows.
-const auditOnPage = 50
+// DetailPages says which page of each of the partner's lists to show.
+type DetailPages struct {
+	Members, Invitations, Audit onramp.PageRequest
+}
 
-// Detail returns the organisation with its members, invitations and latest audit events.
-func (s *Service) Detail(ctx context.Context, a onramp.Actor, id string) (Detail, error) {
+// Detail returns the organisation with a page of its members, invitations and audit events;
+// ENOTFOUND for an unknown organisation, EINVALID for a bad page.
+func (s *Service) Detail(ctx context.Context, a onramp.Actor, id string, p DetailPages) (Detail, error) {
 	o, err := s.Get(ctx, a, id)
 	if err != nil {
 		return Detail{}, err
 	}
+	for _, r := range []*onramp.PageRequest{&p.Members, &p.Invitations, &p.Audit} {
+		if err := r.Validate(); err != nil {
+			return Detail{}, err
+		}
+	}
 	d := Detail{Organization: o}
-	if d.Members, err = s.cfg.Team.MembersOf(ctx, id); err == nil {
-		if d.Invitations, err = s.cfg.Team.Invitations(ctx, id); err == nil {
-			d.Audit, err = s.cfg.Team.Audit(ctx, id, auditOnPage)
+	if d.Members, err = s.cfg.Team.MemberPage(ctx, id, p.Members); err == nil {
+		if d.Invitations, err = s.cfg.Team.InvitationPage(ctx, id, "", p.Invitations); err == nil {
+			d.Audit, err = s.cfg.Team.Audit(ctx, id, p.Audit)
 		}
 	}
 	return d, err
 }
 
-// Members lists a partner's members; ENOTFOUND for an unknown organisation.
-func (s *Service) Members(ctx context.Context, a onramp.Actor, id string) ([]onramp.Member, error) {
+// Members returns a page of a partner's members; ENOTFOUND for an unknown organisation.
+func (s *Service) Members(ctx context.Context, a onramp.Actor, id string, page onramp.PageRequest) (onramp.Page[onramp.Member], error) {
 	if _, err := s.Get(ctx, a, id); err != nil {
-		return nil, err
+		return onramp.Page[onramp.Member]{}, err
 	}
-	return s.cfg.Team.MembersOf(ctx, id)
+	if err := page.Validate(); err != nil {
+		return onramp.Page[onramp.Member]{}, err
+	}
+	return s.cfg.Team.MemberPage(ctx, id, page)
 }

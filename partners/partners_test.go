@@ -3,11 +3,13 @@ package partners_test
 import (
 	"context"
 	"log/slog"
+	"math"
 	"testing"
 	"time"
 
 	"github.com/onramp-dev/onramp"
 	"github.com/onramp-dev/onramp/partners"
+	"github.com/onramp-dev/onramp/production/productiontest"
 	"github.com/onramp-dev/onramp/team/teamtest"
 )
 
@@ -56,16 +58,6 @@ func (p *providers) SyncProviders(context.Context, []onramp.Organization) error 
 	return nil
 }
 
-// journeys is an onboarding store with fixed journeys.
-type journeys struct{ js []onramp.Journey }
-
-func (journeys) Notify(context.Context, onramp.Notification) error { return nil }
-func (journeys) NotificationsOf(context.Context, string, int) ([]onramp.Notification, error) {
-	return nil, nil
-}
-func (journeys) ReachStage(context.Context, string, string, time.Time) error { return nil }
-func (j journeys) Journeys(context.Context) ([]onramp.Journey, error)        { return j.js, nil }
-
 type fixture struct {
 	svc   *partners.Service
 	store *teamtest.Memory
@@ -77,9 +69,17 @@ type fixture struct {
 func mustFixture(tb testing.TB, js ...onramp.Journey) *fixture {
 	tb.Helper()
 	f := &fixture{store: teamtest.NewMemory(), plans: &plans{}, inv: &invitations{}, sso: &providers{}}
+	onboarding := productiontest.NewMemory()
+	for _, j := range js {
+		for st, at := range j.Stages {
+			if err := onboarding.ReachStage(tb.Context(), j.OrgID, st, at); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
 	var err error
 	f.svc, err = partners.New(partners.Config{Organizations: f.store, Team: f.store, Invitations: f.inv, Plans: f.plans, SSOProviders: f.sso,
-		Onboarding: journeys{js}, Logger: slog.New(slog.DiscardHandler)})
+		Onboarding: onboarding, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -129,8 +129,8 @@ func TestInvitationThatCannotStartIsUndone(t *testing.T) {
 	if onramp.ErrorCode(err) != onramp.EUNAVAILABLE {
 		t.Fatalf("invite = %v, want the workflow's error", err)
 	}
-	if left, _ := f.store.ListOrganizations(t.Context()); len(left) != 0 || len(f.plans.removed) != 1 || f.plans.removed[0] != f.plans.applied[0] {
-		t.Errorf("left %+v, assignments removed for %v (applied %v)", left, f.plans.removed, f.plans.applied)
+	if left, _ := f.store.ListOrganizations(t.Context(), onramp.OrgQuery{}); len(left.Items) != 0 || len(f.plans.removed) != 1 || f.plans.removed[0] != f.plans.applied[0] {
+		t.Errorf("left %+v, assignments removed for %v (applied %v)", left.Items, f.plans.removed, f.plans.applied)
 	}
 }
 
@@ -166,8 +166,8 @@ func TestCredentialPolicyBounds(t *testing.T) {
 	if stored, _ := f.store.FindOrganization(ctx, o.ID); got.MaxCredentialAge != "2160h" || stored.MaxCredentialAge != "2160h" || stored.Name != "Acme" {
 		t.Errorf("stored = %+v, want the policy and everything else kept", stored)
 	}
-	if audit, _ := f.store.Audit(ctx, o.ID, 10); len(audit) == 0 || audit[0].Actor != admin.Email {
-		t.Errorf("audit = %+v, want the change under the admin's name", audit)
+	if audit, _ := f.store.Audit(ctx, o.ID, onramp.PageRequest{}); len(audit.Items) == 0 || audit.Items[0].Actor != admin.Email {
+		t.Errorf("audit = %+v, want the change under the admin's name", audit.Items)
 	}
 }
 
@@ -181,18 +181,27 @@ func TestFunnelMedians(t *testing.T) {
 		return onramp.Journey{OrgID: id, Stages: st}
 	}
 	f := mustFixture(t, j("org_a", time.Hour, 0), j("org_b", 3*time.Hour, 48*time.Hour), j("org_c", 2*time.Hour, 0), j("org_d", 4*time.Hour, 0))
-	fu, err := f.svc.Funnel(t.Context(), admin)
+	for _, o := range []string{"org_a", "org_b"} {
+		if err := f.store.CreateOrganization(t.Context(), onramp.Organization{ID: o, Name: "Name of " + o, Tier: "standard", Status: onramp.OrgActive, ContactEmail: "a@x.example", InvitedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fu, err := f.svc.Funnel(t.Context(), admin, onramp.PageRequest{Limit: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fu.Stages[0].Count != 4 || fu.Stages[1].Count != 4 {
 		t.Errorf("stages = %+v", fu.Stages)
 	}
-	if m := fu.Medians[0]; m.From != onramp.StageInvited || m.MedianSeconds != 2.5*3600 {
-		t.Errorf("invited → first sign-in median = %+v, want 2.5 h (even count: the mean of the middle two)", m)
+	// Even count: the mean of the middle two, each read at its histogram bucket (±4.5 %).
+	if m := fu.Medians[0]; m.From != onramp.StageInvited || m.Journeys != 4 || math.Abs(m.MedianSeconds-2.5*3600)/(2.5*3600) > 0.045 {
+		t.Errorf("invited → first sign-in median = %+v, want 2.5 h of 4 journeys", m)
+	}
+	if len(fu.Partners.Items) != 3 || fu.Partners.Next == "" || fu.Partners.Items[0].Name != "Name of org_a" || fu.Partners.Items[2].Name != "" {
+		t.Errorf("first page of journeys = %+v, want 3 (named where the organisation exists) and more", fu.Partners)
 	}
 	var withProd int
-	for _, p := range fu.Partners {
+	for _, p := range fu.Partners.Items {
 		if p.InvitationToProduction != nil {
 			withProd++
 			if *p.InvitationToProduction != 48*3600 {
@@ -202,5 +211,36 @@ func TestFunnelMedians(t *testing.T) {
 	}
 	if withProd != 1 {
 		t.Errorf("%d partners with a production call, want 1", withProd)
+	}
+	if _, err := f.svc.Funnel(t.Context(), admin, onramp.PageRequest{Limit: 500}); onramp.ErrorCode(err) != onramp.EINVALID {
+		t.Errorf("a page of 500 journeys = %v, want EINVALID", err)
+	}
+}
+
+// The partner list is the provider's, validated, and shows no client secret.
+func TestListPagesSearchesAndHidesSecrets(t *testing.T) {
+	f := mustFixture(t)
+	ctx := t.Context()
+	sso := &onramp.SSOConfig{Issuer: "https://idp.example", ClientID: "c", ClientSecret: "s3cret", Domains: []string{"acme.example"}}
+	if _, err := f.svc.Invite(ctx, admin, partners.Invitation{Name: "Acme Payments", ContactEmail: "cto@acme.example", Tier: "standard", SSO: sso}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Invite(ctx, admin, partners.Invitation{Name: "Globex", ContactEmail: "dev@globex.example", Tier: "standard"}); err != nil {
+		t.Fatal(err)
+	}
+	found, err := f.svc.List(ctx, admin, onramp.OrgQuery{Search: "acme"})
+	if err != nil || len(found.Items) != 1 || found.Items[0].Name != "Acme Payments" || found.Items[0].SSO.ClientSecret != "" {
+		t.Fatalf("search = %+v, %v; want Acme without its secret", found.Items, err)
+	}
+	if p, _ := f.svc.List(ctx, admin, onramp.OrgQuery{Status: onramp.OrgActive}); len(p.Items) != 0 {
+		t.Errorf("active partners = %+v, want none", p.Items)
+	}
+	for _, q := range []onramp.OrgQuery{{Status: "sleeping"}, {Page: onramp.PageRequest{Limit: 201}}, {Page: onramp.PageRequest{Cursor: "x"}}} {
+		if _, err := f.svc.List(ctx, admin, q); onramp.ErrorCode(err) != onramp.EINVALID {
+			t.Errorf("list %+v = %v, want EINVALID", q, err)
+		}
+	}
+	if _, err := f.svc.List(ctx, onramp.Actor{Email: "dev@partner.example"}, onramp.OrgQuery{}); onramp.ErrorCode(err) != onramp.EFORBIDDEN {
+		t.Errorf("a partner listing partners = %v, want EFORBIDDEN", err)
 	}
 }

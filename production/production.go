@@ -186,15 +186,16 @@ func (s *Service) checkRequestedProducts(ctx context.Context, r onramp.Productio
 	return nil
 }
 
-// notificationsShown is how many notifications a partner page lists.
-const notificationsShown = 50
-
-// Notifications lists the organisation's newest notifications (any member).
-func (s *Service) Notifications(ctx context.Context, a onramp.Actor, orgID string) ([]onramp.Notification, error) {
+// Notifications returns a page of the organisation's notifications, newest first (any member).
+// EINVALID for a bad page.
+func (s *Service) Notifications(ctx context.Context, a onramp.Actor, orgID string, page onramp.PageRequest) (onramp.Page[onramp.Notification], error) {
 	if _, err := s.authorize(ctx, a, orgID, onramp.ActionCatalogView); err != nil {
-		return nil, err
+		return onramp.Page[onramp.Notification]{}, err
 	}
-	return s.cfg.Onboarding.NotificationsOf(ctx, orgID, notificationsShown)
+	if err := page.Validate(); err != nil {
+		return onramp.Page[onramp.Notification]{}, err
+	}
+	return s.cfg.Onboarding.NotificationsOf(ctx, orgID, page)
 }
 
 // Choices are the products of the organisation's plan a request can ask for, sorted.
@@ -228,34 +229,44 @@ type QueueItem struct {
 
 // Compliance is how many decided requests met their SLA.
 type Compliance struct {
-	Decided int     `json:"decided"`
-	OnTime  int     `json:"on_time"`
+	Decided int64   `json:"decided"`
+	OnTime  int64   `json:"on_time"`
 	Percent float64 `json:"percent"`
 }
 
 // Statuses of the queue: waiting for a decision, and decided.
 var (
-	OpenStatuses    = []string{onramp.RequestReceived, onramp.RequestInReview}
-	DecidedStatuses = []string{onramp.RequestApproved, onramp.RequestRejected, onramp.RequestChangesRequested}
+	OpenStatuses    = onramp.OpenRequestStatuses
+	DecidedStatuses = onramp.DecidedRequestStatuses
 )
 
-// Queue lists the requests in statuses, soonest due first, with their countdowns.
-func (s *Service) Queue(ctx context.Context, a onramp.Actor, statuses []string) ([]QueueItem, error) {
+var requestStatuses = []string{onramp.RequestDraft, onramp.RequestReceived, onramp.RequestInReview, onramp.RequestApproved, onramp.RequestRejected, onramp.RequestChangesRequested}
+
+// Queue returns a page of the requests in statuses, soonest due first, with their countdowns.
+// EINVALID for an unknown status or a bad page.
+func (s *Service) Queue(ctx context.Context, a onramp.Actor, statuses []string, page onramp.PageRequest) (onramp.Page[QueueItem], error) {
 	if err := onramp.RequireProvider(a); err != nil {
-		return nil, err
+		return onramp.Page[QueueItem]{}, err
 	}
-	rs, err := s.cfg.Requests.ProductionRequests(ctx, statuses)
+	for _, st := range statuses {
+		if !slices.Contains(requestStatuses, st) {
+			return onramp.Page[QueueItem]{}, onramp.Errorf(onramp.EINVALID, "status %q is unknown; use %s", st, strings.Join(requestStatuses, ", "))
+		}
+	}
+	if err := page.Validate(); err != nil {
+		return onramp.Page[QueueItem]{}, err
+	}
+	rs, err := s.cfg.Requests.ProductionRequests(ctx, statuses, page)
 	if err != nil {
-		return nil, err
+		return onramp.Page[QueueItem]{}, err
 	}
-	ids := make([]string, len(rs))
-	for i, r := range rs {
+	ids := make([]string, len(rs.Items))
+	for i, r := range rs.Items {
 		ids[i] = r.OrgID
 	}
 	names := s.OrgNames(ctx, ids)
 	now := s.cfg.Now()
-	out := make([]QueueItem, 0, len(rs))
-	for _, r := range rs {
+	return onramp.MapPage(rs, func(r onramp.ProductionRequest) QueueItem {
 		q := QueueItem{ProductionRequest: r, OrgName: names[r.OrgID]}
 		if r.SLADue != nil {
 			// Breached and the seconds come from the exact time left, not the minute shown: a
@@ -268,27 +279,18 @@ func (s *Service) Queue(ctx context.Context, a onramp.Actor, statuses []string) 
 				q.DueIn = "overdue by " + max(-shown, time.Minute).String()
 			}
 		}
-		out = append(out, q)
-	}
-	return out, nil
+		return q
+	}), nil
 }
 
-// ComplianceOf counts the decided requests whose decision came by their SLA due time.
-func ComplianceOf(decided []QueueItem) Compliance {
-	var comp Compliance
-	for _, r := range decided {
-		if r.SLADue == nil || len(r.History) == 0 {
-			continue
-		}
-		comp.Decided++
-		if !r.History[len(r.History)-1].At.After(*r.SLADue) {
-			comp.OnTime++
-		}
+// Compliance is the share of decided requests whose decision came by their SLA due time, from
+// the counters the store keeps as requests are decided (no request is read).
+func (s *Service) Compliance(ctx context.Context, a onramp.Actor) (Compliance, error) {
+	if err := onramp.RequireProvider(a); err != nil {
+		return Compliance{}, err
 	}
-	if comp.Decided > 0 {
-		comp.Percent = float64(comp.OnTime) * 100 / float64(comp.Decided)
-	}
-	return comp
+	c, err := s.cfg.Requests.SLACompliance(ctx)
+	return Compliance{Decided: c.Decided, OnTime: c.OnTime, Percent: c.Percent()}, err
 }
 
 // OrgNames names the organisations of ids for the provider's queues (an unknown one has none).
@@ -369,10 +371,14 @@ func (s *Service) narrowed(ctx context.Context, r onramp.ProductionRequest, acti
 	return r.Narrow(plans, onramp.Approval{Grants: d.Grants, Scopes: d.Scopes, Quota: d.Quota})
 }
 
-// ProviderNotifications lists the provider's own newest notifications (reminders, escalations).
-func (s *Service) ProviderNotifications(ctx context.Context, a onramp.Actor) ([]onramp.Notification, error) {
+// ProviderNotifications returns a page of the provider's own notifications (reminders,
+// escalations), newest first.
+func (s *Service) ProviderNotifications(ctx context.Context, a onramp.Actor, page onramp.PageRequest) (onramp.Page[onramp.Notification], error) {
 	if err := onramp.RequireProvider(a); err != nil {
-		return nil, err
+		return onramp.Page[onramp.Notification]{}, err
 	}
-	return s.cfg.Onboarding.NotificationsOf(ctx, onramp.ProviderInbox, 20)
+	if err := page.Validate(); err != nil {
+		return onramp.Page[onramp.Notification]{}, err
+	}
+	return s.cfg.Onboarding.NotificationsOf(ctx, onramp.ProviderInbox, page)
 }

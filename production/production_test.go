@@ -502,10 +502,11 @@ func TestQueueSoonestDueFirst(t *testing.T) {
 	f.mustStore(t, "prq_draft", "org_a", onramp.RequestDraft, nil)
 	f.mustStore(t, "prq_done", "org_b", onramp.RequestApproved, at(-time.Hour), onramp.StatusChange{Status: onramp.RequestApproved, At: t0.Add(-2 * time.Hour)})
 
-	q, err := f.svc.Queue(ctx, provider, production.OpenStatuses)
+	page, err := f.svc.Queue(ctx, provider, production.OpenStatuses, onramp.PageRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	q := page.Items
 	want := []string{
 		`prq_late "Org org_a" overdue by 20m0s breached=true -1200`,
 		`prq_soon "Org org_b" due in 1h0m0s breached=false 3600`,
@@ -516,16 +517,30 @@ func TestQueueSoonestDueFirst(t *testing.T) {
 		t.Errorf("queue =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	f.now = t0.Add(2 * time.Hour)
-	q, _ = f.svc.Queue(ctx, provider, []string{onramp.RequestInReview})
-	if got, want := summary(q), []string{`prq_soon "Org org_b" overdue by 1h0m0s breached=true -3600`}; !slices.Equal(got, want) {
+	page, _ = f.svc.Queue(ctx, provider, []string{onramp.RequestInReview}, onramp.PageRequest{})
+	if got, want := summary(page.Items), []string{`prq_soon "Org org_b" overdue by 1h0m0s breached=true -3600`}; !slices.Equal(got, want) {
 		t.Errorf("in review two hours later = %v, want %v", got, want)
 	}
-	decided, _ := f.svc.Queue(ctx, provider, production.DecidedStatuses)
-	if len(decided) != 1 || decided[0].ID != "prq_done" {
-		t.Errorf("decided = %v, want prq_done", summary(decided))
+	decided, _ := f.svc.Queue(ctx, provider, production.DecidedStatuses, onramp.PageRequest{})
+	if len(decided.Items) != 1 || decided.Items[0].ID != "prq_done" {
+		t.Errorf("decided = %v, want prq_done", summary(decided.Items))
 	}
-	if _, err := f.svc.Queue(ctx, member("org_a", onramp.RoleOwner), production.OpenStatuses); onramp.ErrorCode(err) != onramp.EFORBIDDEN {
+	if _, err := f.svc.Queue(ctx, member("org_a", onramp.RoleOwner), production.OpenStatuses, onramp.PageRequest{}); onramp.ErrorCode(err) != onramp.EFORBIDDEN {
 		t.Errorf("a partner's owner reading the queue = %v, want EFORBIDDEN", err)
+	}
+	// A page at a time, soonest due first; an unknown status or a bad page is refused.
+	first, _ := f.svc.Queue(ctx, provider, production.OpenStatuses, onramp.PageRequest{Limit: 2})
+	rest, _ := f.svc.Queue(ctx, provider, production.OpenStatuses, onramp.PageRequest{Cursor: first.Next, Limit: 2})
+	if got := append(summary(first.Items), summary(rest.Items)...); len(got) != 4 || rest.Next != "" || !strings.HasPrefix(got[2], "prq_later") {
+		t.Errorf("two pages of two = %v (next %v)", got, rest.Next != "")
+	}
+	for _, bad := range []struct {
+		statuses []string
+		page     onramp.PageRequest
+	}{{[]string{"pending"}, onramp.PageRequest{}}, {production.OpenStatuses, onramp.PageRequest{Limit: onramp.MaxPageLimit + 1}}} {
+		if _, err := f.svc.Queue(ctx, provider, bad.statuses, bad.page); onramp.ErrorCode(err) != onramp.EINVALID {
+			t.Errorf("queue %v %+v = %v, want EINVALID", bad.statuses, bad.page, err)
+		}
 	}
 }
 
@@ -533,17 +548,17 @@ func TestQueueSoonestDueFirst(t *testing.T) {
 // step of the timeline; a request without a due time or a step is not counted.
 func TestComplianceBounds(t *testing.T) {
 	due := t0
-	decided := func(steps ...time.Duration) production.QueueItem {
-		r := onramp.ProductionRequest{SLADue: &due}
+	decided := func(steps ...time.Duration) onramp.ProductionRequest {
+		r := onramp.ProductionRequest{Status: onramp.RequestApproved, SLADue: &due}
 		for _, s := range steps {
 			r.History = append(r.History, onramp.StatusChange{At: due.Add(s)})
 		}
-		return production.QueueItem{ProductionRequest: r}
+		return r
 	}
 	for _, tc := range []struct {
 		name   string
-		item   production.QueueItem
-		onTime int
+		r      onramp.ProductionRequest
+		onTime int64
 	}{
 		{"an hour early", decided(-time.Hour), 1},
 		{"a nanosecond early", decided(-time.Nanosecond), 1},
@@ -551,18 +566,41 @@ func TestComplianceBounds(t *testing.T) {
 		{"a nanosecond late", decided(time.Nanosecond), 0},
 		{"received in time, decided late", decided(-8*time.Hour, time.Millisecond), 0},
 	} {
-		if got := production.ComplianceOf([]production.QueueItem{tc.item}); got.Decided != 1 || got.OnTime != tc.onTime || got.Percent != float64(100*tc.onTime) {
+		var got onramp.SLACompliance
+		got.Count(tc.r, 1)
+		if got.Decided != 1 || got.OnTime != tc.onTime || got.Percent() != float64(100*tc.onTime) {
 			t.Errorf("%s: %+v, want 1 decided, %d on time", tc.name, got, tc.onTime)
 		}
 	}
 	noDue := decided(0)
 	noDue.SLADue = nil
-	got := production.ComplianceOf([]production.QueueItem{decided(0), decided(time.Minute), decided(-time.Minute), noDue, decided()})
-	if want := (production.Compliance{Decided: 3, OnTime: 2, Percent: 200.0 / 3}); got != want {
+	open := decided(0)
+	open.Status = onramp.RequestInReview
+	var got onramp.SLACompliance
+	for _, r := range []onramp.ProductionRequest{decided(0), decided(time.Minute), decided(-time.Minute), noDue, decided(), open} {
+		got.Count(r, 1)
+	}
+	if want := (onramp.SLACompliance{Decided: 3, OnTime: 2}); got != want || got.Percent() != 200.0/3 {
 		t.Errorf("compliance = %+v, want %+v", got, want)
 	}
-	if got := production.ComplianceOf(nil); got != (production.Compliance{}) {
-		t.Errorf("compliance of nothing = %+v, want zero", got)
+	if got := (onramp.SLACompliance{}); got.Percent() != 0 {
+		t.Errorf("compliance of nothing = %v, want 0", got.Percent())
+	}
+}
+
+// The service reads the compliance the store counts as requests are decided.
+func TestComplianceFromTheStoresCounters(t *testing.T) {
+	f := mustFixture(t)
+	ctx := t.Context()
+	f.mustStore(t, "prq_ok", "org_a", onramp.RequestApproved, at(time.Hour), onramp.StatusChange{Status: onramp.RequestApproved, At: t0})
+	f.mustStore(t, "prq_late", "org_a", onramp.RequestRejected, at(-time.Hour), onramp.StatusChange{Status: onramp.RequestRejected, At: t0})
+	f.mustStore(t, "prq_open", "org_a", onramp.RequestReceived, at(time.Hour))
+	got, err := f.svc.Compliance(ctx, provider)
+	if err != nil || got != (production.Compliance{Decided: 2, OnTime: 1, Percent: 50}) {
+		t.Errorf("compliance = %+v, %v; want 1 of 2 on time", got, err)
+	}
+	if _, err := f.svc.Compliance(ctx, member("org_a", onramp.RoleOwner)); onramp.ErrorCode(err) != onramp.EFORBIDDEN {
+		t.Errorf("a partner reading the compliance = %v, want EFORBIDDEN", err)
 	}
 }
 
@@ -612,7 +650,7 @@ func TestOnlyTheProviderReviews(t *testing.T) {
 	if _, err := f.svc.AdminRequest(ctx, owner, r.ID); onramp.ErrorCode(err) != onramp.EFORBIDDEN {
 		t.Errorf("the partner reading the admin view = %v, want EFORBIDDEN", err)
 	}
-	if _, err := f.svc.ProviderNotifications(ctx, owner); onramp.ErrorCode(err) != onramp.EFORBIDDEN {
+	if _, err := f.svc.ProviderNotifications(ctx, owner, onramp.PageRequest{}); onramp.ErrorCode(err) != onramp.EFORBIDDEN {
 		t.Errorf("the partner reading the provider's notifications = %v, want EFORBIDDEN", err)
 	}
 	if c := f.reviews.callsFor(r.ID); len(c) != 0 {
@@ -707,15 +745,22 @@ func TestNotificationsAndChoices(t *testing.T) {
 			_ = f.store.Notify(ctx, onramp.Notification{ID: fmt.Sprintf("%s-%02d", org, i), OrgID: org, At: t0.Add(time.Duration(i) * time.Minute)})
 		}
 	}
-	got, err := f.svc.Notifications(ctx, member("org_a", onramp.RoleViewer), "org_a")
-	if err != nil || len(got) != 50 || got[0].ID != "org_a-50" || got[49].ID != "org_a-01" {
-		t.Errorf("a viewer's notifications: %d, %v; want the newest 50 of 51", len(got), err)
+	page, err := f.svc.Notifications(ctx, member("org_a", onramp.RoleViewer), "org_a", onramp.PageRequest{})
+	got := page.Items
+	if err != nil || len(got) != 50 || got[0].ID != "org_a-50" || got[49].ID != "org_a-01" || page.Next == "" {
+		t.Errorf("a viewer's notifications: %d, %v; want the newest 50 of 51 and a next page", len(got), err)
 	}
-	mine, err := f.svc.ProviderNotifications(ctx, provider)
-	if err != nil || len(mine) != 20 || mine[0].ID != "provider-50" || mine[0].OrgID != onramp.ProviderInbox {
-		t.Errorf("the provider's notifications: %d, %v; want its newest 20", len(mine), err)
+	if last, _ := f.svc.Notifications(ctx, member("org_a", onramp.RoleViewer), "org_a", onramp.PageRequest{Cursor: page.Next}); len(last.Items) != 1 || last.Items[0].ID != "org_a-00" {
+		t.Errorf("the next page: %+v, want org_a-00", last.Items)
 	}
-	if _, err := f.svc.Notifications(ctx, member("org_p", onramp.RoleOwner), "org_a"); onramp.ErrorCode(err) != onramp.ENOTFOUND {
+	mine, err := f.svc.ProviderNotifications(ctx, provider, onramp.PageRequest{Limit: 20})
+	if err != nil || len(mine.Items) != 20 || mine.Items[0].ID != "provider-50" || mine.Items[0].OrgID != onramp.ProviderInbox {
+		t.Errorf("the provider's notifications: %d, %v; want its newest 20", len(mine.Items), err)
+	}
+	if _, err := f.svc.Notifications(ctx, member("org_a", onramp.RoleViewer), "org_a", onramp.PageRequest{Limit: -1}); onramp.ErrorCode(err) != onramp.EINVALID {
+		t.Errorf("a negative limit = %v, want EINVALID", err)
+	}
+	if _, err := f.svc.Notifications(ctx, member("org_p", onramp.RoleOwner), "org_a", onramp.PageRequest{}); onramp.ErrorCode(err) != onramp.ENOTFOUND {
 		t.Errorf("another organisation's notifications = %v, want ENOTFOUND", err)
 	}
 	for _, tc := range []struct {
@@ -731,7 +776,7 @@ func TestNotificationsAndChoices(t *testing.T) {
 	}
 }
 
-// A request is breached once its due time has passed, by however little — as ComplianceOf would
+// A request is breached once its due time has passed, by however little — as SLAOutcome would
 // count a decision made then late — and its seconds go negative with it.
 func TestQueueBreachAtTheDueTime(t *testing.T) {
 	f := mustFixture(t)
@@ -751,7 +796,8 @@ func TestQueueBreachAtTheDueTime(t *testing.T) {
 		{90 * time.Second, true, -90, "overdue by 2m0s"},
 	} {
 		f.now = t0.Add(tc.now)
-		q, err := f.svc.Queue(t.Context(), provider, production.OpenStatuses)
+		page, err := f.svc.Queue(t.Context(), provider, production.OpenStatuses, onramp.PageRequest{})
+		q := page.Items
 		if err != nil || len(q) != 1 {
 			t.Fatalf("queue = %v, %v", summary(q), err)
 		}

@@ -20,9 +20,9 @@ type Assignments interface {
 	AssignmentsOf(ctx context.Context, orgID string) ([]onramp.Assignment, error)
 }
 
-// Notifications lists an organisation's notifications, newest first.
+// Notifications lists a page of an organisation's notifications, newest first.
 type Notifications interface {
-	NotificationsOf(ctx context.Context, orgID string, limit int) ([]onramp.Notification, error)
+	NotificationsOf(ctx context.Context, orgID string, page onramp.PageRequest) (onramp.Page[onramp.Notification], error)
 }
 
 // Config holds the service's dependencies.
@@ -120,10 +120,19 @@ func (s *Service) Usage(ctx context.Context, a onramp.Actor, orgID string) (View
 	if err != nil {
 		return v, err
 	}
-	for i := range v.Lines {
-		if err := s.fill(ctx, orgID, &v.Lines[i], counters[ids[i]], now); err != nil {
-			return v, err
+	// Every line's totals from one read of the nodes' months (a node's month holds every line).
+	from := now
+	for _, l := range v.Lines {
+		if l.PeriodStart.Before(from) {
+			from = l.PeriodStart
 		}
+	}
+	months, err := s.cfg.Usage.UsageMonths(ctx, orgID, from, now.Add(time.Hour))
+	if err != nil {
+		return v, err
+	}
+	for i := range v.Lines {
+		s.fill(&v.Lines[i], counters[ids[i]], onramp.SumUsage(months, v.Lines[i].Product, v.Lines[i].Environment, v.Lines[i].PeriodStart, now.Add(time.Hour)), now)
 	}
 	if v.Notifications, err = s.alerts(ctx, orgID); err != nil {
 		return v, err
@@ -132,7 +141,7 @@ func (s *Service) Usage(ctx context.Context, a onramp.Actor, orgID string) (View
 }
 
 // fill completes a line with its counter and the period's daily and today's hourly totals.
-func (s *Service) fill(ctx context.Context, orgID string, l *Line, used int64, now time.Time) error {
+func (*Service) fill(l *Line, used int64, totals onramp.UsageTotals, now time.Time) {
 	l.Used = used
 	l.Remaining = max(0, l.Limit-l.Used)
 	l.Percent = float64(l.Used) * 100 / float64(l.Limit)
@@ -140,10 +149,6 @@ func (s *Service) fill(ctx context.Context, orgID string, l *Line, used int64, n
 		if l.Percent >= float64(t) {
 			l.Alert = t
 		}
-	}
-	totals, err := s.cfg.Usage.UsageTotals(ctx, orgID, l.Product, l.Environment, l.PeriodStart, now.Add(time.Hour))
-	if err != nil {
-		return err
 	}
 	today := now.Truncate(24 * time.Hour)
 	l.Today, l.Daily = []onramp.UsageHour{}, []onramp.UsageHour{}
@@ -165,17 +170,16 @@ func (s *Service) fill(ctx context.Context, orgID string, l *Line, used int64, n
 	if l.Calls > 0 {
 		l.ErrorRate = float64(l.Errors) / float64(l.Calls)
 	}
-	return nil
 }
 
-// alerts are the usage notifications among the organisation's newest 50.
+// alerts are the usage notifications among the organisation's newest (the first page of them).
 func (s *Service) alerts(ctx context.Context, orgID string) ([]onramp.Notification, error) {
-	notes, err := s.cfg.Notifications.NotificationsOf(ctx, orgID, 50)
+	notes, err := s.cfg.Notifications.NotificationsOf(ctx, orgID, onramp.PageRequest{Limit: onramp.DefaultPageLimit})
 	if err != nil {
 		return nil, err
 	}
 	out := []onramp.Notification{}
-	for _, n := range notes {
+	for _, n := range notes.Items {
 		if strings.Contains(n.Link, "/usage") {
 			out = append(out, n)
 		}
@@ -192,6 +196,27 @@ func (s *Service) Calls(ctx context.Context, a onramp.Actor, orgID string, f onr
 		return nil, err
 	}
 	return s.cfg.Usage.Calls(ctx, orgID, f)
+}
+
+// CallPage is one page of the calls that pass the filter (f.Limit of them, DefaultPageLimit
+// unless set), newest first from f.After, with the cursor of the next page when there is one.
+// EINVALID for a limit above MaxPageLimit.
+func (s *Service) CallPage(ctx context.Context, a onramp.Actor, orgID string, f onramp.CallFilter) (onramp.Page[onramp.UsageEvent], error) {
+	if f.Limit == 0 {
+		f.Limit = onramp.DefaultPageLimit
+	}
+	if f.Limit < 0 || f.Limit > onramp.MaxPageLimit {
+		return onramp.Page[onramp.UsageEvent]{}, onramp.Errorf(onramp.EINVALID, "limit %d must be from 1 to %d", f.Limit, onramp.MaxPageLimit)
+	}
+	limit := f.Limit
+	f.Limit++ // a call more than the page tells whether there is a next one
+	events, err := s.Calls(ctx, a, orgID, f)
+	p := onramp.Page[onramp.UsageEvent]{Items: events}
+	if len(events) > limit {
+		p.Items = events[:limit]
+		p.Next = onramp.CallCursorOf(p.Items[limit-1])
+	}
+	return p, err
 }
 
 // MayRequest reports whether the actor may ask for more quota in orgID (the page's form).
@@ -251,15 +276,19 @@ func (s *Service) Requests(ctx context.Context, a onramp.Actor, orgID string) ([
 	return s.cfg.Requests.QuotaRequestsOf(ctx, orgID)
 }
 
-// Queue lists, for the provider, the quota requests in one of the statuses (default: pending).
-func (s *Service) Queue(ctx context.Context, a onramp.Actor, statuses []string) ([]onramp.QuotaRequest, error) {
+// Queue returns, for the provider, a page of the quota requests in one of the statuses (default:
+// pending), oldest first. EINVALID for a bad page.
+func (s *Service) Queue(ctx context.Context, a onramp.Actor, statuses []string, page onramp.PageRequest) (onramp.Page[onramp.QuotaRequest], error) {
 	if err := onramp.RequireProvider(a); err != nil {
-		return nil, err
+		return onramp.Page[onramp.QuotaRequest]{}, err
 	}
 	if len(statuses) == 0 {
 		statuses = []string{onramp.QuotaPending}
 	}
-	return s.cfg.Requests.QuotaRequestsIn(ctx, statuses)
+	if err := page.Validate(); err != nil {
+		return onramp.Page[onramp.QuotaRequest]{}, err
+	}
+	return s.cfg.Requests.QuotaRequestsIn(ctx, statuses, page)
 }
 
 // Quota decisions.

@@ -237,12 +237,12 @@ func TestRequestIncrease(t *testing.T) {
 	if l := line(t, v, "payments", onramp.Production); l.Pending == nil || l.Pending.ID != r.ID {
 		t.Errorf("the payments line's pending request = %+v, want %s", l.Pending, r.ID)
 	}
-	es, _ := h.audit.Audit(t.Context(), org.ID, 10)
+	es, _ := h.audit.Audit(t.Context(), org.ID, onramp.PageRequest{Limit: 10})
 	details := map[string]bool{}
-	for _, e := range es {
+	for _, e := range es.Items {
 		details[e.Action+": "+e.Detail] = true
 	}
-	if len(es) != 2 || !details["quota.requested: 1000 → 5000 per month"] || !details["quota.requested: 100 → 101 per day"] {
+	if len(es.Items) != 2 || !details["quota.requested: 1000 → 5000 per month"] || !details["quota.requested: 100 → 101 per day"] {
 		t.Errorf("audit = %+v, want both requests that started recorded, and only those", es)
 	}
 }
@@ -256,7 +256,7 @@ func TestDecisionsAreTheProviders(t *testing.T) {
 	if _, err := h.svc.Decide(t.Context(), as(onramp.RoleOwner), r.ID, quota.Approve, onramp.QuotaDecision{}); onramp.ErrorCode(err) != onramp.EFORBIDDEN {
 		t.Errorf("a partner approving its own request: %v, want EFORBIDDEN", err)
 	}
-	if _, err := h.svc.Queue(t.Context(), as(onramp.RoleOwner), nil); onramp.ErrorCode(err) != onramp.EFORBIDDEN {
+	if _, err := h.svc.Queue(t.Context(), as(onramp.RoleOwner), nil, onramp.PageRequest{}); onramp.ErrorCode(err) != onramp.EFORBIDDEN {
 		t.Errorf("a partner reading the queue: %v, want EFORBIDDEN", err)
 	}
 	for name, c := range map[string]struct {
@@ -277,8 +277,8 @@ func TestDecisionsAreTheProviders(t *testing.T) {
 	if got := strings.Join(h.reviews.decisions, ", "); got != r.ID+" approve by provider admin" {
 		t.Errorf("sent to the workflow: %s, want only the valid approval, by the acting provider", got)
 	}
-	queue, err := h.svc.Queue(t.Context(), provider, nil)
-	if err != nil || len(queue) != 1 || queue[0].ID != r.ID {
+	queue, err := h.svc.Queue(t.Context(), provider, nil, onramp.PageRequest{})
+	if err != nil || len(queue.Items) != 1 || queue.Items[0].ID != r.ID {
 		t.Errorf("the pending queue = %+v, %v", queue, err)
 	}
 }

@@ -129,6 +129,10 @@ func (s *Stack) connect(ctx context.Context) error {
 	if err := s.Mongo.EnsureIndexes(ctx); err != nil {
 		return err
 	}
+	// Lists and counters written before this version (or by none) are built once from the data.
+	if err := s.Mongo.EnsureReadModels(ctx); err != nil {
+		return fmt.Errorf("build the lists: %w", err)
+	}
 	// The SDK logs at warn and above only: its info lines are per-poll noise in development.
 	tlog := slog.New(levelFilter{cfg.Logger.Handler(), slog.LevelWarn}).With("component", "temporal-sdk")
 	if s.Temporal, err = client.DialContext(ctx, client.Options{

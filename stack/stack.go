@@ -318,7 +318,7 @@ func (s *Stack) shared(ctx, bg context.Context) (d deps, err error) {
 			Members: d.orgs, Team: d.orgs, Subscriptions: d.subStore, Tokens: d.subStore, PortalURL: s.portalURLOrDefault()}); err != nil {
 			return d, err
 		}
-		if d.impacts, err = impact.New(impact.Config{Catalog: d.cat, Versions: d.catalog, Assignments: d.catalog, Usage: d.usage, Credentials: d.creds,
+		if d.impacts, err = impact.New(impact.Config{Catalog: d.cat, Versions: d.cat.Versions(), Assignments: d.catalog, Usage: d.usage, Credentials: d.creds,
 			Organizations: d.orgs, Team: d.orgs, Subscriptions: d.subStore, Policy: d.policy, Notifications: d.onboarding, PortalURL: s.portalURLOrDefault()}); err != nil {
 			return d, err
 		}

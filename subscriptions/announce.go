@@ -97,7 +97,7 @@ func (s *Service) Recipients(ctx context.Context, a onramp.Actor, product, versi
 	if err != nil {
 		return nil, err
 	}
-	orgs, err := s.cfg.Organizations.ListOrganizations(ctx)
+	orgs, err := onramp.AllOrganizations(ctx, s.cfg.Organizations)
 	if err != nil {
 		return nil, err
 	}

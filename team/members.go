@@ -7,67 +7,80 @@ import (
 )
 
 // View is an organisation's team as a member sees it: who belongs, who is invited, what they may
-// do about it, and (for those who may read it) the audit log.
+// do about it, and (for those who may read it) the audit log — a page of each.
 type View struct {
 	Membership  onramp.Membership
-	Members     []onramp.Member
-	Invitations []onramp.MemberInvitation // the pending ones
-	Audit       []onramp.AuditEvent       // empty unless the member may read it
-	CanManage   bool                      // invite, cancel, change roles, remove
+	Members     onramp.Page[onramp.Member]
+	Invitations onramp.Page[onramp.MemberInvitation] // the pending ones
+	Audit       onramp.Page[onramp.AuditEvent]       // empty unless the member may read it
+	CanManage   bool                                 // invite, cancel, change roles, remove
 	CanTransfer bool
 }
 
-// auditOnPage is how much of the audit log the team page shows.
-const auditOnPage = 50
+// Pages says which page of each of the team's lists to show.
+type Pages struct {
+	Members, Invitations, Audit onramp.PageRequest
+}
 
-// Team returns the organisation's team for a. ENOTFOUND when a is not a member.
-func (s *Service) Team(ctx context.Context, a onramp.Actor, orgID string) (View, error) {
+// Team returns the organisation's team for a. ENOTFOUND when a is not a member, EINVALID for a
+// bad page.
+func (s *Service) Team(ctx context.Context, a onramp.Actor, orgID string, p Pages) (View, error) {
 	m, err := s.authorize(ctx, a, orgID, onramp.ActionTeamView, onramp.Target{})
 	if err != nil {
 		return View{}, err
 	}
-	v := View{Membership: m, CanManage: s.may(ctx, a, orgID, onramp.ActionMemberInvite), CanTransfer: s.may(ctx, a, orgID, onramp.ActionOwnershipTransfer)}
-	if v.Members, err = s.cfg.Team.MembersOf(ctx, orgID); err != nil {
-		return v, err
-	}
-	invs, err := s.cfg.Team.Invitations(ctx, orgID)
-	if err != nil {
-		return v, err
-	}
-	for _, inv := range invs {
-		if inv.Status == onramp.InvitationPending {
-			v.Invitations = append(v.Invitations, inv)
+	for _, r := range []*onramp.PageRequest{&p.Members, &p.Invitations, &p.Audit} {
+		if err := r.Validate(); err != nil {
+			return View{}, err
 		}
 	}
+	v := View{Membership: m, CanManage: s.may(ctx, a, orgID, onramp.ActionMemberInvite), CanTransfer: s.may(ctx, a, orgID, onramp.ActionOwnershipTransfer),
+		Audit: onramp.Page[onramp.AuditEvent]{Items: []onramp.AuditEvent{}}}
+	if v.Members, err = s.cfg.Team.MemberPage(ctx, orgID, p.Members); err != nil {
+		return v, err
+	}
+	if v.Invitations, err = s.cfg.Team.InvitationPage(ctx, orgID, onramp.InvitationPending, p.Invitations); err != nil {
+		return v, err
+	}
 	if s.may(ctx, a, orgID, onramp.ActionAuditView) {
-		v.Audit, err = s.cfg.Team.Audit(ctx, orgID, auditOnPage)
+		v.Audit, err = s.cfg.Team.Audit(ctx, orgID, p.Audit)
 	}
 	return v, err
 }
 
-// Members lists the organisation's members; ENOTFOUND when a is not one of them.
-func (s *Service) Members(ctx context.Context, a onramp.Actor, orgID string) ([]onramp.Member, error) {
+// Members returns a page of the organisation's members, longest-standing first; ENOTFOUND when a
+// is not one of them, EINVALID for a bad page.
+func (s *Service) Members(ctx context.Context, a onramp.Actor, orgID string, page onramp.PageRequest) (onramp.Page[onramp.Member], error) {
 	if _, err := s.authorize(ctx, a, orgID, onramp.ActionTeamView, onramp.Target{}); err != nil {
-		return nil, err
+		return onramp.Page[onramp.Member]{}, err
 	}
-	return s.cfg.Team.MembersOf(ctx, orgID)
+	if err := page.Validate(); err != nil {
+		return onramp.Page[onramp.Member]{}, err
+	}
+	return s.cfg.Team.MemberPage(ctx, orgID, page)
 }
 
-// Invitations lists every invitation of the organisation, newest first.
-func (s *Service) Invitations(ctx context.Context, a onramp.Actor, orgID string) ([]onramp.MemberInvitation, error) {
+// Invitations returns a page of every invitation of the organisation, newest first.
+func (s *Service) Invitations(ctx context.Context, a onramp.Actor, orgID string, page onramp.PageRequest) (onramp.Page[onramp.MemberInvitation], error) {
 	if _, err := s.authorize(ctx, a, orgID, onramp.ActionTeamView, onramp.Target{}); err != nil {
-		return nil, err
+		return onramp.Page[onramp.MemberInvitation]{}, err
 	}
-	return s.cfg.Team.Invitations(ctx, orgID)
+	if err := page.Validate(); err != nil {
+		return onramp.Page[onramp.MemberInvitation]{}, err
+	}
+	return s.cfg.Team.InvitationPage(ctx, orgID, "", page)
 }
 
-// Audit lists the organisation's newest audit events (at most limit); EFORBIDDEN for roles that
+// Audit returns a page of the organisation's audit log, newest first; EFORBIDDEN for roles that
 // may not read it.
-func (s *Service) Audit(ctx context.Context, a onramp.Actor, orgID string, limit int) ([]onramp.AuditEvent, error) {
+func (s *Service) Audit(ctx context.Context, a onramp.Actor, orgID string, page onramp.PageRequest) (onramp.Page[onramp.AuditEvent], error) {
 	if _, err := s.authorize(ctx, a, orgID, onramp.ActionAuditView, onramp.Target{}); err != nil {
-		return nil, err
+		return onramp.Page[onramp.AuditEvent]{}, err
 	}
-	return s.cfg.Team.Audit(ctx, orgID, limit)
+	if err := page.Validate(); err != nil {
+		return onramp.Page[onramp.AuditEvent]{}, err
+	}
+	return s.cfg.Team.Audit(ctx, orgID, page)
 }
 
 // Invite records a pending invitation bound to the invitee's identity and starts its workflow.

@@ -318,7 +318,7 @@ func TestAnotherOrganisationDoesNotExist(t *testing.T) {
 	b := f.mustOrg(t, "org_b", "owner@b.example", nil)
 	inv, _ := f.svc.Invite(ctx, b, "org_b", "x@b.example", onramp.RoleViewer)
 	for name, err := range map[string]error{
-		"members":  func() error { _, err := f.svc.Members(ctx, a, "org_b"); return err }(),
+		"members":  func() error { _, err := f.svc.Members(ctx, a, "org_b", onramp.PageRequest{}); return err }(),
 		"role":     f.svc.ChangeRole(ctx, a, "org_b", b.IdentityID, onramp.RoleViewer),
 		"remove":   f.svc.Remove(ctx, a, "org_b", b.IdentityID),
 		"cancel":   f.svc.CancelInvitation(ctx, a, "org_b", inv.ID),

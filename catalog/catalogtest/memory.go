@@ -51,8 +51,14 @@ func (m *Memory) ListProducts(context.Context) ([]onramp.Product, error) {
 	for _, p := range m.products {
 		out = append(out, p)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool { return out[i].Position().Compare(out[j].Position()) < 0 })
 	return out, nil
+}
+
+// ProductPage implements onramp.CatalogStore: by name.
+func (m *Memory) ProductPage(ctx context.Context, page onramp.PageRequest) (onramp.Page[onramp.Product], error) {
+	all, _ := m.ListProducts(ctx)
+	return onramp.PageOf(all, onramp.Product.Position, page)
 }
 
 func (m *Memory) PublishVersion(_ context.Context, v onramp.ProductVersion) error {

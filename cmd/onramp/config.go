@@ -29,14 +29,15 @@ var (
 	cmdGateway   = "gateway"
 	cmdWorker    = "worker"
 	cmdBuildDeps = "build-deps"
+	cmdSeed      = "seed"
 	allCmds      = []string{cmdDev, cmdPortal, cmdGateway, cmdWorker}
 	portalCmds   = []string{cmdDev, cmdPortal}
 	gwCmds       = []string{cmdDev, cmdGateway}
 )
 
 var settings = []setting{
-	{flag: "check", def: all("false"), boolean: true, cmds: []string{cmdDev, cmdPortal, cmdGateway, cmdWorker, cmdBuildDeps}, help: "parse and validate the flags and environment, print the resulting settings and exit; builds, deletes, connects to and starts nothing"},
-	{flag: "data", env: "ONRAMP_DATA", def: all(".onramp"), cmds: []string{cmdDev}, help: "data directory: SQLite files, generated secrets, logs, admin-token"},
+	{flag: "check", def: all("false"), boolean: true, cmds: []string{cmdDev, cmdPortal, cmdGateway, cmdWorker, cmdBuildDeps, cmdSeed}, help: "parse and validate the flags and environment, print the resulting settings and exit; builds, deletes, connects to and starts nothing"},
+	{flag: "data", env: "ONRAMP_DATA", def: all(".onramp"), cmds: []string{cmdDev, cmdSeed}, help: "data directory: SQLite files, generated secrets, logs, admin-token (seed: where the dev credential keys are, when CREDENTIAL_KEYS is unset)"},
 	{flag: "bin", env: "ONRAMP_BIN", def: all("bin"), cmds: []string{cmdDev, cmdBuildDeps}, help: "directory for the devstack and kratos binaries (built there when missing or outdated)"},
 	{flag: "fresh", env: "ONRAMP_FRESH", def: all("false"), boolean: true, cmds: []string{cmdDev}, help: "delete the data directory before starting (start from nothing)"},
 	{flag: "portal-addr", env: "PORTAL_ADDR", def: map[string]string{cmdDev: "127.0.0.1:4000", "*": ":4000"}, cmds: portalCmds, help: "portal listen address (UI, /api/v1, /admin/api/v1)"},
@@ -44,7 +45,7 @@ var settings = []setting{
 	{flag: "sandbox-addr", env: "GATEWAY_SANDBOX_ADDR", def: map[string]string{cmdDev: "127.0.0.1:4001", "*": ":4001"}, cmds: gwCmds, help: "sandbox gateway listen address"},
 	{flag: "production-addr", env: "GATEWAY_PRODUCTION_ADDR", def: map[string]string{cmdDev: "127.0.0.1:4002", "*": ":4002"}, cmds: gwCmds, help: "production gateway listen address"},
 	{flag: "gateway-ops-addr", env: "GATEWAY_OPS_ADDR", def: map[string]string{cmdDev: "127.0.0.1:4003", "*": ":4003"}, cmds: gwCmds, help: "gateway operations listen address: /metrics (Prometheus) and /healthz, kept off the partner-facing listeners (empty: none)"},
-	{flag: "mongodb-uri", env: "MONGODB_URI", def: all(""), cmds: allCmds, secret: true, help: "MongoDB connection string (dev: embedded FerretDB when empty)"},
+	{flag: "mongodb-uri", env: "MONGODB_URI", def: all(""), cmds: append(slices.Clone(allCmds), cmdSeed), secret: true, help: "MongoDB connection string (dev: embedded FerretDB when empty; seed: required, e.g. the MongoDB line `onramp dev` prints)"},
 	{flag: "temporal-address", env: "TEMPORAL_ADDRESS", def: all(""), cmds: allCmds, help: "Temporal frontend host:port (dev: embedded server when empty)"},
 	{flag: "temporal-namespace", env: "TEMPORAL_NAMESPACE", def: all("default"), cmds: allCmds, help: "Temporal namespace"},
 	{flag: "kratos-public-url", env: "KRATOS_PUBLIC_URL", def: all(""), cmds: allCmds, help: "Kratos public API URL (dev: child process when empty)"},
@@ -56,7 +57,7 @@ var settings = []setting{
 	{flag: "kratos-providers-file", env: "KRATOS_PROVIDERS_FILE", def: all(""), cmds: []string{cmdPortal}, help: "Kratos config file the portal writes partner SSO providers to (given to Kratos as a second -c)"},
 	{flag: "kratos-hook-token", env: "KRATOS_HOOK_TOKEN", def: all(""), cmds: []string{cmdPortal}, secret: true, help: "token Kratos's registration gate web hook sends (dev: generated)"},
 	{flag: "smtp-url", env: "SMTP_URL", def: all(""), cmds: []string{cmdWorker, cmdPortal}, secret: true, help: "smtp://user:password@host:587?from=no-reply@example.com (dev: the dev mailbox)"},
-	{flag: "credential-keys", env: "CREDENTIAL_KEYS", def: all(""), cmds: allCmds, secret: true, help: "AES-256-GCM keys that seal API keys for reveal: <key id>:<base64 32 bytes>[,…], the first seals (dev: generated)"},
+	{flag: "credential-keys", env: "CREDENTIAL_KEYS", def: all(""), cmds: append(slices.Clone(allCmds), cmdSeed), secret: true, help: "AES-256-GCM keys that seal API keys for reveal: <key id>:<base64 32 bytes>[,…], the first seals (dev: generated)"},
 	{flag: "sla-timezone", env: "SLA_TIMEZONE", def: all("UTC"), cmds: []string{cmdDev, cmdWorker}, help: "time zone of the production review business calendar (IANA name)"},
 	{flag: "sla-hours", env: "SLA_HOURS", def: all("09:00-17:00"), cmds: []string{cmdDev, cmdWorker}, help: "business hours; a review is due at their close"},
 	{flag: "sla-cutoff", env: "SLA_CUTOFF", def: all("15:00"), cmds: []string{cmdDev, cmdWorker}, help: "requests after it are due at the close of the next business day"},
@@ -76,6 +77,12 @@ var settings = []setting{
 	{flag: "mongo-port", env: "DEV_MONGO_PORT", def: all("27017"), cmds: []string{cmdDev}, help: "embedded MongoDB (FerretDB) port"},
 	{flag: "kratos-public-port", env: "DEV_KRATOS_PUBLIC_PORT", def: all("4433"), cmds: []string{cmdDev}, help: "Kratos public API port"},
 	{flag: "kratos-admin-port", env: "DEV_KRATOS_ADMIN_PORT", def: all("4434"), cmds: []string{cmdDev}, help: "Kratos admin API port"},
+	{flag: "products", env: "SEED_PRODUCTS", def: all("20"), cmds: []string{cmdSeed}, help: "products to publish (a plan of 5 for every 5)"},
+	{flag: "versions", env: "SEED_VERSIONS", def: all("3"), cmds: []string{cmdSeed}, help: "versions of each product, published in order (each one's changelog has breaking and non-breaking changes)"},
+	{flag: "operations", env: "SEED_OPERATIONS", def: all("20"), cmds: []string{cmdSeed}, help: "operations of each product's first version"},
+	{flag: "orgs", env: "SEED_ORGS", def: all("100"), cmds: []string{cmdSeed}, help: "partner organisations to invite (on the seeded plans; 60 % signed in)"},
+	{flag: "keys-per-org", env: "SEED_KEYS_PER_ORG", def: all("3"), cmds: []string{cmdSeed}, help: "sandbox keys of each signed-in partner"},
+	{flag: "calls", env: "SEED_CALLS", def: all("10000"), cmds: []string{cmdSeed}, help: "calls to record over the last 7 days, a few partners making most of them"},
 	{flag: "log-level", env: "LOG_LEVEL", def: all("info"), cmds: allCmds, help: "debug, info, warn or error"},
 	{flag: "log-format", env: "LOG_FORMAT", def: map[string]string{cmdDev: "text", "*": "json"}, cmds: allCmds, help: "text or json"},
 }
@@ -190,12 +197,13 @@ var commandHelp = map[string]string{
 	cmdGateway:   "run the sandbox and production gateway listeners against external MongoDB, Temporal and Kratos",
 	cmdWorker:    "run the Temporal worker (workflows and activities) against external MongoDB, Temporal and Kratos",
 	cmdBuildDeps: "build bin/devstack and bin/kratos when missing or outdated (`dev` does this first)",
+	cmdSeed:      "build a large dataset in the configured MongoDB through the portal's services: products and versions, partners with keys, calls (for benchmarks and demos)",
 }
 
 func usage(w io.Writer, only string) {
 	fmt.Fprintln(w, "Onramp — self-service developer portal and API gateway for partner onboarding.")
 	fmt.Fprintln(w, "\nUsage: onramp <command> [flags]\n\nCommands:")
-	for _, c := range append(allCmds, cmdBuildDeps) {
+	for _, c := range append(slices.Clone(allCmds), cmdBuildDeps, cmdSeed) {
 		if only == "" || only == c {
 			fmt.Fprintf(w, "  %-8s %s\n", c, commandHelp[c])
 		}

@@ -44,7 +44,7 @@ func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) i
 		}
 		usage(stdout, only)
 		return 0
-	case cmdDev, cmdPortal, cmdGateway, cmdWorker, cmdBuildDeps:
+	case cmdDev, cmdPortal, cmdGateway, cmdWorker, cmdBuildDeps, cmdSeed:
 	default:
 		fmt.Fprintf(stderr, "onramp: unknown command %q\n\n", cmd)
 		usage(stderr, "")
@@ -54,6 +54,9 @@ func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) i
 	if err != nil {
 		fmt.Fprintln(stderr, "onramp:", err)
 		return 2
+	}
+	if cmd == cmdSeed {
+		return seedMain(v, stdout, stderr)
 	}
 	if v.bool("check") {
 		if cmd != cmdBuildDeps {

@@ -199,3 +199,31 @@ func TestHelpRefusesUnknownCommands(t *testing.T) {
 		t.Errorf("help deploy: exit %d, output %q", code, out.String())
 	}
 }
+
+func TestSeedChecksItsSettings(t *testing.T) {
+	var out bytes.Buffer
+	args := []string{"seed", "--check", "--products", "500", "--versions", "5", "--operations", "50", "--orgs", "10000", "--keys-per-org", "10", "--calls", "1000000"}
+	if code := Main(args, env(map[string]string{"MONGODB_URI": "mongodb://db/x"}), &out, &out); code != 0 {
+		t.Fatalf("exit %d, output %q", code, out.String())
+	}
+	for _, want := range []string{"nothing was started", "--products=500", "--orgs=10000", "--calls=1000000", "MONGODB_URI set"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"seed"}, nil, "MONGODB_URI"},
+		{[]string{"seed", "--check", "--orgs", "many"}, map[string]string{"MONGODB_URI": "mongodb://db/x"}, "not a number"},
+		{[]string{"seed", "--check", "--products", "0", "--orgs", "5"}, map[string]string{"MONGODB_URI": "mongodb://db/x"}, "need products"},
+		{[]string{"seed", "--check", "--calls", "-1"}, map[string]string{"MONGODB_URI": "mongodb://db/x"}, "negative"},
+	} {
+		out.Reset()
+		if code := Main(tc.args, env(tc.env), &out, &out); code != 2 || !strings.Contains(out.String(), tc.want) {
+			t.Errorf("%v: exit %d, output %q; want 2 and %q", tc.args, code, out.String(), tc.want)
+		}
+	}
+}

@@ -52,8 +52,8 @@ func (m *Rotations) RotationsOf(_ context.Context, orgID string) ([]onramp.Rotat
 }
 
 // RotationsIn implements onramp.RotationStore: oldest first.
-func (m *Rotations) RotationsIn(_ context.Context, statuses []string) ([]onramp.Rotation, error) {
-	return m.where(func(r onramp.Rotation) bool { return slices.Contains(statuses, r.Status) }), nil
+func (m *Rotations) RotationsIn(_ context.Context, statuses []string, page onramp.PageRequest) (onramp.Page[onramp.Rotation], error) {
+	return onramp.PageOf(m.where(func(r onramp.Rotation) bool { return slices.Contains(statuses, r.Status) }), onramp.Rotation.QueuePosition, page)
 }
 
 // where lists the rotations that pass keep, oldest first (ties by id).

@@ -53,16 +53,41 @@ func runRotations(t *testing.T, s onramp.RotationStore) {
 	if ids := idsOf(of); ids != "[rot_b rot_a]" {
 		t.Errorf("RotationsOf(org_1) = %s, want newest first [rot_b rot_a]", ids)
 	}
-	pending, _ := s.RotationsIn(ctx, []string{onramp.RotationPendingReview})
-	if ids := idsOf(pending); ids != "[rot_c]" {
+	pending, _ := s.RotationsIn(ctx, []string{onramp.RotationPendingReview}, onramp.PageRequest{})
+	if ids := idsOf(pending.Items); ids != "[rot_c]" {
 		t.Errorf("RotationsIn(pending) = %s, want [rot_c]", ids)
 	}
-	both, _ := s.RotationsIn(ctx, []string{onramp.RotationPendingReview, onramp.RotationOverlapping})
-	if ids := idsOf(both); ids != "[rot_a rot_b rot_c]" {
+	both, _ := s.RotationsIn(ctx, []string{onramp.RotationPendingReview, onramp.RotationOverlapping}, onramp.PageRequest{})
+	if ids := idsOf(both.Items); ids != "[rot_a rot_b rot_c]" {
 		t.Errorf("RotationsIn(pending, overlapping) = %s, want oldest first [rot_a rot_b rot_c]", ids)
 	}
-	if none, _ := s.RotationsIn(ctx, []string{onramp.RotationRejected}); len(none) != 0 {
-		t.Errorf("RotationsIn(rejected) = %s, want none", idsOf(none))
+	if none, _ := s.RotationsIn(ctx, []string{onramp.RotationRejected}, onramp.PageRequest{}); len(none.Items) != 0 {
+		t.Errorf("RotationsIn(rejected) = %s, want none", idsOf(none.Items))
+	}
+	// The queue pages: two statuses merged in order, a cursor kept while rotations are added,
+	// both limits enforced.
+	first, err := s.RotationsIn(ctx, []string{onramp.RotationPendingReview, onramp.RotationOverlapping}, onramp.PageRequest{Limit: 2})
+	if err != nil || idsOf(first.Items) != "[rot_a rot_b]" || first.Next == "" || first.Prev != "" {
+		t.Fatalf("first page of 2 = %s, %v (next %v)", idsOf(first.Items), err, first.Next != "")
+	}
+	if err := s.SaveRotation(ctx, rotation("rot_0", "org_3", onramp.RotationPendingReview, r0.Add(-time.Hour))); err != nil { // before the cursor
+		t.Fatal(err)
+	}
+	if err := s.SaveRotation(ctx, rotation("rot_d", "org_3", onramp.RotationPendingReview, r0.Add(3*time.Minute))); err != nil { // after it
+		t.Fatal(err)
+	}
+	second, _ := s.RotationsIn(ctx, []string{onramp.RotationPendingReview, onramp.RotationOverlapping}, onramp.PageRequest{Cursor: first.Next, Limit: 2})
+	if idsOf(second.Items) != "[rot_c rot_d]" || second.Prev == "" || second.Next != "" {
+		t.Errorf("second page = %s (prev %v, next %v), want [rot_c rot_d], the end", idsOf(second.Items), second.Prev != "", second.Next != "")
+	}
+	back, _ := s.RotationsIn(ctx, []string{onramp.RotationPendingReview, onramp.RotationOverlapping}, onramp.PageRequest{Cursor: second.Prev, Limit: 2})
+	if idsOf(back.Items) != "[rot_a rot_b]" || back.Prev == "" {
+		t.Errorf("back = %s (prev %v), want [rot_a rot_b] with rot_0 before them", idsOf(back.Items), back.Prev != "")
+	}
+	for limit, ok := range map[int]bool{-1: false, onramp.MaxPageLimit: true, onramp.MaxPageLimit + 1: false} {
+		if _, err := s.RotationsIn(ctx, []string{onramp.RotationPendingReview}, onramp.PageRequest{Limit: limit}); (err == nil) != ok {
+			t.Errorf("limit %d = %v, want ok=%v", limit, err, ok)
+		}
 	}
 }
 

@@ -107,6 +107,20 @@ func (m *Memory) SaveUsage(_ context.Context, node string, f onramp.UsageFlush) 
 	return nil
 }
 
+func (m *Memory) UsageMonths(_ context.Context, orgID string, from, to time.Time) ([]onramp.UsageMonth, error) {
+	first := time.Date(from.UTC().Year(), from.UTC().Month(), 1, 0, 0, 0, 0, time.UTC)
+	nodes := m.seenSince(first)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []onramp.UsageMonth{}
+	for k, mo := range m.months {
+		if k.org == orgID && slices.Contains(nodes, k.node) && !k.month.Before(first) && k.month.Before(to) {
+			out = append(out, mo)
+		}
+	}
+	return out, nil
+}
+
 func (m *Memory) UsageTotals(_ context.Context, orgID, product, env string, from, to time.Time) (onramp.UsageTotals, error) {
 	nodes := m.seenSince(time.Date(from.UTC().Year(), from.UTC().Month(), 1, 0, 0, 0, 0, time.UTC))
 	m.mu.Lock()

@@ -203,6 +203,20 @@ func runMonthTotals(t *testing.T, s onramp.UsageStore) {
 	if got, _ := s.UsageTotals(ctx, "org_1", "payments", onramp.Sandbox, month.AddDate(0, 1, 0), month.AddDate(0, 2, 0)); len(got.Days)+len(got.Hours) != 0 {
 		t.Errorf("next month = %+v, want nothing", got)
 	}
+	// The months themselves, read once for every line: summed, they are the lines' totals.
+	months, err := s.UsageMonths(ctx, "org_1", month, month.AddDate(0, 1, 0))
+	if err != nil || len(months) != 2 {
+		t.Fatalf("UsageMonths = %d months, %v; want gw-a's and gw-b's of org_1", len(months), err)
+	}
+	for _, env := range []string{onramp.Sandbox, onramp.Production} {
+		want, _ := s.UsageTotals(ctx, "org_1", "payments", env, month, month.AddDate(0, 1, 0))
+		if got := onramp.SumUsage(months, "payments", env, month, month.AddDate(0, 1, 0)); hoursString(got.Days) != hoursString(want.Days) || hoursString(got.Hours) != hoursString(want.Hours) {
+			t.Errorf("%s: the months sum to %s, UsageTotals says %s", env, hoursString(got.Days), hoursString(want.Days))
+		}
+	}
+	if months, _ := s.UsageMonths(ctx, "org_1", month.AddDate(0, 1, 0), month.AddDate(0, 2, 0)); len(months) != 0 {
+		t.Errorf("next month's months = %+v, want none", months)
+	}
 }
 
 func hoursString(hs []onramp.UsageHour) string {
@@ -305,6 +319,10 @@ func runCallLog(t *testing.T, s onramp.UsageStore) {
 		{onramp.CallFilter{CredentialID: "k1", Operation: "listPayments", To: t0.Add(time.Hour)}, "h-5 h-1"},
 		{onramp.CallFilter{From: t0.Add(10 * time.Minute), To: t0.Add(50 * time.Minute)}, "h-3 h-2"},
 		{onramp.CallFilter{From: t0.Add(152 * time.Minute), To: t0.Add(155 * time.Minute)}, "x-4 x-3 x-2"},
+		// A cursor continues past the call it names: older calls, across pages and nodes.
+		{onramp.CallFilter{After: &onramp.CallCursor{At: x[4].At, ID: x[4].ID}, Limit: 3}, "x-3 x-2 x-1"},
+		{onramp.CallFilter{After: &onramp.CallCursor{At: h4.At, ID: h4.ID}, StatusClass: "4xx"}, "h-2"},
+		{onramp.CallFilter{After: &onramp.CallCursor{At: h1.At, ID: h1.ID}}, ""},
 	} {
 		if got := mustCallIDs(t, s, "org_h", c.f); got != c.want {
 			t.Errorf("Calls(%+v) = %s, want %s", c.f, got, c.want)

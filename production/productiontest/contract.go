@@ -9,16 +9,21 @@ import (
 	"github.com/onramp-dev/onramp"
 )
 
-// NewStore returns an empty store.
-type NewStore func(t *testing.T) Store
+// NewStores returns n stores over the same, empty data: n nodes (clients) of the real store, or
+// one fake n times.
+type NewStores func(t *testing.T, n int) []Store
 
 // RunContract runs the whole contract.
-func RunContract(t *testing.T, newStore NewStore) {
-	t.Run("production requests", func(t *testing.T) { runRequests(t, newStore(t)) })
-	t.Run("notifications", func(t *testing.T) { runNotifications(t, newStore(t)) })
-	t.Run("journeys", func(t *testing.T) { runJourneys(t, newStore(t)) })
-	t.Run("concurrent stages", func(t *testing.T) { runConcurrentStages(t, newStore(t)) })
-	t.Run("quota requests", func(t *testing.T) { runQuotaRequests(t, newStore(t)) })
+func RunContract(t *testing.T, newStores NewStores) {
+	one := func(t *testing.T) Store { return newStores(t, 1)[0] }
+	t.Run("production requests", func(t *testing.T) { runRequests(t, one(t)) })
+	t.Run("notifications", func(t *testing.T) { runNotifications(t, one(t)) })
+	t.Run("journeys", func(t *testing.T) { runJourneys(t, one(t)) })
+	t.Run("concurrent stages", func(t *testing.T) { runConcurrentStages(t, one(t)) })
+	t.Run("quota requests", func(t *testing.T) { runQuotaRequests(t, one(t)) })
+	t.Run("review queue pages and SLA compliance", func(t *testing.T) { runQueuePages(t, one(t)) })
+	t.Run("funnel counters, from two nodes at once", func(t *testing.T) { runFunnelCounters(t, newStores(t, 2)) })
+	t.Run("SLA compliance, from two nodes at once", func(t *testing.T) { runConcurrentCompliance(t, newStores(t, 2)) })
 }
 
 var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
@@ -49,7 +54,8 @@ func runRequests(t *testing.T, s Store) {
 	if len(of) != 2 || of[0].ID != "prq_2" {
 		t.Errorf("requests of org_a = %+v, want prq_2 (newest) then prq_1", of)
 	}
-	open, _ := s.ProductionRequests(ctx, []string{onramp.RequestReceived, onramp.RequestInReview})
+	page, _ := s.ProductionRequests(ctx, []string{onramp.RequestReceived, onramp.RequestInReview}, onramp.PageRequest{})
+	open := page.Items
 	if len(open) != 2 || open[0].ID != "prq_3" || open[1].ID != "prq_1" {
 		t.Errorf("open requests = %+v, want prq_3 (due first) then prq_1", open)
 	}
@@ -71,9 +77,18 @@ func runNotifications(t *testing.T, s Store) {
 		}
 	}
 	_ = s.Notify(ctx, onramp.Notification{ID: "n_other", OrgID: "org_b", At: t0})
-	got, err := s.NotificationsOf(ctx, "org_a", 3)
-	if err != nil || len(got) != 3 || got[0].ID != "n_3" || got[2].ID != "n_1" {
-		t.Fatalf("notifications = %+v, %v; want the newest 3", got, err)
+	page, err := s.NotificationsOf(ctx, "org_a", onramp.PageRequest{Limit: 3})
+	got := page.Items
+	if err != nil || len(got) != 3 || got[0].ID != "n_3" || got[2].ID != "n_1" || page.Next == "" {
+		t.Fatalf("notifications = %+v, %v; want the newest 3 and more", got, err)
+	}
+	_ = s.Notify(ctx, onramp.Notification{ID: "n_9", OrgID: "org_a", At: t0.Add(time.Hour)}) // newer: before the cursor
+	rest, _ := s.NotificationsOf(ctx, "org_a", onramp.PageRequest{Cursor: page.Next, Limit: 3})
+	if len(rest.Items) != 1 || rest.Items[0].ID != "n_0" || rest.Next != "" || rest.Prev == "" {
+		t.Errorf("the next page = %+v, want n_0 alone, the end", rest)
+	}
+	if _, err := s.NotificationsOf(ctx, "org_a", onramp.PageRequest{Limit: onramp.MaxPageLimit + 1}); onramp.ErrorCode(err) != onramp.EINVALID {
+		t.Errorf("a page of %d = %v, want EINVALID", onramp.MaxPageLimit+1, err)
 	}
 }
 
@@ -85,7 +100,8 @@ func runJourneys(t *testing.T, s Store) {
 	_ = s.ReachStage(ctx, "org_a", onramp.StageInvited, t0.Add(time.Hour)) // the first time stays
 	_ = s.ReachStage(ctx, "org_a", onramp.StageFirstSignIn, t0.Add(2*time.Hour))
 	_ = s.ReachStage(ctx, "org_b", onramp.StageInvited, t0)
-	js, err := s.Journeys(ctx)
+	page, err := s.Journeys(ctx, onramp.PageRequest{})
+	js := page.Items
 	if err != nil || len(js) != 2 || js[0].OrgID != "org_a" {
 		t.Fatalf("journeys = %+v, %v", js, err)
 	}
@@ -103,7 +119,8 @@ func runConcurrentStages(t *testing.T, s Store) {
 		go func() { defer wg.Done(); _ = s.ReachStage(ctx, "org_busy", st, t0) }()
 	}
 	wg.Wait()
-	js, _ := s.Journeys(ctx)
+	page, _ := s.Journeys(ctx, onramp.PageRequest{})
+	js := page.Items
 	if len(js) != 1 || len(js[0].Stages) != len(onramp.FunnelStages) {
 		t.Errorf("journey after concurrent stages = %+v, want all %d", js, len(onramp.FunnelStages))
 	}
@@ -130,7 +147,13 @@ func runQuotaRequests(t *testing.T, s Store) {
 	if of, _ := s.QuotaRequestsOf(ctx, "org_a"); len(of) != 2 || of[0].ID != "qr_2" {
 		t.Errorf("of org_a = %+v, want newest first", of)
 	}
-	if in, _ := s.QuotaRequestsIn(ctx, []string{onramp.QuotaPending}); len(in) != 2 || in[0].ID != "qr_1" {
+	if in, _ := s.QuotaRequestsIn(ctx, []string{onramp.QuotaPending}, onramp.PageRequest{}); len(in.Items) != 2 || in.Items[0].ID != "qr_1" {
 		t.Errorf("pending = %+v, want oldest first", in)
+	}
+	first, _ := s.QuotaRequestsIn(ctx, []string{onramp.QuotaPending}, onramp.PageRequest{Limit: 1})
+	_ = s.SaveQuotaRequest(ctx, onramp.QuotaRequest{ID: "qr_1", OrgID: "org_a", Status: onramp.QuotaApproved, CreatedAt: t0}) // decided: leaves the queue
+	next, _ := s.QuotaRequestsIn(ctx, []string{onramp.QuotaPending}, onramp.PageRequest{Cursor: first.Next, Limit: 1})
+	if len(next.Items) != 1 || next.Items[0].ID != "qr_3" || next.Prev != "" {
+		t.Errorf("after qr_1 was decided the next page = %+v, want qr_3 with nothing before it", next)
 	}
 }

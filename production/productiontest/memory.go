@@ -26,6 +26,8 @@ type Memory struct {
 	notifications map[string]onramp.Notification
 	journeys      map[string]onramp.Journey
 	quotas        map[string]onramp.QuotaRequest
+	sla           onramp.SLACompliance
+	funnel        onramp.FunnelStats
 }
 
 var _ Store = (*Memory)(nil)
@@ -44,8 +46,19 @@ func (m *Memory) SaveProductionRequest(_ context.Context, r onramp.ProductionReq
 	defer m.mu.Unlock()
 	r.CreatedAt = ms(r.CreatedAt)
 	r.History, r.Products, r.WebhookURLs = slices.Clone(r.History), slices.Clone(r.Products), slices.Clone(r.WebhookURLs)
+	if old, ok := m.requests[r.ID]; ok {
+		m.sla.Count(old, -1)
+	}
+	m.sla.Count(r, 1)
 	m.requests[r.ID] = r
 	return nil
+}
+
+// SLACompliance implements onramp.ProductionRequestStore: counted as requests are saved.
+func (m *Memory) SLACompliance(context.Context) (onramp.SLACompliance, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sla, nil
 }
 
 // FindProductionRequest implements onramp.ProductionRequestStore.
@@ -82,19 +95,10 @@ func (m *Memory) ProductionRequestsOf(_ context.Context, orgID string) ([]onramp
 	}), nil
 }
 
-// ProductionRequests implements onramp.ProductionRequestStore: soonest SLA due first, none last.
-func (m *Memory) ProductionRequests(_ context.Context, statuses []string) ([]onramp.ProductionRequest, error) {
-	return m.requestsWhere(func(r onramp.ProductionRequest) bool { return slices.Contains(statuses, r.Status) }, func(a, b onramp.ProductionRequest) bool {
-		switch {
-		case a.SLADue == nil || b.SLADue == nil:
-			if (a.SLADue == nil) != (b.SLADue == nil) {
-				return a.SLADue == nil // MongoDB sorts a missing field first
-			}
-		case !a.SLADue.Equal(*b.SLADue):
-			return a.SLADue.Before(*b.SLADue)
-		}
-		return a.ID < b.ID
-	}), nil
+// ProductionRequests implements onramp.ProductionRequestStore: soonest SLA due first, none first.
+func (m *Memory) ProductionRequests(_ context.Context, statuses []string, page onramp.PageRequest) (onramp.Page[onramp.ProductionRequest], error) {
+	rs := m.requestsWhere(func(r onramp.ProductionRequest) bool { return slices.Contains(statuses, r.Status) }, func(a, b onramp.ProductionRequest) bool { return false })
+	return onramp.PageOf(rs, onramp.ProductionRequest.QueuePosition, page)
 }
 
 // Notify implements onramp.OnboardingStore: once per id.
@@ -108,8 +112,8 @@ func (m *Memory) Notify(_ context.Context, n onramp.Notification) error {
 	return nil
 }
 
-// NotificationsOf implements onramp.OnboardingStore: newest first, at most limit (0: all).
-func (m *Memory) NotificationsOf(_ context.Context, orgID string, limit int) ([]onramp.Notification, error) {
+// NotificationsOf implements onramp.OnboardingStore: newest first.
+func (m *Memory) NotificationsOf(_ context.Context, orgID string, page onramp.PageRequest) (onramp.Page[onramp.Notification], error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := []onramp.Notification{}
@@ -118,19 +122,10 @@ func (m *Memory) NotificationsOf(_ context.Context, orgID string, limit int) ([]
 			out = append(out, n)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].At.Equal(out[j].At) {
-			return out[i].At.After(out[j].At)
-		}
-		return out[i].ID < out[j].ID
-	})
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
+	return onramp.PageOf(out, onramp.Notification.Position, page)
 }
 
-// ReachStage implements onramp.OnboardingStore: the first time stays.
+// ReachStage implements onramp.OnboardingStore: the first time stays, and counts in the funnel once.
 func (m *Memory) ReachStage(_ context.Context, orgID, stage string, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -138,6 +133,7 @@ func (m *Memory) ReachStage(_ context.Context, orgID, stage string, at time.Time
 	if !ok {
 		j = onramp.Journey{OrgID: orgID, Stages: map[string]time.Time{}}
 	}
+	m.funnel.Add(onramp.JourneyStep(j.Stages, stage, ms(at)))
 	if _, done := j.Stages[stage]; !done {
 		j.Stages[stage] = ms(at)
 	}
@@ -146,7 +142,7 @@ func (m *Memory) ReachStage(_ context.Context, orgID, stage string, at time.Time
 }
 
 // Journeys implements onramp.OnboardingStore: by organisation id.
-func (m *Memory) Journeys(context.Context) ([]onramp.Journey, error) {
+func (m *Memory) Journeys(_ context.Context, page onramp.PageRequest) (onramp.Page[onramp.Journey], error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := []onramp.Journey{}
@@ -157,7 +153,15 @@ func (m *Memory) Journeys(context.Context) ([]onramp.Journey, error) {
 		}
 		out = append(out, onramp.Journey{OrgID: j.OrgID, Stages: stages})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].OrgID < out[j].OrgID })
+	return onramp.PageOf(out, onramp.Journey.Position, page)
+}
+
+// FunnelStats implements onramp.OnboardingStore: counted as stages are reached.
+func (m *Memory) FunnelStats(context.Context) (onramp.FunnelStats, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out onramp.FunnelStats
+	out.Add(m.funnel) // a copy
 	return out, nil
 }
 
@@ -205,6 +209,7 @@ func (m *Memory) QuotaRequestsOf(_ context.Context, orgID string) ([]onramp.Quot
 }
 
 // QuotaRequestsIn implements onramp.QuotaRequestStore: oldest first.
-func (m *Memory) QuotaRequestsIn(_ context.Context, statuses []string) ([]onramp.QuotaRequest, error) {
-	return m.quotasWhere(func(r onramp.QuotaRequest) bool { return slices.Contains(statuses, r.Status) }, false), nil
+func (m *Memory) QuotaRequestsIn(_ context.Context, statuses []string, page onramp.PageRequest) (onramp.Page[onramp.QuotaRequest], error) {
+	rs := m.quotasWhere(func(r onramp.QuotaRequest) bool { return slices.Contains(statuses, r.Status) }, false)
+	return onramp.PageOf(rs, onramp.QuotaRequest.QueuePosition, page)
 }

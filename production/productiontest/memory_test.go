@@ -6,6 +6,13 @@ import (
 	"github.com/onramp-dev/onramp/production/productiontest"
 )
 
-func TestMemoryContract(t *testing.T) {
-	productiontest.RunContract(t, func(*testing.T) productiontest.Store { return productiontest.NewMemory() })
+func TestMemoryPassesTheContract(t *testing.T) {
+	productiontest.RunContract(t, func(t *testing.T, n int) []productiontest.Store {
+		m := productiontest.NewMemory()
+		out := make([]productiontest.Store, n)
+		for i := range out {
+			out[i] = m
+		}
+		return out
+	})
 }

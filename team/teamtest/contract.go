@@ -25,6 +25,8 @@ func RunContract(t *testing.T, newStores NewStores) {
 	t.Run("an owner is kept", func(t *testing.T) { runOwnerKept(t, newStores(t, 1)[0]) })
 	t.Run("an owner is kept under concurrent changes", func(t *testing.T) { runOwnerKeptConcurrently(t, newStores(t, 2)) })
 	t.Run("audit", func(t *testing.T) { runAudit(t, newStores(t, 1)[0]) })
+	t.Run("partner list pages, filters and search", func(t *testing.T) { runPartnerPages(t, newStores(t, 1)[0]) })
+	t.Run("team lists page", func(t *testing.T) { runTeamPages(t, newStores(t, 1)[0]) })
 }
 
 var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
@@ -43,7 +45,8 @@ func runOrganizations(t *testing.T, s Store) {
 	if err := s.CreateOrganization(ctx, org("org_a", t0)); onramp.ErrorCode(err) != onramp.ECONFLICT {
 		t.Errorf("creating org_a again = %v, want ECONFLICT", err)
 	}
-	list, err := s.ListOrganizations(ctx)
+	page, err := s.ListOrganizations(ctx, onramp.OrgQuery{})
+	list := page.Items
 	if err != nil || len(list) != 2 || list[0].ID != "org_b" || list[1].ID != "org_a" {
 		t.Fatalf("list = %+v, %v; want org_b (newest) then org_a", list, err)
 	}
@@ -161,7 +164,8 @@ func runSSODomainsUnique(t *testing.T, nodes []Store) {
 			t.Errorf("a claim failed with %v, want success or ECONFLICT", err)
 		}
 	}
-	all, _ := nodes[1].ListOrganizations(ctx)
+	page, _ := nodes[1].ListOrganizations(ctx, onramp.OrgQuery{})
+	all := page.Items
 	if stored != 1 || refused != 7 || len(all) != 1 {
 		t.Fatalf("%d stored, %d refused, %d organisations: want one claim of shared.example to win", stored, refused, len(all))
 	}
@@ -368,11 +372,13 @@ func runAudit(t *testing.T, s Store) {
 		t.Fatal(err)
 	}
 	_ = s.AppendAudit(ctx, onramp.AuditEvent{OrgID: "org_b", Action: "other", At: t0})
-	got, err := s.Audit(ctx, "org_a", 3)
-	if err != nil || len(got) != 3 || got[0].ID != "ev_4" || got[0].Action != "member.invited" || got[2].ID != "ev_2" {
-		t.Fatalf("audit = %+v, %v; want the newest 3, the retried write counted once", got, err)
+	page, err := s.Audit(ctx, "org_a", onramp.PageRequest{Limit: 3})
+	got := page.Items
+	if err != nil || len(got) != 3 || got[0].ID != "ev_4" || got[0].Action != "member.invited" || got[2].ID != "ev_2" || page.Next == "" {
+		t.Fatalf("audit = %+v, %v; want the newest 3, the retried write counted once, and a next page", got, err)
 	}
-	if all, _ := s.Audit(ctx, "org_a", 0); len(all) != 5 {
-		t.Errorf("all of org_a's audit = %d events, want 5", len(all))
+	rest, _ := s.Audit(ctx, "org_a", onramp.PageRequest{Cursor: page.Next, Limit: 3})
+	if len(rest.Items) != 2 || rest.Items[1].ID != "ev_0" || rest.Next != "" || rest.Prev == "" {
+		t.Errorf("the rest of org_a's audit = %+v, want ev_1 and ev_0, the end", rest)
 	}
 }

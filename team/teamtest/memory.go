@@ -5,7 +5,6 @@ package teamtest
 import (
 	"context"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -94,20 +93,52 @@ func (m *Memory) FindOrganization(_ context.Context, id string) (onramp.Organiza
 	return clone(o), nil
 }
 
-// ListOrganizations implements onramp.OrganizationStore: newest invitation first.
-func (m *Memory) ListOrganizations(context.Context) ([]onramp.Organization, error) {
+// ListOrganizations implements onramp.OrganizationStore with the reference pagination.
+func (m *Memory) ListOrganizations(_ context.Context, q onramp.OrgQuery) (onramp.Page[onramp.Organization], error) {
+	if err := q.Validate(); err != nil {
+		return onramp.Page[onramp.Organization]{}, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var found []onramp.Organization
+	for _, o := range m.orgs {
+		if q.Matches(o) {
+			found = append(found, clone(o).Public())
+		}
+	}
+	pos := onramp.Organization.Position
+	if term := q.ScanTerm(); term != "" {
+		pos = func(o onramp.Organization) onramp.Position { return o.SearchPosition(term) }
+	}
+	return onramp.PageOf(found, pos, q.Page)
+}
+
+// all is every organisation, newest invitation first (m.mu held).
+func (m *Memory) all() []onramp.Organization {
 	out := make([]onramp.Organization, 0, len(m.orgs))
 	for _, o := range m.orgs {
 		out = append(out, clone(o))
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].InvitedAt.Equal(out[j].InvitedAt) {
-			return out[i].InvitedAt.After(out[j].InvitedAt)
+	return sortedBy(out, onramp.Organization.Position)
+}
+
+// sortedBy sorts items in the order of their positions.
+func sortedBy[T any](items []T, pos func(T) onramp.Position) []T {
+	slices.SortFunc(items, func(a, b T) int { return pos(a).Compare(pos(b)) })
+	return items
+}
+
+// SSOOrganizations implements onramp.OrganizationStore: by id.
+func (m *Memory) SSOOrganizations(context.Context) ([]onramp.Organization, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []onramp.Organization{}
+	for _, o := range m.all() {
+		if o.SSO != nil {
+			out = append(out, o)
 		}
-		return out[i].ID < out[j].ID
-	})
+	}
+	slices.SortFunc(out, func(a, b onramp.Organization) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
@@ -155,8 +186,10 @@ func (m *Memory) domainsFree(o onramp.Organization) error {
 }
 
 // SSOOrganization implements onramp.OrganizationStore: the earliest invited one for domain.
-func (m *Memory) SSOOrganization(ctx context.Context, domain string) (onramp.Organization, bool, error) {
-	all, _ := m.ListOrganizations(ctx)
+func (m *Memory) SSOOrganization(_ context.Context, domain string) (onramp.Organization, bool, error) {
+	m.mu.Lock()
+	all := m.all()
+	m.mu.Unlock()
 	for i := len(all) - 1; i >= 0; i-- {
 		if all[i].SSO != nil && slices.Contains(all[i].SSO.Domains, domain) {
 			return all[i], true, nil
@@ -181,13 +214,7 @@ func (m *Memory) membersWhere(keep func(onramp.Member) bool) []onramp.Member {
 			out = append(out, mem)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].JoinedAt.Equal(out[j].JoinedAt) {
-			return out[i].JoinedAt.Before(out[j].JoinedAt)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out
+	return sortedBy(out, onramp.Member.Position)
 }
 
 // MembershipsOf implements onramp.MemberStore: oldest first.
@@ -258,18 +285,23 @@ func (m *Memory) invitationsWhere(keep func(onramp.MemberInvitation) bool, newes
 			out = append(out, inv)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if newestFirst {
-			return out[i].CreatedAt.After(out[j].CreatedAt)
-		}
-		return out[i].CreatedAt.Before(out[j].CreatedAt)
+	if newestFirst {
+		return sortedBy(out, onramp.MemberInvitation.Position)
+	}
+	return sortedBy(out, func(i onramp.MemberInvitation) onramp.Position {
+		return onramp.Position{Key: onramp.OldestFirst(i.CreatedAt), ID: i.ID}
 	})
-	return out
 }
 
 // Invitations implements onramp.TeamStore: newest first.
 func (m *Memory) Invitations(_ context.Context, orgID string) ([]onramp.MemberInvitation, error) {
 	return m.invitationsWhere(func(i onramp.MemberInvitation) bool { return i.OrgID == orgID }, true), nil
+}
+
+// InvitationPage implements onramp.TeamStore.
+func (m *Memory) InvitationPage(ctx context.Context, orgID, status string, page onramp.PageRequest) (onramp.Page[onramp.MemberInvitation], error) {
+	all := m.invitationsWhere(func(i onramp.MemberInvitation) bool { return i.OrgID == orgID && (status == "" || i.Status == status) }, true)
+	return onramp.PageOf(all, onramp.MemberInvitation.Position, page)
 }
 
 // PendingInvitationsFor implements onramp.TeamStore: oldest first.
@@ -284,6 +316,13 @@ func (m *Memory) MembersOf(_ context.Context, orgID string) ([]onramp.Member, er
 	return m.membersWhere(func(x onramp.Member) bool { return x.OrgID == orgID }), nil
 }
 
+// MemberPage implements onramp.TeamStore.
+func (m *Memory) MemberPage(ctx context.Context, orgID string, page onramp.PageRequest) (onramp.Page[onramp.Member], error) {
+	all, _ := m.MembersOf(ctx, orgID)
+	return onramp.PageOf(all, onramp.Member.Position, page)
+}
+
+// MembersOfAll implements onramp.TeamStore.
 func (m *Memory) MembersOfAll(_ context.Context, orgIDs []string) ([]onramp.Member, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -352,8 +391,8 @@ func (m *Memory) AppendAudit(_ context.Context, e onramp.AuditEvent) error {
 	return nil
 }
 
-// Audit implements onramp.TeamStore: newest first, at most limit (0: all).
-func (m *Memory) Audit(_ context.Context, orgID string, limit int) ([]onramp.AuditEvent, error) {
+// Audit implements onramp.TeamStore: newest first.
+func (m *Memory) Audit(_ context.Context, orgID string, page onramp.PageRequest) (onramp.Page[onramp.AuditEvent], error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := []onramp.AuditEvent{}
@@ -362,14 +401,5 @@ func (m *Memory) Audit(_ context.Context, orgID string, limit int) ([]onramp.Aud
 			out = append(out, e)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].At.Equal(out[j].At) {
-			return out[i].At.After(out[j].At)
-		}
-		return strings.Compare(out[i].ID, out[j].ID) > 0
-	})
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
+	return onramp.PageOf(out, onramp.AuditEvent.Position, page)
 }
