@@ -176,20 +176,6 @@ func Retired(versions []ProductVersion, now time.Time) bool {
 	return len(versions) > 0
 }
 
-// Quota is a number of requests per period.
-type Quota struct {
-	Limit  int64  `json:"limit" bson:"limit" yaml:"limit"`
-	Period string `json:"period" bson:"period" yaml:"period"` // "day" or "month"
-}
-
-// Validate returns EINVALID when the limit is not positive or the period unknown.
-func (q Quota) Validate() error {
-	if q.Limit <= 0 || (q.Period != "day" && q.Period != "month") {
-		return Errorf(EINVALID, "quota needs a positive limit and a period of day or month (got %d per %q)", q.Limit, q.Period)
-	}
-	return nil
-}
-
 // Grant is what a plan, or an assignment, gives an organisation on one product.
 type Grant struct {
 	Scopes       []string `json:"scopes" bson:"scopes" yaml:"scopes"`
