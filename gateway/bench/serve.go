@@ -116,7 +116,7 @@ func inMemoryGateway(upstream string) (http.Handler, error) {
 		return nil, err
 	}
 	store, creds := catalogtest.NewMemory(), credentialstest.NewMemory()
-	cat, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: engine, SandboxURL: "http://s", ProductionURL: "http://p"})
+	cat, err := catalog.New(catalog.Config{Store: store, Assignments: store, Policy: engine, Announcements: &catalogtest.Announcements{}, SandboxURL: "http://s", ProductionURL: "http://p"})
 	if err != nil {
 		return nil, err
 	}
