@@ -1,0 +1,21 @@
+package gateway
+
+import (
+	"strings"
+	"testing"
+)
+
+// isIdentityHeader is normalizedHeader's "x-onramp-" prefix without building the string: both
+// answer the same for every spelling a partner may try, and for names that only look close.
+func FuzzIsIdentityHeaderIsTheNormalizedPrefix(f *testing.F) {
+	for _, name := range []string{"X-Onramp-Org", "x_onramp_org", "X.Onramp.Org", "X-ONRAMP-", "x-onramp", "X-Onramp", "Content-Type",
+		"X-Onrampx-Org", "Y-Onramp-Org", "X--Onramp-Org", "X-OnRamp_Plan", "", "X-Onramp-\u00e9", "\u212a-Onramp-Org"} {
+		f.Add(name)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		want := strings.HasPrefix(normalizedHeader(name), "x-onramp-")
+		if got := isIdentityHeader(name); got != want {
+			t.Errorf("isIdentityHeader(%q) = %v, normalizedHeader says %v", name, got, want)
+		}
+	})
+}
