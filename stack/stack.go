@@ -314,7 +314,7 @@ func (s *Stack) shared(ctx, bg context.Context) (d deps, err error) {
 			return d, err
 		}
 		s.catalog = d.cat
-		if d.subs, err = subscriptions.New(subscriptions.Config{Catalog: d.cat, Versions: d.catalog, Policy: d.policy, Organizations: d.orgs,
+		if d.subs, err = subscriptions.New(subscriptions.Config{Catalog: d.cat, Versions: d.cat.Versions(), Policy: d.policy, Organizations: d.orgs,
 			Members: d.orgs, Team: d.orgs, Subscriptions: d.subStore, Tokens: d.subStore, PortalURL: s.portalURLOrDefault()}); err != nil {
 			return d, err
 		}

@@ -34,6 +34,11 @@ type published struct {
 
 // published loads product's version and its changelog; ENOTFOUND while it is not stored.
 func (s *Service) published(ctx context.Context, product, version string) (published, error) {
+	// Who sees the version is the catalog's answer (and Versions may be its snapshot): it must
+	// hold what the store holds.
+	if err := s.cfg.Catalog.Sync(ctx, product, version); err != nil {
+		return published{}, err
+	}
 	p, err := s.cfg.Versions.FindProduct(ctx, product)
 	if err != nil {
 		return published{}, err
@@ -45,10 +50,6 @@ func (s *Service) published(ctx context.Context, product, version string) (publi
 	i := slices.IndexFunc(versions, func(v onramp.ProductVersion) bool { return v.Version == version })
 	if i < 0 {
 		return published{}, onramp.Errorf(onramp.ENOTFOUND, "%s has no version %q (yet)", product, version)
-	}
-	// Who sees the version is the catalog's answer: it must hold what the store holds.
-	if err := s.cfg.Catalog.Sync(ctx, product, version); err != nil {
-		return published{}, err
 	}
 	changes, prev, err := s.changelog(ctx, versions, i)
 	if err != nil {

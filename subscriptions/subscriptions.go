@@ -27,7 +27,7 @@ import (
 // Config holds the service's dependencies.
 type Config struct {
 	Catalog       *catalog.Catalog    // what an organisation sees, and the changelogs
-	Versions      onramp.CatalogStore // whether a version is stored yet (announcements wait for it)
+	Versions      onramp.CatalogStore // products and versions (the catalog's snapshot in the stack); announcements Sync it first
 	Policy        onramp.Policy       // policies/members decides every action
 	Organizations onramp.OrganizationStore
 	Members       onramp.MemberStore // a feed token holder's memberships
