@@ -323,7 +323,7 @@ func (s *Server) productPage(c *gin.Context) {
 		return
 	}
 	v.Levels = onramp.SubscriptionLevels
-	if v.DeprecatedCalls, err = s.deprecatedCallsOf(c, org, slug); err != nil {
+	if v.DeprecatedCalls, err = s.cfg.Impact.Section(ctx, actor(c), org, slug); err != nil {
 		s.failPage(c, err)
 		return
 	}

@@ -169,9 +169,3 @@ func (s *Server) migrationSummaries(c *gin.Context, product string, lifecycles [
 	}
 	return out, nil
 }
-
-// deprecatedCallsOf is the product page's section for the member's organisation (nil: nothing
-// to show, or policy keeps the member from reading usage).
-func (s *Server) deprecatedCallsOf(c *gin.Context, orgID, product string) (*impact.Section, error) {
-	return s.cfg.Impact.Section(c.Request.Context(), actor(c), orgID, product)
-}
