@@ -369,7 +369,8 @@ type UsageReader interface {
 	// UsageTotals returns the product's daily and hourly calls in env for [from, to).
 	UsageTotals(ctx context.Context, orgID, product, env string, from, to time.Time) (UsageTotals, error)
 	// UsageMonths returns every node's months of the organisation that overlap [from, to), for
-	// SumUsage to total each line from one read (a node's month is one document of every line).
+	// SumUsage to total each line from one read (a node's month is one document of every line);
+	// without the lines' Uses, which OperationUsage reads.
 	UsageMonths(ctx context.Context, orgID string, from, to time.Time) ([]UsageMonth, error)
 	// Calls lists the organisation's logged calls that pass the filter, newest first.
 	Calls(ctx context.Context, orgID string, f CallFilter) ([]UsageEvent, error)

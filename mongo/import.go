@@ -202,9 +202,13 @@ func (s *Usage) ImportUsage(ctx context.Context, node string, flushes []onramp.U
 			docs[c] = append(docs[c], pageDoc{ID: id, OrgID: org, Node: node, CallPage: p})
 		}
 		for _, m := range f.Months {
-			m.Month = m.Month.UTC()
-			c := s.rewritten(ctx, "usage_months_"+month(m.Month), org)
-			docs[c] = append(docs[c], monthDoc{ID: nodeDocID(org, node), Node: node, UsageMonth: m})
+			doc, uses := splitUses(org, node, m)
+			c := s.rewritten(ctx, "usage_months_"+month(doc.Month), org)
+			docs[c] = append(docs[c], doc)
+			c = s.rewritten(ctx, "usage_uses_"+month(doc.Month), org)
+			for _, u := range uses {
+				docs[c] = append(docs[c], u)
+			}
 		}
 		h := f.Head
 		h.UpdatedAt = at

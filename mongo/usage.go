@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -25,6 +26,7 @@ import (
 //	gateway_nodes            _id <node>                  the node's heartbeat
 //	quota_counts_<YYYYMMDD>  _id <counter id>@<node>     its running total of a counter whose window starts that day
 //	usage_months_<YYYYMM>    _id <org>@<node>            its running totals of an organisation's month
+//	usage_uses_<YYYYMM>      _id <org>@<node>#<product>  its month's calls of one product per version and operation
 //	usage_heads_<YYYYMM>     _id <org>@<node>            its credential use and call-log index, as of that month
 //	usage_open_<YYYYMM>      _id <org>@<node>#<ok|err>   the log page it is still filling
 //	usage_pages_<YYYYMMDD>   _id <org>@<node>#<page key> a closed page of calls of that day (inserted once)
@@ -34,10 +36,20 @@ import (
 // a sixteenth of the active organisations' documents. (MongoDB, which updates by _id through an
 // index, gets the same layout: one layout, whichever server a reader and a writer see.)
 //
+// A month's calls per version and operation (UsageLine.Uses) are kept apart from its totals, one
+// document per product: they are most of a busy partner's month (200 KB at 100 000 calls over 5
+// products), the usage page never reads them, and impact reads one product's. A node rewrites a
+// product's document only when it changed since the node last wrote it.
+//
 // Readers list the nodes, then read each node's documents by _id and sum them. Retention drops
 // whole day collections. usage_counters holds the shared counters written before per-node
 // counting: read, never written.
-type Usage struct{ db *DB }
+type Usage struct {
+	db *DB
+
+	mu      sync.Mutex
+	written map[string]uint64 // a hash of the uses document last written, by collection and _id
+}
 
 var _ onramp.UsageStore = (*Usage)(nil)
 
@@ -59,7 +71,7 @@ func NewUsage(db *DB) *Usage {
 	if db == nil {
 		panic("mongo.NewUsage: nil db")
 	}
-	return &Usage{db: db}
+	return &Usage{db: db, written: map[string]uint64{}}
 }
 
 // SaveNode records the node's heartbeat.
@@ -169,6 +181,74 @@ type monthDoc struct {
 	onramp.UsageMonth `bson:",inline"`
 }
 
+// usesDoc is one node's calls of one product in one month, per version and operation: the
+// month's lines of the product with their Uses only.
+type usesDoc struct {
+	ID      string             `bson:"_id"`
+	OrgID   string             `bson:"org_id"`
+	Node    string             `bson:"node"`
+	Month   time.Time          `bson:"month"`
+	Product string             `bson:"product"`
+	Lines   []onramp.UsageLine `bson:"lines"`
+}
+
+func usesID(org, node, product string) string { return nodeDocID(org, node) + "#" + product }
+
+// splitUses is the month as written (its lines without their uses) and its uses documents, one
+// per product that has any.
+func splitUses(org, node string, m onramp.UsageMonth) (monthDoc, []usesDoc) {
+	m.Month = m.Month.UTC()
+	lines := make([]onramp.UsageLine, len(m.Lines))
+	var uses []usesDoc
+	of := map[string]int{} // the product's document in uses
+	for i, l := range m.Lines {
+		lines[i], lines[i].Uses = l, nil
+		if len(l.Uses) == 0 {
+			continue
+		}
+		j, ok := of[l.Product]
+		if !ok {
+			j, of[l.Product] = len(uses), len(uses)
+			uses = append(uses, usesDoc{ID: usesID(org, node, l.Product), OrgID: org, Node: node, Month: m.Month, Product: l.Product})
+		}
+		uses[j].Lines = append(uses[j].Lines, onramp.UsageLine{Product: l.Product, Environment: l.Environment, Uses: l.Uses})
+	}
+	m.Lines = lines
+	return monthDoc{ID: nodeDocID(org, node), Node: node, UsageMonth: m}, uses
+}
+
+// saveUses replaces the uses documents that changed since this store last wrote them.
+func (s *Usage) saveUses(ctx context.Context, coll string, docs []usesDoc) error {
+	for _, d := range docs {
+		raw, err := bson.Marshal(d)
+		if err != nil {
+			return err
+		}
+		h := fnv.New64a()
+		_, _ = h.Write(raw)
+		key, sum := coll+"/"+d.ID, h.Sum64()
+		s.mu.Lock()
+		same := s.written[key] == sum
+		s.mu.Unlock()
+		if same {
+			continue
+		}
+		if _, err := s.db.Collection(coll).ReplaceOne(ctx, bson.M{"_id": d.ID}, bson.Raw(raw), options.Replace().SetUpsert(true)); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		if len(s.written) >= maxWrittenKept {
+			clear(s.written) // forgetting costs a rewrite each, not a lost write
+		}
+		s.written[key] = sum
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// maxWrittenKept bounds what saveUses remembers: an entry per organisation, product and month.
+const maxWrittenKept = 200000
+
 type headDoc struct {
 	ID               string `bson:"_id"`
 	Node             string `bson:"node"`
@@ -226,9 +306,11 @@ func (s *Usage) SaveUsage(ctx context.Context, node string, f onramp.UsageFlush)
 		return err
 	}
 	for _, m := range f.Months {
-		m.Month = m.Month.UTC()
-		id := nodeDocID(org, node)
-		if _, err := s.db.Collection(s.rewritten(ctx, "usage_months_"+month(m.Month), org)).ReplaceOne(ctx, bson.M{"_id": id}, monthDoc{ID: id, Node: node, UsageMonth: m}, options.Replace().SetUpsert(true)); err != nil {
+		doc, uses := splitUses(org, node, m)
+		if err := s.saveUses(ctx, s.rewritten(ctx, "usage_uses_"+month(doc.Month), org), uses); err != nil {
+			return err
+		}
+		if _, err := s.db.Collection(s.rewritten(ctx, "usage_months_"+month(doc.Month), org)).ReplaceOne(ctx, bson.M{"_id": doc.ID}, doc, options.Replace().SetUpsert(true)); err != nil {
 			return err
 		}
 	}
@@ -268,7 +350,8 @@ func (s *Usage) UsageTotals(ctx context.Context, orgID, product, env string, fro
 	return onramp.SumUsage(months, product, env, from.UTC(), to.UTC()), err
 }
 
-// UsageMonths reads the nodes' months that overlap [from, to), each by _id.
+// UsageMonths reads the nodes' months that overlap [from, to), each by _id, without their lines'
+// Uses (OperationUsage reads those).
 func (s *Usage) UsageMonths(ctx context.Context, orgID string, from, to time.Time) ([]onramp.UsageMonth, error) {
 	from, to = from.UTC(), to.UTC()
 	first := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
@@ -293,9 +376,10 @@ func (s *Usage) UsageMonths(ctx context.Context, orgID string, from, to time.Tim
 	return months, nil
 }
 
-// OperationUsage reads, for each organisation, the nodes' months that overlap [from, to) by _id
-// (grouped per bucket collection: one $in on MongoDB, one exact read each on FerretDB) and sums
-// them.
+// OperationUsage reads, for each organisation, the nodes' uses documents of product in the months
+// that overlap [from, to) by _id (grouped per bucket collection: one $in on MongoDB, one exact
+// read each on FerretDB) and sums them.
+
 func (s *Usage) OperationUsage(ctx context.Context, product string, orgIDs []string, from, to time.Time) (map[string][]onramp.OperationUsage, error) {
 	from, to = from.UTC(), to.UTC()
 	first := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
@@ -307,18 +391,18 @@ func (s *Usage) OperationUsage(ctx context.Context, product string, orgIDs []str
 	for m := first; m.Before(to); m = m.AddDate(0, 1, 0) {
 		byColl := map[string][]string{}
 		for _, org := range orgIDs {
-			c := s.rewritten(ctx, "usage_months_"+month(m), org)
+			c := s.rewritten(ctx, "usage_uses_"+month(m), org)
 			for _, n := range nodes {
-				byColl[c] = append(byColl[c], nodeDocID(org, n))
+				byColl[c] = append(byColl[c], usesID(org, n, product))
 			}
 		}
 		for c, ids := range byColl {
-			docs, err := findIDs[monthDoc](ctx, s.db, c, ids)
+			docs, err := findIDs[usesDoc](ctx, s.db, c, ids)
 			if err != nil {
 				return nil, err
 			}
 			for _, d := range docs {
-				months[d.OrgID] = append(months[d.OrgID], d.UsageMonth)
+				months[d.OrgID] = append(months[d.OrgID], onramp.UsageMonth{OrgID: d.OrgID, Month: d.Month, Lines: d.Lines})
 			}
 		}
 	}

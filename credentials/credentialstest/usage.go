@@ -115,6 +115,10 @@ func (m *Memory) UsageMonths(_ context.Context, orgID string, from, to time.Time
 	out := []onramp.UsageMonth{}
 	for k, mo := range m.months {
 		if k.org == orgID && slices.Contains(nodes, k.node) && !k.month.Before(first) && k.month.Before(to) {
+			mo.Lines = slices.Clone(mo.Lines)
+			for i := range mo.Lines {
+				mo.Lines[i].Uses = nil // OperationUsage reads them
+			}
 			out = append(out, mo)
 		}
 	}

@@ -105,6 +105,31 @@ func runOperationUsage(t *testing.T, s onramp.UsageStore) {
 	if got, err := s.OperationUsage(ctx, "payments", nil, from, to); err != nil || len(got) != 0 {
 		t.Errorf("no organisations = %v, %v; want nothing", got, err)
 	}
+	// A node's running totals replace what it wrote: again unchanged, then grown.
+	grown := months["gw-b"][0]
+	mustSaveUsage(t, s, "gw-b", onramp.UsageFlush{Head: onramp.UsageHead{OrgID: "org_1"}, Months: []onramp.UsageMonth{grown}})
+	grown.Lines = []onramp.UsageLine{{Product: "payments", Environment: onramp.Sandbox, Uses: []onramp.OperationUse{
+		use("v1", "listPayments", []onramp.DayCalls{d(nov, 25, 6)}, last("k_sb", nov.AddDate(0, 0, 24).Add(3*time.Hour))),
+	}}}
+	mustSaveUsage(t, s, "gw-b", onramp.UsageFlush{Head: onramp.UsageHead{OrgID: "org_1"}, Months: []onramp.UsageMonth{grown}})
+	got, err = s.OperationUsage(ctx, "payments", []string{"org_1"}, from, to)
+	if want := "v1/listPayments/production 12-02:5 k_prod@12-02T08; v1/listPayments/sandbox 11-25:8 k_sb@11-25T03"; err != nil || str(got["org_1"]) != want {
+		t.Errorf("after gw-b's totals grew: OperationUsage[org_1] = %s, %v\nwant %s", str(got["org_1"]), err, want)
+	}
+	// The months' totals come without the uses (OperationUsage reads those), every line kept.
+	ms, err := s.UsageMonths(ctx, "org_1", nov, dec)
+	lines := 0
+	for _, m := range ms {
+		for _, l := range m.Lines {
+			lines++
+			if len(l.Uses) != 0 {
+				t.Errorf("UsageMonths: %s/%s of %s has %d uses, want none", l.Product, l.Environment, m.Month.Format("2006-01"), len(l.Uses))
+			}
+		}
+	}
+	if err != nil || len(ms) != 2 || lines != 3 {
+		t.Errorf("UsageMonths(org_1, November) = %d months of %d lines, %v; want gw-a's (payments, accounts) and gw-b's (payments)", len(ms), lines, err)
+	}
 }
 
 var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
