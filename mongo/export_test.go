@@ -55,3 +55,8 @@ func ListPositions(ctx context.Context, d *DB, list string) ([]onramp.Position, 
 
 // ChunkMax is how many entries a chunk holds.
 const ChunkMax = chunkMax
+
+// UsageCollection is the bucket collection of base that holds org's documents.
+func (s *Usage) UsageCollection(base, org string) string {
+	return s.rewritten(context.Background(), base, org)
+}

@@ -189,20 +189,20 @@ func (s *Onboarding) ImportNotifications(ctx context.Context, ns []onramp.Notifi
 func (s *Usage) ImportUsage(ctx context.Context, node string, flushes []onramp.UsageFlush) error {
 	docs := map[string][]any{}
 	for _, f := range flushes {
-		org, at := f.Head.OrgID, f.Head.UpdatedAt.UTC().Truncate(time.Millisecond)
+		org, at := f.Head.OrgID, f.Head.UpdatedAt
 		for _, p := range f.Pages {
-			p.Ref = utcRef(p.Ref)
-			for j := range p.Calls {
-				p.Calls[j].At = p.Calls[j].At.UTC().Truncate(time.Millisecond)
+			c, id := s.pageDocID(ctx, org, node, p.Ref, at)
+			d, err := newPageDoc(id, org, node, p)
+			if err != nil {
+				return err
 			}
-			c, id := "usage_pages_"+day(p.Ref.Hour), pageID(org, node, p.Ref)
-			if p.Ref.Open {
-				c, id = s.rewritten(ctx, "usage_open_"+month(at), org), openID(org, node, p.Ref.Errors)
-			}
-			docs[c] = append(docs[c], pageDoc{ID: id, OrgID: org, Node: node, CallPage: p})
+			docs[c] = append(docs[c], d)
 		}
 		for _, m := range f.Months {
-			doc, uses := splitUses(org, node, m)
+			doc, uses, err := monthDocs(org, node, m)
+			if err != nil {
+				return err
+			}
 			c := s.rewritten(ctx, "usage_months_"+month(doc.Month), org)
 			docs[c] = append(docs[c], doc)
 			c = s.rewritten(ctx, "usage_uses_"+month(doc.Month), org)
@@ -210,13 +210,12 @@ func (s *Usage) ImportUsage(ctx context.Context, node string, flushes []onramp.U
 				docs[c] = append(docs[c], u)
 			}
 		}
-		h := f.Head
-		h.UpdatedAt = at
-		for i := range h.Pages {
-			h.Pages[i] = utcRef(h.Pages[i])
+		h, err := newHeadDoc(org, node, f.Head, at)
+		if err != nil {
+			return err
 		}
 		c := s.rewritten(ctx, "usage_heads_"+month(at), org)
-		docs[c] = append(docs[c], headDoc{ID: nodeDocID(org, node), Node: node, UsageHead: h})
+		docs[c] = append(docs[c], h)
 	}
 	// Pages before months and heads, as SaveUsage writes them: a head never lists a missing page.
 	pagesFirst := func(c string) int {

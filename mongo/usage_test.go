@@ -71,6 +71,44 @@ func TestSharedCountersBeforePerNodeCountingStillCount(t *testing.T) {
 	}
 }
 
+// Documents written before bodies (their values inline, as a data directory of an earlier build
+// holds them) read as they are.
+func TestUsageWrittenInlineStillReads(t *testing.T) {
+	db := MustOpen(t)
+	u := mongo.NewUsage(db)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Second)
+	monthStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	ym := now.Format("200601")
+	if err := u.SaveNode(ctx, onramp.GatewayNode{ID: "gw-old", StartedAt: now, SeenAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	call := onramp.UsageEvent{ID: "ev_1", OrgID: "org_1", Product: "payments", Environment: onramp.Sandbox, Method: "GET", Path: "/payments", Status: 200, At: now, CredentialID: "cred_1"}
+	ref := onramp.CallPageRef{Open: true, Hour: now.Truncate(time.Hour), Count: 1, First: now, Last: now}
+	inline := map[string]bson.M{
+		u.UsageCollection("usage_months_"+ym, "org_1"): {"_id": "org_1@gw-old", "node": "gw-old", "org_id": "org_1", "month": monthStart, "lines": bson.A{
+			bson.M{"product": "payments", "environment": onramp.Sandbox, "days": bson.A{bson.M{"hour": now.Truncate(24 * time.Hour), "calls": 3, "errors": 1}}}}},
+		u.UsageCollection("usage_heads_"+ym, "org_1"): {"_id": "org_1@gw-old", "node": "gw-old", "org_id": "org_1", "updated_at": now,
+			"credentials": bson.A{bson.M{"credential_id": "cred_1", "last_used_at": now}}, "pages": bson.A{ref}},
+		u.UsageCollection("usage_open_"+ym, "org_1"): {"_id": "org_1@gw-old#ok", "org_id": "org_1", "node": "gw-old", "ref": ref, "calls": bson.A{call}},
+	}
+	for coll, doc := range inline {
+		if _, err := db.Collection(coll).InsertOne(ctx, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := u.UsageTotals(ctx, "org_1", "payments", onramp.Sandbox, monthStart, now.Add(time.Hour))
+	if err != nil || len(got.Days) != 1 || got.Days[0].Calls != 3 || got.Days[0].Errors != 1 {
+		t.Errorf("UsageTotals = %+v, %v; want the inline month's day of 3 calls, 1 error", got, err)
+	}
+	if last, err := u.LastUsed(ctx, "org_1"); err != nil || !last["cred_1"].Equal(now) {
+		t.Errorf("LastUsed = %v, %v; want cred_1 at %s from the inline head", last, err, now)
+	}
+	if calls, err := u.Calls(ctx, "org_1", onramp.CallFilter{Limit: 10}); err != nil || len(calls) != 1 || calls[0].ID != "ev_1" {
+		t.Errorf("Calls = %+v, %v; want ev_1 from the inline open page", calls, err)
+	}
+}
+
 // Every write the gateways cache records a change, in whichever process it happens.
 func TestWritesRecordChanges(t *testing.T) {
 	db := MustOpen(t)
