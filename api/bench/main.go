@@ -223,7 +223,29 @@ func timePages(o options, st *stack.Stack, p *partner, admin string) ([]result, 
 		fmt.Printf("    %-46s n=%-3d p50 %8s  p95 %8s  p99 %8s  %s\n", pg.name, len(res.samples), ms(res.p(50)), ms(res.p(95)), ms(res.p(99)), strings.Join(res.failures, "; "))
 		rows = append(rows, res)
 	}
-	return rows, nil
+	pub := timePublish(st.PortalURL, adminAPI, product, o.size)
+	fmt.Printf("    %-46s n=%-3d p50 %8s  p95 %8s  p99 %8s  %s\n", pub.name, len(pub.samples), ms(pub.p(50)), ms(pub.p(95)), ms(pub.p(99)), strings.Join(pub.failures, "; "))
+	return append(rows, pub), nil
+}
+
+// publishesTimed is how many versions timePublish publishes, one after the other.
+const publishesTimed = 5
+
+// timePublish publishes new versions of product through the admin API, as a provider's CI would,
+// once the catalog holds the seeded versions (the changelog compares each with the one before).
+func timePublish(portal string, admin []string, product string, size seed.Size) result {
+	res := result{page: page{name: fmt.Sprintf("Publish one version (admin API), at %d versions", size.Products*size.Versions), target: 1000}}
+	for i := range publishesTimed {
+		n := size.Versions + 1 + i
+		in := map[string]any{"version": fmt.Sprintf("v%d", n), "release_notes": "Timed by the benchmark.", "spec": string(seed.Spec(product, product, n, size.Operations))}
+		start := time.Now()
+		err := doJSON("POST", portal+"/admin/api/v1/products/"+url.PathEscape(product)+"/versions", in, admin, http.StatusCreated, nil)
+		res.samples = append(res.samples, time.Since(start))
+		if err != nil {
+			res.failures = append(res.failures, err.Error())
+		}
+	}
+	return res
 }
 
 func must[T any](v T, err error) T {
