@@ -32,7 +32,7 @@ func TestE2EUsageExactAcrossNodes(t *testing.T) {
 	_, key := MustFirstSandboxKey(t, st, org, token)
 	second := MustSecondGateway(t, st)
 	const limit, clients, calls = 120, 6, 40
-	mustQuotaOf(t, st, org, limit)
+	probes := mustQuotaOf(t, st, org, key, limit, st.SandboxURL, second.SandboxURL)
 
 	var mu sync.Mutex
 	var got []nodeCall
@@ -84,10 +84,10 @@ func TestE2EUsageExactAcrossNodes(t *testing.T) {
 	var l usageLine
 	waitFor(t, 3*time.Second, "every call on the usage page", func() bool {
 		l = usageLineOf(t, mustUsage(t, st, org, token), "payments")
-		return l.Calls == clients*calls && l.Used == int64(statuses[200])
+		return l.Calls == int64(clients*calls+probes) && l.Used == int64(statuses[200])
 	})
-	if l.Errors != int64(statuses[404]+statuses[429]) {
-		t.Errorf("usage errors = %d, want the %d 404s and 429s", l.Errors, statuses[404]+statuses[429])
+	if l.Errors != int64(statuses[404]+statuses[429]+probes) {
+		t.Errorf("usage errors = %d, want the %d 404s and 429s and the %d probes of the quota", l.Errors, statuses[404]+statuses[429], probes)
 	}
 	var ids []string
 	waitFor(t, 10*time.Second, "the 80 % and 95 % alerts", func() bool {
@@ -129,7 +129,7 @@ func TestE2EDataPlaneSurvivesStoreOutage(t *testing.T) {
 	st := MustOwnStack(t)
 	org, token := MustPartnerSession(t, st, "Outage", "standard")
 	_, known := MustFirstSandboxKey(t, st, org, token)
-	mustQuotaOf(t, st, org, 1_000_000)
+	probes := mustQuotaOf(t, st, org, known, 1_000_000)
 	var created struct {
 		Credential credentialBody `json:"credential"`
 		Key        string         `json:"key"`
@@ -210,9 +210,9 @@ func TestE2EDataPlaneSurvivesStoreOutage(t *testing.T) {
 	var l usageLine
 	waitFor(t, 20*time.Second, "the calls made during the outage on the usage page", func() bool {
 		l = usageLineOf(t, mustUsage(t, st, org, token), "payments")
-		return l.Calls >= sent.Load()+admittedBefore && l.Used >= sent.Load()+admittedBefore // usage and quota are flushed apart
+		return l.Calls >= sent.Load()+admittedBefore+int64(probes) && l.Used >= sent.Load()+admittedBefore // usage and quota are flushed apart
 	})
-	if want := sent.Load() + admittedBefore; l.Calls != want || l.Used != want {
-		t.Errorf("usage after the outage: %d calls, %d used; want the %d calls with the known key and the second key's %d before its revocation", l.Calls, l.Used, sent.Load(), admittedBefore)
+	if want := sent.Load() + admittedBefore; l.Calls != want+int64(probes) || l.Used != want {
+		t.Errorf("usage after the outage: %d calls, %d used; want the %d calls with the known key, the second key's %d before its revocation and the %d probes of the quota (calls, not used)", l.Calls, l.Used, sent.Load(), admittedBefore, probes)
 	}
 }

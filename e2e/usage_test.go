@@ -63,19 +63,28 @@ func mustUsage(tb testing.TB, st *stack.Stack, org onramp.Organization, token st
 
 // mustQuotaOf sets the organisation's payments quota (sandbox only) as the provider would, and
 // waits out the gateways' assignment cache.
-func mustQuotaOf(tb testing.TB, st *stack.Stack, org onramp.Organization, limit int64) {
+// mustQuotaOf sets the organisation's payments quota in the sandbox and waits until each gateway
+// (the shared stack's unless named) applies it: a call to a path payments does not have answers
+// 404 with the node's RateLimit-Limit and uses no quota. It returns how many such calls it made;
+// each counts on the usage page as a call and an error.
+func mustQuotaOf(tb testing.TB, st *stack.Stack, org onramp.Organization, key string, limit int64, gateways ...string) int {
 	tb.Helper()
 	MustDo(tb, "PUT", st.PortalURL+"/admin/api/v1/partners/"+org.ID+"/assignments/payments",
 		map[string]any{"plan": "standard", "scopes": []string{"payments:read", "payments:write"}, "environments": []string{"sandbox"}, "quota": map[string]any{"limit": limit, "period": "day"}},
 		http.StatusOK, nil, "Authorization", "Bearer "+MustAdminToken(tb, st))
-	waitFor(tb, 5*time.Second, "the new quota in the store", func() bool {
-		var as struct {
-			Assignments []onramp.Assignment `json:"assignments"`
-		}
-		MustGetJSON(tb, st.PortalURL+"/admin/api/v1/partners/"+org.ID+"/assignments", http.StatusOK, &as, "Authorization", "Bearer "+MustAdminToken(tb, st))
-		return slices.ContainsFunc(as.Assignments, func(a onramp.Assignment) bool { return a.Product == "payments" && a.Quota.Limit == limit })
-	})
-	time.Sleep(600 * time.Millisecond)
+	if len(gateways) == 0 {
+		gateways = []string{st.SandboxURL}
+	}
+	probes := 0
+	want := strconv.FormatInt(limit, 10)
+	for _, g := range gateways {
+		waitFor(tb, 15*time.Second, "the quota of "+want+" applied by "+g, func() bool {
+			status, header, _ := gatewayCall(tb, "GET", g+"/payments/v2/nowhere", key, "")
+			probes++
+			return status == http.StatusNotFound && header.Get("RateLimit-Limit") == want
+		})
+	}
+	return probes
 }
 
 func notificationIDs(tb testing.TB, st *stack.Stack, org onramp.Organization, token, prefix string) []string {
@@ -136,7 +145,7 @@ func TestE2EUsageAlertsOnceAcrossGatewayNodes(t *testing.T) {
 	org, token := MustPartnerSession(t, st, "Alerted", "standard")
 	_, key := MustFirstSandboxKey(t, st, org, token)
 	second := MustSecondGateway(t, st)
-	mustQuotaOf(t, st, org, 40)
+	probes := mustQuotaOf(t, st, org, key, 40, st.SandboxURL, second.SandboxURL)
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -204,7 +213,7 @@ func TestE2EUsageAlertsOnceAcrossGatewayNodes(t *testing.T) {
 	waitFor(t, 3*time.Second, "both nodes' counts on the usage page", func() bool {
 		u = mustUsage(t, st, org, token)
 		l = usageLineOf(t, u, "payments")
-		return l.Used == int64(statuses[200]) && l.Calls == 60
+		return l.Used == int64(statuses[200]) && l.Calls == int64(60+probes)
 	})
 	if l.Alert != 95 || len(u.Notifications) != 2 {
 		t.Errorf("payments usage %+v with %d alerts, want 95 %% or more with both alerts", l, len(u.Notifications))
@@ -288,7 +297,7 @@ func TestE2EUsageQuotaIncrease(t *testing.T) {
 	st := MustSharedStack(t)
 	org, token := MustPartnerSession(t, st, "Growing", "standard")
 	_, key := MustFirstSandboxKey(t, st, org, token)
-	mustQuotaOf(t, st, org, 3)
+	mustQuotaOf(t, st, org, key, 3)
 	for range 3 {
 		gatewayCall(t, "GET", st.SandboxURL+"/payments/v2/payments", key, "")
 	}
@@ -365,7 +374,7 @@ func TestE2EUsageBrowser(t *testing.T) {
 	st := MustSharedStack(t)
 	org, token := MustPartnerSession(t, st, "Charted", "standard")
 	_, key := MustFirstSandboxKey(t, st, org, token)
-	mustQuotaOf(t, st, org, 10)
+	mustQuotaOf(t, st, org, key, 10)
 	for range 9 {
 		if status, _, body := gatewayCall(t, "GET", st.SandboxURL+"/payments/v2/payments", key, ""); status != 200 {
 			t.Fatalf("call = %d %s", status, body)

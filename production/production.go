@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/onramp-dev/onramp"
@@ -34,7 +36,11 @@ type Config struct {
 }
 
 // Service handles production requests and their review.
-type Service struct{ cfg Config }
+type Service struct {
+	cfg   Config
+	names sync.Map // organisation id → name, for the queues (see OrgNames)
+	named atomic.Int64
+}
 
 // New fails fast on a missing dependency.
 func New(cfg Config) (*Service, error) {
@@ -300,12 +306,25 @@ func (s *Service) OrgNames(ctx context.Context, ids []string) map[string]string 
 		if _, ok := names[id]; ok {
 			continue
 		}
+		if n, ok := s.names.Load(id); ok {
+			names[id] = n.(string)
+			continue
+		}
 		if o, err := s.cfg.Organizations.FindOrganization(ctx, id); err == nil {
 			names[id] = o.Name
+			if s.named.Load() < maxNamesCached {
+				s.names.Store(id, o.Name)
+				s.named.Add(1)
+			}
 		}
 	}
 	return names
 }
+
+// maxNamesCached bounds OrgNames' cache: an organisation's name is set when it is invited and
+// nothing changes it, so a cached name is never stale, and the queues' pages (five lists of up to
+// 50) read only the names they have not seen — each an organisation document read.
+const maxNamesCached = 100_000
 
 // AdminRequest returns any request for the provider; ENOTFOUND for an unknown id.
 func (s *Service) AdminRequest(ctx context.Context, a onramp.Actor, id string) (onramp.ProductionRequest, error) {
