@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -240,7 +241,7 @@ func (e *Engine) Decide(ctx context.Context, decision string, input any) (Decisi
 	if !ok {
 		return Decision{}, onramp.Errorf(onramp.EINTERNAL, "no policy decision %q", decision)
 	}
-	rs, err := q.Eval(ctx, rego.EvalParsedInput(toValue(input)), rego.EvalMetrics(noMetrics))
+	rs, err := q.Eval(ctx, rego.EvalParsedInput(toValue(input)), rego.EvalMetrics(noMetrics), rego.EvalExternalCancel(&ctxCancel{ctx: ctx}))
 	if err != nil {
 		return Decision{}, fmt.Errorf("evaluate %s: %w", decision, err)
 	}
@@ -272,6 +273,16 @@ func (e *Engine) Decide(ctx context.Context, decision string, input any) (Decisi
 	}
 	return d, nil
 }
+
+// ctxCancel stops an evaluation when its context ends, checked at each expression, instead of
+// the goroutine OPA starts per evaluation to watch ctx, which cost more than a small decision.
+type ctxCancel struct {
+	ctx       context.Context
+	cancelled atomic.Bool
+}
+
+func (c *ctxCancel) Cancel()         { c.cancelled.Store(true) }
+func (c *ctxCancel) Cancelled() bool { return c.cancelled.Load() || c.ctx.Err() != nil }
 
 func decisionOf(obj map[string]any) (Decision, error) {
 	allow, ok := obj["allow"].(bool)
