@@ -241,27 +241,37 @@ func (e *Engine) Decide(ctx context.Context, decision string, input any) (Decisi
 	if !ok {
 		return Decision{}, onramp.Errorf(onramp.EINTERNAL, "no policy decision %q", decision)
 	}
-	rs, err := q.Eval(ctx, rego.EvalParsedInput(toValue(input)), rego.EvalMetrics(noMetrics), rego.EvalExternalCancel(&ctxCancel{ctx: ctx}))
+	rs, err := q.Eval(ctx, rego.EvalParsedInput(toValue(input)), rego.EvalMetrics(noMetrics), rego.EvalExternalCancel(&ctxCancel{ctx: ctx}), rego.EvalGenerateJSON(asAST))
 	if err != nil {
 		return Decision{}, fmt.Errorf("evaluate %s: %w", decision, err)
 	}
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
 		return Decision{}, fmt.Errorf("policy %s: undefined result", decision)
 	}
-	obj, ok := rs[0].Expressions[0].Value.(map[string]any)
+	obj, ok := rs[0].Expressions[0].Value.(ast.Object)
 	if !ok {
-		return Decision{}, fmt.Errorf("policy %s: result is %T, want an object", decision, rs[0].Expressions[0].Value)
+		return Decision{}, fmt.Errorf("policy %s: result is %v, want an object", decision, rs[0].Expressions[0].Value)
 	}
 	d, err := decisionOf(obj)
 	if err != nil {
 		return Decision{}, fmt.Errorf("policy %s: %w", decision, err)
 	}
-	if ops, ok := obj["operations"].(map[string]any); ok {
-		d.Operations = make(map[string]Decision, len(ops))
-		for id, v := range ops {
-			o, _ := v.(map[string]any)
-			if d.Operations[id], err = decisionOf(o); err != nil {
-				return Decision{}, fmt.Errorf("policy %s, operation %s: %w", decision, id, err)
+	if t := obj.Get(operationsKey); t != nil {
+		if ops, ok := t.Value.(ast.Object); ok {
+			d.Operations = make(map[string]Decision, ops.Len())
+			err = ops.Iter(func(k, v *ast.Term) error {
+				id, ok := k.Value.(ast.String)
+				if !ok {
+					return fmt.Errorf("operation %v: the key is not a string", k)
+				}
+				o, _ := v.Value.(ast.Object)
+				if d.Operations[string(id)], err = decisionOf(o); err != nil {
+					return fmt.Errorf("operation %s: %w", id, err)
+				}
+				return nil
+			})
+			if err != nil {
+				return Decision{}, fmt.Errorf("policy %s, %w", decision, err)
 			}
 		}
 	}
@@ -284,17 +294,36 @@ type ctxCancel struct {
 func (c *ctxCancel) Cancel()         { c.cancelled.Store(true) }
 func (c *ctxCancel) Cancelled() bool { return c.cancelled.Load() || c.ctx.Err() != nil }
 
-func decisionOf(obj map[string]any) (Decision, error) {
-	allow, ok := obj["allow"].(bool)
+// asAST keeps an evaluation's result in OPA's AST: decisionOf reads the few fields it needs
+// from it, instead of OPA converting all of it to Go maps and slices first.
+func asAST(t *ast.Term, _ *rego.EvalContext) (any, error) { return t.Value, nil }
+
+var allowKey, reasonsKey, operationsKey = ast.StringTerm("allow"), ast.StringTerm("reasons"), ast.StringTerm("operations")
+
+// decisionOf reads {"allow": bool, "reasons": set or array of strings}; other reasons are dropped.
+func decisionOf(obj ast.Object) (Decision, error) {
+	var allow ast.Value
+	if obj != nil {
+		if t := obj.Get(allowKey); t != nil {
+			allow = t.Value
+		}
+	}
+	b, ok := allow.(ast.Boolean)
 	if !ok {
 		return Decision{}, errors.New("result has no boolean allow")
 	}
-	d := Decision{Allow: allow, Reasons: []string{}}
-	if rs, ok := obj["reasons"].([]any); ok {
-		for _, r := range rs {
-			if s, ok := r.(string); ok {
-				d.Reasons = append(d.Reasons, s)
-			}
+	d := Decision{Allow: bool(b), Reasons: []string{}}
+	add := func(r *ast.Term) {
+		if s, ok := r.Value.(ast.String); ok {
+			d.Reasons = append(d.Reasons, string(s))
+		}
+	}
+	if t := obj.Get(reasonsKey); t != nil {
+		switch rs := t.Value.(type) {
+		case ast.Set:
+			rs.Foreach(add)
+		case *ast.Array:
+			rs.Foreach(add)
 		}
 	}
 	sort.Strings(d.Reasons)
