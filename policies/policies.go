@@ -401,17 +401,7 @@ func toValue(v any) ast.Value {
 		}
 		return ast.NewArray(terms...)
 	case map[string]any:
-		pairs := make([][2]*ast.Term, 0, len(x))
-		for k, e := range x {
-			var t *ast.Term
-			if b, ok := e.(bool); ok {
-				t = ast.InternedTerm(b)
-			} else {
-				t = ast.NewTerm(toValue(e))
-			}
-			pairs = append(pairs, [2]*ast.Term{keyTerm(k), t})
-		}
-		return ast.NewObject(pairs...)
+		return objectOf(x)
 	case ast.Value:
 		return x
 	}
@@ -419,6 +409,34 @@ func toValue(v any) ast.Value {
 		return val
 	}
 	return ast.NullValue
+}
+
+// objectOf converts x with a handful of allocations whatever its size: the pairs stay on the
+// stack and the values that need a new term share one slice of them.
+func objectOf(x map[string]any) ast.Object {
+	var buf [8][2]*ast.Term
+	pairs := buf[:0]
+	if len(x) > len(buf) {
+		pairs = make([][2]*ast.Term, 0, len(x))
+	}
+	n := 0
+	for _, e := range x {
+		if _, ok := e.(bool); !ok {
+			n++
+		}
+	}
+	terms := make([]ast.Term, n)
+	for k, e := range x {
+		var t *ast.Term
+		if b, ok := e.(bool); ok {
+			t = ast.InternedTerm(b)
+		} else {
+			t, terms = &terms[0], terms[1:]
+			t.Value = toValue(e)
+		}
+		pairs = append(pairs, [2]*ast.Term{keyTerm(k), t})
+	}
+	return ast.NewObject(pairs...)
 }
 
 // keyTerms interns object keys (field names, scopes, environments: a small, bounded vocabulary);
