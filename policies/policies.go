@@ -313,21 +313,40 @@ func decisionOf(obj ast.Object) (Decision, error) {
 		return Decision{}, errors.New("result has no boolean allow")
 	}
 	d := Decision{Allow: bool(b), Reasons: []string{}}
-	add := func(r *ast.Term) {
-		if s, ok := r.Value.(ast.String); ok {
-			d.Reasons = append(d.Reasons, string(s))
-		}
-	}
 	if t := obj.Get(reasonsKey); t != nil {
-		switch rs := t.Value.(type) {
-		case ast.Set:
-			rs.Foreach(add)
-		case *ast.Array:
-			rs.Foreach(add)
+		d.Reasons = stringsOf(t.Value)
+	}
+	return d, nil
+}
+
+// stringsOf returns the strings of a set or an array, sorted; it allocates nothing for an empty
+// one, an allowed decision's reasons.
+func stringsOf(v ast.Value) []string {
+	switch c := v.(type) {
+	case ast.Set:
+		if c.Len() > 0 {
+			return sortedStrings(c.Foreach)
+		}
+	case *ast.Array:
+		if c.Len() > 0 {
+			return sortedStrings(c.Foreach)
 		}
 	}
-	sort.Strings(d.Reasons)
-	return d, nil
+	return []string{}
+}
+
+func sortedStrings(foreach func(func(*ast.Term))) []string {
+	var out []string
+	foreach(func(t *ast.Term) {
+		if s, ok := t.Value.(ast.String); ok {
+			out = append(out, string(s))
+		}
+	})
+	if out == nil {
+		return []string{}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // ReadModules parses the .rego files of fsys, with or without the _test.rego files.
