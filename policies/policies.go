@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -240,27 +241,37 @@ func (e *Engine) Decide(ctx context.Context, decision string, input any) (Decisi
 	if !ok {
 		return Decision{}, onramp.Errorf(onramp.EINTERNAL, "no policy decision %q", decision)
 	}
-	rs, err := q.Eval(ctx, rego.EvalParsedInput(toValue(input)), rego.EvalMetrics(noMetrics))
+	rs, err := q.Eval(ctx, rego.EvalParsedInput(toValue(input)), rego.EvalMetrics(noMetrics), rego.EvalExternalCancel(&ctxCancel{ctx: ctx}), rego.EvalGenerateJSON(asAST))
 	if err != nil {
 		return Decision{}, fmt.Errorf("evaluate %s: %w", decision, err)
 	}
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
 		return Decision{}, fmt.Errorf("policy %s: undefined result", decision)
 	}
-	obj, ok := rs[0].Expressions[0].Value.(map[string]any)
+	obj, ok := rs[0].Expressions[0].Value.(ast.Object)
 	if !ok {
-		return Decision{}, fmt.Errorf("policy %s: result is %T, want an object", decision, rs[0].Expressions[0].Value)
+		return Decision{}, fmt.Errorf("policy %s: result is %v, want an object", decision, rs[0].Expressions[0].Value)
 	}
 	d, err := decisionOf(obj)
 	if err != nil {
 		return Decision{}, fmt.Errorf("policy %s: %w", decision, err)
 	}
-	if ops, ok := obj["operations"].(map[string]any); ok {
-		d.Operations = make(map[string]Decision, len(ops))
-		for id, v := range ops {
-			o, _ := v.(map[string]any)
-			if d.Operations[id], err = decisionOf(o); err != nil {
-				return Decision{}, fmt.Errorf("policy %s, operation %s: %w", decision, id, err)
+	if t := obj.Get(operationsKey); t != nil {
+		if ops, ok := t.Value.(ast.Object); ok {
+			d.Operations = make(map[string]Decision, ops.Len())
+			err = ops.Iter(func(k, v *ast.Term) error {
+				id, ok := k.Value.(ast.String)
+				if !ok {
+					return fmt.Errorf("operation %v: the key is not a string", k)
+				}
+				o, _ := v.Value.(ast.Object)
+				if d.Operations[string(id)], err = decisionOf(o); err != nil {
+					return fmt.Errorf("operation %s: %w", id, err)
+				}
+				return nil
+			})
+			if err != nil {
+				return Decision{}, fmt.Errorf("policy %s, %w", decision, err)
 			}
 		}
 	}
@@ -273,21 +284,69 @@ func (e *Engine) Decide(ctx context.Context, decision string, input any) (Decisi
 	return d, nil
 }
 
-func decisionOf(obj map[string]any) (Decision, error) {
-	allow, ok := obj["allow"].(bool)
+// ctxCancel stops an evaluation when its context ends, checked at each expression, instead of
+// the goroutine OPA starts per evaluation to watch ctx, which cost more than a small decision.
+type ctxCancel struct {
+	ctx       context.Context
+	cancelled atomic.Bool
+}
+
+func (c *ctxCancel) Cancel()         { c.cancelled.Store(true) }
+func (c *ctxCancel) Cancelled() bool { return c.cancelled.Load() || c.ctx.Err() != nil }
+
+// asAST keeps an evaluation's result in OPA's AST: decisionOf reads the few fields it needs
+// from it, instead of OPA converting all of it to Go maps and slices first.
+func asAST(t *ast.Term, _ *rego.EvalContext) (any, error) { return t.Value, nil }
+
+var allowKey, reasonsKey, operationsKey = ast.StringTerm("allow"), ast.StringTerm("reasons"), ast.StringTerm("operations")
+
+// decisionOf reads {"allow": bool, "reasons": set or array of strings}; other reasons are dropped.
+func decisionOf(obj ast.Object) (Decision, error) {
+	var allow ast.Value
+	if obj != nil {
+		if t := obj.Get(allowKey); t != nil {
+			allow = t.Value
+		}
+	}
+	b, ok := allow.(ast.Boolean)
 	if !ok {
 		return Decision{}, errors.New("result has no boolean allow")
 	}
-	d := Decision{Allow: allow, Reasons: []string{}}
-	if rs, ok := obj["reasons"].([]any); ok {
-		for _, r := range rs {
-			if s, ok := r.(string); ok {
-				d.Reasons = append(d.Reasons, s)
-			}
+	d := Decision{Allow: bool(b), Reasons: []string{}}
+	if t := obj.Get(reasonsKey); t != nil {
+		d.Reasons = stringsOf(t.Value)
+	}
+	return d, nil
+}
+
+// stringsOf returns the strings of a set or an array, sorted; it allocates nothing for an empty
+// one, an allowed decision's reasons.
+func stringsOf(v ast.Value) []string {
+	switch c := v.(type) {
+	case ast.Set:
+		if c.Len() > 0 {
+			return sortedStrings(c.Foreach)
+		}
+	case *ast.Array:
+		if c.Len() > 0 {
+			return sortedStrings(c.Foreach)
 		}
 	}
-	sort.Strings(d.Reasons)
-	return d, nil
+	return []string{}
+}
+
+func sortedStrings(foreach func(func(*ast.Term))) []string {
+	var out []string
+	foreach(func(t *ast.Term) {
+		if s, ok := t.Value.(ast.String); ok {
+			out = append(out, string(s))
+		}
+	})
+	if out == nil {
+		return []string{}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // ReadModules parses the .rego files of fsys, with or without the _test.rego files.
@@ -361,17 +420,7 @@ func toValue(v any) ast.Value {
 		}
 		return ast.NewArray(terms...)
 	case map[string]any:
-		pairs := make([][2]*ast.Term, 0, len(x))
-		for k, e := range x {
-			var t *ast.Term
-			if b, ok := e.(bool); ok {
-				t = ast.InternedTerm(b)
-			} else {
-				t = ast.NewTerm(toValue(e))
-			}
-			pairs = append(pairs, [2]*ast.Term{keyTerm(k), t})
-		}
-		return ast.NewObject(pairs...)
+		return objectOf(x)
 	case ast.Value:
 		return x
 	}
@@ -379,6 +428,34 @@ func toValue(v any) ast.Value {
 		return val
 	}
 	return ast.NullValue
+}
+
+// objectOf converts x with a handful of allocations whatever its size: the pairs stay on the
+// stack and the values that need a new term share one slice of them.
+func objectOf(x map[string]any) ast.Object {
+	var buf [8][2]*ast.Term
+	pairs := buf[:0]
+	if len(x) > len(buf) {
+		pairs = make([][2]*ast.Term, 0, len(x))
+	}
+	n := 0
+	for _, e := range x {
+		if _, ok := e.(bool); !ok {
+			n++
+		}
+	}
+	terms := make([]ast.Term, n)
+	for k, e := range x {
+		var t *ast.Term
+		if b, ok := e.(bool); ok {
+			t = ast.InternedTerm(b)
+		} else {
+			t, terms = &terms[0], terms[1:]
+			t.Value = toValue(e)
+		}
+		pairs = append(pairs, [2]*ast.Term{keyTerm(k), t})
+	}
+	return ast.NewObject(pairs...)
 }
 
 // keyTerms interns object keys (field names, scopes, environments: a small, bounded vocabulary);

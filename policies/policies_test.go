@@ -134,6 +134,15 @@ func TestUndefinedDecisionIsAnError(t *testing.T) {
 	}
 }
 
+func TestDecideStopsWhenContextEnds(t *testing.T) {
+	e := MustEngine(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if d, err := e.Decide(ctx, policies.Members, map[string]any{"role": "owner", "action": "catalog.view"}); err == nil {
+		t.Fatalf("cancelled context decided %+v without error", d)
+	}
+}
+
 func TestDecideCatalogOperations(t *testing.T) {
 	e := MustEngine(t)
 	d, err := e.Decide(t.Context(), policies.Catalog, map[string]any{

@@ -47,7 +47,7 @@ reasons contains sprintf("credential lacks scope %s (it has %s); your plan grant
 	not input.credential.scopes[scope]
 }
 
-# The reasons are worked out only for a refusal: an allowed call, the common case, skips them.
+# The reasons are worked out only for a refusal: an allowed call, the common case, skips them,
+# and with else a decision evaluates one body, not both (allow has a default, so it is defined).
 decision := {"allow": true, "reasons": set()} if allow
-
-decision := {"allow": false, "reasons": reasons} if not allow
+else := {"allow": false, "reasons": reasons}
