@@ -25,7 +25,9 @@ import (
 //	admitted ≤ limit + (nodes − 1) × per-node rate × (2 × HotInterval + write and read round trips)
 //
 // once per window, and typically what they admit in two urgent intervals and the round trips
-// (docs/benchmarks.md measures it). The first call of a window on a node waits up to FirstRead
+// (docs/benchmarks.md measures it). The round trips read only live nodes: a node that has not
+// been seen for nodeGone has stopped counting, and its totals are read once, so nodes replaced
+// by deploys over a month's window do not slow every hot read. The first call of a window on a node waits up to FirstRead
 // for the other nodes' totals.
 //
 // Crossing 80 % or 95 % of a quota raises an alert through QuotaAlerts, whose workflow id makes it
@@ -79,10 +81,11 @@ func (w Window) id() string { return onramp.CounterID(w.OrgID, w.Product, w.Envi
 
 type counter struct {
 	w       Window
-	own     int64 // calls this node admitted in the window
-	saved   int64 // own, as last written
-	others  int64 // the other nodes' totals, as last read
-	legacy  int64 // what the window's shared counter held before per-node counting (read once)
+	own     int64            // calls this node admitted in the window
+	saved   int64            // own, as last written
+	others  int64            // the other nodes' totals, as last read (the live ones' and the settled)
+	settled map[string]int64 // final totals of nodes gone quiet, read once (see settle)
+	legacy  int64            // what the window's shared counter held before per-node counting (read once)
 	loaded  chan struct{}
 	isRead  bool  // others was read at least once
 	hasOld  bool  // legacy was read

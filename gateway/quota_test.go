@@ -220,3 +220,72 @@ func overAdmission(nodes int, limit int64, rate int, baseline bool) float64 {
 	wg.Wait()
 	return float64(admitted.Load()-limit) * 100 / float64(limit)
 }
+
+// nodeReads counts, per node id, the counter reads that name it.
+type nodeReads struct {
+	*credentialstest.Memory
+	mu    sync.Mutex
+	reads map[string]int
+}
+
+func (s *nodeReads) QuotaCounts(ctx context.Context, ids, nodes []string) (map[string]int64, error) {
+	s.mu.Lock()
+	for _, n := range nodes {
+		s.reads[n]++
+	}
+	s.mu.Unlock()
+	return s.Memory.QuotaCounts(ctx, ids, nodes)
+}
+
+func (s *nodeReads) count(node string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads[node]
+}
+
+// A node not seen for a while (replaced by a deploy) has stopped counting: its totals still count
+// against the quota, read once, while the live node's are read at every flush; seen again, it is
+// read live again.
+func TestQuotaReadsGoneNodesOnce(t *testing.T) {
+	ctx := t.Context()
+	store := &nodeReads{Memory: credentialstest.NewMemory(), reads: map[string]int{}}
+	now := time.Now().UTC()
+	start := now.Truncate(24 * time.Hour)
+	w := gateway.Window{OrgID: "org_1", Product: "payments", Environment: onramp.Sandbox, Quota: onramp.Quota{Limit: 100, Period: "day"}, Start: start, Reset: start.AddDate(0, 0, 1)}
+	id := onramp.CounterID("org_1", "payments", onramp.Sandbox, start)
+	for node, total := range map[string]int64{"gw-live": 3, "gw-gone": 5} {
+		if err := store.SaveQuotaCounts(ctx, node, map[string]int64{id: total}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]time.Time{"gw-self": now, "gw-live": now, "gw-gone": now.Add(-time.Minute)}
+	if now.Add(-time.Minute).Before(start) {
+		seen["gw-gone"] = start // just after midnight: gone since the window began
+	}
+	for node, at := range seen {
+		if err := store.SaveNode(ctx, onramp.GatewayNode{ID: node, StartedAt: at, SeenAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := gateway.NewQuota(gateway.QuotaConfig{Store: store, Node: "gw-self", Interval: 20 * time.Millisecond})
+	defer q.Stop()
+	if got := q.Remaining(ctx, w); got != 92 {
+		t.Fatalf("remaining = %d, want 100 - 3 (live) - 5 (gone)", got)
+	}
+	waitUntil(t, 2*time.Second, func() bool { return store.count("gw-live") >= 10 })
+	if n := store.count("gw-gone"); n != 1 {
+		t.Errorf("the gone node's totals read %d times over %d reads of the live one's, want once", n, store.count("gw-live"))
+	}
+	if got := q.Remaining(ctx, w); got != 92 {
+		t.Errorf("remaining after the flushes = %d, want still 92", got)
+	}
+
+	// Back (a node that had lost the store), it counts again and is read live.
+	if err := store.SaveQuotaCounts(ctx, "gw-gone", map[string]int64{id: 9}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SaveNode(ctx, onramp.GatewayNode{ID: "gw-gone", StartedAt: now, SeenAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 2*time.Second, func() bool { return q.Remaining(ctx, w) == 88 })
+}

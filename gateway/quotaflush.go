@@ -87,7 +87,8 @@ func (q *Quota) flush(kind int) {
 }
 
 // read learns the other nodes' totals of the counters, grouped by window start (only nodes seen
-// since a window began can have counted in it). A full read also measures the interval's rate.
+// since a window began can have counted in it): the live nodes' at every read, a gone node's
+// once (settle). A full read also measures the interval's rate.
 func (q *Quota) read(ctx context.Context, cs []*counter, full bool) error {
 	others, err := q.otherNodes(ctx)
 	if err != nil {
@@ -100,22 +101,66 @@ func (q *Quota) read(ctx context.Context, cs []*counter, full bool) error {
 	for _, c := range cs {
 		byStart[c.w.Start] = append(byStart[c.w.Start], c)
 	}
+	now := q.cfg.Now()
 	for start, group := range byStart {
-		var nodes []string
+		var live, gone []string
 		for _, n := range others {
-			if !n.SeenAt.Before(start.Add(-onramp.NodeReadMargin)) {
-				nodes = append(nodes, n.ID)
+			switch {
+			case n.SeenAt.Before(start.Add(-onramp.NodeReadMargin)):
+			case n.SeenAt.Before(now.Add(-nodeGone)):
+				gone = append(gone, n.ID)
+			default:
+				live = append(live, n.ID)
 			}
+		}
+		if err := q.settle(ctx, group, gone); err != nil {
+			return err
 		}
 		ids := make([]string, len(group))
 		for i, c := range group {
 			ids[i] = c.w.id()
 		}
-		totals, err := q.cfg.Store.QuotaCounts(ctx, ids, nodes)
+		totals, err := q.cfg.Store.QuotaCounts(ctx, ids, live)
 		if err != nil {
 			return err
 		}
-		q.apply(group, totals, full)
+		q.apply(group, totals, live, full)
+	}
+	return nil
+}
+
+// nodeGone is how long a node unseen has stopped counting: it writes its heartbeat every second
+// and its last totals when it stops, within a flush's timeout (5 s).
+const nodeGone = 15 * time.Second
+
+// settle reads, once per counter, the totals of the gone nodes it has not settled yet.
+func (q *Quota) settle(ctx context.Context, cs []*counter, gone []string) error {
+	for _, node := range gone {
+		var ids []string
+		q.mu.Lock()
+		for _, c := range cs {
+			if _, ok := c.settled[node]; !ok {
+				ids = append(ids, c.w.id())
+			}
+		}
+		q.mu.Unlock()
+		if len(ids) == 0 {
+			continue
+		}
+		totals, err := q.cfg.Store.QuotaCounts(ctx, ids, []string{node})
+		if err != nil {
+			return err
+		}
+		q.mu.Lock()
+		for _, c := range cs {
+			if n, ok := totals[c.w.id()]; ok {
+				if c.settled == nil {
+					c.settled = map[string]int64{}
+				}
+				c.settled[node] = n
+			}
+		}
+		q.mu.Unlock()
 	}
 	return nil
 }
@@ -154,11 +199,20 @@ func (q *Quota) readLegacy(ctx context.Context, cs []*counter) error {
 	return nil
 }
 
-func (q *Quota) apply(cs []*counter, totals map[string]int64, full bool) {
+// apply sets the counters' others to the live nodes' totals plus the settled ones; a settled
+// node seen live again is read live again.
+func (q *Quota) apply(cs []*counter, totals map[string]int64, live []string, full bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, c := range cs {
-		c.others, c.isRead = max(c.others, totals[c.w.id()]), true
+		for _, n := range live {
+			delete(c.settled, n)
+		}
+		sum := totals[c.w.id()]
+		for _, n := range c.settled {
+			sum += n
+		}
+		c.others, c.isRead = max(c.others, sum), true
 		if full {
 			total := c.used()
 			c.rate, c.base, c.recent = max(0, total-c.base), total, 0
