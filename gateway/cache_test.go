@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/onramp-dev/onramp"
+	"github.com/onramp-dev/onramp/credentials/credentialstest"
 )
 
 // A flood of distinct keys evicts the least recently used entries, never the whole cache: a key
@@ -41,5 +42,25 @@ func TestCacheEvictsTheLeastRecentlyUsed(t *testing.T) {
 	}
 	if _, _, ok := c.lookup("broken"); ok {
 		t.Error("a failing load is remembered")
+	}
+}
+
+// A node that has listed the others sees a node started after that once NodeListedWithin has
+// passed since the new node's first heartbeat, which the stack waits before serving.
+func TestNewNodeListedWithin(t *testing.T) {
+	store := credentialstest.NewMemory()
+	q := NewQuota(QuotaConfig{Store: store, Node: "gw-a"})
+	defer q.Stop()
+	if others, err := q.otherNodes(t.Context()); err != nil || len(others) != 0 {
+		t.Fatalf("others before gw-b = %v, %v; want none", others, err)
+	}
+	r := NewRecorder(RecorderConfig{Store: store, Node: "gw-b"})
+	defer r.Stop()
+	if others, _ := q.otherNodes(t.Context()); len(others) != 0 {
+		t.Fatalf("others at once = %v, want the list of a moment ago (else this test shows nothing)", others)
+	}
+	time.Sleep(NodeListedWithin)
+	if others, err := q.otherNodes(t.Context()); err != nil || len(others) != 1 || others[0].ID != "gw-b" {
+		t.Errorf("others after NodeListedWithin = %v, %v; want gw-b", others, err)
 	}
 }

@@ -69,6 +69,7 @@ func (s *Stack) startGateway(ctx context.Context, d gatewayDeps, sandboxL, prodL
 		s.ExampleUpstreamURL = upstream
 		s.serve(l, gateway.ExampleUpstream(catalogStore), "example-upstream")
 	}
+	time.Sleep(gateway.NodeListedWithin) // the recorder wrote the heartbeat: serve once the other nodes list this one
 	for _, g := range []struct {
 		env string
 		l   net.Listener
