@@ -19,3 +19,15 @@ func FuzzIsIdentityHeaderIsTheNormalizedPrefix(f *testing.F) {
 		}
 	})
 }
+
+// normalizedHeaderBytes is normalizedHeader without building a string for ASCII names.
+func FuzzNormalizedHeaderBytesIsNormalizedHeader(f *testing.F) {
+	for _, name := range []string{"X-Api-Key", "x_api_key", "Authorization", "X.Real.IP", "", "X-Api-\u212aey", "\u0130-Forwarded"} {
+		f.Add(name)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if got, want := string(normalizedHeaderBytes(nil, name)), normalizedHeader(name); got != want {
+			t.Errorf("normalizedHeaderBytes(%q) = %q, want %q", name, got, want)
+		}
+	})
+}

@@ -106,7 +106,7 @@ type Gateway struct {
 	routes      *cache[*route]
 	decisions   *cache[onramp.Decision]
 	compiled    *cache[*compiled] // by version id; published documents never change
-	proxy       http.Handler
+	proxy       *proxy
 	reached     sync.Map // org id: its first successful call here is recorded (or being recorded)
 	rates       rateLimits
 	storeUp     atomic.Bool // the refresher's last read of the store succeeded
@@ -144,6 +144,30 @@ type route struct {
 	until   time.Time         // the next sunset of one of its versions: reloaded then, as retired may change
 
 	deprecation *deprecation // a deprecated version's headers and 410 (lifecycle.go); nil otherwise
+	upstream    upstream     // where production calls go
+	label       string       // "<slug>/<version>", the X-Onramp-Product upstreams get
+}
+
+// upstream is a product's production base URL, parsed once per route rather than per call.
+type upstream struct {
+	scheme, host string
+	path         string // escaped, without a trailing slash
+	ok           bool   // false: none configured, or unparsable
+	example      bool   // the development stand-in (ExampleUpstream)
+}
+
+// upstreamOf is where the gateway sends p's production calls: its upstream, or ExampleUpstream
+// in its stead when that is set and the product's is missing, unparsable or on .example.
+func (g *Gateway) upstreamOf(p onramp.Product) upstream {
+	base := p.Upstreams[Production]
+	if u, err := url.Parse(base); g.cfg.ExampleUpstream != "" && (base == "" || err != nil || strings.HasSuffix(u.Hostname(), ".example")) {
+		base = g.cfg.ExampleUpstream
+	}
+	target, err := url.Parse(strings.TrimRight(base, "/"))
+	if base == "" || err != nil {
+		return upstream{}
+	}
+	return upstream{scheme: target.Scheme, host: target.Host, path: target.EscapedPath(), ok: true, example: base == g.cfg.ExampleUpstream}
 }
 
 // New returns a gateway for one environment and starts its cache refresher (Close stops it); it
@@ -613,7 +637,13 @@ func (g *Gateway) load(ctx context.Context, slug, version string) (*route, error
 	}
 	now := g.cfg.Now()
 	rt := &route{product: p, version: v, cp: cp, headers: cp.headers, scopes: map[string]string{}, retired: v.PhaseAt(now) == onramp.PhaseRetired,
-		deprecation: newDeprecation(g.portal, p, v, versions)}
+		deprecation: newDeprecation(g.portal, p, v, versions), upstream: g.upstreamOf(p), label: p.Slug + "/" + v.Version}
+	if rt.upstream.example { // the dev stand-in says it is one
+		rt.headers = make(map[*openapi3.Operation]map[string]bool, len(cp.headers))
+		for op, documented := range cp.headers {
+			rt.headers[op] = withExampleHeader(documented)
+		}
+	}
 	for _, x := range versions {
 		if x.Sunset != nil && x.Sunset.After(now) && (rt.until.IsZero() || x.Sunset.Before(rt.until)) {
 			rt.until = *x.Sunset
@@ -646,13 +676,18 @@ func compile(v onramp.ProductVersion) (*compiled, error) {
 	return cp, nil
 }
 
-// restOf is an escaped request path below /<product>/<version>.
+// restOf is an escaped request path below /<product>/<version>: a suffix of it, so nothing is built.
 func restOf(escaped string) string {
-	parts := strings.SplitN(strings.TrimPrefix(escaped, "/"), "/", 3)
-	if len(parts) < 3 {
+	s := strings.TrimPrefix(escaped, "/")
+	i := strings.IndexByte(s, '/')
+	if i < 0 {
 		return "/"
 	}
-	return "/" + parts[2]
+	j := strings.IndexByte(s[i+1:], '/')
+	if j < 0 {
+		return "/"
+	}
+	return s[i+1+j:]
 }
 
 // catalogShows asks policies/catalog whether the organisation sees the product: a product the
@@ -704,33 +739,32 @@ func (g *Gateway) sandbox(w http.ResponseWriter, r *http.Request, op *openapi3.O
 }
 
 func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *route, op *openapi3.Operation, cred onramp.Credential, rest string, body []byte) {
-	base := rt.product.Upstreams[Production]
-	if u, err := url.Parse(base); g.cfg.ExampleUpstream != "" && (base == "" || err != nil || strings.HasSuffix(u.Hostname(), ".example")) {
-		base = g.cfg.ExampleUpstream
-	}
-	target, err := url.Parse(strings.TrimRight(base, "/"))
-	if base == "" || err != nil {
+	up := rt.upstream
+	if !up.ok {
 		g.problem(w, r, problem.New(http.StatusBadGateway, "upstream-unavailable", "Upstream unavailable",
 			rt.product.Slug+" has no production upstream configured; the provider has been told."))
 		g.cfg.Logger.Error("product without production upstream", "product", rt.product.Slug)
 		return
 	}
 	// The path keeps the caller's escaping (checked by unsafePath), the query goes as sent.
-	up := &url.URL{Scheme: target.Scheme, Host: target.Host, RawQuery: r.URL.RawQuery}
-	if up.Path, err = url.PathUnescape(target.EscapedPath() + rest); err != nil {
+	raw := up.path + rest
+	path, err := url.PathUnescape(raw)
+	if err != nil {
 		g.internal(w, r, err)
 		return
 	}
-	up.RawPath = target.EscapedPath() + rest
-	documented := rt.headers[op]
-	if base == g.cfg.ExampleUpstream {
-		documented = withExampleHeader(documented) // the dev stand-in says it is one
+	f := &forwarded{Context: r.Context(), target: url.URL{Scheme: up.scheme, Host: up.host, Path: path, RawPath: raw, RawQuery: r.URL.RawQuery},
+		org: cred.OrgID, cred: cred.ID, product: rt.label, op: op, documented: rt.headers[op]}
+	if _, ok := rt.headers[op]; !ok && up.example {
+		f.documented = withExampleHeader(nil)
 	}
-	f := &forwarded{target: up, org: cred.OrgID, cred: cred.ID, product: rt.product.Slug + "/" + rt.version.Version, op: op, documented: documented}
-	out := r.WithContext(withForwarded(r.Context(), f)) // the proxy clones it (headers too) before Rewrite
-	out.Body = io.NopCloser(bytes.NewReader(body))
+	out := r.WithContext(f) // the proxy clones it (headers too) before Rewrite
+	out.Body = http.NoBody
+	if len(body) > 0 {
+		out.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	out.ContentLength = int64(len(body))
-	g.proxy.ServeHTTP(w, out)
+	g.proxy.serve(w, out, f)
 }
 
 // quotaHeaders tells the caller its quota (draft-ietf-httpapi-ratelimit-headers): the limit, what
