@@ -342,7 +342,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	if !g.allow(w, r, cred, assignment, rt, m.opID, win) {
 		return
 	}
-	if err := rt.cp.validate(ctx, m.inner, m.route, m.params, m.body); err != nil {
+	if err := rt.cp.validate(ctx, &m.inner, m.route, m.params); err != nil {
 		p := problem.New(http.StatusBadRequest, "invalid-request", "Invalid request",
 			"The request does not match "+m.opID+" in "+rt.product.Slug+" "+rt.version.Version+"; fix what is listed in errors (the operation is documented at "+g.portal+"/catalog/"+rt.product.Slug+").")
 		p.Errors = requestErrors(err)
@@ -400,7 +400,7 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, c *call) (onramp
 
 // matched is the operation a call is for, with what validating it needs.
 type matched struct {
-	inner  *http.Request // the call as seen below /<product>/<version>
+	inner  inner // the call as seen below /<product>/<version>
 	route  *routers.Route
 	params map[string]string
 	body   []byte
@@ -410,9 +410,6 @@ type matched struct {
 // match reads the body (up to maxBodyBytes) and finds the operation on the path below
 // /<product>/<version>; otherwise it refuses and returns false.
 func (g *Gateway) match(w http.ResponseWriter, r *http.Request, rt *route, rest string, win Window) (matched, bool) {
-	inner := r.WithContext(r.Context()) // a shallow copy: routing and validation only read its headers
-	inner.URL = &url.URL{Scheme: "http", Host: "gateway", Path: rest, RawQuery: r.URL.RawQuery}
-	inner.Host = "gateway"
 	var body []byte
 	if r.Body != nil && r.Body != http.NoBody {
 		var err error
@@ -425,8 +422,8 @@ func (g *Gateway) match(w http.ResponseWriter, r *http.Request, rt *route, rest 
 			return matched{}, false
 		}
 	}
-	inner.Body = io.NopCloser(bytes.NewReader(body))
-	opRoute, params, err := rt.cp.findRoute(inner)
+	m := matched{inner: inner{r: r, rest: rest, body: body}, body: body}
+	opRoute, params, err := rt.cp.findRoute(&m.inner)
 	if err != nil {
 		if errors.Is(err, routers.ErrMethodNotAllowed) {
 			g.refuse(w, r, win, problem.New(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
@@ -437,7 +434,8 @@ func (g *Gateway) match(w http.ResponseWriter, r *http.Request, rt *route, rest 
 			rest+" is not a path of "+rt.product.Slug+" "+rt.version.Version+"; the catalog lists its operations at "+g.portal+"/catalog/"+rt.product.Slug))
 		return matched{}, false
 	}
-	return matched{inner: inner, route: opRoute, params: params, body: body, opID: specs.OperationID(opRoute.Method, opRoute.Path, opRoute.Operation)}, true
+	m.route, m.params, m.opID = opRoute, params, specs.OperationID(opRoute.Method, opRoute.Path, opRoute.Operation)
+	return m, true
 }
 
 // allow asks policies/gateway, then the credential's rate limit, then the quota; a refusal is
@@ -446,8 +444,19 @@ func (g *Gateway) allow(w http.ResponseWriter, r *http.Request, cred onramp.Cred
 	ctx := r.Context()
 	// A credential's scopes never change and an assignment's UpdatedAt changes with it, so the
 	// decision for this triple holds until a policy reload, which it follows within the cache TTL.
-	decisionKey := cred.ID + "\x00" + strings.Join(cred.Scopes, ",") + "\x00" + strconv.FormatInt(assignment.UpdatedAt.UnixNano(), 36) + "\x00" + rt.product.Slug + "\x00" + opID
-	d, err := g.decisions.get(decisionKey, func() (onramp.Decision, error) {
+	// The key is cred.ID, the scopes joined with ",", UpdatedAt in base 36, the product and the
+	// operation, apart by \x00: built on the stack, a string only on a miss.
+	var buf [256]byte
+	key := append(append(buf[:0], cred.ID...), 0)
+	for i, s := range cred.Scopes {
+		if i > 0 {
+			key = append(key, ',')
+		}
+		key = append(key, s...)
+	}
+	key = append(strconv.AppendInt(append(key, 0), assignment.UpdatedAt.UnixNano(), 36), 0)
+	key = append(append(append(key, rt.product.Slug...), 0), opID...)
+	d, err := g.decisions.getBytes(key, func() (onramp.Decision, error) {
 		started := time.Now()
 		defer func() { g.cfg.Metrics.decided(onramp.DecisionGateway, time.Since(started)) }()
 		return g.cfg.Policy.Decide(ctx, onramp.DecisionGateway, onramp.GatewayInput(g.cfg.Environment, g.portal, rt.product.Slug, cred, assignment, opID, rt.scopes[opID]))
@@ -485,7 +494,7 @@ func (g *Gateway) allow(w http.ResponseWriter, r *http.Request, cred onramp.Cred
 // authenticate finds the request's credential, or the problem to answer. The key never appears
 // in the answer or a log.
 func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (onramp.Credential, *problem.Problem) {
-	key, sent, ok := KeyFrom(r.Header.Get("Authorization"), r.Header.Get("X-API-Key"))
+	key, sent, ok := KeyFrom(r.Header.Get("Authorization"), r.Header.Get("X-Api-Key")) // canonical: Get canonicalises others anew
 	env, manage := g.cfg.Environment, g.manage
 	if !sent {
 		p := problem.New(http.StatusUnauthorized, "missing-credential", "Missing credential",
@@ -584,7 +593,7 @@ func (g *Gateway) authenticateToken(ctx context.Context, token, manage string) (
 // route resolves /<product>/<version>/<rest>; "latest" names the newest non-beta version.
 func (g *Gateway) route(ctx context.Context, path string) (*route, string, *problem.Problem) {
 	slug, after, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
-	version, tail, more := strings.Cut(after, "/")
+	version, _, more := strings.Cut(after, "/")
 	if slug == "" || version == "" {
 		p := problem.New(http.StatusNotFound, "no-such-operation", "No such operation",
 			"Call /<product>/<version>/<path>, e.g. /payments/v2/payments; the catalog at "+g.portal+"/catalog gives each product's base URL.")
@@ -592,10 +601,14 @@ func (g *Gateway) route(ctx context.Context, path string) (*route, string, *prob
 	}
 	rest := "/"
 	if more {
-		rest += tail
+		rest = after[len(version):] // "/" + tail, without building it
 	}
 	key := strings.TrimPrefix(path, "/")[:len(slug)+1+len(version)] // "<slug>/<version>", without building it
-	rt, err := g.routes.get(key, ask(g, func() (*route, error) { return g.load(ctx, slug, version) }))
+	rt, err, ok := g.routes.lookup(key)
+	g.routes.count(ok)
+	if !ok { // only a miss builds the loader
+		rt, err = g.routes.fill(key, ask(g, func() (*route, error) { return g.load(ctx, slug, version) }))
+	}
 	if err != nil {
 		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
 			p := notFoundProduct(slug+" "+version, g.portal)
@@ -693,7 +706,9 @@ func restOf(escaped string) string {
 // catalogShows asks policies/catalog whether the organisation sees the product: a product the
 // catalog hides (withheld by the security team, or retired) does not exist at the gateway either.
 func (g *Gateway) catalogShows(ctx context.Context, orgID string, rt *route) (bool, error) {
-	return g.visible.get(orgID+"\x00"+rt.product.Slug, func() (bool, error) {
+	var buf [128]byte
+	key := append(append(append(buf[:0], orgID...), 0), rt.product.Slug...) // org \x00 product
+	return g.visible.getBytes(key, func() (bool, error) {
 		org, err := g.orgs.get(orgID, ask(g, func() (onramp.Organization, error) { return g.cfg.Organizations.FindOrganization(ctx, orgID) }))
 		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
 			return false, nil
@@ -712,7 +727,11 @@ func (g *Gateway) catalogShows(ctx context.Context, orgID string, rt *route) (bo
 }
 
 func (g *Gateway) assignment(ctx context.Context, orgID, product string) (onramp.Assignment, bool, error) {
-	as, err := g.assignments.get(orgID, ask(g, func() ([]onramp.Assignment, error) { return g.cfg.Assignments.AssignmentsOf(ctx, orgID) }))
+	as, err, ok := g.assignments.lookup(orgID)
+	g.assignments.count(ok)
+	if !ok {
+		as, err = g.assignments.fill(orgID, ask(g, func() ([]onramp.Assignment, error) { return g.cfg.Assignments.AssignmentsOf(ctx, orgID) }))
+	}
 	if err != nil {
 		return onramp.Assignment{}, false, err
 	}
@@ -770,10 +789,18 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *route, op 
 // quotaHeaders tells the caller its quota (draft-ietf-httpapi-ratelimit-headers): the limit, what
 // remains, and the seconds until the window resets.
 func (g *Gateway) quotaHeaders(w http.ResponseWriter, win Window, remaining int64) {
-	h := w.Header() // canonical keys set directly: three header writes on every call
-	h["Ratelimit-Limit"] = []string{strconv.FormatInt(win.Quota.Limit, 10)}
-	h["Ratelimit-Remaining"] = []string{strconv.FormatInt(remaining, 10)}
-	h["Ratelimit-Reset"] = []string{strconv.FormatInt(int64(math.Ceil(win.Reset.Sub(g.cfg.Now()).Seconds())), 10)}
+	// Canonical keys set directly, the three numbers formatted into one string and the values in
+	// one array (each of capacity one, so an append copies it): two allocations on every call.
+	var buf [64]byte
+	b := strconv.AppendInt(buf[:0], win.Quota.Limit, 10)
+	limit := len(b)
+	b = strconv.AppendInt(b, remaining, 10)
+	rem := len(b)
+	b = strconv.AppendInt(b, int64(math.Ceil(win.Reset.Sub(g.cfg.Now()).Seconds())), 10)
+	all := string(b)
+	v := []string{all[:limit], all[limit:rem], all[rem:]}
+	h := w.Header()
+	h["Ratelimit-Limit"], h["Ratelimit-Remaining"], h["Ratelimit-Reset"] = v[0:1:1], v[1:2:2], v[2:3:3]
 }
 
 // refuse answers p with the caller's quota headers, read without counting the call.
