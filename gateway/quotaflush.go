@@ -28,24 +28,24 @@ func (q *Quota) flush(kind int) {
 	var read []*counter
 	candidates := q.counters
 	if kind == flushUrgent { // only the counters Take found urgent, not every counter each millisecond
-		candidates = map[string]*counter{}
+		candidates = map[windowKey]*counter{}
 		for c := range q.urgent {
-			candidates[c.w.id()] = c
+			candidates[c.w.key()] = c
 			delete(q.urgent, c)
 		}
 	}
-	for id, c := range candidates {
+	for k, c := range candidates {
 		if c.loading {
 			continue
 		}
 		if full && c.own == c.saved && !now.Before(c.w.Reset) {
-			delete(q.counters, id)
+			delete(q.counters, k)
 			delete(q.urgent, c)
 			continue
 		}
 		if full || (kind == flushHot && c.hot()) || (kind == flushUrgent && c.urgent(q.cfg.HotInterval, q.cfg.Interval)) {
 			if c.own != c.saved {
-				writes[id] = c.own
+				writes[c.w.id()] = c.own
 			}
 			c.fresh = 0
 			read = append(read, c)
