@@ -283,9 +283,11 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	id := requestid.From(r.Header.Get(requestid.Header))
-	rw.Header().Set(requestid.Header, id)
-	rw.Header().Set("X-Onramp-Environment", g.cfg.Environment)
+	sent := r.Header.Get(requestid.Header)
+	id := requestid.From(sent)
+	h := rw.Header() // canonical keys set directly, the two values in one array of capacity-one slices
+	v := []string{id, g.cfg.Environment}
+	h[requestid.Header], h["X-Onramp-Environment"] = v[0:1:1], v[1:2:2]
 	switch r.URL.Path {
 	case "/healthz":
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
@@ -301,8 +303,8 @@ func (g *Gateway) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w := &statusWriter{ResponseWriter: rw}
-	c := &call{started: g.cfg.Now()}
-	g.serve(w, r, c)
+	c := call{started: g.cfg.Now()}
+	g.serve(w, r, &c)
 	took := g.cfg.Now().Sub(c.started)
 	g.cfg.Metrics.call(g.cfg.Environment, c.product, c.version, c.operation, w.status, took)
 	if c.credential.ID == "" {
@@ -315,7 +317,7 @@ func (g *Gateway) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	// call's (hiding it from the history) or pre-claim another tenant's. When the caller sent
 	// none, the id the gateway answered with is its own, and names the event too.
 	eventID := id
-	if id == r.Header.Get(requestid.Header) {
+	if id == sent {
 		eventID = requestid.New()
 	}
 	g.cfg.Recorder.Record(onramp.UsageEvent{ID: eventID, RequestID: id, At: c.started, OrgID: c.credential.OrgID, CredentialID: c.credential.ID,
@@ -330,7 +332,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	// From here on the caller's quota is known: a refusal tells it too (g.refuse).
-	win := WindowAt(assignment, g.cfg.Environment, g.cfg.Now())
+	win := WindowAt(assignment, g.cfg.Environment, c.started) // the call's one reading of the clock before it is answered
 	if g.deprecated(w, r, c, rt, rest, win) {
 		return // retired or browned out: 410 Gone (lifecycle.go)
 	}
