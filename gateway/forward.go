@@ -167,6 +167,14 @@ func upgradeRequested(h http.Header) bool {
 // parameter reach another resource at the upstream than the operation the gateway decided on.
 // Servlet containers drop ";params" before resolving dots, so "..;x" counts as "..".
 func unsafePath(escaped string) string {
+	if strings.IndexByte(escaped, '%') < 0 {
+		return unsafePlainPath(escaped)
+	}
+	return unsafeSegments(escaped)
+}
+
+// unsafeSegments is unsafePath decoding each segment.
+func unsafeSegments(escaped string) string {
 	for rest, more := escaped, true; more; {
 		var seg string
 		seg, rest, more = strings.Cut(rest, "/")
@@ -182,6 +190,41 @@ func unsafePath(escaped string) string {
 		case strings.ContainsFunc(decoded, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 			return "it has a control character"
 		}
+	}
+	return ""
+}
+
+// unsafePlainPath is unsafePath of a path without percent-encoding, where each segment is its
+// own decoding: one pass over the bytes (a control character is a byte below 0x20 or 0x7f, and
+// a slash only ever separates segments), each segment judged in unsafePath's order.
+func unsafePlainPath(p string) string {
+	start, params := 0, -1 // the segment's first byte, and its first ';' if any
+	backslash, control := false, false
+	for i := 0; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			switch c := p[i]; {
+			case c == '\\':
+				backslash = true
+			case c < 0x20 || c == 0x7f:
+				control = true
+			case c == ';' && params < 0:
+				params = i
+			}
+			continue
+		}
+		bare := p[start:i]
+		if params >= 0 {
+			bare = p[start:params]
+		}
+		switch {
+		case bare == "." || bare == "..":
+			return "it has a dot segment (. or ..)"
+		case backslash:
+			return "it has a backslash or an encoded slash"
+		case control:
+			return "it has a control character"
+		}
+		start, params, backslash, control = i+1, -1, false, false
 	}
 	return ""
 }

@@ -31,3 +31,18 @@ func FuzzNormalizedHeaderBytesIsNormalizedHeader(f *testing.F) {
 		}
 	})
 }
+
+// unsafePlainPath is unsafePath's segment loop for paths without percent-encoding.
+func FuzzUnsafePlainPathIsTheSegmentLoop(f *testing.F) {
+	for _, p := range []string{"/payments/v2/payments", "/a/../b", "/a/..;x/b", "/a/.;\\", "/a\\b", "/a/b\x01", "/.", "", "/a//b/", "/x;y;z/.."} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if strings.Contains(p, "%") {
+			return
+		}
+		if got, want := unsafePlainPath(p), unsafeSegments(p); got != want {
+			t.Errorf("unsafePlainPath(%q) = %q, the segment loop says %q", p, got, want)
+		}
+	})
+}

@@ -362,7 +362,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 // assignment of it; otherwise it answers and returns false. Nothing here knows the quota yet.
 func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, c *call) (onramp.Credential, *route, string, onramp.Assignment, bool) {
 	ctx := r.Context()
-	cred, p := g.authenticate(ctx, r)
+	cred, p := g.authenticate(ctx, r, c.started)
 	c.credential = cred // a known key refused (revoked, expired, other environment) still counts as its use
 	if p != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="onramp-`+g.cfg.Environment+`"`)
@@ -495,7 +495,7 @@ func (g *Gateway) allow(w http.ResponseWriter, r *http.Request, cred onramp.Cred
 
 // authenticate finds the request's credential, or the problem to answer. The key never appears
 // in the answer or a log.
-func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (onramp.Credential, *problem.Problem) {
+func (g *Gateway) authenticate(ctx context.Context, r *http.Request, now time.Time) (onramp.Credential, *problem.Problem) {
 	key, sent, ok := KeyFrom(r.Header.Get("Authorization"), r.Header.Get("X-Api-Key")) // canonical: Get canonicalises others anew
 	env, manage := g.cfg.Environment, g.manage
 	if !sent {
@@ -538,7 +538,7 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (onramp.Cre
 			"This is a "+cred.Environment+" key; the "+env+" gateway takes "+env+" keys ("+onramp.KeyPrefix(env)+"…)."+manage)
 		return cred, &p
 	}
-	switch cred.Refusal(g.cfg.Now()) {
+	switch cred.Refusal(now) {
 	case "revoked":
 		p := problem.New(http.StatusUnauthorized, "revoked-credential", "Revoked credential",
 			"The credential "+cred.Masked()+" ("+cred.Label+") was revoked. Use another key or create one."+manage)

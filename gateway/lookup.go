@@ -87,7 +87,8 @@ func clientAddress(r *http.Request) string {
 func (g *Gateway) lookupKey(ctx context.Context, key string, r *http.Request) (onramp.Credential, error) {
 	// The cache holds no key, only its hash (onramp.KeyHash), hex-encoded here on the stack: a
 	// known key's lookup builds no string.
-	sum := sha256.Sum256([]byte(key))
+	var kb [128]byte // keys are shorter: []byte(key) would allocate past 32 bytes
+	sum := sha256.Sum256(append(kb[:0], key...))
 	var hexed [2 * sha256.Size]byte
 	hex.Encode(hexed[:], sum[:])
 	c, err, ok := g.creds.lookupBytes(hexed[:])
