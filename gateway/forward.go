@@ -241,6 +241,7 @@ type forwarded struct {
 	documented map[string]bool
 	writer     informationalWriter
 	body       trailerlessBody
+	values     [6]string // of the headers setForwardingHeaders sets
 }
 
 type forwardedKey struct{}
@@ -294,8 +295,7 @@ func (p *proxy) serve(w http.ResponseWriter, out *http.Request, f *forwarded) {
 // the identity headers, their values in one array: seven header writes per call would otherwise
 // allocate seven slices. Each value is a slice of capacity one, so an append copies it.
 func setForwardingHeaders(pr *httputil.ProxyRequest, f *forwarded) {
-	h := pr.Out.Header
-	v := make([]string, 6)
+	h, v := pr.Out.Header, f.values[:]
 	set := func(i int, key, value string) {
 		v[i] = value
 		h[key] = v[i : i+1 : i+1]

@@ -252,13 +252,17 @@ func ask[V any](g *Gateway, load func() (V, error)) func() (V, error) {
 var errStoreDown = onramp.Errorf(onramp.EUNAVAILABLE, "The gateway cannot reach its store right now. Retry in a moment.")
 
 // call is what the pipeline learns about one request.
+// It also holds what the call's answer and upstream request refer to, so that one allocation
+// per call provides it: the status writer, the values of the gateway's headers, the forwarding.
 type call struct {
 	started    time.Time
-	credential onramp.Credential
+	credential struct{ id, org, label string } // whose use the call is: what usage records of it
 	product    string
 	version    string
 	operation  string
-	status     int
+	w          statusWriter
+	headers    [2]string // X-Request-Id, X-Onramp-Environment
+	fwd        forwarded
 }
 
 // statusWriter remembers the status code written.
@@ -285,9 +289,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (g *Gateway) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	sent := r.Header.Get(requestid.Header)
 	id := requestid.From(sent)
-	h := rw.Header() // canonical keys set directly, the two values in one array of capacity-one slices
-	v := []string{id, g.cfg.Environment}
-	h[requestid.Header], h["X-Onramp-Environment"] = v[0:1:1], v[1:2:2]
+	c := &call{headers: [2]string{id, g.cfg.Environment}}
+	h := rw.Header() // canonical keys set directly, the values capacity-one slices of the call's array
+	h[requestid.Header], h["X-Onramp-Environment"] = c.headers[0:1:1], c.headers[1:2:2]
 	switch r.URL.Path {
 	case "/healthz":
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
@@ -302,16 +306,16 @@ func (g *Gateway) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		g.jwks(rw)
 		return
 	}
-	w := &statusWriter{ResponseWriter: rw}
-	c := call{started: g.cfg.Now()}
-	g.serve(w, r, &c)
+	c.started, c.w.ResponseWriter = g.cfg.Now(), rw
+	w := &c.w
+	g.serve(w, r, c)
 	took := g.cfg.Now().Sub(c.started)
 	g.cfg.Metrics.call(g.cfg.Environment, c.product, c.version, c.operation, w.status, took)
-	if c.credential.ID == "" {
+	if c.credential.id == "" {
 		return // unauthenticated calls belong to nobody's usage
 	}
 	if w.status >= 200 && w.status < 300 {
-		g.firstSuccess(c.credential.OrgID)
+		g.firstSuccess(c.credential.org)
 	}
 	// The event's id is the gateway's own: a caller's X-Request-Id could collide with another
 	// call's (hiding it from the history) or pre-claim another tenant's. When the caller sent
@@ -320,8 +324,8 @@ func (g *Gateway) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	if id == sent {
 		eventID = requestid.New()
 	}
-	g.cfg.Recorder.Record(onramp.UsageEvent{ID: eventID, RequestID: id, At: c.started, OrgID: c.credential.OrgID, CredentialID: c.credential.ID,
-		Label: c.credential.Label, Environment: g.cfg.Environment, Product: c.product, Version: c.version, Operation: c.operation,
+	g.cfg.Recorder.Record(onramp.UsageEvent{ID: eventID, RequestID: id, At: c.started, OrgID: c.credential.org, CredentialID: c.credential.id,
+		Label: c.credential.label, Environment: g.cfg.Environment, Product: c.product, Version: c.version, Operation: c.operation,
 		Method: r.Method, Path: r.URL.Path, Status: w.status, LatencyMS: float64(took.Microseconds()) / 1000})
 }
 
@@ -355,7 +359,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		g.sandbox(w, r, m.route.Operation, rest, m.body)
 		return
 	}
-	g.forward(w, r, rt, m.route.Operation, cred, restOf(r.URL.EscapedPath()), m.body)
+	g.forward(w, r, rt, m.route.Operation, cred, restOf(r.URL.EscapedPath()), m.body, &c.fwd)
 }
 
 // admit authenticates the call and finds the product version it names and the caller's
@@ -363,7 +367,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, c *call) (onramp.Credential, *route, string, onramp.Assignment, bool) {
 	ctx := r.Context()
 	cred, p := g.authenticate(ctx, r, c.started)
-	c.credential = cred // a known key refused (revoked, expired, other environment) still counts as its use
+	c.credential.id, c.credential.org, c.credential.label = cred.ID, cred.OrgID, cred.Label // a known key refused (revoked, expired, other environment) still counts as its use
 	if p != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="onramp-`+g.cfg.Environment+`"`)
 		g.problem(w, r, *p)
@@ -759,7 +763,7 @@ func (g *Gateway) sandbox(w http.ResponseWriter, r *http.Request, op *openapi3.O
 	_, _ = w.Write(out)
 }
 
-func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *route, op *openapi3.Operation, cred onramp.Credential, rest string, body []byte) {
+func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *route, op *openapi3.Operation, cred onramp.Credential, rest string, body []byte, f *forwarded) {
 	up := rt.upstream
 	if !up.ok {
 		g.problem(w, r, problem.New(http.StatusBadGateway, "upstream-unavailable", "Upstream unavailable",
@@ -774,7 +778,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *route, op 
 		g.internal(w, r, err)
 		return
 	}
-	f := &forwarded{Context: r.Context(), target: url.URL{Scheme: up.scheme, Host: up.host, Path: path, RawPath: raw, RawQuery: r.URL.RawQuery},
+	*f = forwarded{Context: r.Context(), target: url.URL{Scheme: up.scheme, Host: up.host, Path: path, RawPath: raw, RawQuery: r.URL.RawQuery},
 		org: cred.OrgID, cred: cred.ID, product: rt.label, op: op, documented: rt.headers[op]}
 	if _, ok := rt.headers[op]; !ok && up.example {
 		f.documented = withExampleHeader(nil)
