@@ -87,6 +87,7 @@ type windowKey struct {
 func (w Window) key() windowKey { return windowKey{w.OrgID, w.Product, w.Environment, w.Start.Unix()} }
 
 type counter struct {
+	id      string // w.id(), fixed: the flusher reads it without q.mu while Take updates w.Quota
 	w       Window
 	own     int64 // calls this node admitted in the window
 	saved   int64 // own, as last written
@@ -149,7 +150,7 @@ func (q *Quota) load(w Window) *counter {
 	q.mu.Lock()
 	c, ok := q.counters[k]
 	if !ok {
-		c = &counter{w: w, loaded: make(chan struct{}), raised: map[int]bool{}, loading: true}
+		c = &counter{id: w.id(), w: w, loaded: make(chan struct{}), raised: map[int]bool{}, loading: true}
 		q.counters[k] = c
 	}
 	q.mu.Unlock()

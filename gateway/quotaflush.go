@@ -45,7 +45,7 @@ func (q *Quota) flush(kind int) {
 		}
 		if full || (kind == flushHot && c.hot()) || (kind == flushUrgent && c.urgent(q.cfg.HotInterval, q.cfg.Interval)) {
 			if c.own != c.saved {
-				writes[c.w.id()] = c.own
+				writes[c.id] = c.own
 			}
 			c.fresh = 0
 			read = append(read, c)
@@ -72,7 +72,7 @@ func (q *Quota) flush(kind int) {
 	if werr == nil {
 		q.mu.Lock()
 		for _, c := range read {
-			if n, ok := writes[c.w.id()]; ok {
+			if n, ok := writes[c.id]; ok {
 				c.saved = max(c.saved, n)
 			}
 		}
@@ -109,7 +109,7 @@ func (q *Quota) read(ctx context.Context, cs []*counter, full bool) error {
 		}
 		ids := make([]string, len(group))
 		for i, c := range group {
-			ids[i] = c.w.id()
+			ids[i] = c.id
 		}
 		totals, err := q.cfg.Store.QuotaCounts(ctx, ids, nodes)
 		if err != nil {
@@ -128,7 +128,7 @@ func (q *Quota) readLegacy(ctx context.Context, cs []*counter) error {
 	q.mu.Lock()
 	for _, c := range cs {
 		if !c.hasOld {
-			ids = append(ids, c.w.id())
+			ids = append(ids, c.id)
 		}
 	}
 	q.mu.Unlock()
@@ -147,8 +147,8 @@ func (q *Quota) readLegacy(ctx context.Context, cs []*counter) error {
 	defer q.mu.Unlock()
 	for _, c := range cs {
 		if !c.hasOld {
-			c.legacy, c.hasOld = old[c.w.id()], true
-			c.own, c.saved = max(c.own, mine[c.w.id()]), max(c.saved, mine[c.w.id()])
+			c.legacy, c.hasOld = old[c.id], true
+			c.own, c.saved = max(c.own, mine[c.id]), max(c.saved, mine[c.id])
 		}
 	}
 	return nil
@@ -158,7 +158,7 @@ func (q *Quota) apply(cs []*counter, totals map[string]int64, full bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, c := range cs {
-		c.others, c.isRead = max(c.others, totals[c.w.id()]), true
+		c.others, c.isRead = max(c.others, totals[c.id]), true
 		if full {
 			total := c.used()
 			c.rate, c.base, c.recent = max(0, total-c.base), total, 0
