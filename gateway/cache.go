@@ -77,6 +77,21 @@ func (c *cache[V]) get(key string, load func() (V, error)) (V, error) {
 	if ok {
 		return v, err
 	}
+	return c.fill(key, load)
+}
+
+// getBytes is get for a key built in a buffer: its string is made only on a miss.
+func (c *cache[V]) getBytes(key []byte, load func() (V, error)) (V, error) {
+	v, err, ok := c.lookupBytes(key)
+	c.count(ok)
+	if ok {
+		return v, err
+	}
+	return c.fill(string(key), load)
+}
+
+// fill loads a missed key, once however many requests miss it at the same time.
+func (c *cache[V]) fill(key string, load func() (V, error)) (V, error) {
 	c.mu.Lock()
 	if f, ok := c.inflight[key]; ok {
 		c.mu.Unlock()
@@ -100,8 +115,19 @@ func (c *cache[V]) get(key string, load func() (V, error)) (V, error) {
 func (c *cache[V]) lookup(key string) (V, error, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	el, ok := c.entries[key]
-	if !ok {
+	return c.found(c.entries[key])
+}
+
+// lookupBytes is lookup of string(key), which a map index does not allocate.
+func (c *cache[V]) lookupBytes(key []byte) (V, error, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.found(c.entries[string(key)])
+}
+
+// found is a looked-up entry's value, if it is there and fresh; c.mu is held.
+func (c *cache[V]) found(el *list.Element) (V, error, bool) {
+	if el == nil {
 		var zero V
 		return zero, nil, false
 	}

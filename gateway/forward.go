@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/textproto"
@@ -92,13 +93,39 @@ func declaresHeader(op *openapi3.Operation, name string) bool {
 // that reads as a gateway identity header, routing and client-address headers, and method
 // overrides the operation does not declare.
 func scrubRequest(h http.Header, op *openapi3.Operation) {
+	var buf [64]byte
 	for name := range h {
-		n := normalizedHeader(name)
-		if strings.HasPrefix(n, "x-onramp-") || credentialHeaders[n] || routingHeaders[n] ||
-			(methodOverrides[n] && !declaresHeader(op, name)) {
+		if isIdentityHeader(name) {
+			delete(h, name)
+			continue
+		}
+		n := normalizedHeaderBytes(buf[:0], name) // map lookups of string(n) allocate nothing
+		if credentialHeaders[string(n)] || routingHeaders[string(n)] || (methodOverrides[string(n)] && !declaresHeader(op, name)) {
 			delete(h, name)
 		}
 	}
+}
+
+// normalizedHeaderBytes appends normalizedHeader(name) to dst, without building a string for the
+// ASCII names of every request; other names take normalizedHeader (Unicode lower-casing maps
+// some letters to ASCII ones, the Kelvin sign to k).
+func normalizedHeaderBytes(dst []byte, name string) []byte {
+	for i := range len(name) {
+		if name[i] >= 0x80 {
+			return append(dst, normalizedHeader(name)...)
+		}
+	}
+	for i := range len(name) {
+		c := name[i]
+		switch {
+		case c == '_' || c == '.':
+			c = '-'
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 // documentedResponseHeaders are the headers the operation's responses declare, canonicalised.
@@ -140,6 +167,14 @@ func upgradeRequested(h http.Header) bool {
 // parameter reach another resource at the upstream than the operation the gateway decided on.
 // Servlet containers drop ";params" before resolving dots, so "..;x" counts as "..".
 func unsafePath(escaped string) string {
+	if strings.IndexByte(escaped, '%') < 0 {
+		return unsafePlainPath(escaped)
+	}
+	return unsafeSegments(escaped)
+}
+
+// unsafeSegments is unsafePath decoding each segment.
+func unsafeSegments(escaped string) string {
 	for rest, more := escaped, true; more; {
 		var seg string
 		seg, rest, more = strings.Cut(rest, "/")
@@ -159,49 +194,129 @@ func unsafePath(escaped string) string {
 	return ""
 }
 
-// forwarded is what the proxy's Rewrite adds to one outbound request.
+// unsafePlainPath is unsafePath of a path without percent-encoding, where each segment is its
+// own decoding: one pass over the bytes (a control character is a byte below 0x20 or 0x7f, and
+// a slash only ever separates segments), each segment judged in unsafePath's order.
+func unsafePlainPath(p string) string {
+	start, params := 0, -1 // the segment's first byte, and its first ';' if any
+	backslash, control := false, false
+	for i := 0; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			switch c := p[i]; {
+			case c == '\\':
+				backslash = true
+			case c < 0x20 || c == 0x7f:
+				control = true
+			case c == ';' && params < 0:
+				params = i
+			}
+			continue
+		}
+		bare := p[start:i]
+		if params >= 0 {
+			bare = p[start:params]
+		}
+		switch {
+		case bare == "." || bare == "..":
+			return "it has a dot segment (. or ..)"
+		case backslash:
+			return "it has a backslash or an encoded slash"
+		case control:
+			return "it has a control character"
+		}
+		start, params, backslash, control = i+1, -1, false, false
+	}
+	return ""
+}
+
+// forwarded is one outbound call: what the proxy's Rewrite adds to the request, and the
+// wrappers of its answer. It is the outbound request's context too, so that one allocation
+// carries the call to Rewrite and ModifyResponse.
 type forwarded struct {
-	target     *url.URL // scheme, host and escaped path at the upstream
+	context.Context
+	target     url.URL // scheme, host and escaped path at the upstream
 	org, cred  string
 	product    string
 	op         *openapi3.Operation
 	documented map[string]bool
+	writer     informationalWriter
+	body       trailerlessBody
+	values     [6]string // of the headers setForwardingHeaders sets
 }
 
 type forwardedKey struct{}
 
-// newProxy is the production reverse proxy. Identity headers are set in Rewrite, after the
+// Value implements context.Context.
+func (f *forwarded) Value(key any) any {
+	if _, ok := key.(forwardedKey); ok {
+		return f
+	}
+	return f.Context.Value(key)
+}
+
+// proxy is the production reverse proxy. Identity headers are set in Rewrite, after the
 // proxy has removed hop-by-hop headers, so a partner's `Connection: X-Onramp-Org` cannot strip
 // them. Trailers cross in neither direction: a request trailer would arrive after the headers
 // the upstream trusts, and a response trailer after the headers scrubResponse checked.
-func newProxy(transport http.RoundTripper, onError func(http.ResponseWriter, *http.Request, error)) http.Handler {
-	rp := &httputil.ReverseProxy{
+type proxy struct{ rp *httputil.ReverseProxy }
+
+func newProxy(transport http.RoundTripper, onError func(http.ResponseWriter, *http.Request, error)) *proxy {
+	return &proxy{rp: &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			f := pr.In.Context().Value(forwardedKey{}).(*forwarded)
-			pr.Out.URL = f.target
+			pr.Out.URL = &f.target
 			pr.Out.Host = f.target.Host
 			pr.Out.Trailer = nil
 			scrubRequest(pr.Out.Header, f.op)
-			pr.SetXForwarded()
-			pr.Out.Header.Set(IdentityHeaderPrefix+"Org", f.org)
-			pr.Out.Header.Set(IdentityHeaderPrefix+"Credential", f.cred)
-			pr.Out.Header.Set(IdentityHeaderPrefix+"Product", f.product)
+			setForwardingHeaders(pr, f)
 		},
 		ModifyResponse: func(resp *http.Response) error {
 			f := resp.Request.Context().Value(forwardedKey{}).(*forwarded)
+			f.writer.responded = true
 			scrubResponse(resp.Header, f.documented)
 			clear(resp.Trailer)
-			resp.Body = &trailerlessBody{ReadCloser: resp.Body, trailer: resp}
+			f.body = trailerlessBody{ReadCloser: resp.Body, trailer: resp}
+			resp.Body = &f.body
 			return nil
 		},
 		Transport:    transport,
 		ErrorHandler: onError,
 		BufferPool:   copyBuffers{}, // a 32 KiB buffer per answer otherwise
+	}}
+}
+
+// serve forwards out, whose context is f, answering w.
+func (p *proxy) serve(w http.ResponseWriter, out *http.Request, f *forwarded) {
+	f.writer = informationalWriter{ResponseWriter: w, documented: f.documented}
+	p.rp.ServeHTTP(&f.writer, out)
+}
+
+// setForwardingHeaders sets what pr.SetXForwarded sets (X-Forwarded-For, -Host and -Proto) and
+// the identity headers, their values in one array: seven header writes per call would otherwise
+// allocate seven slices. Each value is a slice of capacity one, so an append copies it.
+func setForwardingHeaders(pr *httputil.ProxyRequest, f *forwarded) {
+	h, v := pr.Out.Header, f.values[:]
+	set := func(i int, key, value string) {
+		v[i] = value
+		h[key] = v[i : i+1 : i+1]
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f := r.Context().Value(forwardedKey{}).(*forwarded)
-		rp.ServeHTTP(&informationalWriter{ResponseWriter: w, documented: f.documented, ours: w.Header().Clone()}, r)
-	})
+	if clientIP, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
+		if prior := h["X-Forwarded-For"]; len(prior) > 0 {
+			clientIP = strings.Join(prior, ", ") + ", " + clientIP
+		}
+		set(0, "X-Forwarded-For", clientIP)
+	} else {
+		delete(h, "X-Forwarded-For")
+	}
+	set(1, "X-Forwarded-Host", pr.In.Host)
+	if pr.In.TLS == nil {
+		set(2, "X-Forwarded-Proto", "http")
+	} else {
+		set(2, "X-Forwarded-Proto", "https")
+	}
+	set(3, IdentityHeaderPrefix+"Org", f.org)
+	set(4, IdentityHeaderPrefix+"Credential", f.cred)
+	set(5, IdentityHeaderPrefix+"Product", f.product)
 }
 
 // trailerlessBody drops the response's trailers once the transport has read them, at EOF, so
@@ -222,17 +337,22 @@ func (b *trailerlessBody) Read(p []byte) (int, error) {
 // informationalWriter scrubs the headers of 1xx responses (103 Early Hints) the proxy relays.
 // The proxy copies a 1xx's headers into the response's header map, writes it and clears the
 // map, which would also lose the headers the gateway set before proxying (request id, rate
-// limits); they are put back the next time the proxy asks for the map.
+// limits); they are put back the next time the proxy asks for the map. Only a 1xx (or a
+// failure) asks for the map before the final response arrives, so only then are they copied.
 type informationalWriter struct {
 	http.ResponseWriter
 	documented map[string]bool
-	ours       http.Header // what the gateway set before proxying
+	ours       http.Header // what the gateway set before proxying, once the map is asked for early
+	responded  bool        // the final response arrived (ModifyResponse ran)
 	final      bool
 	restore    bool
 }
 
 func (w *informationalWriter) Header() http.Header {
 	h := w.ResponseWriter.Header()
+	if w.ours == nil && !w.responded {
+		w.ours = h.Clone()
+	}
 	if w.restore {
 		w.restore = false
 		for k, v := range w.ours.Clone() {
@@ -268,7 +388,3 @@ var copyBufferPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); retu
 
 func (copyBuffers) Get() []byte  { return *copyBufferPool.Get().(*[]byte) }
 func (copyBuffers) Put(b []byte) { copyBufferPool.Put(&b) }
-
-func withForwarded(ctx context.Context, f *forwarded) context.Context {
-	return context.WithValue(ctx, forwardedKey{}, f)
-}

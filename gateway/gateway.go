@@ -106,7 +106,7 @@ type Gateway struct {
 	routes      *cache[*route]
 	decisions   *cache[onramp.Decision]
 	compiled    *cache[*compiled] // by version id; published documents never change
-	proxy       http.Handler
+	proxy       *proxy
 	reached     sync.Map // org id: its first successful call here is recorded (or being recorded)
 	rates       rateLimits
 	storeUp     atomic.Bool // the refresher's last read of the store succeeded
@@ -144,6 +144,30 @@ type route struct {
 	until   time.Time         // the next sunset of one of its versions: reloaded then, as retired may change
 
 	deprecation *deprecation // a deprecated version's headers and 410 (lifecycle.go); nil otherwise
+	upstream    upstream     // where production calls go
+	label       string       // "<slug>/<version>", the X-Onramp-Product upstreams get
+}
+
+// upstream is a product's production base URL, parsed once per route rather than per call.
+type upstream struct {
+	scheme, host string
+	path         string // escaped, without a trailing slash
+	ok           bool   // false: none configured, or unparsable
+	example      bool   // the development stand-in (ExampleUpstream)
+}
+
+// upstreamOf is where the gateway sends p's production calls: its upstream, or ExampleUpstream
+// in its stead when that is set and the product's is missing, unparsable or on .example.
+func (g *Gateway) upstreamOf(p onramp.Product) upstream {
+	base := p.Upstreams[Production]
+	if u, err := url.Parse(base); g.cfg.ExampleUpstream != "" && (base == "" || err != nil || strings.HasSuffix(u.Hostname(), ".example")) {
+		base = g.cfg.ExampleUpstream
+	}
+	target, err := url.Parse(strings.TrimRight(base, "/"))
+	if base == "" || err != nil {
+		return upstream{}
+	}
+	return upstream{scheme: target.Scheme, host: target.Host, path: target.EscapedPath(), ok: true, example: base == g.cfg.ExampleUpstream}
 }
 
 // New returns a gateway for one environment and starts its cache refresher (Close stops it); it
@@ -228,13 +252,17 @@ func ask[V any](g *Gateway, load func() (V, error)) func() (V, error) {
 var errStoreDown = onramp.Errorf(onramp.EUNAVAILABLE, "The gateway cannot reach its store right now. Retry in a moment.")
 
 // call is what the pipeline learns about one request.
+// It also holds what the call's answer and upstream request refer to, so that one allocation
+// per call provides it: the status writer, the values of the gateway's headers, the forwarding.
 type call struct {
 	started    time.Time
-	credential onramp.Credential
+	credential struct{ id, org, label string } // whose use the call is: what usage records of it
 	product    string
 	version    string
 	operation  string
-	status     int
+	w          statusWriter
+	headers    [2]string // X-Request-Id, X-Onramp-Environment
+	fwd        forwarded
 }
 
 // statusWriter remembers the status code written.
@@ -259,9 +287,11 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	id := requestid.From(r.Header.Get(requestid.Header))
-	rw.Header().Set(requestid.Header, id)
-	rw.Header().Set("X-Onramp-Environment", g.cfg.Environment)
+	sent := r.Header.Get(requestid.Header)
+	id := requestid.From(sent)
+	c := &call{headers: [2]string{id, g.cfg.Environment}}
+	h := rw.Header() // canonical keys set directly, the values capacity-one slices of the call's array
+	h[requestid.Header], h["X-Onramp-Environment"] = c.headers[0:1:1], c.headers[1:2:2]
 	switch r.URL.Path {
 	case "/healthz":
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
@@ -276,26 +306,26 @@ func (g *Gateway) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		g.jwks(rw)
 		return
 	}
-	w := &statusWriter{ResponseWriter: rw}
-	c := &call{started: g.cfg.Now()}
+	c.started, c.w.ResponseWriter = g.cfg.Now(), rw
+	w := &c.w
 	g.serve(w, r, c)
 	took := g.cfg.Now().Sub(c.started)
 	g.cfg.Metrics.call(g.cfg.Environment, c.product, c.version, c.operation, w.status, took)
-	if c.credential.ID == "" {
+	if c.credential.id == "" {
 		return // unauthenticated calls belong to nobody's usage
 	}
 	if w.status >= 200 && w.status < 300 {
-		g.firstSuccess(c.credential.OrgID)
+		g.firstSuccess(c.credential.org)
 	}
 	// The event's id is the gateway's own: a caller's X-Request-Id could collide with another
 	// call's (hiding it from the history) or pre-claim another tenant's. When the caller sent
 	// none, the id the gateway answered with is its own, and names the event too.
 	eventID := id
-	if id == r.Header.Get(requestid.Header) {
+	if id == sent {
 		eventID = requestid.New()
 	}
-	g.cfg.Recorder.Record(onramp.UsageEvent{ID: eventID, RequestID: id, At: c.started, OrgID: c.credential.OrgID, CredentialID: c.credential.ID,
-		Label: c.credential.Label, Environment: g.cfg.Environment, Product: c.product, Version: c.version, Operation: c.operation,
+	g.cfg.Recorder.Record(onramp.UsageEvent{ID: eventID, RequestID: id, At: c.started, OrgID: c.credential.org, CredentialID: c.credential.id,
+		Label: c.credential.label, Environment: g.cfg.Environment, Product: c.product, Version: c.version, Operation: c.operation,
 		Method: r.Method, Path: r.URL.Path, Status: w.status, LatencyMS: float64(took.Microseconds()) / 1000})
 }
 
@@ -306,7 +336,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	// From here on the caller's quota is known: a refusal tells it too (g.refuse).
-	win := WindowAt(assignment, g.cfg.Environment, g.cfg.Now())
+	win := WindowAt(assignment, g.cfg.Environment, c.started) // the call's one reading of the clock before it is answered
 	if g.deprecated(w, r, c, rt, rest, win) {
 		return // retired or browned out: 410 Gone (lifecycle.go)
 	}
@@ -318,7 +348,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 	if !g.allow(w, r, cred, assignment, rt, m.opID, win) {
 		return
 	}
-	if err := rt.cp.validate(ctx, m.inner, m.route, m.params, m.body); err != nil {
+	if err := rt.cp.validate(ctx, &m.inner, m.route, m.params); err != nil {
 		p := problem.New(http.StatusBadRequest, "invalid-request", "Invalid request",
 			"The request does not match "+m.opID+" in "+rt.product.Slug+" "+rt.version.Version+"; fix what is listed in errors (the operation is documented at "+g.portal+"/catalog/"+rt.product.Slug+").")
 		p.Errors = requestErrors(err)
@@ -329,15 +359,15 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *call) {
 		g.sandbox(w, r, m.route.Operation, rest, m.body)
 		return
 	}
-	g.forward(w, r, rt, m.route.Operation, cred, restOf(r.URL.EscapedPath()), m.body)
+	g.forward(w, r, rt, m.route.Operation, cred, restOf(r.URL.EscapedPath()), m.body, &c.fwd)
 }
 
 // admit authenticates the call and finds the product version it names and the caller's
 // assignment of it; otherwise it answers and returns false. Nothing here knows the quota yet.
 func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, c *call) (onramp.Credential, *route, string, onramp.Assignment, bool) {
 	ctx := r.Context()
-	cred, p := g.authenticate(ctx, r)
-	c.credential = cred // a known key refused (revoked, expired, other environment) still counts as its use
+	cred, p := g.authenticate(ctx, r, c.started)
+	c.credential.id, c.credential.org, c.credential.label = cred.ID, cred.OrgID, cred.Label // a known key refused (revoked, expired, other environment) still counts as its use
 	if p != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="onramp-`+g.cfg.Environment+`"`)
 		g.problem(w, r, *p)
@@ -376,7 +406,7 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, c *call) (onramp
 
 // matched is the operation a call is for, with what validating it needs.
 type matched struct {
-	inner  *http.Request // the call as seen below /<product>/<version>
+	inner  inner // the call as seen below /<product>/<version>
 	route  *routers.Route
 	params map[string]string
 	body   []byte
@@ -386,9 +416,6 @@ type matched struct {
 // match reads the body (up to maxBodyBytes) and finds the operation on the path below
 // /<product>/<version>; otherwise it refuses and returns false.
 func (g *Gateway) match(w http.ResponseWriter, r *http.Request, rt *route, rest string, win Window) (matched, bool) {
-	inner := r.WithContext(r.Context()) // a shallow copy: routing and validation only read its headers
-	inner.URL = &url.URL{Scheme: "http", Host: "gateway", Path: rest, RawQuery: r.URL.RawQuery}
-	inner.Host = "gateway"
 	var body []byte
 	if r.Body != nil && r.Body != http.NoBody {
 		var err error
@@ -401,8 +428,8 @@ func (g *Gateway) match(w http.ResponseWriter, r *http.Request, rt *route, rest 
 			return matched{}, false
 		}
 	}
-	inner.Body = io.NopCloser(bytes.NewReader(body))
-	opRoute, params, err := rt.cp.findRoute(inner)
+	m := matched{inner: inner{r: r, rest: rest, body: body}, body: body}
+	opRoute, params, err := rt.cp.findRoute(&m.inner)
 	if err != nil {
 		if errors.Is(err, routers.ErrMethodNotAllowed) {
 			g.refuse(w, r, win, problem.New(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
@@ -413,7 +440,8 @@ func (g *Gateway) match(w http.ResponseWriter, r *http.Request, rt *route, rest 
 			rest+" is not a path of "+rt.product.Slug+" "+rt.version.Version+"; the catalog lists its operations at "+g.portal+"/catalog/"+rt.product.Slug))
 		return matched{}, false
 	}
-	return matched{inner: inner, route: opRoute, params: params, body: body, opID: specs.OperationID(opRoute.Method, opRoute.Path, opRoute.Operation)}, true
+	m.route, m.params, m.opID = opRoute, params, specs.OperationID(opRoute.Method, opRoute.Path, opRoute.Operation)
+	return m, true
 }
 
 // allow asks policies/gateway, then the credential's rate limit, then the quota; a refusal is
@@ -422,8 +450,19 @@ func (g *Gateway) allow(w http.ResponseWriter, r *http.Request, cred onramp.Cred
 	ctx := r.Context()
 	// A credential's scopes never change and an assignment's UpdatedAt changes with it, so the
 	// decision for this triple holds until a policy reload, which it follows within the cache TTL.
-	decisionKey := cred.ID + "\x00" + strings.Join(cred.Scopes, ",") + "\x00" + strconv.FormatInt(assignment.UpdatedAt.UnixNano(), 36) + "\x00" + rt.product.Slug + "\x00" + opID
-	d, err := g.decisions.get(decisionKey, func() (onramp.Decision, error) {
+	// The key is cred.ID, the scopes joined with ",", UpdatedAt in base 36, the product and the
+	// operation, apart by \x00: built on the stack, a string only on a miss.
+	var buf [256]byte
+	key := append(append(buf[:0], cred.ID...), 0)
+	for i, s := range cred.Scopes {
+		if i > 0 {
+			key = append(key, ',')
+		}
+		key = append(key, s...)
+	}
+	key = append(strconv.AppendInt(append(key, 0), assignment.UpdatedAt.UnixNano(), 36), 0)
+	key = append(append(append(key, rt.product.Slug...), 0), opID...)
+	d, err := g.decisions.getBytes(key, func() (onramp.Decision, error) {
 		started := time.Now()
 		defer func() { g.cfg.Metrics.decided(onramp.DecisionGateway, time.Since(started)) }()
 		return g.cfg.Policy.Decide(ctx, onramp.DecisionGateway, onramp.GatewayInput(g.cfg.Environment, g.portal, rt.product.Slug, cred, assignment, opID, rt.scopes[opID]))
@@ -460,8 +499,8 @@ func (g *Gateway) allow(w http.ResponseWriter, r *http.Request, cred onramp.Cred
 
 // authenticate finds the request's credential, or the problem to answer. The key never appears
 // in the answer or a log.
-func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (onramp.Credential, *problem.Problem) {
-	key, sent, ok := KeyFrom(r.Header.Get("Authorization"), r.Header.Get("X-API-Key"))
+func (g *Gateway) authenticate(ctx context.Context, r *http.Request, now time.Time) (onramp.Credential, *problem.Problem) {
+	key, sent, ok := KeyFrom(r.Header.Get("Authorization"), r.Header.Get("X-Api-Key")) // canonical: Get canonicalises others anew
 	env, manage := g.cfg.Environment, g.manage
 	if !sent {
 		p := problem.New(http.StatusUnauthorized, "missing-credential", "Missing credential",
@@ -503,7 +542,7 @@ func (g *Gateway) authenticate(ctx context.Context, r *http.Request) (onramp.Cre
 			"This is a "+cred.Environment+" key; the "+env+" gateway takes "+env+" keys ("+onramp.KeyPrefix(env)+"…)."+manage)
 		return cred, &p
 	}
-	switch cred.Refusal(g.cfg.Now()) {
+	switch cred.Refusal(now) {
 	case "revoked":
 		p := problem.New(http.StatusUnauthorized, "revoked-credential", "Revoked credential",
 			"The credential "+cred.Masked()+" ("+cred.Label+") was revoked. Use another key or create one."+manage)
@@ -560,7 +599,7 @@ func (g *Gateway) authenticateToken(ctx context.Context, token, manage string) (
 // route resolves /<product>/<version>/<rest>; "latest" names the newest non-beta version.
 func (g *Gateway) route(ctx context.Context, path string) (*route, string, *problem.Problem) {
 	slug, after, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
-	version, tail, more := strings.Cut(after, "/")
+	version, _, more := strings.Cut(after, "/")
 	if slug == "" || version == "" {
 		p := problem.New(http.StatusNotFound, "no-such-operation", "No such operation",
 			"Call /<product>/<version>/<path>, e.g. /payments/v2/payments; the catalog at "+g.portal+"/catalog gives each product's base URL.")
@@ -568,10 +607,14 @@ func (g *Gateway) route(ctx context.Context, path string) (*route, string, *prob
 	}
 	rest := "/"
 	if more {
-		rest += tail
+		rest = after[len(version):] // "/" + tail, without building it
 	}
 	key := strings.TrimPrefix(path, "/")[:len(slug)+1+len(version)] // "<slug>/<version>", without building it
-	rt, err := g.routes.get(key, ask(g, func() (*route, error) { return g.load(ctx, slug, version) }))
+	rt, err, ok := g.routes.lookup(key)
+	g.routes.count(ok)
+	if !ok { // only a miss builds the loader
+		rt, err = g.routes.fill(key, ask(g, func() (*route, error) { return g.load(ctx, slug, version) }))
+	}
 	if err != nil {
 		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
 			p := notFoundProduct(slug+" "+version, g.portal)
@@ -613,7 +656,13 @@ func (g *Gateway) load(ctx context.Context, slug, version string) (*route, error
 	}
 	now := g.cfg.Now()
 	rt := &route{product: p, version: v, cp: cp, headers: cp.headers, scopes: map[string]string{}, retired: v.PhaseAt(now) == onramp.PhaseRetired,
-		deprecation: newDeprecation(g.portal, p, v, versions)}
+		deprecation: newDeprecation(g.portal, p, v, versions), upstream: g.upstreamOf(p), label: p.Slug + "/" + v.Version}
+	if rt.upstream.example { // the dev stand-in says it is one
+		rt.headers = make(map[*openapi3.Operation]map[string]bool, len(cp.headers))
+		for op, documented := range cp.headers {
+			rt.headers[op] = withExampleHeader(documented)
+		}
+	}
 	for _, x := range versions {
 		if x.Sunset != nil && x.Sunset.After(now) && (rt.until.IsZero() || x.Sunset.Before(rt.until)) {
 			rt.until = *x.Sunset
@@ -646,19 +695,26 @@ func compile(v onramp.ProductVersion) (*compiled, error) {
 	return cp, nil
 }
 
-// restOf is an escaped request path below /<product>/<version>.
+// restOf is an escaped request path below /<product>/<version>: a suffix of it, so nothing is built.
 func restOf(escaped string) string {
-	parts := strings.SplitN(strings.TrimPrefix(escaped, "/"), "/", 3)
-	if len(parts) < 3 {
+	s := strings.TrimPrefix(escaped, "/")
+	i := strings.IndexByte(s, '/')
+	if i < 0 {
 		return "/"
 	}
-	return "/" + parts[2]
+	j := strings.IndexByte(s[i+1:], '/')
+	if j < 0 {
+		return "/"
+	}
+	return s[i+1+j:]
 }
 
 // catalogShows asks policies/catalog whether the organisation sees the product: a product the
 // catalog hides (withheld by the security team, or retired) does not exist at the gateway either.
 func (g *Gateway) catalogShows(ctx context.Context, orgID string, rt *route) (bool, error) {
-	return g.visible.get(orgID+"\x00"+rt.product.Slug, func() (bool, error) {
+	var buf [128]byte
+	key := append(append(append(buf[:0], orgID...), 0), rt.product.Slug...) // org \x00 product
+	return g.visible.getBytes(key, func() (bool, error) {
 		org, err := g.orgs.get(orgID, ask(g, func() (onramp.Organization, error) { return g.cfg.Organizations.FindOrganization(ctx, orgID) }))
 		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
 			return false, nil
@@ -677,7 +733,11 @@ func (g *Gateway) catalogShows(ctx context.Context, orgID string, rt *route) (bo
 }
 
 func (g *Gateway) assignment(ctx context.Context, orgID, product string) (onramp.Assignment, bool, error) {
-	as, err := g.assignments.get(orgID, ask(g, func() ([]onramp.Assignment, error) { return g.cfg.Assignments.AssignmentsOf(ctx, orgID) }))
+	as, err, ok := g.assignments.lookup(orgID)
+	g.assignments.count(ok)
+	if !ok {
+		as, err = g.assignments.fill(orgID, ask(g, func() ([]onramp.Assignment, error) { return g.cfg.Assignments.AssignmentsOf(ctx, orgID) }))
+	}
 	if err != nil {
 		return onramp.Assignment{}, false, err
 	}
@@ -703,43 +763,50 @@ func (g *Gateway) sandbox(w http.ResponseWriter, r *http.Request, op *openapi3.O
 	_, _ = w.Write(out)
 }
 
-func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *route, op *openapi3.Operation, cred onramp.Credential, rest string, body []byte) {
-	base := rt.product.Upstreams[Production]
-	if u, err := url.Parse(base); g.cfg.ExampleUpstream != "" && (base == "" || err != nil || strings.HasSuffix(u.Hostname(), ".example")) {
-		base = g.cfg.ExampleUpstream
-	}
-	target, err := url.Parse(strings.TrimRight(base, "/"))
-	if base == "" || err != nil {
+func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *route, op *openapi3.Operation, cred onramp.Credential, rest string, body []byte, f *forwarded) {
+	up := rt.upstream
+	if !up.ok {
 		g.problem(w, r, problem.New(http.StatusBadGateway, "upstream-unavailable", "Upstream unavailable",
 			rt.product.Slug+" has no production upstream configured; the provider has been told."))
 		g.cfg.Logger.Error("product without production upstream", "product", rt.product.Slug)
 		return
 	}
 	// The path keeps the caller's escaping (checked by unsafePath), the query goes as sent.
-	up := &url.URL{Scheme: target.Scheme, Host: target.Host, RawQuery: r.URL.RawQuery}
-	if up.Path, err = url.PathUnescape(target.EscapedPath() + rest); err != nil {
+	raw := up.path + rest
+	path, err := url.PathUnescape(raw)
+	if err != nil {
 		g.internal(w, r, err)
 		return
 	}
-	up.RawPath = target.EscapedPath() + rest
-	documented := rt.headers[op]
-	if base == g.cfg.ExampleUpstream {
-		documented = withExampleHeader(documented) // the dev stand-in says it is one
+	*f = forwarded{Context: r.Context(), target: url.URL{Scheme: up.scheme, Host: up.host, Path: path, RawPath: raw, RawQuery: r.URL.RawQuery},
+		org: cred.OrgID, cred: cred.ID, product: rt.label, op: op, documented: rt.headers[op]}
+	if _, ok := rt.headers[op]; !ok && up.example {
+		f.documented = withExampleHeader(nil)
 	}
-	f := &forwarded{target: up, org: cred.OrgID, cred: cred.ID, product: rt.product.Slug + "/" + rt.version.Version, op: op, documented: documented}
-	out := r.WithContext(withForwarded(r.Context(), f)) // the proxy clones it (headers too) before Rewrite
-	out.Body = io.NopCloser(bytes.NewReader(body))
+	out := r.WithContext(f) // the proxy clones it (headers too) before Rewrite
+	out.Body = http.NoBody
+	if len(body) > 0 {
+		out.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	out.ContentLength = int64(len(body))
-	g.proxy.ServeHTTP(w, out)
+	g.proxy.serve(w, out, f)
 }
 
 // quotaHeaders tells the caller its quota (draft-ietf-httpapi-ratelimit-headers): the limit, what
 // remains, and the seconds until the window resets.
 func (g *Gateway) quotaHeaders(w http.ResponseWriter, win Window, remaining int64) {
-	h := w.Header() // canonical keys set directly: three header writes on every call
-	h["Ratelimit-Limit"] = []string{strconv.FormatInt(win.Quota.Limit, 10)}
-	h["Ratelimit-Remaining"] = []string{strconv.FormatInt(remaining, 10)}
-	h["Ratelimit-Reset"] = []string{strconv.FormatInt(int64(math.Ceil(win.Reset.Sub(g.cfg.Now()).Seconds())), 10)}
+	// Canonical keys set directly, the three numbers formatted into one string and the values in
+	// one array (each of capacity one, so an append copies it): two allocations on every call.
+	var buf [64]byte
+	b := strconv.AppendInt(buf[:0], win.Quota.Limit, 10)
+	limit := len(b)
+	b = strconv.AppendInt(b, remaining, 10)
+	rem := len(b)
+	b = strconv.AppendInt(b, int64(math.Ceil(win.Reset.Sub(g.cfg.Now()).Seconds())), 10)
+	all := string(b)
+	v := []string{all[:limit], all[limit:rem], all[rem:]}
+	h := w.Header()
+	h["Ratelimit-Limit"], h["Ratelimit-Remaining"], h["Ratelimit-Reset"] = v[0:1:1], v[1:2:2], v[2:3:3]
 }
 
 // refuse answers p with the caller's quota headers, read without counting the call.

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
 	"net/http"
 	"sync"
@@ -83,15 +85,21 @@ func clientAddress(r *http.Request) string {
 // r's client address has spent its budget of unknown keys (ERATELIMITED) or the store is unreachable
 // (EUNAVAILABLE). EUNAUTHORIZED for an unknown key.
 func (g *Gateway) lookupKey(ctx context.Context, key string, r *http.Request) (onramp.Credential, error) {
-	h := onramp.KeyHash(key) // the cache holds no key, only its hash
-	c, err, ok := g.creds.lookup(h)
+	// The cache holds no key, only its hash (onramp.KeyHash), hex-encoded here on the stack: a
+	// known key's lookup builds no string.
+	var kb [128]byte // keys are shorter: []byte(key) would allocate past 32 bytes
+	sum := sha256.Sum256(append(kb[:0], key...))
+	var hexed [2 * sha256.Size]byte
+	hex.Encode(hexed[:], sum[:])
+	c, err, ok := g.creds.lookupBytes(hexed[:])
 	g.creds.count(ok)
 	if ok {
 		return c, err
 	}
-	if c, err, ok := g.unknown.lookup(h); ok {
+	if c, err, ok := g.unknown.lookupBytes(hexed[:]); ok {
 		return c, err
 	}
+	h := string(hexed[:])
 	now, addr := g.cfg.Now(), clientAddress(r) // only a miss needs the caller's address
 	if g.guesses.exhausted(addr, now) {
 		return onramp.Credential{}, onramp.Errorf(onramp.ERATELIMITED, "too many unknown credentials from %s", addr)

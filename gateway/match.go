@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -25,28 +28,52 @@ type match struct {
 // validation is a request's validation result (nil: valid).
 type validation struct{ err error }
 
-// findRoute resolves the operation of the request below /<product>/<version>; only found
-// operations are remembered (a flood of wrong paths is not).
-func (cp *compiled) findRoute(inner *http.Request) (*routers.Route, map[string]string, error) {
-	m, err := cp.matches.get(inner.Method+" "+inner.URL.Path, func() (match, error) {
-		route, params, err := cp.router.FindRoute(inner)
+// inner is a call as seen below /<product>/<version>: the request routing and validation read,
+// built only when what they answer is not remembered.
+type inner struct {
+	r    *http.Request
+	rest string // the path below /<product>/<version>
+	body []byte
+	req  *http.Request
+}
+
+func (in *inner) request() *http.Request {
+	if in.req == nil {
+		req := in.r.WithContext(in.r.Context()) // a shallow copy: routing and validation only read its headers
+		req.URL = &url.URL{Scheme: "http", Host: "gateway", Path: in.rest, RawQuery: in.r.URL.RawQuery}
+		req.Host = "gateway"
+		req.Body = io.NopCloser(bytes.NewReader(in.body))
+		in.req = req
+	}
+	return in.req
+}
+
+// findRoute resolves the operation of the call; only found operations are remembered (a flood of
+// wrong paths is not). The key, "<method> <path>", is built on the stack.
+func (cp *compiled) findRoute(in *inner) (*routers.Route, map[string]string, error) {
+	var buf [256]byte
+	key := append(append(append(buf[:0], in.r.Method...), ' '), in.rest...)
+	m, err := cp.matches.getBytes(key, func() (match, error) {
+		route, params, err := cp.router.FindRoute(in.request())
 		return match{route, params}, err
 	})
 	return m.route, m.params, err
 }
 
-// validate checks the request against its operation.
-func (cp *compiled) validate(ctx context.Context, inner *http.Request, route *routers.Route, params map[string]string, body []byte) error {
+// validate checks the call against its operation.
+func (cp *compiled) validate(ctx context.Context, in *inner, route *routers.Route, params map[string]string) error {
 	check := func() (validation, error) {
-		err := openapi3filter.ValidateRequest(ctx, &openapi3filter.RequestValidationInput{Request: inner, PathParams: params, Route: route,
+		err := openapi3filter.ValidateRequest(ctx, &openapi3filter.RequestValidationInput{Request: in.request(), PathParams: params, Route: route,
 			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}})
 		return validation{err}, nil
 	}
-	if len(body) > 0 || route.Operation.RequestBody != nil || readsHeaders(route.Operation.Parameters) || (route.PathItem != nil && readsHeaders(route.PathItem.Parameters)) {
+	if len(in.body) > 0 || route.Operation.RequestBody != nil || readsHeaders(route.Operation.Parameters) || (route.PathItem != nil && readsHeaders(route.PathItem.Parameters)) {
 		v, _ := check()
 		return v.err
 	}
-	v, _ := cp.checks.get(inner.Method+" "+inner.URL.Path+"?"+inner.URL.RawQuery, check)
+	var buf [512]byte // "<method> <path>?<query>"
+	key := append(append(append(append(append(buf[:0], in.r.Method...), ' '), in.rest...), '?'), in.r.URL.RawQuery...)
+	v, _ := cp.checks.getBytes(key, check)
 	return v.err
 }
 

@@ -36,7 +36,7 @@ type Quota struct {
 	cfg QuotaConfig
 
 	mu       sync.Mutex
-	counters map[string]*counter
+	counters map[windowKey]*counter
 	urgent   map[*counter]bool    // counters Take found urgent, for the urgent flushes
 	others   []onramp.GatewayNode // the other nodes, as last listed
 	listed   time.Time
@@ -79,7 +79,17 @@ func WindowAt(a onramp.Assignment, env string, now time.Time) Window {
 
 func (w Window) id() string { return onramp.CounterID(w.OrgID, w.Product, w.Environment, w.Start) }
 
+// windowKey is what a counter's id is made of: the counters are found by it on every call
+// without building the id.
+type windowKey struct {
+	org, product, env string
+	start             int64 // Unix seconds, as in the id
+}
+
+func (w Window) key() windowKey { return windowKey{w.OrgID, w.Product, w.Environment, w.Start.Unix()} }
+
 type counter struct {
+	id      string // w.id(), fixed: the flusher reads it without q.mu while Take updates w.Quota
 	w       Window
 	own     int64            // calls this node admitted in the window
 	saved   int64            // own, as last written
@@ -130,7 +140,7 @@ func NewQuota(cfg QuotaConfig) *Quota {
 	if cfg.HotInterval == 0 {
 		cfg.HotInterval = cfg.Interval / 40
 	}
-	q := &Quota{cfg: cfg, counters: map[string]*counter{}, urgent: map[*counter]bool{}, done: make(chan struct{}), stop: make(chan struct{})}
+	q := &Quota{cfg: cfg, counters: map[windowKey]*counter{}, urgent: map[*counter]bool{}, done: make(chan struct{}), stop: make(chan struct{})}
 	q.reached.Store(true)
 	go q.run()
 	return q
@@ -139,12 +149,12 @@ func NewQuota(cfg QuotaConfig) *Quota {
 // load returns the window's counter; the first call of a window reads the other nodes' totals,
 // and calls arriving meanwhile wait for that read, both at most FirstRead.
 func (q *Quota) load(w Window) *counter {
-	id := w.id()
+	k := w.key()
 	q.mu.Lock()
-	c, ok := q.counters[id]
+	c, ok := q.counters[k]
 	if !ok {
-		c = &counter{w: w, loaded: make(chan struct{}), raised: map[int]bool{}, loading: true}
-		q.counters[id] = c
+		c = &counter{id: w.id(), w: w, loaded: make(chan struct{}), raised: map[int]bool{}, loading: true}
+		q.counters[k] = c
 	}
 	q.mu.Unlock()
 	if !ok {

@@ -28,24 +28,24 @@ func (q *Quota) flush(kind int) {
 	var read []*counter
 	candidates := q.counters
 	if kind == flushUrgent { // only the counters Take found urgent, not every counter each millisecond
-		candidates = map[string]*counter{}
+		candidates = map[windowKey]*counter{}
 		for c := range q.urgent {
-			candidates[c.w.id()] = c
+			candidates[c.w.key()] = c
 			delete(q.urgent, c)
 		}
 	}
-	for id, c := range candidates {
+	for k, c := range candidates {
 		if c.loading {
 			continue
 		}
 		if full && c.own == c.saved && !now.Before(c.w.Reset) {
-			delete(q.counters, id)
+			delete(q.counters, k)
 			delete(q.urgent, c)
 			continue
 		}
 		if full || (kind == flushHot && c.hot()) || (kind == flushUrgent && c.urgent(q.cfg.HotInterval, q.cfg.Interval)) {
 			if c.own != c.saved {
-				writes[id] = c.own
+				writes[c.id] = c.own
 			}
 			c.fresh = 0
 			read = append(read, c)
@@ -72,7 +72,7 @@ func (q *Quota) flush(kind int) {
 	if werr == nil {
 		q.mu.Lock()
 		for _, c := range read {
-			if n, ok := writes[c.w.id()]; ok {
+			if n, ok := writes[c.id]; ok {
 				c.saved = max(c.saved, n)
 			}
 		}
@@ -118,7 +118,7 @@ func (q *Quota) read(ctx context.Context, cs []*counter, full bool) error {
 		}
 		ids := make([]string, len(group))
 		for i, c := range group {
-			ids[i] = c.w.id()
+			ids[i] = c.id
 		}
 		totals, err := q.cfg.Store.QuotaCounts(ctx, ids, live)
 		if err != nil {
@@ -140,7 +140,7 @@ func (q *Quota) settle(ctx context.Context, cs []*counter, gone []string) error 
 		q.mu.Lock()
 		for _, c := range cs {
 			if _, ok := c.settled[node]; !ok {
-				ids = append(ids, c.w.id())
+				ids = append(ids, c.id)
 			}
 		}
 		q.mu.Unlock()
@@ -153,7 +153,7 @@ func (q *Quota) settle(ctx context.Context, cs []*counter, gone []string) error 
 		}
 		q.mu.Lock()
 		for _, c := range cs {
-			if n, ok := totals[c.w.id()]; ok {
+			if n, ok := totals[c.id]; ok {
 				if c.settled == nil {
 					c.settled = map[string]int64{}
 				}
@@ -173,7 +173,7 @@ func (q *Quota) readLegacy(ctx context.Context, cs []*counter) error {
 	q.mu.Lock()
 	for _, c := range cs {
 		if !c.hasOld {
-			ids = append(ids, c.w.id())
+			ids = append(ids, c.id)
 		}
 	}
 	q.mu.Unlock()
@@ -192,8 +192,8 @@ func (q *Quota) readLegacy(ctx context.Context, cs []*counter) error {
 	defer q.mu.Unlock()
 	for _, c := range cs {
 		if !c.hasOld {
-			c.legacy, c.hasOld = old[c.w.id()], true
-			c.own, c.saved = max(c.own, mine[c.w.id()]), max(c.saved, mine[c.w.id()])
+			c.legacy, c.hasOld = old[c.id], true
+			c.own, c.saved = max(c.own, mine[c.id]), max(c.saved, mine[c.id])
 		}
 	}
 	return nil
@@ -208,7 +208,7 @@ func (q *Quota) apply(cs []*counter, totals map[string]int64, live []string, ful
 		for _, n := range live {
 			delete(c.settled, n)
 		}
-		sum := totals[c.w.id()]
+		sum := totals[c.id]
 		for _, n := range c.settled {
 			sum += n
 		}

@@ -80,7 +80,7 @@ func (o *orgUsage) count(e onramp.UsageEvent) {
 	failed := e.Status >= 400
 	bump(l.days, at.Truncate(24*time.Hour), failed)
 	bump(l.hours, at.Truncate(time.Hour), failed)
-	l.ops[opKey{e.Operation, onramp.StatusClass(e.Status)}]++
+	l.ops[opKey{e.Operation, statusClass(e.Status)}]++
 	if e.Operation != "" {
 		u := l.uses[useKey{e.Version, e.Operation}]
 		if u == nil {
@@ -101,6 +101,16 @@ func (o *orgUsage) count(e onramp.UsageEvent) {
 		c.last = at
 	}
 	c.minutes[at.Truncate(time.Minute)]++
+}
+
+// statusClasses are onramp.StatusClass of 100 … 599, built once: the class is counted per call.
+var statusClasses = [6]string{"", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
+func statusClass(status int) string {
+	if status >= 100 && status < 600 {
+		return statusClasses[status/100]
+	}
+	return onramp.StatusClass(status)
 }
 
 func bump(into map[time.Time]*onramp.UsageHour, at time.Time, failed bool) {
