@@ -102,6 +102,7 @@ type counter struct {
 	base    int64 // all nodes' total at the last full flush
 	rate    int64 // calls all nodes added during the last full interval
 	recent  int64 // calls this node admitted since the last full flush
+	nodes   int64 // the live nodes, this one included, as last read
 	fresh   int64 // calls this node admitted since its last write of the counter
 	raised  map[int]bool
 	loading bool
@@ -110,14 +111,16 @@ type counter struct {
 func (c *counter) used() int64 { return c.own + c.others + c.legacy }
 
 // hot reports whether the counter is unread, or in use and may run out before the next full
-// flush: what is left is within twice what all nodes used in the last interval plus what this
-// node has used since (before the first full flush, the other nodes are assumed as busy as this one).
+// flush: what is left is within twice what all nodes used in the last interval plus what the live
+// nodes may have used since, each assumed as busy as this one — a burst after a quiet interval is
+// hot early, before the nodes' unshared calls add up to the quota (seen in e2e: two nodes became
+// hot only with the quota half used each, and admitted 147 calls for 120).
 func (c *counter) hot() bool {
 	if !c.isRead {
 		return true
 	}
 	left := c.w.Quota.Limit - c.used()
-	return (c.recent > 0 || c.rate > 0) && left > 0 && left <= 2*(c.rate+c.recent)+1
+	return (c.recent > 0 || c.rate > 0) && left > 0 && left <= 2*(c.rate+c.nodes*c.recent)+1
 }
 
 // urgent reports whether the counter is hot, this node is admitting calls of it, and what is left

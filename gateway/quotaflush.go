@@ -212,7 +212,7 @@ func (q *Quota) apply(cs []*counter, totals map[string]int64, live []string, ful
 		for _, n := range c.settled {
 			sum += n
 		}
-		c.others, c.isRead = max(c.others, sum), true
+		c.others, c.isRead, c.nodes = max(c.others, sum), true, int64(len(live))+1
 		if full {
 			total := c.used()
 			c.rate, c.base, c.recent = max(0, total-c.base), total, 0
