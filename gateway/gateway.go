@@ -233,14 +233,17 @@ func (g *Gateway) Close() {
 }
 
 // ask loads what a cache misses from the store, unless the store is known to be unreachable:
-// then the call is refused at once (503) instead of waiting for the store's timeout.
-func ask[V any](g *Gateway, load func() (V, error)) func() (V, error) {
+// then the call is refused at once (503) instead of waiting for the store's timeout. Concurrent
+// misses of a key share the load (cache.fill), so it runs without the first caller's
+// cancellation — a client going away must not fail the others' calls; the store client's own
+// timeout bounds it.
+func ask[V any](g *Gateway, ctx context.Context, load func(context.Context) (V, error)) func() (V, error) {
 	return func() (V, error) {
 		if !g.storeUp.Load() {
 			var zero V
 			return zero, errStoreDown
 		}
-		v, err := load()
+		v, err := load(context.WithoutCancel(ctx))
 		if onramp.ErrorCode(err) == onramp.EINTERNAL {
 			g.cfg.Logger.Error("gateway store read", "error", err)
 			return v, errStoreDown
@@ -465,7 +468,8 @@ func (g *Gateway) allow(w http.ResponseWriter, r *http.Request, cred onramp.Cred
 	d, err := g.decisions.getBytes(key, func() (onramp.Decision, error) {
 		started := time.Now()
 		defer func() { g.cfg.Metrics.decided(onramp.DecisionGateway, time.Since(started)) }()
-		return g.cfg.Policy.Decide(ctx, onramp.DecisionGateway, onramp.GatewayInput(g.cfg.Environment, g.portal, rt.product.Slug, cred, assignment, opID, rt.scopes[opID]))
+		// Shared by concurrent misses, like ask's loads: not cancelled by the first caller leaving.
+		return g.cfg.Policy.Decide(context.WithoutCancel(ctx), onramp.DecisionGateway, onramp.GatewayInput(g.cfg.Environment, g.portal, rt.product.Slug, cred, assignment, opID, rt.scopes[opID]))
 	})
 	if err != nil {
 		g.internal(w, r, err)
@@ -581,7 +585,7 @@ func (g *Gateway) authenticateToken(ctx context.Context, token, manage string) (
 	if err != nil {
 		return onramp.Credential{}, &invalid
 	}
-	cred, err := g.creds.get("id:"+cl.Subject, ask(g, func() (onramp.Credential, error) { return g.cfg.Credentials.Find(ctx, cl.Subject) }))
+	cred, err := g.creds.get("id:"+cl.Subject, ask(g, ctx, func(ctx context.Context) (onramp.Credential, error) { return g.cfg.Credentials.Find(ctx, cl.Subject) }))
 	// Only the OAuth client the token was issued to, in this environment, makes it valid: a
 	// token naming an API key's id (or another client's) is refused.
 	if err != nil || cred.Type != onramp.TypeOAuthClient || cred.ClientID != cl.ClientID || cred.Environment != env {
@@ -613,7 +617,7 @@ func (g *Gateway) route(ctx context.Context, path string) (*route, string, *prob
 	rt, err, ok := g.routes.lookup(key)
 	g.routes.count(ok)
 	if !ok { // only a miss builds the loader
-		rt, err = g.routes.fill(key, ask(g, func() (*route, error) { return g.load(ctx, slug, version) }))
+		rt, err = g.routes.fill(key, ask(g, ctx, func(ctx context.Context) (*route, error) { return g.load(ctx, slug, version) }))
 	}
 	if err != nil {
 		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
@@ -715,13 +719,14 @@ func (g *Gateway) catalogShows(ctx context.Context, orgID string, rt *route) (bo
 	var buf [128]byte
 	key := append(append(append(buf[:0], orgID...), 0), rt.product.Slug...) // org \x00 product
 	return g.visible.getBytes(key, func() (bool, error) {
-		org, err := g.orgs.get(orgID, ask(g, func() (onramp.Organization, error) { return g.cfg.Organizations.FindOrganization(ctx, orgID) }))
+		ctx := context.WithoutCancel(ctx) // shared by concurrent misses (see ask)
+		org, err := g.orgs.get(orgID, ask(g, ctx, func(ctx context.Context) (onramp.Organization, error) { return g.cfg.Organizations.FindOrganization(ctx, orgID) }))
 		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
 			return false, nil
 		} else if err != nil {
 			return false, err
 		}
-		as, err := g.assignments.get(orgID, ask(g, func() ([]onramp.Assignment, error) { return g.cfg.Assignments.AssignmentsOf(ctx, orgID) }))
+		as, err := g.assignments.get(orgID, ask(g, ctx, func(ctx context.Context) ([]onramp.Assignment, error) { return g.cfg.Assignments.AssignmentsOf(ctx, orgID) }))
 		if err != nil {
 			return false, err
 		}
@@ -736,7 +741,7 @@ func (g *Gateway) assignment(ctx context.Context, orgID, product string) (onramp
 	as, err, ok := g.assignments.lookup(orgID)
 	g.assignments.count(ok)
 	if !ok {
-		as, err = g.assignments.fill(orgID, ask(g, func() ([]onramp.Assignment, error) { return g.cfg.Assignments.AssignmentsOf(ctx, orgID) }))
+		as, err = g.assignments.fill(orgID, ask(g, ctx, func(ctx context.Context) ([]onramp.Assignment, error) { return g.cfg.Assignments.AssignmentsOf(ctx, orgID) }))
 	}
 	if err != nil {
 		return onramp.Assignment{}, false, err

@@ -434,3 +434,46 @@ func TestValidationOfQueriesIsRememberedExactly(t *testing.T) {
 	}
 	mustProblem(t, call(t, h.sandbox, "GET", "/payments/v2/payments?limit=0", key, ""), 400, "invalid-request")
 }
+
+// gatedOrgs answers like a store whose read of an organisation is slow: it waits for release,
+// then fails as a store does when the read's context has ended.
+type gatedOrgs struct {
+	started chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (g *gatedOrgs) FindOrganization(ctx context.Context, id string) (onramp.Organization, error) {
+	g.once.Do(func() { close(g.started) })
+	<-g.release
+	if err := ctx.Err(); err != nil {
+		return onramp.Organization{}, onramp.Errorf(onramp.EINTERNAL, "find organization: %v", err)
+	}
+	return activeOrgs{}.FindOrganization(ctx, id)
+}
+
+// Concurrent calls that miss the same cached record share one store read: the first caller
+// disconnecting while it runs does not fail the others' calls.
+func TestSharedLoadOutlivesTheFirstCaller(t *testing.T) {
+	orgs := &gatedOrgs{started: make(chan struct{}), release: make(chan struct{})}
+	h := MustHarness(t, func(c *gateway.Config) { c.Organizations = orgs })
+	key := h.MustOrg(t, "org_1", []string{onramp.Sandbox}, 100, onramp.Sandbox)
+	ctx, hangUp := context.WithCancel(context.Background())
+	first := httptest.NewRequest("GET", "/payments/v2/payments", nil).WithContext(ctx)
+	first.Header.Set("X-API-Key", key)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.sandbox.ServeHTTP(httptest.NewRecorder(), first)
+	}()
+	<-orgs.started
+	second := make(chan *httptest.ResponseRecorder)
+	go func() { second <- call(t, h.sandbox, "GET", "/payments/v2/payments", key, "") }()
+	time.Sleep(50 * time.Millisecond) // the second call waits on the first's read
+	hangUp()
+	close(orgs.release)
+	<-done
+	if rec := <-second; rec.Code != http.StatusOK {
+		t.Fatalf("the second call = %d %s, want 200: the first caller's hang-up failed the read they shared", rec.Code, rec.Body)
+	}
+}
