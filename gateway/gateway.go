@@ -720,13 +720,17 @@ func (g *Gateway) catalogShows(ctx context.Context, orgID string, rt *route) (bo
 	key := append(append(append(buf[:0], orgID...), 0), rt.product.Slug...) // org \x00 product
 	return g.visible.getBytes(key, func() (bool, error) {
 		ctx := context.WithoutCancel(ctx) // shared by concurrent misses (see ask)
-		org, err := g.orgs.get(orgID, ask(g, ctx, func(ctx context.Context) (onramp.Organization, error) { return g.cfg.Organizations.FindOrganization(ctx, orgID) }))
+		org, err := g.orgs.get(orgID, ask(g, ctx, func(ctx context.Context) (onramp.Organization, error) {
+			return g.cfg.Organizations.FindOrganization(ctx, orgID)
+		}))
 		if onramp.ErrorCode(err) == onramp.ENOTFOUND {
 			return false, nil
 		} else if err != nil {
 			return false, err
 		}
-		as, err := g.assignments.get(orgID, ask(g, ctx, func(ctx context.Context) ([]onramp.Assignment, error) { return g.cfg.Assignments.AssignmentsOf(ctx, orgID) }))
+		as, err := g.assignments.get(orgID, ask(g, ctx, func(ctx context.Context) ([]onramp.Assignment, error) {
+			return g.cfg.Assignments.AssignmentsOf(ctx, orgID)
+		}))
 		if err != nil {
 			return false, err
 		}
@@ -741,7 +745,9 @@ func (g *Gateway) assignment(ctx context.Context, orgID, product string) (onramp
 	as, err, ok := g.assignments.lookup(orgID)
 	g.assignments.count(ok)
 	if !ok {
-		as, err = g.assignments.fill(orgID, ask(g, ctx, func(ctx context.Context) ([]onramp.Assignment, error) { return g.cfg.Assignments.AssignmentsOf(ctx, orgID) }))
+		as, err = g.assignments.fill(orgID, ask(g, ctx, func(ctx context.Context) ([]onramp.Assignment, error) {
+			return g.cfg.Assignments.AssignmentsOf(ctx, orgID)
+		}))
 	}
 	if err != nil {
 		return onramp.Assignment{}, false, err
