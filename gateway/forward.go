@@ -65,18 +65,22 @@ func isIdentityHeader(name string) bool {
 		return false
 	}
 	for i := range len(prefix) {
-		c := name[i]
-		switch {
-		case c == '_' || c == '.':
-			c = '-'
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		if c != prefix[i] {
+		if normalByte(name[i]) != prefix[i] {
 			return false
 		}
 	}
 	return true
+}
+
+// normalByte is what normalizedHeader makes of an ASCII byte: lower case, '_' and '.' as '-'.
+func normalByte(c byte) byte {
+	switch {
+	case c == '_' || c == '.':
+		return '-'
+	case 'A' <= c && c <= 'Z':
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // declaresHeader reports whether the operation takes a header parameter of that name.
@@ -116,14 +120,7 @@ func normalizedHeaderBytes(dst []byte, name string) []byte {
 		}
 	}
 	for i := range len(name) {
-		c := name[i]
-		switch {
-		case c == '_' || c == '.':
-			c = '-'
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		dst = append(dst, c)
+		dst = append(dst, normalByte(name[i]))
 	}
 	return dst
 }
