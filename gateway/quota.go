@@ -89,23 +89,24 @@ type windowKey struct {
 func (w Window) key() windowKey { return windowKey{w.OrgID, w.Product, w.Environment, w.Start.Unix()} }
 
 type counter struct {
-	id      string // w.id(), fixed: the flusher reads it without q.mu while Take updates w.Quota
-	w       Window
-	own     int64            // calls this node admitted in the window
-	saved   int64            // own, as last written
-	others  int64            // the other nodes' totals, as last read (the live ones' and the settled)
-	settled map[string]int64 // final totals of nodes gone quiet, read once (see settle)
-	legacy  int64            // what the window's shared counter held before per-node counting (read once)
-	loaded  chan struct{}
-	isRead  bool  // others was read at least once
-	hasOld  bool  // legacy was read
-	base    int64 // all nodes' total at the last full flush
-	rate    int64 // calls all nodes added during the last full interval
-	recent  int64 // calls this node admitted since the last full flush
-	nodes   int64 // the live nodes, this one included, as last read
-	fresh   int64 // calls this node admitted since its last write of the counter
-	raised  map[int]bool
-	loading bool
+	id         string // w.id(), fixed: the flusher reads it without q.mu while Take updates w.Quota
+	w          Window
+	own        int64           // calls this node admitted in the window
+	saved      int64           // own, as last written
+	others     int64           // the other nodes' totals, as last read (the live ones' and the settled)
+	settled    map[string]bool // nodes gone quiet whose final totals are in settledSum (see settle)
+	settledSum int64
+	legacy     int64 // what the window's shared counter held before per-node counting (read once)
+	loaded     chan struct{}
+	isRead     bool  // others was read at least once
+	hasOld     bool  // legacy was read
+	base       int64 // all nodes' total at the last full flush
+	rate       int64 // calls all nodes added during the last full interval
+	recent     int64 // calls this node admitted since the last full flush
+	nodes      int64 // the live nodes, this one included, as last read
+	fresh      int64 // calls this node admitted since its last write of the counter
+	raised     map[int]bool
+	loading    bool
 }
 
 func (c *counter) used() int64 { return c.own + c.others + c.legacy }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -133,32 +134,51 @@ func (q *Quota) read(ctx context.Context, cs []*counter, full bool) error {
 // and its last totals when it stops, within a flush's timeout (5 s).
 const nodeGone = 15 * time.Second
 
-// settle reads, once per counter, the totals of the gone nodes it has not settled yet.
+// settle reads, once per counter, the summed totals of the gone nodes it has not settled yet: one
+// read for the counters missing the same nodes (a new counter misses them all, a node just gone is
+// missing from every counter), whatever the number of nodes.
 func (q *Quota) settle(ctx context.Context, cs []*counter, gone []string) error {
-	for _, node := range gone {
-		var ids []string
-		q.mu.Lock()
-		for _, c := range cs {
-			if _, ok := c.settled[node]; !ok {
-				ids = append(ids, c.id)
+	type group struct {
+		nodes []string
+		cs    []*counter
+	}
+	groups := map[string]*group{}
+	q.mu.Lock()
+	for _, c := range cs {
+		var missing []string
+		for _, n := range gone {
+			if !c.settled[n] {
+				missing = append(missing, n)
 			}
 		}
-		q.mu.Unlock()
-		if len(ids) == 0 {
+		if len(missing) == 0 {
 			continue
 		}
-		totals, err := q.cfg.Store.QuotaCounts(ctx, ids, []string{node})
+		key := strings.Join(missing, "\x00")
+		if groups[key] == nil {
+			groups[key] = &group{nodes: missing}
+		}
+		groups[key].cs = append(groups[key].cs, c)
+	}
+	q.mu.Unlock()
+	for _, g := range groups {
+		ids := make([]string, len(g.cs))
+		for i, c := range g.cs {
+			ids[i] = c.id
+		}
+		totals, err := q.cfg.Store.QuotaCounts(ctx, ids, g.nodes)
 		if err != nil {
 			return err
 		}
 		q.mu.Lock()
-		for _, c := range cs {
-			if n, ok := totals[c.id]; ok {
-				if c.settled == nil {
-					c.settled = map[string]int64{}
-				}
-				c.settled[node] = n
+		for _, c := range g.cs {
+			if c.settled == nil {
+				c.settled = map[string]bool{}
 			}
+			for _, n := range g.nodes {
+				c.settled[n] = true
+			}
+			c.settledSum += totals[c.id]
 		}
 		q.mu.Unlock()
 	}
@@ -206,13 +226,12 @@ func (q *Quota) apply(cs []*counter, totals map[string]int64, live []string, ful
 	defer q.mu.Unlock()
 	for _, c := range cs {
 		for _, n := range live {
-			delete(c.settled, n)
+			if c.settled[n] { // back: read live, and the others settled again without it
+				c.settled, c.settledSum = nil, 0
+				break
+			}
 		}
-		sum := totals[c.id]
-		for _, n := range c.settled {
-			sum += n
-		}
-		c.others, c.isRead, c.nodes = max(c.others, sum), true, int64(len(live))+1
+		c.others, c.isRead, c.nodes = max(c.others, totals[c.id]+c.settledSum), true, int64(len(live))+1
 		if full {
 			total := c.used()
 			c.rate, c.base, c.recent = max(0, total-c.base), total, 0
