@@ -61,8 +61,6 @@ func mustUsage(tb testing.TB, st *stack.Stack, org onramp.Organization, token st
 	return u
 }
 
-// mustQuotaOf sets the organisation's payments quota (sandbox only) as the provider would, and
-// waits out the gateways' assignment cache.
 // mustQuotaOf sets the organisation's payments quota in the sandbox and waits until each gateway
 // (the shared stack's unless named) applies it: a call to a path payments does not have answers
 // 404 with the node's RateLimit-Limit and uses no quota. It returns how many such calls it made;
