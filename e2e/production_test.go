@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -152,22 +153,29 @@ func TestE2EProductionApprovedInThePortal(t *testing.T) {
 		t.Fatalf("production call = %d %s", status, body)
 	}
 
-	// The funnel has the whole journey, in order.
+	// The funnel has the whole journey, in order. Its journeys are paged by organisation id, and
+	// the shared stack holds every test's partners: follow the pages to this one's.
 	var funnel struct {
 		Partners []struct {
 			OrgID        string               `json:"org_id"`
 			Stages       map[string]time.Time `json:"stages"`
 			InvitationTo *float64             `json:"invitation_to_first_production_call_seconds"`
 		} `json:"partners"`
+		Next string `json:"next_cursor"`
 	}
 	waitFor(t, 5*time.Second, "the funnel to show the first production call", func() bool {
-		MustGetJSON(t, st.PortalURL+"/admin/api/v1/funnel", http.StatusOK, &funnel, admin...)
-		for _, p := range funnel.Partners {
-			if p.OrgID == org.ID && p.InvitationTo != nil {
-				return true
+		for page := st.PortalURL + "/admin/api/v1/funnel?limit=200"; ; page = st.PortalURL + "/admin/api/v1/funnel?limit=200&cursor=" + url.QueryEscape(funnel.Next) {
+			funnel.Next = ""
+			MustGetJSON(t, page, http.StatusOK, &funnel, admin...)
+			for _, p := range funnel.Partners {
+				if p.OrgID == org.ID {
+					return p.InvitationTo != nil
+				}
+			}
+			if funnel.Next == "" {
+				return false
 			}
 		}
-		return false
 	})
 	for _, p := range funnel.Partners {
 		if p.OrgID != org.ID {
