@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -102,8 +104,10 @@ func (d *DB) bulk(ctx context.Context, coll string, models []mongo.WriteModel) e
 	return err
 }
 
-// findIDs reads the documents with the given _ids that exist: one $in query on MongoDB, one exact
-// _id read each on FerretDB (which scans the whole collection for $in).
+// findIDs reads the documents with the given _ids that exist, in the order of ids: one $in query
+// on MongoDB, one exact _id read each on FerretDB (which scans the whole collection for $in), run
+// side by side on the pool's connections — a gateway's quota read names one document per node,
+// and one after the other they made its freshness a multiple of the round trip.
 func findIDs[T any](ctx context.Context, d *DB, coll string, ids []string) ([]T, error) {
 	out := []T{}
 	if len(ids) == 0 {
@@ -116,18 +120,34 @@ func findIDs[T any](ctx context.Context, d *DB, coll string, ids []string) ([]T,
 		}
 		return out, cur.All(ctx, &out)
 	}
-	for _, id := range ids {
-		var v T
-		err := d.Collection(coll).FindOne(ctx, bson.M{"_id": id}).Decode(&v)
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			continue
-		} else if err != nil {
-			return out, err
-		}
-		out = append(out, v)
+	found := make([]*T, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(exactLookupsAtOnce)
+	for i, id := range ids {
+		g.Go(func() error {
+			var v T
+			err := d.Collection(coll).FindOne(gctx, bson.M{"_id": id}).Decode(&v)
+			if errors.Is(err, mongo.ErrNoDocuments) {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			found[i] = &v
+			return nil
+		})
 	}
-	return out, nil
+	err := g.Wait()
+	for _, v := range found {
+		if v != nil {
+			out = append(out, *v)
+		}
+	}
+	return out, err
 }
+
+// exactLookupsAtOnce is how many of findIDs's exact reads run at once: the gateway's pool holds 8
+// connections, and its flushers and cache loads share them.
+const exactLookupsAtOnce = 4
 
 // exactLookupsAtMost is how many documents findIDs reads one by one on FerretDB: beyond, one
 // scan of the collection (what FerretDB makes of an $in) costs less than the round trips.
