@@ -118,6 +118,9 @@ type GatewayNode struct {
 	ID        string    `json:"id" bson:"_id"`
 	StartedAt time.Time `json:"started_at" bson:"started_at"`
 	SeenAt    time.Time `json:"seen_at" bson:"seen_at"` // its last heartbeat
+	// Exchange is where the node takes the other nodes' quota totals (UDP host:port); empty: it
+	// learns them from the store only.
+	Exchange string `json:"exchange,omitempty" bson:"exchange,omitempty"`
 }
 
 // UsageMonth is one node's running totals of an organisation's calls in one UTC month. Totals

@@ -22,6 +22,7 @@ type Metrics struct {
 	flushSeconds prometheus.Histogram
 	flushErrors  prometheus.Counter
 	quotaFlush   *prometheus.HistogramVec
+	exchange     *prometheus.CounterVec
 	degradedCnt  prometheus.Counter
 	storeUp      *prometheus.GaugeVec
 	ops          sync.Map // opLabels → *opMetrics: the hot path looks its series up once
@@ -49,12 +50,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Usage flushes that failed (retried with newer totals at the next one)."}),
 		quotaFlush: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "onramp_gateway_quota_flush_seconds",
 			Help: "Time to write this node's quota totals and read the other nodes' (kind: full, hot or urgent).", Buckets: buckets}, []string{"kind"}),
+		exchange: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "onramp_gateway_quota_exchange_datagrams_total",
+			Help: "Quota exchange datagrams between gateway nodes, by result: sent, received, or refused (unsigned, malformed or from this node)."}, []string{"result"}),
 		degradedCnt: prometheus.NewCounter(prometheus.CounterOpts{Name: "onramp_gateway_usage_degraded_total",
 			Help: "Calls counted in the usage totals but not kept in the recent-calls log (log budget or write buffer full)."}),
 		storeUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "onramp_gateway_store_up",
 			Help: "1 while the gateway's last background read of the store succeeded."}, []string{"environment"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.decisions, m.cache, m.quotaRefused, m.queueDepth, m.flushSeconds, m.flushErrors, m.quotaFlush, m.degradedCnt, m.storeUp)
+	reg.MustRegister(m.requests, m.latency, m.decisions, m.cache, m.quotaRefused, m.queueDepth, m.flushSeconds, m.flushErrors, m.quotaFlush, m.exchange, m.degradedCnt, m.storeUp)
 	return m
 }
 
@@ -136,6 +139,12 @@ func (m *Metrics) flushed(took time.Duration, err error) {
 func (m *Metrics) quotaFlushed(kind int, took time.Duration) {
 	if m != nil {
 		m.quotaFlush.WithLabelValues([]string{"full", "hot", "urgent"}[kind]).Observe(took.Seconds())
+	}
+}
+
+func (m *Metrics) exchanged(result string) {
+	if m != nil {
+		m.exchange.WithLabelValues(result).Inc()
 	}
 }
 

@@ -30,6 +30,10 @@ import (
 // by deploys over a month's window do not slow every hot read. The first call of a window on a node waits up to FirstRead
 // for the other nodes' totals.
 //
+// With an Exchange, a node also sends its urgent counters' totals straight to the other nodes
+// every urgent interval, and counts what it hears from them: the bound's round trips become one
+// datagram's way (see Exchange).
+//
 // Crossing 80 % or 95 % of a quota raises an alert through QuotaAlerts, whose workflow id makes it
 // exactly-once across nodes; the node only avoids asking twice itself.
 type Quota struct {
@@ -37,7 +41,9 @@ type Quota struct {
 
 	mu       sync.Mutex
 	counters map[windowKey]*counter
+	byID     map[string]*counter  // the same counters by id, for the exchange
 	urgent   map[*counter]bool    // counters Take found urgent, for the urgent flushes
+	push     map[*counter]bool    // the same, for the exchange
 	others   []onramp.GatewayNode // the other nodes, as last listed
 	listed   time.Time
 	reached  atomic.Bool // the last flush reached the store
@@ -61,6 +67,9 @@ type QuotaConfig struct {
 	FirstRead time.Duration
 	Metrics   *Metrics // nil: none
 	Now       func() time.Time
+	// Exchange sends and takes urgent totals between nodes directly (nil: through the store
+	// only); its address goes in the node's heartbeat (RecorderConfig.Exchange).
+	Exchange *Exchange
 }
 
 // Window is one quota counter: an organisation's product in an environment during the quota's
@@ -96,7 +105,10 @@ type counter struct {
 	others     int64           // the other nodes' totals, as last read (the live ones' and the settled)
 	settled    map[string]bool // nodes gone quiet whose final totals are in settledSum (see settle)
 	settledSum int64
-	legacy     int64 // what the window's shared counter held before per-node counting (read once)
+	legacy     int64            // what the window's shared counter held before per-node counting (read once)
+	heard      map[string]int64 // the live nodes' totals as they sent them (Exchange)
+	heardSum   int64
+	pushed     int64 // own, as last sent
 	loaded     chan struct{}
 	isRead     bool  // others was read at least once
 	hasOld     bool  // legacy was read
@@ -109,7 +121,9 @@ type counter struct {
 	loading    bool
 }
 
-func (c *counter) used() int64 { return c.own + c.others + c.legacy }
+// used counts the others' calls as the store read them or as they sent them, whichever is more:
+// both are what the nodes counted at some point, so neither is ever more than they did.
+func (c *counter) used() int64 { return c.own + max(c.others, c.heardSum+c.settledSum) + c.legacy }
 
 // hot reports whether the counter is unread, or in use and may run out before the next full
 // flush: what is left is within twice what all nodes used in the last interval plus what the live
@@ -144,8 +158,12 @@ func NewQuota(cfg QuotaConfig) *Quota {
 	if cfg.HotInterval == 0 {
 		cfg.HotInterval = cfg.Interval / 40
 	}
-	q := &Quota{cfg: cfg, counters: map[windowKey]*counter{}, urgent: map[*counter]bool{}, done: make(chan struct{}), stop: make(chan struct{})}
+	q := &Quota{cfg: cfg, counters: map[windowKey]*counter{}, byID: map[string]*counter{}, urgent: map[*counter]bool{}, push: map[*counter]bool{},
+		done: make(chan struct{}), stop: make(chan struct{})}
 	q.reached.Store(true)
+	if cfg.Exchange != nil {
+		cfg.Exchange.start(cfg.Node, q.heard)
+	}
 	go q.run()
 	return q
 }
@@ -158,7 +176,7 @@ func (q *Quota) load(w Window) *counter {
 	c, ok := q.counters[k]
 	if !ok {
 		c = &counter{id: w.id(), w: w, loaded: make(chan struct{}), raised: map[int]bool{}, loading: true}
-		q.counters[k] = c
+		q.counters[k], q.byID[c.id] = c, c
 	}
 	q.mu.Unlock()
 	if !ok {
@@ -202,6 +220,9 @@ func (q *Quota) Take(ctx context.Context, w Window) (allowed bool, remaining int
 	c.fresh++
 	if q.cfg.HotInterval > 0 && c.urgent(q.cfg.HotInterval, q.cfg.Interval) {
 		q.urgent[c] = true
+		if q.cfg.Exchange != nil {
+			q.push[c] = true
+		}
 	}
 	q.alert(c)
 	return true, w.Quota.Limit - used - 1
@@ -242,6 +263,11 @@ func (q *Quota) alert(c *counter) {
 
 func (q *Quota) run() {
 	defer close(q.done)
+	if q.cfg.Exchange != nil && q.cfg.HotInterval > 0 {
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		wg.Go(q.sendLoop) // apart: the urgent flushes wait for the store, the datagrams do not
+	}
 	var hot <-chan time.Time
 	if q.cfg.HotInterval > 0 {
 		t := time.NewTicker(q.cfg.HotInterval)
@@ -275,4 +301,63 @@ func (q *Quota) run() {
 func (q *Quota) Stop() {
 	q.stopOnce.Do(func() { close(q.stop) })
 	<-q.done
+}
+
+// sendLoop sends the urgent counters' totals to the other nodes every urgent interval.
+func (q *Quota) sendLoop() {
+	t := time.NewTicker(max(q.cfg.HotInterval/25, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-q.stop:
+			return
+		case <-t.C:
+			q.send()
+		}
+	}
+}
+
+// send sends this node's totals of the counters it admitted calls of since the last send, and
+// found urgent, to the live nodes that take them.
+func (q *Quota) send() {
+	q.mu.Lock()
+	if len(q.push) == 0 {
+		q.mu.Unlock()
+		return
+	}
+	var totals []exchangedTotal
+	for c := range q.push {
+		if c.own > c.pushed {
+			totals = append(totals, exchangedTotal{c.id, c.own})
+			c.pushed = c.own
+		}
+		delete(q.push, c)
+	}
+	var to []string
+	live := q.cfg.Now().Add(-nodeGone)
+	for _, n := range q.others {
+		if n.Exchange != "" && n.SeenAt.After(live) {
+			to = append(to, n.Exchange)
+		}
+	}
+	q.mu.Unlock()
+	if len(totals) > 0 && len(to) > 0 {
+		q.cfg.Exchange.send(q.cfg.Node, totals, to)
+	}
+}
+
+// heard counts a total another node sent: only a counter this node has, and only more than that
+// node sent before; a node settled for the counter (gone quiet) is counted by its stored total.
+func (q *Quota) heard(node, id string, total int64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	c := q.byID[id]
+	if c == nil || node == q.cfg.Node || c.settled[node] || total <= c.heard[node] {
+		return
+	}
+	if c.heard == nil {
+		c.heard = map[string]int64{}
+	}
+	c.heardSum += total - c.heard[node]
+	c.heard[node] = total
 }

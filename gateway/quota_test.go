@@ -159,7 +159,7 @@ func (s slowStore) Nodes(ctx context.Context, since time.Time) ([]onramp.Gateway
 // BenchmarkQuotaOverAdmission measures how far past a quota several gateway nodes (Quota
 // instances, each writing its own counter documents in one store with a 1 ms round trip) admit
 // calls at a steady total rate, with the hot-counter flushing (now) and without it (the baseline,
-// flushing once a second). It reports over-admission in % of the quota; docs/benchmarks.md
+// flushing once a second), and with the nodes' quota exchange. It reports over-admission in % of the quota; docs/benchmarks.md
 // records the numbers (and gateway/bench measures the same on FerretDB).
 func BenchmarkQuotaOverAdmission(b *testing.B) {
 	for _, c := range []struct {
@@ -167,11 +167,11 @@ func BenchmarkQuotaOverAdmission(b *testing.B) {
 		limit int64
 		rate  int // calls per second over all nodes
 	}{{1, 20000, 10000}, {2, 20000, 10000}, {4, 20000, 10000}, {2, 200, 2000}} {
-		for _, mode := range []string{"baseline", "now"} {
+		for _, mode := range []string{"baseline", "now", "exchange"} {
 			b.Run(fmt.Sprintf("nodes=%d/quota=%d/rate=%d/%s", c.nodes, c.limit, c.rate, mode), func(b *testing.B) {
 				var over float64
 				for range b.N {
-					over = overAdmission(c.nodes, c.limit, c.rate, mode == "baseline")
+					over = overAdmission(b, c.nodes, c.limit, c.rate, mode)
 				}
 				b.ReportMetric(over, "%over")
 			})
@@ -179,12 +179,13 @@ func BenchmarkQuotaOverAdmission(b *testing.B) {
 	}
 }
 
-func overAdmission(nodes int, limit int64, rate int, baseline bool) float64 {
+func overAdmission(b *testing.B, nodes int, limit int64, rate int, mode string) float64 {
 	store := slowStore{credentialstest.NewMemory(), time.Millisecond}
 	hot := time.Duration(0)
-	if baseline {
+	if mode == "baseline" {
 		hot = -1
 	}
+	key := gateway.ExchangeKey("bench")
 	now := time.Now().UTC()
 	start := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC) // the current window: an ended one is forgotten
 	w := gateway.Window{OrgID: "org", Product: "p", Environment: onramp.Production, Quota: onramp.Quota{Limit: limit, Period: "month"}, Start: start, Reset: start.AddDate(0, 1, 0)}
@@ -196,12 +197,22 @@ func overAdmission(nodes int, limit int64, rate int, baseline bool) float64 {
 	begin := time.Now().Add(370 * time.Millisecond)
 	deadline := begin.Add(time.Duration(float64(limit)/float64(rate)*float64(time.Second)) + 3*time.Second)
 	ids := make([]string, nodes)
+	exchanges := make([]*gateway.Exchange, nodes)
 	for i := range ids {
 		ids[i] = gateway.NewNodeID()
-		_ = store.SaveNode(context.Background(), onramp.GatewayNode{ID: ids[i], StartedAt: time.Now(), SeenAt: time.Now()})
+		addr := ""
+		if mode == "exchange" {
+			ex, err := gateway.NewExchange(gateway.ExchangeConfig{Addr: "127.0.0.1:0", Key: key})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ex.Close()
+			exchanges[i], addr = ex, ex.Addr()
+		}
+		_ = store.SaveNode(context.Background(), onramp.GatewayNode{ID: ids[i], StartedAt: time.Now(), SeenAt: time.Now(), Exchange: addr})
 	}
-	for _, id := range ids {
-		q := gateway.NewQuota(gateway.QuotaConfig{Store: store, Node: id, Interval: time.Second, HotInterval: hot})
+	for i, id := range ids {
+		q := gateway.NewQuota(gateway.QuotaConfig{Store: store, Node: id, Interval: time.Second, HotInterval: hot, Exchange: exchanges[i]})
 		wg.Go(func() {
 			defer q.Stop()
 			time.Sleep(time.Until(begin))

@@ -41,7 +41,9 @@ func (q *Quota) flush(kind int) {
 		}
 		if full && c.own == c.saved && !now.Before(c.w.Reset) {
 			delete(q.counters, k)
+			delete(q.byID, c.id)
 			delete(q.urgent, c)
+			delete(q.push, c)
 			continue
 		}
 		if full || (kind == flushHot && c.hot()) || (kind == flushUrgent && c.urgent(q.cfg.HotInterval, q.cfg.Interval)) {
@@ -177,6 +179,8 @@ func (q *Quota) settle(ctx context.Context, cs []*counter, gone []string) error 
 			}
 			for _, n := range g.nodes {
 				c.settled[n] = true
+				c.heardSum -= c.heard[n] // in settledSum now
+				delete(c.heard, n)
 			}
 			c.settledSum += totals[c.id]
 		}

@@ -36,6 +36,7 @@ type Recorder struct {
 type RecorderConfig struct {
 	Store    onramp.GatewayUsageStore
 	Node     string // NewNodeID()
+	Exchange string // the node's Exchange address, published with its heartbeat ("": none)
 	Logger   *slog.Logger
 	Interval time.Duration // flush interval (default 1s)
 	// LogPerSecond and ErrorsPerSecond bound the calls per organisation and second that this node
@@ -167,7 +168,7 @@ func (r *Recorder) write(ctx context.Context, w func(context.Context) error) err
 }
 
 func (r *Recorder) heartbeat(ctx context.Context) error {
-	return r.cfg.Store.SaveNode(ctx, onramp.GatewayNode{ID: r.cfg.Node, StartedAt: r.started, SeenAt: r.cfg.Now()})
+	return r.cfg.Store.SaveNode(ctx, onramp.GatewayNode{ID: r.cfg.Node, StartedAt: r.started, SeenAt: r.cfg.Now(), Exchange: r.cfg.Exchange})
 }
 
 // Stop flushes what is left and stops the flusher.
