@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -80,6 +82,17 @@ func TestE2EUsageExactAcrossNodes(t *testing.T) {
 				t.Errorf("node %d admitted a call started %s after it first refused one", node, c.start.Sub(refused))
 			}
 		}
+	}
+	// The nodes sent each other their totals near the end (the quota exchange), and refused none.
+	sent, received, refused := 0.0, 0.0, 0.0
+	for _, node := range []*stack.Stack{st, second} {
+		metrics := mustGetText(t, node.GatewayOpsURL+"/metrics")
+		sent += promValue(metrics, `onramp_gateway_quota_exchange_datagrams_total{result="sent"}`)
+		received += promValue(metrics, `onramp_gateway_quota_exchange_datagrams_total{result="received"}`)
+		refused += promValue(metrics, `onramp_gateway_quota_exchange_datagrams_total{result="refused"}`)
+	}
+	if sent == 0 || received == 0 || refused != 0 {
+		t.Errorf("quota exchange datagrams: %v sent, %v received, %v refused; want some sent and received, none refused", sent, received, refused)
 	}
 	var l usageLine
 	waitFor(t, 3*time.Second, "every call on the usage page", func() bool {
@@ -215,4 +228,29 @@ func TestE2EDataPlaneSurvivesStoreOutage(t *testing.T) {
 	if want := sent.Load() + admittedBefore; l.Calls != want+int64(probes) || l.Used != want {
 		t.Errorf("usage after the outage: %d calls, %d used; want the %d calls with the known key, the second key's %d before its revocation and the %d probes of the quota (calls, not used)", l.Calls, l.Used, sent.Load(), admittedBefore, probes)
 	}
+}
+
+func mustGetText(tb testing.TB, url string) string {
+	tb.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		tb.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return string(b)
+}
+
+// promValue is the value of the Prometheus text line that starts with series (0 when none).
+func promValue(text, series string) float64 {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f
+		}
+	}
+	return 0
 }

@@ -1,7 +1,9 @@
 package stack
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -52,12 +54,22 @@ func (s *Stack) startGateway(ctx context.Context, d gatewayDeps, sandboxL, prodL
 	}
 	s.GatewayNode = gateway.NewNodeID()
 	metrics := gateway.NewMetrics(d.reg)
-	s.recorder = gateway.NewRecorder(gateway.RecorderConfig{Store: usage, Node: s.GatewayNode, Logger: log, Metrics: metrics, Retention: cfg.UsageRetention})
-	s.quota = gateway.NewQuota(gateway.QuotaConfig{Store: usage, Node: s.GatewayNode, Alerts: d.alerts, Logger: log, Interval: cfg.QuotaFlush, Metrics: metrics})
 	tokens, err := s.tokens()
 	if err != nil {
 		return err
 	}
+	exchangeAddr := cfg.QuotaExchangeAddr
+	if exchangeAddr == "" && cfg.Dev {
+		exchangeAddr = net.JoinHostPort(cmp.Or(cfg.DevHost, "127.0.0.1"), "0") // every dev node runs on this machine
+	}
+	if exchangeAddr != "" {
+		if s.exchange, err = gateway.NewExchange(gateway.ExchangeConfig{Addr: exchangeAddr, Key: gateway.ExchangeKey(s.cfg.TokenSigningKey), Metrics: metrics, Logger: log}); err != nil {
+			return fmt.Errorf("quota exchange on %s: %w", exchangeAddr, err)
+		}
+		exchangeAddr = s.exchange.Addr()
+	}
+	s.recorder = gateway.NewRecorder(gateway.RecorderConfig{Store: usage, Node: s.GatewayNode, Exchange: exchangeAddr, Logger: log, Metrics: metrics, Retention: cfg.UsageRetention})
+	s.quota = gateway.NewQuota(gateway.QuotaConfig{Store: usage, Node: s.GatewayNode, Alerts: d.alerts, Logger: log, Interval: cfg.QuotaFlush, Metrics: metrics, Exchange: s.exchange})
 	upstream := ""
 	if cfg.Dev {
 		// The demo products' production upstreams are examples (.example): one local server answers for them.

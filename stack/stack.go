@@ -72,6 +72,9 @@ type Config struct {
 	TokenTTL        time.Duration
 	// QuotaFlush is how often gateway quota counters are written to MongoDB (default 1s).
 	QuotaFlush time.Duration
+	// QuotaExchangeAddr is where the gateway takes the other nodes' quota totals (UDP host:port,
+	// an address they reach; gateway.Exchange); empty: through MongoDB only (dev: DevHost:0).
+	QuotaExchangeAddr string
 	// GatewayStoreTimeout bounds each of the gateway's own store operations (default 2s).
 	GatewayStoreTimeout time.Duration
 	// UsageRetention is how long the call history keeps a call (0: 720h); the worker purges
@@ -141,6 +144,7 @@ type Stack struct {
 	cancel   context.CancelFunc
 	recorder *gateway.Recorder
 	quota    *gateway.Quota
+	exchange *gateway.Exchange
 	acts     *activities.Activities
 	errc     chan error
 	stopping atomic.Bool
@@ -460,6 +464,9 @@ func (s *Stack) Stop(ctx context.Context) error {
 	}
 	if s.quota != nil {
 		s.quota.Stop()
+	}
+	if s.exchange != nil {
+		errs = append(errs, s.exchange.Close())
 	}
 	s.StopWorker()
 	if s.Temporal != nil {

@@ -66,6 +66,7 @@ var settings = []setting{
 	{flag: "usage-retention", env: "USAGE_RETENTION", def: all("720h"), cmds: []string{cmdDev, cmdWorker}, help: "how long the call history keeps each call (Go duration; 720h = 30 days); older calls are purged hourly"},
 	{flag: "reviewers-email", env: "REVIEWERS_EMAIL", def: all(""), cmds: []string{cmdDev, cmdWorker}, help: "where production, rotation and quota review notices, reminders and SLA escalations are e-mailed"},
 	{flag: "token-signing-key", env: "TOKEN_SIGNING_KEY", def: all(""), cmds: gwCmds, secret: true, help: "Ed25519 seed signing OAuth access tokens: <key id>:<base64 32 bytes>, the same on every gateway (dev: generated)"},
+	{flag: "quota-exchange-addr", env: "QUOTA_EXCHANGE_ADDR", def: map[string]string{cmdDev: "127.0.0.1:0", "*": ""}, cmds: gwCmds, help: "UDP host:port where this gateway takes the other gateway nodes' quota totals, an address they reach (signed with TOKEN_SIGNING_KEY; port 0: any free one); empty: totals go through MongoDB only, and quotas over several nodes admit a little more past their end"},
 	{flag: "token-ttl", env: "TOKEN_TTL", def: all("10m"), cmds: gwCmds, help: "lifetime of OAuth access tokens"},
 	{flag: "policy-dir", env: "POLICY_DIR", def: all(""), cmds: portalCmds, help: "directory of Rego policies (a copy of policies/), reloaded within a second of a change; empty: the embedded policies"},
 	{flag: "decision-log-rate", env: "POLICY_DECISION_LOG_RATE", def: all("0"), cmds: portalCmds, help: "fraction of policy decisions logged for audit, 0 to 1"},

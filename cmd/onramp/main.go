@@ -141,6 +141,7 @@ func stackConfig(cmd string, v values, stdout, stderr io.Writer) (stack.Config, 
 	if cfg.Roles.Gateway {
 		var err error
 		cfg.TokenSigningKey = v["token-signing-key"]
+		cfg.QuotaExchangeAddr = v["quota-exchange-addr"]
 		if cfg.TokenTTL, err = time.ParseDuration(v["token-ttl"]); err != nil || cfg.TokenTTL <= 0 {
 			return cfg, fmt.Errorf("--token-ttl %q must be a positive duration such as 10m", v["token-ttl"])
 		}
