@@ -16,16 +16,19 @@ type overResult struct {
 	nodes           int
 	limit, admitted int64
 	rate            int
+	exchange        bool // the nodes sent each other their urgent totals (gateway.Exchange)
 	err             error
 }
 
 func (o overResult) percent() float64 { return float64(o.admitted-o.limit) * 100 / float64(o.limit) }
 
 // overAdmission runs n quota counters as n gateway nodes, each with a MongoDB client of its own
-// on the embedded FerretDB, taking calls of one organisation at a steady total rate until well
-// past the quota, and counts what they admitted.
-func overAdmission(ctx context.Context, uri string, nodes int, limit int64, rate int) overResult {
-	res := overResult{nodes: nodes, limit: limit, rate: rate}
+// on the embedded FerretDB (and, with exchange, a quota exchange on loopback, as `onramp dev`
+// starts them), taking calls of one organisation at a steady total rate until well past the
+// quota, and counts what they admitted.
+func overAdmission(ctx context.Context, uri string, nodes int, limit int64, rate int, exchange bool) overResult {
+	res := overResult{nodes: nodes, limit: limit, rate: rate, exchange: exchange}
+	key := gateway.ExchangeKey(randomBase32(32))
 	now := time.Now().UTC()
 	start := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	w := gateway.Window{OrgID: "org_overadmission_" + randomBase32(8), Product: "payments", Environment: onramp.Production,
@@ -39,10 +42,19 @@ func overAdmission(ctx context.Context, uri string, nodes int, limit int64, rate
 		}
 		defer db.Close(context.Background())
 		store, id := mongo.NewUsage(db), gateway.NewNodeID()
-		if res.err = store.SaveNode(ctx, onramp.GatewayNode{ID: id, StartedAt: now, SeenAt: now}); res.err != nil {
+		var ex *gateway.Exchange
+		addr := ""
+		if exchange {
+			if ex, res.err = gateway.NewExchange(gateway.ExchangeConfig{Addr: "127.0.0.1:0", Key: key}); res.err != nil {
+				return res
+			}
+			defer ex.Close()
+			addr = ex.Addr()
+		}
+		if res.err = store.SaveNode(ctx, onramp.GatewayNode{ID: id, StartedAt: now, SeenAt: now, Exchange: addr}); res.err != nil {
 			return res
 		}
-		quotas = append(quotas, gateway.NewQuota(gateway.QuotaConfig{Store: store, Node: id}))
+		quotas = append(quotas, gateway.NewQuota(gateway.QuotaConfig{Store: store, Node: id, Exchange: ex}))
 	}
 	var admitted atomic.Int64
 	var wg sync.WaitGroup

@@ -37,11 +37,7 @@ func report(w io.Writer, o options, b *bench, rounds roundResults, open openResu
 	}
 	reportOpenLoop(w, o, b, open)
 	reportAccounting(w, b, x)
-	fmt.Fprintf(w, "\nQuota over-admission, %d gateway nodes on FerretDB (a client each), quota %s at %s calls/s: %s admitted, %.3f %% over", x.over.nodes,
-		thousands(float64(x.over.limit)), thousands(float64(x.over.rate)), thousands(float64(x.over.admitted)), x.over.percent())
-	if x.over.err != nil {
-		fmt.Fprintf(w, " (error: %v)", x.over.err)
-	}
+	reportOverAdmission(w, x.over)
 	fmt.Fprintf(w, "\nUsage freshness: a call was in the usage totals the usage page reads %s after its answer.\n", x.freshness.Round(time.Millisecond))
 	dev, seeded := ratios(rounds, "onramp-dev"), ratios(rounds, "onramp-dev-seeded")
 	fmt.Fprintf(w, "\nRatios of the embedded stack (fresh / seeded): × bare-go %.2f / %.2f, × nginx-gateway %.2f / %.2f; the lines below take the lower.\n", dev[0], seeded[0], dev[1], seeded[1])
@@ -122,4 +118,39 @@ func thousands(n float64) string {
 		return "-" + strings.Join(out, " ")
 	}
 	return strings.Join(out, " ")
+}
+
+// reportOverAdmission prints each kind's runs and their mean; the exchange's is the gateway's as
+// `onramp dev` runs it.
+func reportOverAdmission(w io.Writer, runs []overResult) {
+	if len(runs) == 0 {
+		return
+	}
+	o := runs[0]
+	fmt.Fprintf(w, "\nQuota over-admission, %d gateway nodes on FerretDB (a client each), quota %s at %s calls/s, %d alternating runs of each:\n\n",
+		o.nodes, thousands(float64(o.limit)), thousands(float64(o.rate)), overRounds)
+	fmt.Fprintln(w, "| nodes learn each other's totals | admitted, per run | over, per run | over (mean) |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, exchange := range []bool{false, true} {
+		var admitted, over []string
+		var sum float64
+		n := 0
+		for _, r := range runs {
+			if r.exchange != exchange {
+				continue
+			}
+			if r.err != nil {
+				over = append(over, "error: "+r.err.Error())
+				continue
+			}
+			admitted, over = append(admitted, thousands(float64(r.admitted))), append(over, fmt.Sprintf("%.3f %%", r.percent()))
+			sum += r.percent()
+			n++
+		}
+		how := "through the store only"
+		if exchange {
+			how = "with the quota exchange (as onramp dev runs)"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %.3f %% |\n", how, strings.Join(admitted, " / "), strings.Join(over, " / "), sum/float64(max(n, 1)))
+	}
 }
