@@ -150,9 +150,10 @@ func (e *Exchange) send(node string, totals []exchangedTotal, to []string) {
 		for _, a := range addrs {
 			if _, err := e.conn.WriteToUDP(d, a); err != nil {
 				e.logger.Debug("quota exchange send", "to", a.String(), "error", err)
+				continue
 			}
+			e.metrics.exchanged("sent")
 		}
-		e.metrics.exchanged("sent")
 		totals = rest
 	}
 }

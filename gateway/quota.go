@@ -352,7 +352,7 @@ func (q *Quota) heard(node, id string, total int64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	c := q.byID[id]
-	if c == nil || node == q.cfg.Node || c.settled[node] || total <= c.heard[node] {
+	if c == nil || c.settled[node] || total <= c.heard[node] { // this node's own: refused by receive
 		return
 	}
 	if c.heard == nil {
