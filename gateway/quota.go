@@ -39,17 +39,18 @@ import (
 type Quota struct {
 	cfg QuotaConfig
 
-	mu       sync.Mutex
-	counters map[windowKey]*counter
-	byID     map[string]*counter  // the same counters by id, for the exchange
-	urgent   map[*counter]bool    // counters Take found urgent, for the urgent flushes
-	push     map[*counter]bool    // the same, for the exchange
-	others   []onramp.GatewayNode // the other nodes, as last listed
-	listed   time.Time
-	reached  atomic.Bool // the last flush reached the store
-	done     chan struct{}
-	stop     chan struct{}
-	stopOnce sync.Once
+	mu                   sync.Mutex
+	counters             map[windowKey]*counter
+	byID                 map[string]*counter  // the same counters by id, for the exchange
+	urgent               map[*counter]bool    // counters Take found urgent, for the urgent flushes
+	push                 map[*counter]bool    // the same, for the exchange
+	urgentBell, pushBell doorbell             // rung when urgent or push becomes non-empty: their loops tick only then
+	others               []onramp.GatewayNode // the other nodes, as last listed
+	listed               time.Time
+	reached              atomic.Bool // the last flush reached the store
+	done                 chan struct{}
+	stop                 chan struct{}
+	stopOnce             sync.Once
 }
 
 // QuotaConfig configures the counters; Store and Node are required.
@@ -159,7 +160,7 @@ func NewQuota(cfg QuotaConfig) *Quota {
 		cfg.HotInterval = cfg.Interval / 40
 	}
 	q := &Quota{cfg: cfg, counters: map[windowKey]*counter{}, byID: map[string]*counter{}, urgent: map[*counter]bool{}, push: map[*counter]bool{},
-		done: make(chan struct{}), stop: make(chan struct{})}
+		urgentBell: make(doorbell, 1), pushBell: make(doorbell, 1), done: make(chan struct{}), stop: make(chan struct{})}
 	q.reached.Store(true)
 	if cfg.Exchange != nil {
 		cfg.Exchange.start(cfg.Node, q.heard)
@@ -219,8 +220,14 @@ func (q *Quota) Take(ctx context.Context, w Window) (allowed bool, remaining int
 	c.recent++
 	c.fresh++
 	if q.cfg.HotInterval > 0 && c.urgent(q.cfg.HotInterval, q.cfg.Interval) {
+		if len(q.urgent) == 0 {
+			q.urgentBell.ring()
+		}
 		q.urgent[c] = true
 		if q.cfg.Exchange != nil {
+			if len(q.push) == 0 {
+				q.pushBell.ring()
+			}
 			q.push[c] = true
 		}
 	}
@@ -274,12 +281,8 @@ func (q *Quota) run() {
 		defer t.Stop()
 		hot = t.C
 	}
-	var urgent <-chan time.Time
-	if q.cfg.HotInterval > 0 {
-		t := time.NewTicker(max(q.cfg.HotInterval/25, time.Millisecond))
-		defer t.Stop()
-		urgent = t.C
-	}
+	urgent := pausedTicker{every: q.urgentEvery()}
+	defer urgent.stop()
 	full := time.NewTicker(q.cfg.Interval)
 	defer full.Stop()
 	for {
@@ -291,8 +294,12 @@ func (q *Quota) run() {
 			q.flush(flushFull)
 		case <-hot:
 			q.flush(flushHot)
-		case <-urgent:
-			q.flush(flushUrgent)
+		case <-q.urgentBell:
+			urgent.start()
+		case <-urgent.c():
+			if !q.flush(flushUrgent) {
+				urgent.stop() // nothing urgent any more: until the bell rings again
+			}
 		}
 	}
 }
@@ -303,27 +310,73 @@ func (q *Quota) Stop() {
 	<-q.done
 }
 
-// sendLoop sends the urgent counters' totals to the other nodes every urgent interval.
+// sendLoop sends the urgent counters' totals to the other nodes every urgent interval while
+// any counter is urgent.
 func (q *Quota) sendLoop() {
-	t := time.NewTicker(max(q.cfg.HotInterval/25, time.Millisecond))
-	defer t.Stop()
+	t := pausedTicker{every: q.urgentEvery()}
+	defer t.stop()
 	for {
 		select {
 		case <-q.stop:
 			return
-		case <-t.C:
-			q.send()
+		case <-q.pushBell:
+			t.start()
+		case <-t.c():
+			if !q.send() {
+				t.stop()
+			}
 		}
 	}
 }
 
+// urgentEvery is how often urgent counters are flushed and sent.
+func (q *Quota) urgentEvery() time.Duration { return max(q.cfg.HotInterval/25, time.Millisecond) }
+
+// doorbell is a one-slot signal: ringing it again before it is heard does nothing.
+type doorbell chan struct{}
+
+func (d doorbell) ring() {
+	select {
+	case d <- struct{}{}:
+	default:
+	}
+}
+
+// pausedTicker ticks only between start and stop: a millisecond's ticker left running would wake
+// an idle gateway a thousand times a second.
+type pausedTicker struct {
+	every time.Duration
+	t     *time.Ticker
+}
+
+func (p *pausedTicker) start() {
+	if p.t == nil {
+		p.t = time.NewTicker(p.every)
+	}
+}
+
+func (p *pausedTicker) stop() {
+	if p.t != nil {
+		p.t.Stop()
+		p.t = nil
+	}
+}
+
+// c is the ticks' channel; nil, which never receives, while paused.
+func (p *pausedTicker) c() <-chan time.Time {
+	if p.t == nil {
+		return nil
+	}
+	return p.t.C
+}
+
 // send sends this node's totals of the counters it admitted calls of since the last send, and
-// found urgent, to the live nodes that take them.
-func (q *Quota) send() {
+// found urgent, to the live nodes that take them; false when there was none.
+func (q *Quota) send() bool {
 	q.mu.Lock()
 	if len(q.push) == 0 {
 		q.mu.Unlock()
-		return
+		return false
 	}
 	var totals []exchangedTotal
 	for c := range q.push {
@@ -344,6 +397,7 @@ func (q *Quota) send() {
 	if len(totals) > 0 && len(to) > 0 {
 		q.cfg.Exchange.send(q.cfg.Node, totals, to)
 	}
+	return true
 }
 
 // heard counts a total another node sent: only a counter this node has, and only more than that

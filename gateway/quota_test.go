@@ -232,6 +232,42 @@ func overAdmission(b *testing.B, nodes int, limit int64, rate int, mode string) 
 	return float64(admitted.Load()-limit) * 100 / float64(limit)
 }
 
+// A counter that may run out before the next hot flush is written at the urgent interval, a
+// twenty-fifth of the hot one: the store holds a node's total long before the hot flush would
+// have written it. (The urgent ticks pause while nothing is urgent and start again with Take.)
+func TestUrgentCountersReachTheStoreBeforeTheHotFlush(t *testing.T) {
+	ctx := t.Context()
+	store := credentialstest.NewMemory()
+	start := time.Now().UTC().Truncate(24 * time.Hour)
+	w := gateway.Window{OrgID: "org_1", Product: "payments", Environment: onramp.Sandbox, Quota: onramp.Quota{Limit: 100, Period: "day"}, Start: start, Reset: start.AddDate(0, 0, 1)}
+	id := onramp.CounterID("org_1", "payments", onramp.Sandbox, start)
+	const hot = 2 * time.Second // urgent flushes every 80 ms; full ones every 4 s
+	q := gateway.NewQuota(gateway.QuotaConfig{Store: store, Node: "gw-b", Interval: 2 * hot, HotInterval: hot})
+	defer q.Stop()
+	stored := func() int64 {
+		totals, err := store.QuotaCounts(ctx, []string{id}, []string{"gw-b"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return totals[id]
+	}
+	for round, upTo := range []int64{60, 80} { // the second round after the ticks have paused
+		taken := time.Now()
+		for stored() < upTo { // what is left (40, then 20) may go within a hot interval at this rate
+			if time.Since(taken) > hot/2 {
+				t.Fatalf("round %d: the store holds %d of %d calls %s after they were taken, want all before the hot flush (%s)", round+1, stored(), upTo, time.Since(taken), hot)
+			}
+			for used := int64(100) - q.Remaining(ctx, w); used < upTo; used++ {
+				if ok, _ := q.Take(ctx, w); !ok {
+					t.Fatalf("round %d: call %d refused with a quota of 100", round+1, used+1)
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond) // no call: nothing urgent, the ticks pause
+	}
+}
+
 // nodeReads counts, per node id, the counter reads that name it.
 type nodeReads struct {
 	*credentialstest.Memory

@@ -20,8 +20,9 @@ const (
 
 // flush writes this node's totals and reads the other nodes': every counter's on a full flush
 // (so an idle node still learns the others' use), only the hot or urgent ones' otherwise.
-// Counters of a window that has ended are dropped once written.
-func (q *Quota) flush(kind int) {
+// Counters of a window that has ended are dropped once written. It returns whether there was
+// any counter to consider: an urgent flush finding none ends the urgent ticks.
+func (q *Quota) flush(kind int) bool {
 	full := kind == flushFull
 	q.mu.Lock()
 	now := q.cfg.Now()
@@ -54,9 +55,10 @@ func (q *Quota) flush(kind int) {
 			read = append(read, c)
 		}
 	}
+	considered := len(candidates) > 0
 	q.mu.Unlock()
 	if len(read) == 0 || (kind == flushUrgent && len(writes) == 0) {
-		return
+		return considered
 	}
 	timeout := 5 * time.Second
 	if !full {
@@ -87,6 +89,7 @@ func (q *Quota) flush(kind int) {
 	if err != nil {
 		q.cfg.Logger.Error("flush quota counters", "node", q.cfg.Node, "error", err)
 	}
+	return true
 }
 
 // read learns the other nodes' totals of the counters, grouped by window start (only nodes seen
