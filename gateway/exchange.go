@@ -12,7 +12,7 @@ import (
 )
 
 // Exchange carries a node's quota totals straight to the other nodes, as UDP datagrams, while a
-// counter is about to run out (urgent). Through the store a node learns another's total a write
+// counter is near its limit (hot). Through the store a node learns another's total a write
 // and a read late: 3-5 ms on FerretDB under load, 15-25 calls at 5 000 calls/s per node, past
 // a quota's end. Through the exchange it learns it within one urgent interval (1 ms). The store
 // stays the record and the exchange only makes it fresher: a lost datagram costs freshness,

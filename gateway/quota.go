@@ -30,7 +30,7 @@ import (
 // by deploys over a month's window do not slow every hot read. The first call of a window on a node waits up to FirstRead
 // for the other nodes' totals.
 //
-// With an Exchange, a node also sends its urgent counters' totals straight to the other nodes
+// With an Exchange, a node also sends its hot counters' totals straight to the other nodes
 // every urgent interval, and counts what it hears from them: the bound's round trips become one
 // datagram's way (see Exchange).
 //
@@ -68,7 +68,7 @@ type QuotaConfig struct {
 	FirstRead time.Duration
 	Metrics   *Metrics // nil: none
 	Now       func() time.Time
-	// Exchange sends and takes urgent totals between nodes directly (nil: through the store
+	// Exchange sends and takes hot totals between nodes directly (nil: through the store
 	// only); its address goes in the node's heartbeat (RecorderConfig.Exchange).
 	Exchange *Exchange
 }
@@ -224,12 +224,15 @@ func (q *Quota) Take(ctx context.Context, w Window) (allowed bool, remaining int
 			q.urgentBell.ring()
 		}
 		q.urgent[c] = true
-		if q.cfg.Exchange != nil {
-			if len(q.push) == 0 {
-				q.pushBell.ring()
-			}
-			q.push[c] = true
+	}
+	// A hot counter's total is sent every urgent interval, not only an urgent one's: a datagram
+	// costs no store round trip, and a node whose view of the others is older than a hot
+	// interval (a slow store) would find the counter urgent only once it had run out.
+	if q.cfg.Exchange != nil && q.cfg.HotInterval > 0 && c.hot() {
+		if len(q.push) == 0 {
+			q.pushBell.ring()
 		}
+		q.push[c] = true
 	}
 	q.alert(c)
 	return true, w.Quota.Limit - used - 1
@@ -310,8 +313,8 @@ func (q *Quota) Stop() {
 	<-q.done
 }
 
-// sendLoop sends the urgent counters' totals to the other nodes every urgent interval while
-// any counter is urgent.
+// sendLoop sends the hot counters' totals to the other nodes every urgent interval while
+// any is hot.
 func (q *Quota) sendLoop() {
 	t := pausedTicker{every: q.urgentEvery()}
 	defer t.stop()
