@@ -135,12 +135,13 @@ func (e *Exchange) send(node string, totals []exchangedTotal, to []string) {
 	var addrs []*net.UDPAddr
 	e.mu.Lock()
 	for _, a := range to {
-		ua, ok := e.addrs[a]
-		if !ok {
-			ua, _ = net.ResolveUDPAddr("udp", a) // a bad address stays nil and is skipped
-			e.addrs[a] = ua
+		if _, ok := e.addrs[a]; !ok {
+			e.addrs = resolved(e.addrs, to)
+			break
 		}
-		if ua != nil {
+	}
+	for _, a := range to {
+		if ua := e.addrs[a]; ua != nil { // a bad address stays nil and is skipped
 			addrs = append(addrs, ua)
 		}
 	}
@@ -156,6 +157,20 @@ func (e *Exchange) send(node string, totals []exchangedTotal, to []string) {
 		}
 		totals = rest
 	}
+}
+
+// resolved is the addresses of to, the ones known taken from known: rebuilt when the nodes
+// change, so nodes gone (a restart on a new port) leave nothing behind.
+func resolved(known map[string]*net.UDPAddr, to []string) map[string]*net.UDPAddr {
+	m := make(map[string]*net.UDPAddr, len(to))
+	for _, a := range to {
+		ua, ok := known[a]
+		if !ok {
+			ua, _ = net.ResolveUDPAddr("udp", a)
+		}
+		m[a] = ua
+	}
+	return m
 }
 
 // A datagram: version 1, the sender's node id (one byte of length), the number of totals (two

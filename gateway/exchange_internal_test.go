@@ -24,3 +24,24 @@ func FuzzExchangeOpen(f *testing.F) {
 		}
 	})
 }
+
+// The exchange keeps the addresses of the nodes it sends to now, not of every node it ever sent
+// to: in a deployment whose nodes restart on new ports the cache would grow for the process's life.
+func TestExchangeForgetsTheAddressesOfGoneNodes(t *testing.T) {
+	e, err := NewExchange(ExchangeConfig{Addr: "127.0.0.1:0", Key: ExchangeKey("test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	totals := []exchangedTotal{{"org_1:payments:production:1764547200", 1}}
+	for _, to := range [][]string{{"127.0.0.1:9", "127.0.0.1:10"}, {"127.0.0.1:10", "127.0.0.1:11"}, {"127.0.0.1:12"}} {
+		e.send("gw-a", totals, to)
+		e.mu.Lock()
+		got := len(e.addrs)
+		_, kept := e.addrs[to[0]]
+		e.mu.Unlock()
+		if got != len(to) || !kept {
+			t.Errorf("after sending to %v the exchange holds %d addresses (has the first: %v), want exactly those %d", to, got, kept, len(to))
+		}
+	}
+}
