@@ -43,7 +43,7 @@ type Quota struct {
 	counters             map[windowKey]*counter
 	byID                 map[string]*counter  // the same counters by id, for the exchange
 	urgent               map[*counter]bool    // counters Take found urgent, for the urgent flushes
-	push                 map[*counter]bool    // the same, for the exchange
+	push                 map[*counter]bool    // counters Take found hot, for the exchange
 	urgentBell, pushBell doorbell             // rung when urgent or push becomes non-empty: their loops tick only then
 	others               []onramp.GatewayNode // the other nodes, as last listed
 	listed               time.Time
@@ -374,7 +374,7 @@ func (p *pausedTicker) c() <-chan time.Time {
 }
 
 // send sends this node's totals of the counters it admitted calls of since the last send, and
-// found urgent, to the live nodes that take them; false when there was none.
+// found hot, to the live nodes that take them; false when there was none.
 func (q *Quota) send() bool {
 	q.mu.Lock()
 	if len(q.push) == 0 {
