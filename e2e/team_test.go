@@ -40,7 +40,7 @@ func MustInviteMember(tb testing.TB, st *stack.Stack, orgID, token, email, role 
 	MustDo(tb, "POST", st.PortalURL+"/api/v1/orgs/"+orgID+"/invitations", map[string]string{"email": email, "role": role},
 		http.StatusCreated, &inv, "X-Session-Token", token)
 	// This invitation's own e-mail, not an earlier one's: the workflow has prepared the invitee's
-	// identity by then (a sign-in racing its re-activation found no identity and got no code).
+	// identity by then (a sign-in racing its re-activation, the likely cause of a flake, got no code).
 	MustWaitForMail(tb, st.PortalURL, email, func(m mailMessage) bool { return strings.Contains(m.Subject, "invited you") && !seen[m.ID] }, 10*time.Second)
 	return inv
 }
